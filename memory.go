@@ -1,0 +1,596 @@
+package retune
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// NewMemoryStorage returns a Storage that keeps everything in this process's memory: the
+// default of Config.Storage, also available as storage/memory.New. It stores trial data in
+// the same encoded form as the databases do, so a trial reads back the same from any
+// storage. It lives in the root package because Config needs it as a default and the root
+// imports nothing else from this module.
+func NewMemoryStorage() Storage {
+	return &memStore{studies: make(map[int64]*memStudy), byName: make(map[string]int64)}
+}
+
+type memStore struct {
+	mu      sync.Mutex
+	lastID  int64
+	studies map[int64]*memStudy
+	byName  map[string]int64
+}
+
+type memStudy struct {
+	rec      StudyRecord
+	trials   []*memTrial // by number
+	started  int         // search trials ever started
+	finished []int       // trial numbers in finish order; the cursor is an index into it
+	running  map[int]struct{}
+	waiting  [2][]int // WAITING numbers per kind, ascending
+	once     map[string]bool
+}
+
+type memTrial struct {
+	ft    FrozenTrial
+	depth int // how many lease-expiry retries led to this trial
+}
+
+func memNow() time.Time { return time.Now().UTC() }
+
+func (m *memStore) study(id int64) (*memStudy, error) {
+	st, ok := m.studies[id]
+	if !ok {
+		return nil, fmt.Errorf("study id %d: %w", id, ErrNotFound)
+	}
+	return st, nil
+}
+
+// CreateStudy implements StudyStore.
+func (m *memStore) CreateStudy(_ context.Context, rec StudyRecord) (StudyRecord, error) {
+	if err := ValidateName("study", rec.Name); err != nil {
+		return StudyRecord{}, err
+	}
+	user, err := roundTripAttrs(rec.UserAttrs)
+	if err != nil {
+		return StudyRecord{}, err
+	}
+	sys, err := roundTripAttrs(rec.SystemAttrs)
+	if err != nil {
+		return StudyRecord{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byName[rec.Name]; ok {
+		return StudyRecord{}, fmt.Errorf("study %q exists: %w", rec.Name, ErrConflict)
+	}
+	m.lastID++
+	rec.ID, rec.Created = m.lastID, memNow()
+	rec.UserAttrs, rec.SystemAttrs = user, sys
+	rec.Directions = slices.Clone(rec.Directions)
+	rec.Metrics = slices.Clone(rec.Metrics)
+	m.studies[rec.ID] = &memStudy{rec: rec, running: map[int]struct{}{}, once: map[string]bool{}}
+	m.byName[rec.Name] = rec.ID
+	return rec, nil
+}
+
+// Study implements StudyStore.
+func (m *memStore) Study(_ context.Context, name string) (StudyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.byName[name]
+	if !ok {
+		return StudyRecord{}, fmt.Errorf("study %q: %w", name, ErrNotFound)
+	}
+	return m.studies[id].rec, nil
+}
+
+// Studies implements StudyStore.
+func (m *memStore) Studies(_ context.Context) ([]StudySummary, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]StudySummary, 0, len(m.studies))
+	for _, st := range m.studies {
+		sum := StudySummary{StudyRecord: st.rec}
+		for _, t := range st.trials {
+			switch t.ft.State {
+			case TrialWaiting:
+				sum.Waiting++
+			case TrialRunning:
+				sum.Running++
+			case TrialComplete:
+				sum.Complete++
+				if t.ft.Kind == KindSearch && len(st.rec.Directions) == 1 {
+					v := t.ft.Values[0]
+					if sum.Best == nil || st.rec.Directions[0].Better(v, *sum.Best) {
+						sum.Best = &v
+					}
+				}
+			case TrialPruned:
+				sum.Pruned++
+			case TrialFail:
+				sum.Failed++
+			}
+		}
+		out = append(out, sum)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// UpdateStudy implements StudyStore.
+func (m *memStore) UpdateStudy(_ context.Context, id int64, upd StudyUpdate) error {
+	user, err := roundTripAttrs(upd.UserAttrs)
+	if err != nil {
+		return err
+	}
+	sys, err := roundTripAttrs(upd.SystemAttrs)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(id)
+	if err != nil {
+		return err
+	}
+	rec := st.rec
+	if upd.Sampler != nil {
+		rec.Sampler = *upd.Sampler
+	}
+	if upd.Pruner != nil {
+		rec.Pruner = *upd.Pruner
+	}
+	if upd.Budget != nil {
+		rec.Budget = *upd.Budget
+	}
+	rec.UserAttrs = mergeAttrs(rec.UserAttrs, user, upd.UserAttrs)
+	rec.SystemAttrs = mergeAttrs(rec.SystemAttrs, sys, upd.SystemAttrs)
+	st.rec = rec
+	return nil
+}
+
+// DeleteStudy implements StudyStore.
+func (m *memStore) DeleteStudy(_ context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(id)
+	if err != nil {
+		return err
+	}
+	delete(m.byName, st.rec.Name)
+	delete(m.studies, id)
+	return nil
+}
+
+// CreateTrial implements TrialStore.
+func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (FrozenTrial, error) {
+	fixed, err := roundTripFixed(req.Fixed)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	sys, err := roundTripAttrs(req.System)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(req.StudyID)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	if req.Kind == KindSearch && st.rec.Budget.Trials > 0 && st.started >= st.rec.Budget.Trials {
+		return FrozenTrial{}, fmt.Errorf("study %q started %d of %d trials: %w", st.rec.Name, st.started, st.rec.Budget.Trials, ErrBudgetExhausted)
+	}
+	var t *memTrial
+	if q := st.waiting[req.Kind]; len(q) > 0 {
+		t = st.trials[q[0]]
+		st.waiting[req.Kind] = q[1:]
+	} else if req.ClaimOnly {
+		return FrozenTrial{}, fmt.Errorf("study %q has no waiting %v trial: %w", st.rec.Name, req.Kind, ErrNotFound)
+	} else {
+		t = &memTrial{ft: FrozenTrial{Number: len(st.trials), Kind: req.Kind, Fixed: fixed, RetryOf: -1}}
+		st.trials = append(st.trials, t)
+	}
+	now := memNow()
+	ft := t.ft
+	ft.State, ft.Start = TrialRunning, now
+	ft.Lease = Lease{Holder: req.Holder, Epoch: ft.Lease.Epoch + 1, Expires: now.Add(req.LeaseTTL)}
+	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, req.System)
+	t.ft = ft
+	st.running[ft.Number] = struct{}{}
+	if req.Kind == KindSearch {
+		st.started++
+	}
+	return ft, nil
+}
+
+// Enqueue implements TrialStore.
+func (m *memStore) Enqueue(_ context.Context, req EnqueueRequest) ([]int, error) {
+	fixed := make([]map[string]any, len(req.Params))
+	for i, p := range req.Params {
+		f, err := roundTripFixed(p)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
+		}
+		fixed[i] = f
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(req.StudyID)
+	if err != nil {
+		return nil, err
+	}
+	if req.OnceKey != "" {
+		if st.once[req.OnceKey] {
+			return nil, nil
+		}
+		st.once[req.OnceKey] = true
+	}
+	nums := make([]int, len(fixed))
+	for i, f := range fixed {
+		nums[i] = st.addWaiting(req.Kind, f, -1, 0)
+	}
+	return nums, nil
+}
+
+func (st *memStudy) addWaiting(kind TrialKind, fixed map[string]any, retryOf, depth int) int {
+	n := len(st.trials)
+	st.trials = append(st.trials, &memTrial{ft: FrozenTrial{Number: n, Kind: kind, State: TrialWaiting, Fixed: fixed, RetryOf: retryOf}, depth: depth})
+	st.waiting[kind] = append(st.waiting[kind], n)
+	return n
+}
+
+// running returns the trial ref points at if ref's lease is current.
+func (m *memStore) running(ref TrialRef) (*memStudy, *memTrial, error) {
+	st, err := m.study(ref.StudyID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ref.Number < 0 || ref.Number >= len(st.trials) {
+		return nil, nil, fmt.Errorf("trial %d of study %q: %w", ref.Number, st.rec.Name, ErrNotFound)
+	}
+	t := st.trials[ref.Number]
+	return st, t, fenceErr(st.rec.Name, t.ft, ref)
+}
+
+// fenceErr is the shared lease check of every storage: the trial must be RUNNING under
+// the epoch the writer holds.
+func fenceErr(study string, ft FrozenTrial, ref TrialRef) error {
+	switch {
+	case ft.State != TrialRunning:
+		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ft.Number, study, ft.State, ErrConflict)
+	case ft.Lease.Epoch != ref.Epoch:
+		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ft.Number, study, ref.Epoch, ft.Lease.Epoch, ErrConflict)
+	}
+	return nil
+}
+
+// Update implements TrialStore.
+func (m *memStore) Update(_ context.Context, upd TrialUpdate) error {
+	params, dists, err := roundTripParams(upd.Params, upd.Distributions)
+	if err != nil {
+		return err
+	}
+	user, err := roundTripAttrs(upd.UserAttrs)
+	if err != nil {
+		return err
+	}
+	sys, err := roundTripAttrs(upd.SystemAttrs)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, t, err := m.running(upd.Ref)
+	if err != nil {
+		return err
+	}
+	ft := t.ft
+	ft.Params = mergeAny(ft.Params, params)
+	ft.Distributions = mergeAny(ft.Distributions, dists)
+	ft.UserAttrs = mergeAttrs(ft.UserAttrs, user, upd.UserAttrs)
+	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, upd.SystemAttrs)
+	t.ft = ft
+	return nil
+}
+
+// Report implements TrialStore.
+func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []float64) error {
+	if step < 0 {
+		return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, step)
+	}
+	vals, err := UnmarshalFloats(MarshalFloats(values))
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, t, err := m.running(ref)
+	if err != nil {
+		return err
+	}
+	inter := make(map[int64][]float64, len(t.ft.Intermediate)+1)
+	for k, v := range t.ft.Intermediate {
+		inter[k] = v
+	}
+	inter[step] = vals
+	t.ft.Intermediate = inter
+	return nil
+}
+
+// Heartbeat implements TrialStore.
+func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, t, err := m.running(ref)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t.ft.Lease.Expires = memNow().Add(ttl)
+	return t.ft.Lease.Expires, nil
+}
+
+// Finish implements TrialStore.
+func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, error) {
+	if err := checkFinish(req); err != nil {
+		return FrozenTrial{}, err
+	}
+	params, dists, err := roundTripParams(req.Params, req.Distributions)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	user, err := roundTripAttrs(req.UserAttrs)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	sys, err := roundTripAttrs(req.SystemAttrs)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	vals, err := UnmarshalFloats(MarshalFloats(req.Values))
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	metrics, err := UnmarshalMetrics(MarshalMetrics(req.Metrics))
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, t, err := m.running(req.Ref)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	ft := t.ft
+	ft.State, ft.Values, ft.Metrics, ft.Reason, ft.End = req.State, vals, metrics, req.Reason, memNow()
+	ft.Params = mergeAny(ft.Params, params)
+	ft.Distributions = mergeAny(ft.Distributions, dists)
+	ft.UserAttrs = mergeAttrs(ft.UserAttrs, user, req.UserAttrs)
+	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, req.SystemAttrs)
+	t.ft = ft
+	st.finish(ft.Number)
+	return ft, nil
+}
+
+func (st *memStudy) finish(n int) {
+	delete(st.running, n)
+	st.finished = append(st.finished, n)
+}
+
+// checkFinish validates a FinishRequest the same way in every storage.
+func checkFinish(req FinishRequest) error {
+	switch req.State {
+	case TrialComplete:
+		if len(req.Values) == 0 {
+			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", ErrInvalid, req.Ref.Number)
+		}
+		if err := CheckValues(req.Values, len(req.Values)); err != nil {
+			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
+		}
+	case TrialPruned, TrialFail:
+	default:
+		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if len(req.Reason) > MaxReasonLen {
+		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, len(req.Reason), MaxReasonLen)
+	}
+	return nil
+}
+
+// FinishedSince implements TrialStore.
+func (m *memStore) FinishedSince(_ context.Context, studyID int64, cursor int64) ([]FrozenTrial, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return nil, cursor, err
+	}
+	if cursor < 0 || cursor > int64(len(st.finished)) {
+		return nil, cursor, fmt.Errorf("%w: cursor %d: want 0 to %d", ErrInvalid, cursor, len(st.finished))
+	}
+	nums := st.finished[cursor:]
+	out := make([]FrozenTrial, len(nums))
+	for i, n := range nums {
+		out[i] = st.trials[n].ft
+	}
+	return out, int64(len(st.finished)), nil
+}
+
+// Running implements TrialStore.
+func (m *memStore) Running(_ context.Context, studyID int64) ([]FrozenTrial, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FrozenTrial, 0, len(st.running))
+	for n := range st.running {
+		out = append(out, st.trials[n].ft)
+	}
+	sortByNumber(out)
+	return out, nil
+}
+
+// Trials implements TrialStore.
+func (m *memStore) Trials(_ context.Context, studyID int64) ([]FrozenTrial, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FrozenTrial, len(st.trials))
+	for i, t := range st.trials {
+		out[i] = t.ft
+	}
+	return out, nil
+}
+
+// Trial implements TrialStore.
+func (m *memStore) Trial(_ context.Context, studyID int64, number int) (FrozenTrial, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	if number < 0 || number >= len(st.trials) {
+		return FrozenTrial{}, fmt.Errorf("trial %d of study %q: %w", number, st.rec.Name, ErrNotFound)
+	}
+	return st.trials[number].ft, nil
+}
+
+// ExpireLeases implements TrialStore.
+func (m *memStore) ExpireLeases(_ context.Context, studyID int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return 0, err
+	}
+	now := memNow()
+	var expired []int
+	for n := range st.running {
+		if st.trials[n].ft.Lease.Expires.Before(now) {
+			expired = append(expired, n)
+		}
+	}
+	sort.Ints(expired)
+	for _, n := range expired {
+		t := st.trials[n]
+		t.ft.State, t.ft.Reason, t.ft.End = TrialFail, ReasonLeaseExpired, now
+		st.finish(n)
+		if t.depth < st.rec.Budget.Retries {
+			st.addWaiting(t.ft.Kind, RetryParams(t.ft), n, t.depth+1)
+		}
+	}
+	return len(expired), nil
+}
+
+// ReasonLeaseExpired is the fail reason of a trial whose holder stopped renewing its lease.
+const ReasonLeaseExpired = "lease expired"
+
+// RetryParams are the fixed params of a retry of ft: its enqueued params and every param it
+// had drawn.
+func RetryParams(ft FrozenTrial) map[string]any {
+	out := make(map[string]any, len(ft.Fixed)+len(ft.Params))
+	for k, v := range ft.Fixed {
+		out[k] = v
+	}
+	for k, v := range ft.Params {
+		out[k] = v
+	}
+	return out
+}
+
+// Close implements Storage. The memory storage has nothing to release.
+func (m *memStore) Close() error { return nil }
+
+func roundTripParams(p map[string]any, d map[string]Distribution) (map[string]any, map[string]Distribution, error) {
+	if len(p) == 0 {
+		return nil, nil, nil
+	}
+	b, err := MarshalParams(p, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return UnmarshalParams(b)
+}
+
+func roundTripAttrs(m map[string]any) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	for k, v := range m {
+		if v == nil {
+			continue // a deletion in an update
+		}
+		if err := ValidateAttr(k, v); err != nil {
+			return nil, err
+		}
+	}
+	b, err := MarshalAttrs(m)
+	if err != nil {
+		return nil, err
+	}
+	return UnmarshalAttrs(b)
+}
+
+func roundTripFixed(m map[string]any) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	for k := range m {
+		if err := ValidateName("param", k); err != nil {
+			return nil, err
+		}
+	}
+	b, err := MarshalAttrs(m)
+	if err != nil {
+		return nil, err
+	}
+	return UnmarshalFixed(b)
+}
+
+// mergeAttrs returns a new map: old with the keys of upd set (decoded values from dec) or,
+// where upd's value is nil, deleted.
+func mergeAttrs(old, dec, upd map[string]any) map[string]any {
+	if len(upd) == 0 {
+		return old
+	}
+	out := make(map[string]any, len(old)+len(upd))
+	for k, v := range old {
+		out[k] = v
+	}
+	for k, v := range upd {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = dec[k]
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func mergeAny[V any](old, upd map[string]V) map[string]V {
+	if len(upd) == 0 {
+		return old
+	}
+	out := make(map[string]V, len(old)+len(upd))
+	for k, v := range old {
+		out[k] = v
+	}
+	for k, v := range upd {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,251 @@
+package retune
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Storage keeps studies and trials. Implementations live in storage/memory, storage/sqlite
+// and storage/postgres; storage/storagetest is the conformance suite all of them pass.
+// A Storage is safe for concurrent use, and the persistent ones coordinate any number of
+// processes sharing one database.
+type Storage interface {
+	StudyStore
+	TrialStore
+	Close() error
+}
+
+// StudyStore creates, reads and changes study records.
+type StudyStore interface {
+	// CreateStudy stores a new study and returns it with its ID and creation time set.
+	// A name that exists already is an error wrapping ErrConflict.
+	CreateStudy(ctx context.Context, rec StudyRecord) (StudyRecord, error)
+	// Study returns the study with that name, or an error wrapping ErrNotFound.
+	Study(ctx context.Context, name string) (StudyRecord, error)
+	// Studies lists every study with its trial counts, ordered by name.
+	Studies(ctx context.Context) ([]StudySummary, error)
+	// UpdateStudy applies the non-nil fields of upd.
+	UpdateStudy(ctx context.Context, studyID int64, upd StudyUpdate) error
+	// DeleteStudy removes a study and all its trials.
+	DeleteStudy(ctx context.Context, studyID int64) error
+}
+
+// TrialStore is the trial lifecycle. Every write that comes from a trial's holder carries a
+// TrialRef and is fenced by its lease epoch: once the trial has finished, or was claimed
+// again, the write is rejected with an error wrapping ErrConflict and changes nothing.
+type TrialStore interface {
+	// CreateTrial starts a trial, atomically: for KindSearch it checks the study's
+	// Budget.Trials (ErrBudgetExhausted when every allowed search trial has started); it
+	// claims the lowest-numbered WAITING trial of req.Kind if there is one, and otherwise
+	// (unless req.ClaimOnly, which returns ErrNotFound) creates a new trial with the next
+	// number and req.Fixed. The trial is returned RUNNING with a fresh lease.
+	CreateTrial(ctx context.Context, req CreateTrialRequest) (FrozenTrial, error)
+	// Enqueue adds WAITING trials with fixed params and returns their numbers. With a
+	// non-empty req.OnceKey it does nothing (and returns no numbers) if the study already
+	// enqueued under that key; the key is recorded in the same transaction.
+	Enqueue(ctx context.Context, req EnqueueRequest) ([]int, error)
+	// Update merges params, distributions and attributes into a running trial.
+	Update(ctx context.Context, upd TrialUpdate) error
+	// Report records an intermediate value vector at a step; a step reported again is replaced.
+	Report(ctx context.Context, ref TrialRef, step int64, values []float64) error
+	// Heartbeat renews the lease for ttl and returns the new expiry.
+	Heartbeat(ctx context.Context, ref TrialRef, ttl time.Duration) (time.Time, error)
+	// Finish moves a running trial to COMPLETE, PRUNED or FAIL with everything in req, in
+	// one transaction, and returns the stored trial. A COMPLETE trial needs one value per
+	// objective and none may be NaN.
+	Finish(ctx context.Context, req FinishRequest) (FrozenTrial, error)
+	// FinishedSince returns the trials (all kinds) that finished after cursor, in the order
+	// they finished, and the cursor to pass next time (0 starts from the beginning). It
+	// never skips a trial whose finish committed after a later one's.
+	FinishedSince(ctx context.Context, studyID int64, cursor int64) ([]FrozenTrial, int64, error)
+	// Running returns the RUNNING trials with their params and intermediate values.
+	Running(ctx context.Context, studyID int64) ([]FrozenTrial, error)
+	// Trials returns every trial of the study, ordered by number.
+	Trials(ctx context.Context, studyID int64) ([]FrozenTrial, error)
+	// Trial returns one trial by number, or an error wrapping ErrNotFound.
+	Trial(ctx context.Context, studyID int64, number int) (FrozenTrial, error)
+	// ExpireLeases fails every RUNNING trial whose lease has expired with reason
+	// "lease expired" and, while the study's Budget.Retries allows, enqueues a WAITING copy
+	// with the same params (RetryOf set). It returns how many trials it failed.
+	ExpireLeases(ctx context.Context, studyID int64) (int, error)
+}
+
+// Budget holds study-wide caps, enforced atomically in storage.
+type Budget struct {
+	// Trials caps the search trials the study ever starts, across all processes; every
+	// started search trial counts, failed ones and retries too. 0 = unlimited.
+	Trials int `json:"trials,omitempty"`
+	// Retries is how many times a trial whose lease expired is re-run with the same params
+	// (a chain of copies, each linked to the one it retries). 0 = never.
+	Retries int `json:"retries,omitempty"`
+}
+
+// StudyRecord is a study as storage keeps it: everything a resume needs.
+type StudyRecord struct {
+	ID          int64
+	Name        string
+	Directions  []Direction
+	Metrics     []string
+	Model       string
+	Seed        uint64
+	Sampler     Spec
+	Pruner      Spec
+	Budget      Budget
+	UserAttrs   map[string]any
+	SystemAttrs map[string]any
+	Created     time.Time
+}
+
+// StudySummary is a study with its trial counts and, for a single objective, its best value.
+type StudySummary struct {
+	StudyRecord
+	Waiting, Running, Complete, Pruned, Failed int
+	// Best is the best COMPLETE search trial's value (single objective); nil if none.
+	Best *float64
+}
+
+// StudyUpdate lists changes to a study; nil fields are left alone. Attribute maps are
+// merged key by key; a nil value deletes the key.
+type StudyUpdate struct {
+	Sampler     *Spec
+	Pruner      *Spec
+	Budget      *Budget
+	UserAttrs   map[string]any
+	SystemAttrs map[string]any
+}
+
+// Lease is a running trial's claim: who holds it, which claim it is, and until when.
+type Lease struct {
+	Holder  string
+	Epoch   int64
+	Expires time.Time
+}
+
+// TrialRef identifies a running trial and the lease a write is made under.
+type TrialRef struct {
+	StudyID int64
+	Number  int
+	Epoch   int64
+}
+
+// CreateTrialRequest asks TrialStore.CreateTrial for a running trial.
+type CreateTrialRequest struct {
+	StudyID   int64
+	Kind      TrialKind
+	Holder    string
+	LeaseTTL  time.Duration
+	ClaimOnly bool           // only claim a WAITING trial; ErrNotFound if there is none
+	Fixed     map[string]any // fixed params of a new trial (not of a claimed one)
+	System    map[string]any // system attributes to set on the trial
+}
+
+// EnqueueRequest asks TrialStore.Enqueue for WAITING trials.
+type EnqueueRequest struct {
+	StudyID int64
+	Kind    TrialKind
+	Params  []map[string]any
+	OnceKey string
+}
+
+// TrialUpdate carries params and attributes of a running trial to storage.
+type TrialUpdate struct {
+	Ref           TrialRef
+	Params        map[string]any
+	Distributions map[string]Distribution
+	UserAttrs     map[string]any
+	SystemAttrs   map[string]any
+}
+
+// FinishRequest ends a running trial.
+type FinishRequest struct {
+	Ref           TrialRef
+	State         TrialState // TrialComplete, TrialPruned or TrialFail
+	Values        []float64
+	Metrics       map[string]float64
+	Params        map[string]any
+	Distributions map[string]Distribution
+	UserAttrs     map[string]any
+	SystemAttrs   map[string]any
+	Reason        string
+}
+
+// Limits on names and attributes, checked by the library and by every storage.
+const (
+	MaxNameLen      = 256
+	MaxAttrKeyLen   = 256
+	MaxAttrValueLen = 64 << 10 // bytes of JSON
+	MaxReasonLen    = 8 << 10  // bytes; longer reasons are cut, keeping head and tail
+)
+
+// ValidateName checks a study, param or metric name: 1 to MaxNameLen bytes of printable
+// UTF-8 with no leading or trailing space.
+func ValidateName(kind, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: %s name is empty: want 1 to %d printable characters", ErrInvalid, kind, MaxNameLen)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%w: %s name %.40q… is %d bytes: want at most %d", ErrInvalid, kind, name, len(name), MaxNameLen)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalid, kind, name)
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("%w: %s name %q has leading or trailing space", ErrInvalid, kind, name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: %s name %q has the unprintable character %U", ErrInvalid, kind, name, r)
+		}
+	}
+	return nil
+}
+
+// ValidateAttr checks an attribute: the key as ValidateName, the value JSON-encodable,
+// at most MaxAttrValueLen bytes of JSON.
+func ValidateAttr(key string, value any) error {
+	if err := ValidateName("attribute", key); err != nil {
+		return err
+	}
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("%w: attribute %q: value is not JSON-encodable: %v", ErrInvalid, key, err)
+	}
+	if len(b) > MaxAttrValueLen {
+		return fmt.Errorf("%w: attribute %q: value is %d bytes of JSON: want at most %d", ErrInvalid, key, len(b), MaxAttrValueLen)
+	}
+	return nil
+}
+
+// CutReason shortens a fail reason to MaxReasonLen bytes, keeping its head and tail.
+func CutReason(s string) string {
+	if len(s) <= MaxReasonLen {
+		return s
+	}
+	const mark = "\n… cut …\n"
+	half := (MaxReasonLen - len(mark)) / 2
+	head, tail := s[:half], s[len(s)-half:]
+	for !utf8.ValidString(head) && len(head) > 0 {
+		head = head[:len(head)-1]
+	}
+	for !utf8.ValidString(tail) && len(tail) > 0 {
+		tail = tail[1:]
+	}
+	return head + mark + tail
+}
+
+// CheckValues validates a COMPLETE trial's values against the number of objectives.
+func CheckValues(values []float64, objectives int) error {
+	if len(values) != objectives {
+		return fmt.Errorf("%w: %d values for %d objectives", ErrInvalid, len(values), objectives)
+	}
+	for i, v := range values {
+		if math.IsNaN(v) {
+			return fmt.Errorf("%w: objective %d is NaN", ErrInvalid, i)
+		}
+	}
+	return nil
+}
