@@ -68,11 +68,11 @@ func (s *Study) notify(ctx context.Context, best FrozenTrial, timeout time.Durat
 				}
 			case <-octx.Done():
 				select {
-				case err := <-done: // finished just in time
+				case err := <-done: // returned promptly on cancellation
 					if err != nil {
 						errs[i] = fmt.Errorf("observer %d: %w", i, err)
 					}
-				default:
+				case <-time.After(settleGrace):
 					abandoned.Add(1)
 					errs[i] = fmt.Errorf("observer %d: no answer within %v: %w", i, timeout, context.Cause(octx))
 				}

@@ -438,7 +438,7 @@ func (s *Study) sync(ctx context.Context) ([]FrozenTrial, map[string]Distributio
 		return nil, nil, fmt.Errorf("read finished trials: %w", err)
 	}
 	s.cursor = cursor
-	changed := false
+	copied := false
 	for _, ft := range news {
 		if ft.Kind != KindSearch {
 			continue
@@ -447,13 +447,12 @@ func (s *Study) sync(ctx context.Context) ([]FrozenTrial, map[string]Distributio
 		if ft.State != TrialComplete {
 			continue
 		}
-		changed = true
+		if !copied {
+			// Copy on write: requests already handed out keep the map they got.
+			s.space, copied = copyMap(s.space), true
+		}
 		s.addToSpace(ft)
 		s.addToBest(len(s.finished) - 1)
-	}
-	if changed {
-		// A fresh map each time it changes: requests already handed out keep theirs.
-		s.space = copyMap(s.space)
 	}
 	return s.finished[:len(s.finished):len(s.finished)], s.space, nil
 }

@@ -24,9 +24,10 @@ const MaxHaltonDim = 1111
 // the permutations remove that correlation. They keep the stratification
 // of the first p^k points of each coordinate into p^k equal intervals, and
 // make every coordinate of every point uniformly distributed over seeds.
-// Each π_{j,i} is a swap-or-not shuffle (Hoang, Morris and Rogaway, 2012)
-// keyed from the seed, evaluated on the fly, so no permutation tables are
-// stored for large bases.
+// For small bases the permutations are drawn by Fisher–Yates shuffles and
+// stored (at most 8 KiB per coordinate); for larger bases, where tables
+// would be big, each π_{j,i} is a swap-or-not shuffle (Hoang, Morris and
+// Rogaway, 2012) evaluated on the fly, which makes such coordinates slower.
 //
 // A *Halton is immutable and safe for concurrent use.
 type Halton struct {
@@ -45,9 +46,9 @@ type haltonAxis struct {
 	rounds int      // swap-or-not rounds
 }
 
-// haltonTableMax bounds the size, base*digits, of the permutation tables
-// cached for small bases.
-const haltonTableMax = 1 << 13
+// haltonTableMax bounds the number of entries, base*digits, of a stored
+// permutation table: bases up to 811 get tables.
+const haltonTableMax = 1 << 12
 
 // NewHalton returns a Halton sequence in dim dimensions, 1 <= dim <=
 // MaxHaltonDim, using the first dim primes as bases. If scramble is true the
@@ -61,7 +62,7 @@ func NewHalton(dim int, scramble bool, seed uint64) (*Halton, error) {
 	for j, p := range firstPrimes(dim) {
 		a := &h.axes[j]
 		a.base = p
-		a.pow = []uint64{1}
+		a.pow = append(make([]uint64, 0, 54), 1)
 		for a.pow[a.digits] <= (1<<53)/p {
 			a.pow = append(a.pow, a.pow[a.digits]*p)
 			a.digits++
@@ -70,7 +71,7 @@ func NewHalton(dim int, scramble bool, seed uint64) (*Halton, error) {
 		if !scramble {
 			continue
 		}
-		a.rounds = 3*bits.Len64(p) + 6
+		a.rounds = swapRounds(p)
 		a.keys = make([]uint64, a.digits)
 		for i := range a.keys {
 			a.keys[i] = splitmix64(&state)
@@ -78,9 +79,7 @@ func NewHalton(dim int, scramble bool, seed uint64) (*Halton, error) {
 		if p*uint64(a.digits) <= haltonTableMax {
 			a.perm = make([]uint16, p*uint64(a.digits))
 			for i := range a.digits {
-				for d := range p {
-					a.perm[uint64(i)*p+d] = uint16(a.shuffle(i, d))
-				}
+				fisherYates(a.perm[uint64(i)*p:uint64(i+1)*p], a.keys[i])
 			}
 		}
 		a.tail = make([]uint64, a.digits+1)
@@ -141,6 +140,22 @@ func (a *haltonAxis) permute(i int, d uint64) uint64 {
 	}
 	return a.shuffle(i, d)
 }
+
+// fisherYates fills perm with a pseudo-random permutation of
+// [0, len(perm)) drawn from key.
+func fisherYates(perm []uint16, key uint64) {
+	for i := range perm {
+		perm[i] = uint16(i)
+	}
+	state := key
+	for i := len(perm) - 1; i > 0; i-- {
+		j, _ := bits.Mul64(splitmix64(&state), uint64(i+1))
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+}
+
+// swapRounds returns the number of swap-or-not rounds used for base b.
+func swapRounds(b uint64) int { return 3*bits.Len64(b) + 6 }
 
 // shuffle evaluates π_i(d) with a swap-or-not shuffle of [0, base): each
 // round draws an offset c and pairs d with c-d (mod base); a keyed hash of

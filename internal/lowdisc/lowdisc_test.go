@@ -619,6 +619,71 @@ func TestShufflePermutes(t *testing.T) {
 	}
 }
 
+func TestSwapOrNotUniform(t *testing.T) {
+	t.Parallel()
+	chi2 := func(counts []float64, expect func(i int) float64) float64 {
+		x := 0.0
+		for i, c := range counts {
+			e := expect(i)
+			x += (c - e) * (c - e) / e
+		}
+		return x
+	}
+	// Small bases: every permutation of [0,b) about equally likely.
+	for _, b := range []uint64{2, 3, 5} {
+		t.Run(fmt.Sprintf("base=%d", b), func(t *testing.T) {
+			t.Parallel()
+			const keys = 60000
+			a := haltonAxis{base: b, rounds: swapRounds(b), keys: make([]uint64, 1)}
+			counts := map[string]float64{}
+			state := uint64(5)
+			for range keys {
+				a.keys[0] = splitmix64(&state)
+				perm := ""
+				for d := range b {
+					perm += fmt.Sprint(a.shuffle(0, d), ",")
+				}
+				counts[perm]++
+			}
+			nperm := map[uint64]int{2: 2, 3: 6, 5: 120}[b]
+			if len(counts) != nperm {
+				t.Fatalf("%d distinct permutations, want %d", len(counts), nperm)
+			}
+			c := make([]float64, 0, nperm)
+			for _, v := range counts {
+				c = append(c, v)
+			}
+			// Mean nperm-1, standard deviation sqrt(2(nperm-1)).
+			df := float64(nperm - 1)
+			if x := chi2(c, func(int) float64 { return keys / float64(nperm) }); x > df+6*math.Sqrt(2*df)+6 {
+				t.Errorf("chi-square %.1f over %d permutations", x, nperm)
+			}
+		})
+	}
+	// A large base: each image π(d) uniform over [0,b).
+	t.Run("base=1223", func(t *testing.T) {
+		t.Parallel()
+		const b, keys, bins = 1223, 40000, 16
+		a := haltonAxis{base: b, rounds: swapRounds(b), keys: make([]uint64, 1)}
+		width := make([]float64, bins)
+		for v := range b {
+			width[v*bins/b]++
+		}
+		for _, d := range []uint64{0, 1, 611, b - 1} {
+			counts := make([]float64, bins)
+			state := d
+			for range keys {
+				a.keys[0] = splitmix64(&state)
+				counts[a.shuffle(0, d)*bins/b]++
+			}
+			// 15 degrees of freedom: P(chi2 > 45) < 1e-4.
+			if x := chi2(counts, func(i int) float64 { return keys * width[i] / b }); x > 45 {
+				t.Errorf("π(%d): chi-square %.1f", d, x)
+			}
+		}
+	})
+}
+
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	for _, v := range variants {

@@ -11,29 +11,30 @@ import (
 const MaxSobolDim = 1111
 
 // Sobol is a Sobol sequence in [0,1)^d built from the Joe–Kuo
-// new-joe-kuo-6.21201 direction numbers, with 64-bit direction numbers and
-// 53-bit float64 output, so every index n in the uint64 range gives a point.
+// new-joe-kuo-6.21201 direction numbers. Direction numbers have 64 bits, so
+// every uint64 index is valid; coordinates have 53-bit resolution (a
+// float64 significand).
 //
-// Points are in Gray-code order: point n is the digital XOR of the direction
-// numbers selected by the set bits of n^(n>>1). For every m, points
-// 0..2^m-1 are the same set as in the natural ordering, and the sequence
-// matches the usual unscrambled Sobol output (for example SciPy's). The
-// unscrambled point 0 is the origin; whether to skip it is up to the caller.
+// Points are in Gray-code order: point n is the XOR of the direction
+// numbers selected by the set bits of n^(n>>1). This is the order of Joe and
+// Kuo's reference generator and of SciPy, and for every m, points 0..2^m-1
+// are the same set as in the natural order. The unscrambled point 0 is the
+// origin; whether to skip it is up to the caller.
 //
 // A scrambled Sobol applies hash-based Owen scrambling (Burley, "Practical
 // Hash-based Owen Scrambling", JCGT 2020): each coordinate's binary digits
-// are bit-reversed and passed through a Laine–Karras style hash made of
-// additions, multiplications by odd constants and x ^= x*even steps, then
-// reversed back. Each such step changes a digit only as a function of the
-// digits before it, so the whole map is a nested uniform (Owen) scramble of
-// the digits: it keeps the (t,m,s)-net properties of the unscrambled points,
-// makes every point uniformly distributed over seeds, and costs O(1) time and
-// no tables per coordinate. This is preferred to a random linear matrix
-// scramble plus digital shift, which randomizes less (each scrambled digit
-// is a linear function of the original digits) and needs a 64×64
-// matrix per dimension. The hash's constants are drawn per dimension from
-// the seed, so different seeds give different, independent-looking
-// scrambles.
+// are bit-reversed, passed through a Laine–Karras style hash made of
+// additions, multiplications by odd constants and x ^= x*even steps, and
+// reversed back. Each step changes a digit only as a function of the digits
+// before it, so the map is a nested (Owen-type) scramble whose digit flips
+// are chosen by the hash: it keeps the (t,m,s)-net properties of the
+// unscrambled points, makes each point uniformly distributed over seeds
+// (point 0 is no longer the origin), and costs O(1) time and no tables per
+// coordinate. It is preferred to a random linear matrix scramble plus
+// digital shift, which randomizes less (each scrambled digit is an affine
+// function of the original digits) and needs a 64×64 bit matrix per
+// dimension. The hash constants are drawn per dimension from the seed, so
+// each seed gives a different, reproducible scramble.
 //
 // A *Sobol is immutable and safe for concurrent use.
 type Sobol struct {
@@ -73,12 +74,13 @@ func NewSobol(dim int, scramble bool, seed uint64) (*Sobol, error) {
 // sobolInit fills d from the sobolTable row starting at index row and
 // returns the index of the next row.
 //
-// With s the degree and a_1..a_{s-1} the interior coefficients of the
-// polynomial, the direction numbers v_k = m_k/2^k satisfy, for k > s,
+// With s the degree of the polynomial and a_i its coefficient of x^(s-i)
+// (bit s-i of the encoded polynomial), the direction numbers v_k = m_k/2^k
+// satisfy, for k > s,
 //
-//	v_k = a_1 v_{k-1} ^ ... ^ a_{s-1} v_{k-s+1} ^ v_{k-s} ^ v_{k-s}/2^s,
+//	v_k = a_1 v_{k-1} ^ ... ^ a_{s-1} v_{k-s+1} ^ v_{k-s} ^ v_{k-s}/2^s.
 //
-// which on 64-bit fractions is exact up to the last bit.
+// v_k has k binary digits, so 64-bit fractions hold v_1..v_64 exactly.
 func sobolInit(d *sobolDirs, row int) int {
 	poly := uint64(sobolTable[row])
 	deg := bits.Len64(poly) - 1
@@ -126,6 +128,7 @@ type owenScrambler struct {
 	add1, even1, odd1 uint64
 }
 
+// newOwenScrambler draws one dimension's hash constants from state.
 func newOwenScrambler(state *uint64) owenScrambler {
 	// Even multipliers are 2 mod 4, so each digit's flip depends on the
 	// digit right before it, not only on earlier ones.
@@ -139,7 +142,7 @@ func newOwenScrambler(state *uint64) owenScrambler {
 	}
 }
 
-// scramble applies the nested uniform scramble to the 64-bit binary fraction
+// scramble applies the Owen-type scramble to the 64-bit binary fraction
 // x. After bit reversal, digit i of x is bit i, and every step below maps bit
 // i to itself XOR a function of bits 0..i-1: adding a constant (the carry
 // into bit i depends on lower bits only), x ^= x*even (bit i of x*even
