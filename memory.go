@@ -512,9 +512,16 @@ func RetryParams(ft FrozenTrial) map[string]any {
 // Close implements Storage. The memory storage has nothing to release.
 func (m *memStore) Close() error { return nil }
 
+// roundTripParams returns params and distributions as they read back from a database.
+// Floats, ints and categoricals of JSON-native choices (string, float64, bool, nil) are
+// already in that form and are only validated and copied; anything else goes through the
+// stored encoding.
 func roundTripParams(p map[string]any, d map[string]Distribution) (map[string]any, map[string]Distribution, error) {
 	if len(p) == 0 {
 		return nil, nil, nil
+	}
+	if params, dists, ok, err := nativeParams(p, d); ok || err != nil {
+		return params, dists, err
 	}
 	b, err := MarshalParams(p, d)
 	if err != nil {
@@ -593,4 +600,41 @@ func mergeAny[V any](old, upd map[string]V) map[string]V {
 		out[k] = v
 	}
 	return out
+}
+
+// nativeParams is roundTripParams' fast path; ok is false when a value needs encoding.
+func nativeParams(p map[string]any, d map[string]Distribution) (map[string]any, map[string]Distribution, bool, error) {
+	params := make(map[string]any, len(p))
+	dists := make(map[string]Distribution, len(p))
+	for name, v := range p {
+		dist, ok := d[name]
+		if !ok {
+			return nil, nil, false, fmt.Errorf("%w: param %q has no distribution", ErrInvalid, name)
+		}
+		if err := dist.Validate(); err != nil {
+			return nil, nil, false, fmt.Errorf("param %q: %w", name, err)
+		}
+		x, ok := dist.ToInternal(v)
+		if !ok {
+			return nil, nil, false, fmt.Errorf("%w: param %q value %v is outside %v", ErrInvalid, name, v, dist)
+		}
+		switch dd := dist.(type) {
+		case FloatDistribution:
+			params[name] = x
+		case IntDistribution:
+			n, _ := toInt(v)
+			params[name] = n
+		case CategoricalDistribution:
+			for _, c := range dd.Choices {
+				switch c.(type) {
+				case string, float64, bool, nil:
+				default:
+					return nil, nil, false, nil
+				}
+			}
+			params[name] = dd.Choices[int(x)]
+		}
+		dists[name] = dist
+	}
+	return params, dists, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -560,3 +561,7 @@ type pruneAfter int64
 func (p pruneAfter) Prune(_ context.Context, req *retune.PruneRequest) (bool, error) {
 	return req.Step >= int64(p) && len(req.Trial.Intermediate) >= int(p), nil
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
+func fmtSprint(v any) string { return fmt.Sprint(v) }

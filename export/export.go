@@ -1,0 +1,220 @@
+// Package export writes a study's trials as CSV or JSON with a stable layout, for
+// spreadsheets, notebooks and other tools.
+//
+// CSV columns, in this order: number, kind, state, one column per objective (named by the
+// study's metric names, else value or value_0, value_1, …), params as param_<name> sorted
+// by name, other metrics as metric_<name> sorted, user attributes as user_<key> sorted
+// (JSON-encoded unless a string), then reason, retry_of, start, end. Times are RFC 3339 in
+// UTC; ±Inf and NaN are written inf, -inf and nan, in CSV and JSON alike.
+package export
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// objectiveNames names the value columns.
+func objectiveNames(rec retune.StudyRecord) []string {
+	if len(rec.Metrics) == len(rec.Directions) && len(rec.Metrics) > 0 {
+		return rec.Metrics
+	}
+	if len(rec.Directions) <= 1 {
+		return []string{"value"}
+	}
+	out := make([]string, len(rec.Directions))
+	for i := range out {
+		out[i] = "value_" + strconv.Itoa(i)
+	}
+	return out
+}
+
+func keys[V any](trials []retune.FrozenTrial, m func(retune.FrozenTrial) map[string]V) []string {
+	set := map[string]bool{}
+	for _, t := range trials {
+		for k := range m(t) {
+			set[k] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CSV writes trials (as Study.Trials returns them) as CSV with a header row.
+func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error {
+	objs := objectiveNames(rec)
+	params := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.Params })
+	metrics := keys(trials, func(t retune.FrozenTrial) map[string]float64 { return t.Metrics })
+	users := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.UserAttrs })
+	header := []string{"number", "kind", "state"}
+	header = append(header, objs...)
+	for _, p := range params {
+		header = append(header, "param_"+p)
+	}
+	for _, m := range metrics {
+		header = append(header, "metric_"+m)
+	}
+	for _, u := range users {
+		header = append(header, "user_"+u)
+	}
+	header = append(header, "reason", "retry_of", "start", "end")
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for _, t := range trials {
+		row := []string{strconv.Itoa(t.Number), t.Kind.String(), t.State.String()}
+		for i := range objs {
+			if i < len(t.Values) {
+				row = append(row, retune.FormatFloat(t.Values[i]))
+			} else {
+				row = append(row, "")
+			}
+		}
+		for _, p := range params {
+			row = append(row, cell(t.Params[p], t.Params != nil && hasKey(t.Params, p)))
+		}
+		for _, m := range metrics {
+			v, ok := t.Metrics[m]
+			if ok {
+				row = append(row, retune.FormatFloat(v))
+			} else {
+				row = append(row, "")
+			}
+		}
+		for _, u := range users {
+			row = append(row, cell(t.UserAttrs[u], hasKey(t.UserAttrs, u)))
+		}
+		retry := ""
+		if t.RetryOf >= 0 {
+			retry = strconv.Itoa(t.RetryOf)
+		}
+		row = append(row, t.Reason, retry, timeCell(t.Start), timeCell(t.End))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func cell(v any, ok bool) string {
+	if !ok {
+		return ""
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return retune.FormatFloat(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func timeCell(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Trial is the JSON form of a trial. Field order is the output order.
+type Trial struct {
+	Number       int                       `json:"number"`
+	Kind         string                    `json:"kind"`
+	State        string                    `json:"state"`
+	Values       []retune.Float            `json:"values,omitempty"`
+	Params       map[string]any            `json:"params,omitempty"`
+	Metrics      map[string]retune.Float   `json:"metrics,omitempty"`
+	Intermediate map[string][]retune.Float `json:"intermediate,omitempty"`
+	UserAttrs    map[string]any            `json:"user_attrs,omitempty"`
+	SystemAttrs  map[string]any            `json:"system_attrs,omitempty"`
+	Reason       string                    `json:"reason,omitempty"`
+	RetryOf      *int                      `json:"retry_of,omitempty"`
+	Start        *time.Time                `json:"start,omitempty"`
+	End          *time.Time                `json:"end,omitempty"`
+}
+
+// Document is the JSON export of a study.
+type Document struct {
+	Study      string   `json:"study"`
+	Model      string   `json:"model"`
+	Directions []string `json:"directions"`
+	Metrics    []string `json:"metrics,omitempty"`
+	Trials     []Trial  `json:"trials"`
+}
+
+// ToJSON converts a trial to its JSON form.
+func ToJSON(t retune.FrozenTrial) Trial {
+	out := Trial{
+		Number: t.Number, Kind: t.Kind.String(), State: t.State.String(),
+		Params: t.Params, UserAttrs: t.UserAttrs, SystemAttrs: t.SystemAttrs, Reason: t.Reason,
+	}
+	for _, v := range t.Values {
+		out.Values = append(out.Values, retune.Float(v))
+	}
+	if len(t.Metrics) > 0 {
+		out.Metrics = make(map[string]retune.Float, len(t.Metrics))
+		for k, v := range t.Metrics {
+			out.Metrics[k] = retune.Float(v)
+		}
+	}
+	if len(t.Intermediate) > 0 {
+		out.Intermediate = make(map[string][]retune.Float, len(t.Intermediate))
+		for step, vs := range t.Intermediate {
+			fs := make([]retune.Float, len(vs))
+			for i, v := range vs {
+				fs[i] = retune.Float(v)
+			}
+			out.Intermediate[strconv.FormatInt(step, 10)] = fs
+		}
+	}
+	if t.RetryOf >= 0 {
+		r := t.RetryOf
+		out.RetryOf = &r
+	}
+	if !t.Start.IsZero() {
+		s := t.Start.UTC()
+		out.Start = &s
+	}
+	if !t.End.IsZero() {
+		e := t.End.UTC()
+		out.End = &e
+	}
+	return out
+}
+
+// JSON writes the study and its trials as one indented JSON document.
+func JSON(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error {
+	doc := Document{Study: rec.Name, Model: rec.Model, Metrics: rec.Metrics, Trials: make([]Trial, len(trials))}
+	for _, d := range rec.Directions {
+		doc.Directions = append(doc.Directions, d.String())
+	}
+	for i, t := range trials {
+		doc.Trials[i] = ToJSON(t)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}

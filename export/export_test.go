@@ -1,0 +1,97 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/export"
+	"github.com/a6b40afc/retune/sampler/random"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func study(t *testing.T) (retune.StudyRecord, []retune.FrozenTrial) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := retune.NewStudy(ctx, retune.Config{Name: "exp", Sampler: random.New(), Seed: 4, Metrics: []string{"loss"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		x := tr.Float("x", -1, 1)
+		tr.Categorical("kind", "a", "b, with comma")
+		tr.SetUserAttr("note", map[string]any{"n": tr.Number()})
+		switch tr.Number() {
+		case 1:
+			return math.Inf(1), nil
+		case 2:
+			return 0, errWrap("diverged \"badly\"")
+		}
+		return x * x, nil
+	}, retune.OptimizeOptions{Trials: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Trials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Record(), ts
+}
+
+type errWrap string
+
+func (e errWrap) Error() string { return string(e) }
+
+var times = regexp.MustCompile(`\d{4}-\d\d-\d\dT[0-9:.]+Z`)
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	got = times.ReplaceAll(got, []byte("TIME"))
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	rec, ts := study(t)
+	var b bytes.Buffer
+	if err := export.CSV(&b, rec, ts); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "trials.csv.golden", b.Bytes())
+}
+
+func TestJSON(t *testing.T) {
+	rec, ts := study(t)
+	var b bytes.Buffer
+	if err := export.JSON(&b, rec, ts); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "trials.json.golden", b.Bytes())
+	var doc export.Document
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("export is not valid JSON: %v", err)
+	}
+	if len(doc.Trials) != 4 || !math.IsInf(float64(doc.Trials[1].Values[0]), 1) {
+		t.Errorf("decoded export = %+v, want 4 trials with +Inf for trial 1", doc)
+	}
+}

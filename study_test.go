@@ -1,0 +1,219 @@
+package retune_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/sampler/grid"
+	"github.com/a6b40afc/retune/sampler/random"
+)
+
+func TestNewStudyConfigErrors(t *testing.T) {
+	t.Parallel()
+	store := retune.NewMemoryStorage()
+	tests := []struct {
+		name string
+		cfg  retune.Config
+		want string
+	}{
+		{"both directions", retune.Config{Direction: retune.Maximize, Directions: []retune.Direction{retune.Minimize}}, "set one"},
+		{"bad direction", retune.Config{Direction: 7}, "want Minimize or Maximize"},
+		{"metrics count", retune.Config{Metrics: []string{"a", "b"}}, "one name per objective"},
+		{"metric twice", retune.Config{Directions: []retune.Direction{0, 0}, Metrics: []string{"a", "a"}}, "given twice"},
+		{"negative budget", retune.Config{Budget: retune.Budget{Trials: -1}}, "want trials and retries >= 0"},
+		{"bad name", retune.Config{Name: " padded", Storage: store}, "leading or trailing space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := retune.NewStudy(context.Background(), tt.cfg)
+			if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewStudy error = %v, want ErrInvalid containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestResume(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	cfg := retune.Config{Name: "r", Storage: store, Sampler: random.New(), Seed: 9}
+	s := newStudy(t, cfg)
+	if _, err := s.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) { return t.Float("x", 0, 1), nil }, retune.OptimizeOptions{Trials: 5}); err != nil {
+		t.Fatal(err)
+	}
+	// Same config: resumes with its history.
+	again := newStudy(t, retune.Config{Name: "r", Storage: store, Sampler: random.New()})
+	if again.Seed() != 9 || len(trials(t, again)) != 5 {
+		t.Errorf("resumed study: seed %d, %d trials; want 9 and 5", again.Seed(), len(trials(t, again)))
+	}
+	best, err := again.Best(ctx)
+	if err != nil || best.Value() > 1 {
+		t.Errorf("Best after resume = %v, %v", best.Value(), err)
+	}
+	conflicts := []struct {
+		name string
+		cfg  retune.Config
+		want string
+	}{
+		{"direction", retune.Config{Name: "r", Storage: store, Sampler: random.New(), Direction: retune.Maximize}, "directions cannot change"},
+		{"sampler", retune.Config{Name: "r", Storage: store, Sampler: grid.New(map[string][]any{"x": {0.5}})}, "replace it explicitly"},
+		{"seed", retune.Config{Name: "r", Storage: store, Sampler: random.New(), Seed: 10}, "keeps its seed"},
+		{"model", retune.Config{Name: "r", Storage: store, Sampler: random.New(), Model: "other"}, "keeps its model"},
+	}
+	for _, c := range conflicts {
+		if _, err := retune.NewStudy(ctx, c.cfg); !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("resume with another %s: error = %v, want ErrConflict containing %q", c.name, err, c.want)
+		}
+	}
+	// With Replace the change is allowed and recorded.
+	rep := newStudy(t, retune.Config{Name: "r", Storage: store, Sampler: grid.New(map[string][]any{"x": {0.5}}), Replace: true})
+	rec, _ := store.Study(ctx, "r")
+	if rec.Sampler.Name != "grid" || !strings.Contains(stringify(rec.SystemAttrs["changes"]), "sampler") {
+		t.Errorf("after replace: sampler %q, changes %v", rec.Sampler.Name, rec.SystemAttrs["changes"])
+	}
+	if res, err := rep.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) { return t.Float("x", 0, 1), nil }, retune.OptimizeOptions{}); err != nil || res.Completed != 1 || res.Stop != retune.GridExhausted {
+		t.Errorf("grid after replace = %+v, %v", res, err)
+	}
+}
+
+func stringify(v any) string { return strings.TrimSpace(strings.ReplaceAll(fmtSprint(v), "\n", " ")) }
+
+// A widened range keeps history; enqueued params are used as given.
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{})
+	if err := s.Enqueue(ctx, map[string]any{"x": 0.25, "n": 3, "c": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, map[string]any{"x": 7.0}); err != nil { // outside: the trial fails
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, map[string]any{"f": func() {}}); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Enqueue(unencodable) error = %v, want ErrInvalid", err)
+	}
+	_, err := s.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) {
+		x := t.Float("x", 0, 1)
+		n := t.Int("n", 1, 5)
+		c := t.Categorical("c", "a", "b")
+		if t.Number() == 0 && (x != 0.25 || n != 3 || c != "b") {
+			return 0, errors.New("enqueued params not used")
+		}
+		return x, nil
+	}, retune.OptimizeOptions{Trials: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := trials(t, s)
+	if ts[0].State != retune.TrialComplete || ts[0].Fixed == nil {
+		t.Errorf("enqueued trial = %v %q fixed %v, want COMPLETE with fixed params", ts[0].State, ts[0].Reason, ts[0].Fixed)
+	}
+	if ts[1].State != retune.TrialFail || !strings.Contains(ts[1].Reason, "enqueued value 7 is outside float[0, 1]") {
+		t.Errorf("out-of-range enqueued trial = %v %q", ts[1].State, ts[1].Reason)
+	}
+}
+
+// An open trial's lease is renewed by the library; a trial whose holder vanished is
+// failed by any process touching the study, and retried when the budget allows.
+func TestLeases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	cfg := retune.Config{Name: "l", Storage: store, LeaseTTL: 150 * time.Millisecond, Budget: retune.Budget{Retries: 1}}
+	s := newStudy(t, cfg)
+	tr, err := s.Ask(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tr.Float("x", 0, 1)
+	time.Sleep(600 * time.Millisecond) // four lease periods: renewed meanwhile
+	if err := s.Tell(ctx, tr, x); err != nil {
+		t.Fatalf("Tell after %v with a %v lease: %v", 600*time.Millisecond, cfg.LeaseTTL, err)
+	}
+	// A trial whose holder vanished: created straight in storage, never renewed.
+	rec, _ := store.Study(ctx, "l")
+	lost, err := store.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: rec.ID, Holder: "gone", LeaseTTL: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, retune.TrialUpdate{Ref: retune.TrialRef{StudyID: rec.ID, Number: lost.Number, Epoch: lost.Lease.Epoch},
+		Params: map[string]any{"x": 0.75}, Distributions: map[string]retune.Distribution{"x": retune.FloatDistribution{Low: 0, High: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	other := newStudy(t, cfg)
+	var retried []float64
+	_, err = other.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) {
+		x := t.Float("x", 0, 1)
+		retried = append(retried, x)
+		return x, nil
+	}, retune.OptimizeOptions{Trials: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := trials(t, other)
+	if ts[lost.Number].State != retune.TrialFail || ts[lost.Number].Reason != retune.ReasonLeaseExpired {
+		t.Errorf("vanished trial = %v %q, want FAIL lease expired", ts[lost.Number].State, ts[lost.Number].Reason)
+	}
+	if len(retried) != 1 || retried[0] != 0.75 || ts[len(ts)-1].RetryOf != lost.Number {
+		t.Errorf("retry ran x=%v retry-of %d, want x=0.75 retrying %d", retried, ts[len(ts)-1].RetryOf, lost.Number)
+	}
+}
+
+func TestAskTellErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{})
+	tr, _ := s.Ask(ctx)
+	if err := s.Tell(ctx, tr, 1, 2); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Tell with 2 values for 1 objective: %v, want ErrInvalid", err)
+	}
+	if err := s.Tell(ctx, tr, 1); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("second Tell: %v, want ErrConflict", err)
+	}
+	tr, _ = s.Ask(ctx)
+	if err := s.TellState(ctx, tr, retune.TrialComplete, nil); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("TellState(COMPLETE): %v, want ErrInvalid", err)
+	}
+	if err := s.TellState(ctx, tr, retune.TrialFail, errors.New("oom")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Best(ctx); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Best with no completed trial: %v, want ErrNotFound", err)
+	}
+	if err := tr.Report(ctx, 1, 0.5); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("Report after finish: %v, want ErrConflict", err)
+	}
+}
+
+func TestMultiObjective(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Directions: []retune.Direction{retune.Minimize, retune.Maximize}, Metrics: []string{"loss", "acc"}})
+	values := [][]float64{{1, 1}, {2, 2}, {0.5, 0.5}, {3, 1}, {1, 1}, {0.5, 0.4}}
+	res, err := s.OptimizeMulti(ctx, func(ctx context.Context, t *retune.Trial) ([]float64, error) {
+		return values[t.Number()], nil
+	}, retune.OptimizeOptions{Trials: len(values)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var front []int
+	for _, ft := range res.Best {
+		front = append(front, ft.Number)
+	}
+	if fmtSprint(front) != "[0 1 2]" {
+		t.Errorf("Pareto front = %v, want [0 1 2]", front)
+	}
+	if _, err := s.Best(ctx); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Best on two objectives: %v, want ErrInvalid", err)
+	}
+	if _, err := s.Optimize(ctx, func(context.Context, *retune.Trial) (float64, error) { return 0, nil }, retune.OptimizeOptions{Trials: 1}); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Optimize on two objectives: %v, want ErrInvalid", err)
+	}
+}
