@@ -38,6 +38,10 @@ type OptimizeOptions struct {
 	Callbacks []func(ctx context.Context, s *Study, t FrozenTrial)
 	// ObserverTimeout bounds each observer call; default 30s.
 	ObserverTimeout time.Duration
+	// CancelGrace is how long a trial whose ctx ended (timeout, cancellation) may take to
+	// return before it is settled FAIL without its result and its goroutine abandoned;
+	// default 100ms. Raise it for objectives that need time to stop (child processes).
+	CancelGrace time.Duration
 }
 
 // Result says what an Optimize call did.
@@ -123,7 +127,7 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 		return Result{}, fmt.Errorf("%w: Trials %d: want >= 0", ErrInvalid, o.Trials)
 	case o.Parallel < 0:
 		return Result{}, fmt.Errorf("%w: Parallel %d: want >= 1 (or 0 for 1)", ErrInvalid, o.Parallel)
-	case o.Timeout < 0 || o.TrialTimeout < 0 || o.ObserverTimeout < 0:
+	case o.Timeout < 0 || o.TrialTimeout < 0 || o.ObserverTimeout < 0 || o.CancelGrace < 0:
 		return Result{}, fmt.Errorf("%w: negative timeout: want >= 0 (0 = none)", ErrInvalid)
 	}
 	par := max(1, o.Parallel)
@@ -239,9 +243,13 @@ func (s *Study) runTrial(ctx, runCtx context.Context, t *Trial, run MultiObjecti
 	select {
 	case out = <-done:
 	case <-tctx.Done():
+		grace := o.CancelGrace
+		if grace <= 0 {
+			grace = settleGrace
+		}
 		select {
 		case out = <-done:
-		case <-time.After(settleGrace):
+		case <-time.After(grace):
 			st.abandoned.Add(1)
 			ft, err := s.settle(ctx, t, TrialFail, nil, cancelReason(tctx, o))
 			return ft, err
@@ -251,7 +259,11 @@ func (s *Study) runTrial(ctx, runCtx context.Context, t *Trial, run MultiObjecti
 	case out.err != nil && errors.Is(out.err, ErrPruned):
 		return s.settle(ctx, t, TrialPruned, nil, out.err)
 	case out.err != nil && tctx.Err() != nil:
-		return s.settle(ctx, t, TrialFail, nil, cancelReason(tctx, o))
+		reason := cancelReason(tctx, o)
+		if msg := out.err.Error(); msg != context.Canceled.Error() && msg != context.DeadlineExceeded.Error() && msg != context.Cause(tctx).Error() {
+			reason = fmt.Errorf("%w: %w", reason, out.err) // what the objective said while stopping
+		}
+		return s.settle(ctx, t, TrialFail, nil, reason)
 	case out.err != nil:
 		ft, err := s.settle(ctx, t, TrialFail, nil, out.err)
 		if err == nil && o.StopOnError {

@@ -553,6 +553,7 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 	req := FinishRequest{
 		Ref: t.ref, State: state, Values: values,
 		Params: copyMap(t.params), Distributions: copyMap(t.dists), UserAttrs: copyMap(t.user),
+		SystemAttrs: copyMap(t.sys), Metrics: copyMap(t.metrics),
 	}
 	if state == TrialPruned {
 		if _, last, ok := t.frozenLocked().LastStep(); ok {

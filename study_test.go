@@ -3,6 +3,7 @@ package retune_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,39 @@ func TestMultiObjective(t *testing.T) {
 	}
 	if _, err := s.Optimize(ctx, func(context.Context, *retune.Trial) (float64, error) { return 0, nil }, retune.OptimizeOptions{Trials: 1}); !errors.Is(err, retune.ErrInvalid) {
 		t.Errorf("Optimize on two objectives: %v, want ErrInvalid", err)
+	}
+}
+
+func TestMetricsAndAttrs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	s := newStudy(t, retune.Config{Name: "m", Storage: store})
+	tr, _ := s.Ask(ctx)
+	tr.SetSystemAttr("host", "h1")
+	tr.SetUserAttr("note", "first")
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	running, _ := store.Running(ctx, s.Record().ID)
+	if len(running) != 1 || running[0].SystemAttrs["host"] != "h1" || running[0].UserAttrs["note"] != "first" {
+		t.Errorf("after Flush the stored running trial is %+v, want host h1 and note first", running)
+	}
+	tr.SetMetric("latency_ms", 12.5)
+	tr.SetMetric("size", math.Inf(1))
+	if err := s.Tell(ctx, tr, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	ft := trials(t, s)[0]
+	if ft.Metrics["latency_ms"] != 12.5 || !math.IsInf(ft.Metrics["size"], 1) || ft.SystemAttrs["host"] != "h1" {
+		t.Errorf("finished trial metrics %v attrs %v", ft.Metrics, ft.SystemAttrs)
+	}
+	if err := tr.Flush(ctx); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("Flush after finish: %v, want ErrConflict", err)
+	}
+	tr, _ = s.Ask(ctx)
+	tr.SetSystemAttr("bad", func() {})
+	if err := s.Tell(ctx, tr, 1); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Tell after an invalid attribute: %v, want ErrInvalid", err)
 	}
 }

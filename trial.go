@@ -87,6 +87,8 @@ type Trial struct {
 	params    map[string]any
 	dists     map[string]Distribution
 	user      map[string]any
+	sys       map[string]any
+	metrics   map[string]float64
 	inter     map[int64][]float64
 	unflushed bool
 	err       error
@@ -259,6 +261,57 @@ func (t *Trial) SetUserAttr(key string, value any) {
 	t.unflushed = true
 }
 
+// SetMetric records a final measurement other than the objectives (latency, model size…),
+// stored in the trial's Metrics for guardrails. NaN and ±Inf are stored as they are.
+func (t *Trial) SetMetric(name string, value float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := ValidateName("metric", name); err != nil {
+		t.failLocked(err)
+		return
+	}
+	if t.metrics == nil {
+		t.metrics = make(map[string]float64)
+	}
+	t.metrics[name] = value
+}
+
+// SetSystemAttr sets a system attribute: data about how the trial ran, for tools built on
+// retune (the runner records the host and process group of a trainer here). Validation
+// errors are kept as the trial's error, as with SetUserAttr.
+func (t *Trial) SetSystemAttr(key string, value any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := ValidateAttr(key, value); err != nil {
+		t.failLocked(err)
+		return
+	}
+	if t.sys == nil {
+		t.sys = make(map[string]any)
+	}
+	t.sys[key] = value
+	t.unflushed = true
+}
+
+// Flush writes the params and attributes set so far to storage now, instead of at the
+// next report, lease renewal or finish.
+func (t *Trial) Flush(ctx context.Context) error {
+	t.mu.Lock()
+	if t.done {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: trial %d is finished", ErrConflict, t.ref.Number)
+	}
+	upd, flush := t.updateLocked()
+	t.mu.Unlock()
+	if !flush {
+		return nil
+	}
+	if err := t.study.store.Update(ctx, upd); err != nil {
+		return fmt.Errorf("trial %d: %w", t.ref.Number, err)
+	}
+	return nil
+}
+
 // Report records the objective values at a step (one value per objective; NaN and ±Inf are
 // stored as they are) and asks the study's pruner whether to stop. It returns an error
 // wrapping ErrPruned when the trial should stop; the objective should then return that
@@ -315,6 +368,7 @@ func (t *Trial) updateLocked() (TrialUpdate, bool) {
 		Params:        copyMap(t.params),
 		Distributions: copyMap(t.dists),
 		UserAttrs:     copyMap(t.user),
+		SystemAttrs:   copyMap(t.sys),
 	}, true
 }
 
@@ -327,7 +381,8 @@ func (t *Trial) frozenLocked() FrozenTrial {
 	return FrozenTrial{
 		Number: t.ref.Number, Kind: t.kind, State: TrialRunning,
 		Params: copyMap(t.params), Distributions: copyMap(t.dists),
-		Intermediate: inter, UserAttrs: copyMap(t.user), Fixed: t.fixed,
+		Intermediate: inter, UserAttrs: copyMap(t.user), SystemAttrs: copyMap(t.sys),
+		Metrics: copyMap(t.metrics), Fixed: t.fixed,
 		RetryOf: -1, Start: t.start,
 	}
 }

@@ -1,0 +1,73 @@
+package runner_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/a6b40afc/retune/runner"
+)
+
+func TestParseLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		line   string
+		ok     bool
+		step   int64
+		isStep bool
+		values map[string]float64
+	}{
+		{"pairs", "step=3 loss=0.41 accuracy=0.87", true, 3, true, map[string]float64{"loss": 0.41, "accuracy": 0.87}},
+		{"json", `{"step": 3, "accuracy": 0.87}`, true, 3, true, map[string]float64{"accuracy": 0.87}},
+		{"mixed prose", "epoch 3 done: loss=0.5, lr=1e-3", true, 0, false, map[string]float64{"loss": 0.5, "lr": 1e-3}},
+		{"specials", "a=inf b=-Inf c=NaN", true, 0, false, map[string]float64{"a": math.Inf(1), "b": math.Inf(-1), "c": math.NaN()}},
+		{"json specials", `{"a": "inf", "b": "x", "c": true, "d": null}`, true, 0, false, map[string]float64{"a": math.Inf(1)}},
+		{"bad step", "step=1.5 loss=1", false, 0, false, nil},
+		{"negative step", "step=-1 loss=1", false, 0, false, nil},
+		{"step only", "step=4", false, 4, true, nil},
+		{"prose", "hello world", false, 0, false, nil},
+		{"bad names", "1a=3 =4 a b=c", false, 0, false, nil},
+		{"broken json", `{"loss": 1`, false, 0, false, nil},
+		{"empty", "", false, 0, false, nil},
+		{"path-like name", "val/loss=0.3 train.acc=0.9", true, 0, false, map[string]float64{"val/loss": 0.3, "train.acc": 0.9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, ok := runner.ParseLine([]byte(tt.line))
+			if ok != tt.ok {
+				t.Fatalf("ParseLine(%q) ok = %v, want %v (%+v)", tt.line, ok, tt.ok, l)
+			}
+			if !ok {
+				return
+			}
+			if l.HasStep != tt.isStep || l.Step != tt.step || len(l.Values) != len(tt.values) {
+				t.Errorf("ParseLine(%q) = %+v, want step %v/%d values %v", tt.line, l, tt.isStep, tt.step, tt.values)
+			}
+			for k, want := range tt.values {
+				got, ok := l.Values[k]
+				if !ok || !(got == want || math.IsNaN(got) && math.IsNaN(want)) {
+					t.Errorf("ParseLine(%q)[%s] = %v, want %v", tt.line, k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{"step=3 loss=0.41", `{"step": 2, "acc": 0.5}`, "a=inf", "garbage \x00\xff", `{"a": [1, {"b": 2}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		l, ok := runner.ParseLine(line)
+		if ok && len(l.Values) == 0 {
+			t.Errorf("ParseLine(%q) ok with no values", line)
+		}
+		if l.HasStep && l.Step < 0 {
+			t.Errorf("ParseLine(%q) step %d < 0", line, l.Step)
+		}
+		if _, has := l.Values["step"]; has {
+			t.Errorf("ParseLine(%q) kept step among values", line)
+		}
+	})
+}

@@ -1,0 +1,11 @@
+//go:build !linux && !darwin
+
+package runner
+
+import "os/exec"
+
+func setGroup(*exec.Cmd)               {}
+func termGroup(int)                    {}
+func killGroup(int)                    {}
+func groupAlive(int) bool              { return false }
+func signalOf(*exec.ExitError) string { return "" }

@@ -1,0 +1,500 @@
+// Package runner runs trials as processes: any training command, in any language.
+//
+// For each trial, Command.Run starts the command in its own process group, with {name} in
+// any argument replaced by the param's value and these variables in its environment:
+//
+//	RETUNE_STUDY          the study name
+//	RETUNE_TRIAL          the trial number
+//	RETUNE_PARAMS         the params as a JSON object
+//	RETUNE_METRICS_FILE   a file the process may append metric lines to instead of stdout
+//
+// plus the caller's extra variables (RETUNE_REPEAT and RETUNE_SEED for confirmation
+// repeats). The child inherits retune's environment minus its secrets (see Command.Secrets).
+//
+// Metric lines (see ParseLine) come from stdout and the metrics file. A line with a step is
+// an intermediate value: it is reported to the study, whose pruner may stop the trial. When
+// the process exits 0, the trial's values are the last values of the objective metrics and
+// every other metric is recorded on the trial. Everything else on stdout is ignored, lines
+// longer than MaxLineBytes included.
+//
+// A trial fails — with the reason and the tail of stderr — when the process exits non-zero
+// or by a signal, when an objective metric is missing or not finite, or when its context
+// ends (trial timeout, run timeout, interruption). Stopping a process, for pruning or
+// cancellation, sends SIGTERM to its process group and SIGKILL after KillGrace; when the
+// process has exited, anything left in its group is killed too, so no trainer is orphaned.
+// Linux and macOS are supported; elsewhere Run returns ErrUnsupported.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// ErrUnsupported is returned on platforms where trials cannot run as process groups.
+var ErrUnsupported = errors.New("runner: trials as processes are supported on Linux and macOS only")
+
+// Defaults of Command's zero fields.
+const (
+	DefaultKillGrace    = 10 * time.Second
+	DefaultLogHead      = 1 << 20
+	DefaultLogTail      = 1 << 20
+	DefaultMaxLineBytes = 1 << 20
+	stderrTail          = 2 << 10
+	metricsPoll         = 100 * time.Millisecond
+)
+
+// Command describes how to run a trial. Zero values of the optional fields are the
+// documented defaults. A Command is safe for concurrent use by several trials.
+type Command struct {
+	// Args is the command line; "{name}" in any argument becomes the value of param name
+	// (floats in shortest round-trip form). Args[0] is looked up in PATH.
+	Args []string
+	// Dir is the working directory; "" = the current one.
+	Dir string
+	// Env holds extra KEY=VALUE variables for every trial.
+	Env []string
+	// Objectives are the metric names of the study's objectives, in direction order.
+	Objectives []string
+	// Study is the study name, for RETUNE_STUDY and the log path.
+	Study string
+	// LogDir, if set, keeps each trial's output in LogDir/<study>/<number>.log (mode 0600):
+	// the first LogHead and last LogTail bytes of stdout and stderr together.
+	LogDir           string
+	LogHead, LogTail int
+	// Secrets are environment variables the child must not see, besides RETUNE_DB and any
+	// RETUNE_* variable whose name contains SECRET, PASSWORD or TOKEN.
+	Secrets []string
+	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
+	KillGrace time.Duration
+	// MaxLineBytes bounds a metric line; longer lines are skipped. Default 1 MiB.
+	MaxLineBytes int
+
+	wg sync.WaitGroup // processes started and not yet reaped
+}
+
+// Wait blocks until every process this Command started has exited and been reaped.
+// A caller stopping (after Ctrl-C, say) calls it so that no trainer outlives it.
+func (c *Command) Wait() { c.wg.Wait() }
+
+var placeholder = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.\-]*)\}`)
+
+// Expand replaces {name} in each argument with the value of params[name]. A placeholder
+// whose name is not a param is left as it is.
+func Expand(args []string, params map[string]any) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = placeholder.ReplaceAllStringFunc(a, func(m string) string {
+			v, ok := params[m[1:len(m)-1]]
+			if !ok {
+				return m
+			}
+			return FormatValue(v)
+		})
+	}
+	return out
+}
+
+// Placeholders returns the param names args refer to, sorted.
+func Placeholders(args []string) []string {
+	set := map[string]bool{}
+	for _, a := range args {
+		for _, m := range placeholder.FindAllStringSubmatch(a, -1) {
+			set[m[1]] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FormatValue formats a param value for a command line: floats in shortest round-trip
+// form, ints in decimal, strings as they are, anything else as JSON.
+func FormatValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case int:
+		return strconv.Itoa(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// childEnv is env without retune's secrets.
+func childEnv(env []string, secrets []string) []string {
+	drop := map[string]bool{"RETUNE_DB": true}
+	for _, s := range secrets {
+		drop[s] = true
+	}
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if drop[k] || strings.HasPrefix(k, "RETUNE_") && (strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || strings.Contains(k, "TOKEN")) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// LogPath returns where trial number's log is kept, or "" without a LogDir.
+func (c *Command) LogPath(number int) string {
+	if c.LogDir == "" {
+		return ""
+	}
+	return filepath.Join(c.LogDir, c.Study, strconv.Itoa(number)+".log")
+}
+
+// Run runs the command for trial t with params and returns the objective values. env adds
+// variables for this trial only. The error wraps retune.ErrPruned when the study's pruner
+// stopped the trial.
+func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]any, env ...string) ([]float64, error) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		return nil, ErrUnsupported
+	}
+	if len(c.Args) == 0 {
+		return nil, fmt.Errorf("%w: command is empty", retune.ErrInvalid)
+	}
+	args := Expand(c.Args, params)
+	pj, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode params: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "retune-trial-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	metricsPath := filepath.Join(tmp, "metrics.jsonl")
+	if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
+		return nil, err
+	}
+
+	var out io.Writer = io.Discard
+	logPath := c.LogPath(t.Number())
+	if logPath != "" {
+		if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+			return nil, fmt.Errorf("log dir: %w", err)
+		}
+		lf, err := newHeadTail(logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail))
+		if err != nil {
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		defer lf.Close()
+		out = lf
+	}
+	lines := make(chan Line, 64)
+	stdout := &lineWriter{max: def(c.MaxLineBytes, DefaultMaxLineBytes), out: out, lines: lines}
+	tail := &tailBuffer{n: stderrTail}
+
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(childEnv(os.Environ(), c.Secrets),
+		"RETUNE_STUDY="+c.Study,
+		"RETUNE_TRIAL="+strconv.Itoa(t.Number()),
+		"RETUNE_PARAMS="+string(pj),
+		"RETUNE_METRICS_FILE="+metricsPath,
+	)
+	cmd.Env = append(append(cmd.Env, c.Env...), env...)
+	cmd.Stdout = stdout
+	cmd.Stderr = io.MultiWriter(out, tail)
+	grace := c.KillGrace
+	if grace <= 0 {
+		grace = DefaultKillGrace
+	}
+	cmd.WaitDelay = grace + time.Second // bounds the wait for pipes held open by leftovers
+	setGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %q: %w", args[0], err)
+	}
+	c.wg.Add(1)
+	pgid := cmd.Process.Pid
+	host, _ := os.Hostname()
+	t.SetSystemAttr("host", host)
+	t.SetSystemAttr("pgid", pgid)
+	if logPath != "" {
+		t.SetSystemAttr("log", logPath)
+	}
+	flushErr := t.Flush(ctx)
+
+	waited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		killGroup(pgid) // leftovers of a trainer that exited
+		c.wg.Done()
+		close(lines)
+		waited <- err
+	}()
+
+	p := &parser{objectives: c.Objectives, last: map[string]float64{}}
+	var stopErr error // why we stopped the process, if we did
+	var killTimer *time.Timer
+	stop := func(why error) {
+		if stopErr != nil {
+			return
+		}
+		stopErr = why
+		termGroup(pgid)
+		killTimer = time.AfterFunc(grace, func() { killGroup(pgid) })
+	}
+	if flushErr != nil {
+		stop(fmt.Errorf("record trial process: %w", flushErr))
+	}
+	tick := time.NewTicker(metricsPoll)
+	defer tick.Stop()
+	mf := &fileTail{path: metricsPath, max: def(c.MaxLineBytes, DefaultMaxLineBytes)}
+	ctxDone := ctx.Done()
+	handle := func(l Line) {
+		if err := p.add(ctx, t, l); err != nil {
+			stop(err)
+		}
+	}
+	var waitErr error
+loop:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				waitErr = <-waited
+				break loop
+			}
+			handle(l)
+		case <-tick.C:
+			for _, l := range mf.read() {
+				handle(l)
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			stop(fmt.Errorf("trainer stopped: %w", context.Cause(ctx)))
+		}
+	}
+	if killTimer != nil {
+		killTimer.Stop()
+	}
+	for _, l := range mf.read() {
+		handle(l)
+	}
+	mf.flush(handle)
+
+	stderr := strings.TrimSpace(tail.String())
+	withTail := func(err error) error {
+		if stderr == "" {
+			return err
+		}
+		return fmt.Errorf("%w\nstderr tail:\n%s", err, stderr)
+	}
+	switch {
+	case stopErr != nil && errors.Is(stopErr, retune.ErrPruned):
+		return nil, stopErr
+	case stopErr != nil:
+		return nil, withTail(stopErr)
+	case waitErr != nil:
+		return nil, withTail(exitError(waitErr))
+	}
+	for name, v := range p.last {
+		if !p.isObjective(name) {
+			t.SetMetric(name, v)
+		}
+	}
+	values := make([]float64, len(c.Objectives))
+	for i, name := range c.Objectives {
+		v, ok := p.last[name]
+		switch {
+		case !ok:
+			return nil, withTail(fmt.Errorf("objective metric %q was never reported (saw %s)", name, p.seen()))
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return nil, withTail(fmt.Errorf("objective metric %q is %v: a trainer's final objective must be finite", name, v))
+		}
+		values[i] = v
+	}
+	return values, nil
+}
+
+func def(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func exitError(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if sig := signalOf(ee); sig != "" {
+			return fmt.Errorf("trainer killed by signal %s", sig)
+		}
+		return fmt.Errorf("trainer exited with status %d", ee.ExitCode())
+	}
+	return fmt.Errorf("trainer: %w", err)
+}
+
+// parser keeps the last value of every metric and turns step lines into reports.
+type parser struct {
+	objectives []string
+	last       map[string]float64
+}
+
+func (p *parser) isObjective(name string) bool {
+	for _, o := range p.objectives {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) seen() string {
+	if len(p.last) == 0 {
+		return "no metric"
+	}
+	names := make([]string, 0, len(p.last))
+	for k := range p.last {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// add records a line; a step line carrying every objective is reported. The error wraps
+// retune.ErrPruned when the pruner says stop, or is a storage failure.
+func (p *parser) add(ctx context.Context, t *retune.Trial, l Line) error {
+	for k, v := range l.Values {
+		p.last[k] = v
+	}
+	if !l.HasStep {
+		return nil
+	}
+	vals := make([]float64, len(p.objectives))
+	for i, o := range p.objectives {
+		v, ok := l.Values[o]
+		if !ok {
+			return nil
+		}
+		vals[i] = v
+	}
+	return t.Report(ctx, l.Step, vals...)
+}
+
+// lineWriter splits stdout into lines, copies everything to out and sends parsed metric
+// lines. A line longer than max is skipped.
+type lineWriter struct {
+	max      int
+	out      io.Writer
+	lines    chan<- Line
+	buf      []byte
+	skipping bool
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	_, _ = w.out.Write(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if !w.skipping {
+				if len(w.buf)+len(p) > w.max {
+					w.buf, w.skipping = w.buf[:0], true
+				} else {
+					w.buf = append(w.buf, p...)
+				}
+			}
+			break
+		}
+		if !w.skipping && len(w.buf)+i <= w.max {
+			line := append(w.buf, p[:i]...)
+			if l, ok := ParseLine(line); ok {
+				w.lines <- l
+			}
+		}
+		w.buf, w.skipping = w.buf[:0], false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// fileTail reads the lines appended to the metrics file since the last read.
+type fileTail struct {
+	path     string
+	max      int
+	off      int64
+	partial  []byte
+	skipping bool
+}
+
+func (f *fileTail) read() []Line {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	if _, err := fh.Seek(f.off, io.SeekStart); err != nil {
+		return nil
+	}
+	var out []Line
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := fh.Read(buf)
+		f.off += int64(n)
+		p := buf[:n]
+		for len(p) > 0 {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				if !f.skipping {
+					if len(f.partial)+len(p) > f.max {
+						f.partial, f.skipping = f.partial[:0], true
+					} else {
+						f.partial = append(f.partial, p...)
+					}
+				}
+				break
+			}
+			if !f.skipping && len(f.partial)+i <= f.max {
+				if l, ok := ParseLine(append(f.partial, p[:i]...)); ok {
+					out = append(out, l)
+				}
+			}
+			f.partial, f.skipping = f.partial[:0], false
+			p = p[i+1:]
+		}
+		if err != nil || n == 0 {
+			return out
+		}
+	}
+}
+
+// flush handles a last line without a newline.
+func (f *fileTail) flush(handle func(Line)) {
+	if !f.skipping && len(f.partial) > 0 {
+		if l, ok := ParseLine(f.partial); ok {
+			handle(l)
+		}
+	}
+	f.partial = nil
+}

@@ -1,0 +1,243 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/runner"
+)
+
+var trainer string // path of the built testdata/trainer
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "retune-runner-test-")
+	if err != nil {
+		panic(err)
+	}
+	trainer = filepath.Join(dir, "trainer")
+	if out, err := exec.Command("go", "build", "-o", trainer, "./testdata/trainer").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build trainer: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runOne runs cmd as a single trial of a fresh study and returns the stored trial.
+func runOne(t *testing.T, cmd *runner.Command, cfg retune.Config, o retune.OptimizeOptions) (retune.FrozenTrial, retune.Result) {
+	t.Helper()
+	ctx := context.Background()
+	if cfg.Name == "" {
+		cfg.Name = "s"
+	}
+	s, err := retune.NewStudy(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Study = cfg.Name
+	if cmd.Objectives == nil {
+		cmd.Objectives = []string{"loss"}
+	}
+	o.Trials = 1
+	res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		x := tr.Float("x", 0, 1)
+		v, err := cmd.Run(ctx, tr, map[string]any{"x": x})
+		if err != nil {
+			return 0, err
+		}
+		return v[0], nil
+	}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	ts, _ := s.Trials(ctx)
+	return ts[0], res
+}
+
+func TestRunOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		state  retune.TrialState
+		reason string // substring
+	}{
+		{"ok", []string{"-mode=ok", "-x={x}"}, retune.TrialComplete, ""},
+		{"metrics file", []string{"-mode=file", "-x={x}"}, retune.TrialComplete, ""},
+		{"exit status", []string{"-mode=fail"}, retune.TrialFail, "exited with status 3\nstderr tail:\nTraceback: CUDA out of memory"},
+		{"killed by signal", []string{"-mode=crash"}, retune.TrialFail, "killed by signal killed"},
+		{"nan objective", []string{"-mode=nan"}, retune.TrialFail, `objective metric "loss" is NaN`},
+		{"missing objective", []string{"-mode=missing"}, retune.TrialFail, `"loss" was never reported (saw accuracy)`},
+		{"garbage", []string{"-mode=garbage"}, retune.TrialComplete, ""},
+		{"endless output", []string{"-mode=endless"}, retune.TrialComplete, ""},
+		{"no such program", nil, retune.TrialFail, "start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{trainer}, tt.args...)
+			if tt.args == nil {
+				args = []string{"/nonexistent/trainer"}
+			}
+			cmd := &runner.Command{Args: args, LogDir: t.TempDir()}
+			ft, _ := runOne(t, cmd, retune.Config{}, retune.OptimizeOptions{})
+			if ft.State != tt.state || !strings.Contains(ft.Reason, tt.reason) {
+				t.Fatalf("trial = %v %q, want %v with reason containing %q", ft.State, ft.Reason, tt.state, tt.reason)
+			}
+			if tt.state != retune.TrialComplete {
+				return
+			}
+			x := ft.Params["x"].(float64)
+			switch tt.name {
+			case "ok":
+				if ft.Value() != x || ft.Metrics["latency_ms"] != 12.5 || len(ft.Intermediate) != 5 || ft.Intermediate[2][0] != x+0.5 {
+					t.Errorf("trial = value %v metrics %v intermediate %v, want value %v, latency 12.5, 5 steps", ft.Value(), ft.Metrics, ft.Intermediate, x)
+				}
+			case "metrics file":
+				if ft.Value() != x || len(ft.Intermediate) != 5 {
+					t.Errorf("trial = value %v intermediate %v, want %v from the metrics file", ft.Value(), ft.Intermediate, x)
+				}
+			case "garbage":
+				if ft.Value() != 0.25 || len(ft.Intermediate) != 0 {
+					t.Errorf("value %v intermediate %v, want 0.25 and no steps", ft.Value(), ft.Intermediate)
+				}
+			case "endless output":
+				info, err := os.Stat(ft.SystemAttrs["log"].(string))
+				if err != nil || info.Size() > 2*runner.DefaultLogHead+runner.DefaultLogTail || info.Mode().Perm() != 0o600 {
+					t.Errorf("log file %v (err %v): want at most head+tail bytes, mode 0600", info, err)
+				}
+				if ft.Value() != 1.5 {
+					t.Errorf("value %v, want 1.5", ft.Value())
+				}
+			}
+		})
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	t.Setenv("RETUNE_DB", "postgres://secret@db/x")
+	t.Setenv("RETUNE_WEBHOOK_SECRET", "whsec_x")
+	t.Setenv("MY_SECRET", "hidden")
+	cmd := &runner.Command{Args: []string{trainer, "-mode=env"}, Secrets: []string{"MY_SECRET"}, Objectives: []string{"loss"}}
+	ft, _ := runOne(t, cmd, retune.Config{}, retune.OptimizeOptions{})
+	if ft.State != retune.TrialComplete {
+		t.Fatalf("trial %v %q", ft.State, ft.Reason)
+	}
+	if ft.Metrics["secret"] != 0 || ft.Metrics["trial"] != 0 || ft.Metrics["params"] != 1 || ft.Value() != ft.Params["x"] {
+		t.Errorf("child saw %v (value %v, x %v): want no secret, trial 0, 1 param, loss = x", ft.Metrics, ft.Value(), ft.Params["x"])
+	}
+}
+
+func TestTrialTimeoutKillsStubbornTrainer(t *testing.T) {
+	t.Parallel()
+	cmd := &runner.Command{Args: []string{trainer, "-mode=stubborn"}, KillGrace: 300 * time.Millisecond}
+	start := time.Now()
+	ft, _ := runOne(t, cmd, retune.Config{}, retune.OptimizeOptions{TrialTimeout: 300 * time.Millisecond, CancelGrace: 2 * time.Second})
+	if ft.State != retune.TrialFail || !strings.Contains(ft.Reason, "trial timeout: no result within 300ms: trainer stopped") {
+		t.Errorf("trial = %v %q, want FAIL trial timeout", ft.State, ft.Reason)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %v to stop a trainer ignoring SIGTERM with a 300ms grace", el)
+	}
+	pgid := int(ft.SystemAttrs["pgid"].(float64))
+	if syscall.Kill(-pgid, 0) == nil {
+		t.Errorf("process group %d still alive", pgid)
+	}
+}
+
+type alwaysPrune struct{}
+
+func (alwaysPrune) Prune(context.Context, *retune.PruneRequest) (bool, error) { return true, nil }
+
+// Pruning stops the whole process group: the trainer and the child it spawned.
+func TestPruneKillsGroup(t *testing.T) {
+	t.Parallel()
+	pidfile := filepath.Join(t.TempDir(), "child.pid")
+	cmd := &runner.Command{Args: []string{trainer, "-mode=spawn", "-steps=100", "-delay=50ms", "-pidfile=" + pidfile}, KillGrace: time.Second}
+	ft, res := runOne(t, cmd, retune.Config{Pruner: alwaysPrune{}}, retune.OptimizeOptions{})
+	if ft.State != retune.TrialPruned || res.Pruned != 1 || len(ft.Intermediate) != 1 {
+		t.Fatalf("trial = %v %q intermediate %v, want PRUNED after step 1", ft.State, ft.Reason, ft.Intermediate)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := strconv.Atoi(string(b))
+	deadline := time.Now().Add(3 * time.Second)
+	for syscall.Kill(child, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // the child may be a zombie for an instant
+	}
+	if err := syscall.Kill(child, 0); err == nil {
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child)); !strings.Contains(string(st), ") Z") {
+			t.Errorf("grandchild %d survived pruning", child)
+		}
+	}
+}
+
+// Cancelling the run (Ctrl-C) stops the trainer; Wait returns once it is reaped.
+func TestCancelStopsTrainer(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, _ := retune.NewStudy(ctx, retune.Config{})
+	cmd := &runner.Command{Args: []string{trainer, "-mode=sleep"}, Objectives: []string{"loss"}, Study: "s", KillGrace: time.Second}
+	started := make(chan struct{})
+	go func() {
+		<-started
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		close(started)
+		v, err := cmd.Run(ctx, tr, nil)
+		if err != nil {
+			return 0, err
+		}
+		return v[0], nil
+	}, retune.OptimizeOptions{Trials: 1, CancelGrace: 5 * time.Second})
+	cmd.Wait()
+	if err != nil || res.Stop != retune.Canceled || res.Failed != 1 {
+		t.Fatalf("Optimize = %+v, %v", res, err)
+	}
+	ts, _ := s.Trials(context.Background())
+	if !strings.Contains(ts[0].Reason, "interrupted") {
+		t.Errorf("reason %q, want interrupted", ts[0].Reason)
+	}
+	if pgid := int(ts[0].SystemAttrs["pgid"].(float64)); syscall.Kill(-pgid, 0) == nil {
+		t.Errorf("trainer group %d alive after cancel", pgid)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	got := runner.Expand([]string{"--lr={lr}", "{depth}", "--loss={loss}", `{"json": 1}`, "{unknown}", "{lr}{lr}"},
+		map[string]any{"lr": 1e-05, "depth": int64(7), "loss": "log_loss"})
+	want := []string{"--lr=1e-05", "7", "--loss=log_loss", `{"json": 1}`, "{unknown}", "1e-051e-05"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Expand = %q, want %q", got, want)
+	}
+	if p := runner.Placeholders([]string{"a={b}", "{c}{b}"}); fmt.Sprint(p) != "[b c]" {
+		t.Errorf("Placeholders = %v", p)
+	}
+}
+
+func TestUnsupportedEmptyCommand(t *testing.T) {
+	t.Parallel()
+	s, _ := retune.NewStudy(context.Background(), retune.Config{})
+	tr, _ := s.Ask(context.Background())
+	_, err := (&runner.Command{}).Run(context.Background(), tr, nil)
+	if !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("empty command: %v, want ErrInvalid", err)
+	}
+	_ = s.TellState(context.Background(), tr, retune.TrialFail, err)
+}
