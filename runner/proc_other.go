@@ -4,8 +4,8 @@ package runner
 
 import "os/exec"
 
-func setGroup(*exec.Cmd)               {}
-func termGroup(int)                    {}
-func killGroup(int)                    {}
-func groupAlive(int) bool              { return false }
+func setGroup(*exec.Cmd)              {}
+func termGroup(int)                   {}
+func killGroup(int)                   {}
+func groupAlive(int) bool             { return false }
 func signalOf(*exec.ExitError) string { return "" }
