@@ -1,0 +1,182 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/sampler/grid"
+	"github.com/a6b40afc/retune/sampler/random"
+)
+
+// DefaultSampler is the sampler of a study file that names none (and is not a grid).
+const DefaultSampler = "random"
+
+// samplerMakers builds samplers by name; options are checked by each maker.
+var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampler, error){
+	"random": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		return random.New(), noOptions(opts)
+	},
+	"grid": func(s *Study, opts map[string]any) (retune.Sampler, error) {
+		if err := noOptions(opts); err != nil {
+			return nil, err
+		}
+		values := make(map[string][]any, len(s.Params))
+		for _, p := range s.Params {
+			values[p.Name] = p.Values
+		}
+		return grid.New(values), nil
+	},
+}
+
+// prunerMakers builds pruners by name.
+var prunerMakers = map[string]func(s *Study, opts map[string]any) (retune.Pruner, error){
+	"none": func(_ *Study, opts map[string]any) (retune.Pruner, error) { return nil, noOptions(opts) },
+}
+
+func noOptions(opts map[string]any) error {
+	if len(opts) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Errorf("unknown option %s: this one takes no options", strings.Join(keys, ", "))
+}
+
+func names[V any](m map[string]V) string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// Sampler builds the study's sampler.
+func (s *Study) Sampler() (retune.Sampler, error) {
+	name := s.SamplerSpec.Name
+	if name == "" {
+		name = DefaultSampler
+	}
+	mk, ok := samplerMakers[name]
+	if !ok {
+		return nil, &Error{File: s.Path, Field: "sampler.name", Msg: fmt.Sprintf("%q: want one of %s", name, names(samplerMakers))}
+	}
+	smp, err := mk(s, s.SamplerSpec.Options)
+	if err != nil {
+		return nil, &Error{File: s.Path, Field: "sampler", Msg: err.Error()}
+	}
+	return smp, nil
+}
+
+// Pruner builds the study's pruner (nil for none).
+func (s *Study) Pruner() (retune.Pruner, error) {
+	name := s.PrunerSpec.Name
+	if name == "" {
+		return nil, nil
+	}
+	mk, ok := prunerMakers[name]
+	if !ok {
+		return nil, &Error{File: s.Path, Field: "pruner.name", Msg: fmt.Sprintf("%q: want one of %s", name, names(prunerMakers))}
+	}
+	pr, err := mk(s, s.PrunerSpec.Options)
+	if err != nil {
+		return nil, &Error{File: s.Path, Field: "pruner", Msg: err.Error()}
+	}
+	return pr, nil
+}
+
+// Directions returns the objectives' directions.
+func (s *Study) Directions() []retune.Direction {
+	out := make([]retune.Direction, len(s.Objectives))
+	for i, o := range s.Objectives {
+		out[i] = o.Direction
+	}
+	return out
+}
+
+// Metrics returns the objectives' metric names.
+func (s *Study) Metrics() []string {
+	out := make([]string, len(s.Objectives))
+	for i, o := range s.Objectives {
+		out[i] = o.Metric
+	}
+	return out
+}
+
+// Distribution is the distribution a param is asked with: its own, or for a grid param
+// the range (or choices) its values span.
+func (p Param) Distribution() retune.Distribution {
+	if p.Dist != nil {
+		return p.Dist
+	}
+	switch p.Values[0].(type) {
+	case int64:
+		lo, hi := p.Values[0].(int64), p.Values[0].(int64)
+		for _, v := range p.Values {
+			lo, hi = min(lo, v.(int64)), max(hi, v.(int64))
+		}
+		return retune.IntDistribution{Low: lo, High: hi}
+	case float64:
+		lo, hi := p.Values[0].(float64), p.Values[0].(float64)
+		for _, v := range p.Values {
+			lo, hi = min(lo, v.(float64)), max(hi, v.(float64))
+		}
+		return retune.FloatDistribution{Low: lo, High: hi}
+	}
+	return retune.CategoricalDistribution{Choices: slices.Clone(p.Values)}
+}
+
+// Suggest asks t for every param, in file order, and returns the values by name.
+func (s *Study) Suggest(t *retune.Trial) map[string]any {
+	out := make(map[string]any, len(s.Params))
+	for _, p := range s.Params {
+		switch d := p.Distribution().(type) {
+		case retune.FloatDistribution:
+			opts := []retune.ParamOption{}
+			if d.Log {
+				opts = append(opts, retune.Log)
+			}
+			if d.Step > 0 {
+				opts = append(opts, retune.Step(d.Step))
+			}
+			out[p.Name] = t.Float(p.Name, d.Low, d.High, opts...)
+		case retune.IntDistribution:
+			opts := []retune.ParamOption{}
+			if d.Log {
+				opts = append(opts, retune.Log)
+			}
+			if d.Step > 1 {
+				opts = append(opts, retune.Step(float64(d.Step)))
+			}
+			out[p.Name] = t.Int(p.Name, d.Low, d.High, opts...)
+		case retune.CategoricalDistribution:
+			out[p.Name] = retune.Choice(t, p.Name, d.Choices...)
+		}
+	}
+	return out
+}
+
+// NewStudy opens the study the file describes in store (creating or resuming it).
+// replace allows a changed sampler, pruner, seed or model on resume.
+func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool) (*retune.Study, error) {
+	smp, err := s.Sampler()
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.Pruner()
+	if err != nil {
+		return nil, err
+	}
+	return retune.NewStudy(ctx, retune.Config{
+		Name: s.Name, Directions: s.Directions(), Metrics: s.Metrics(), Model: s.Model,
+		Sampler: smp, Pruner: pr, Storage: store, Seed: s.Seed, Replace: replace,
+		Budget: retune.Budget{Trials: s.Budget.Trials, Retries: s.Budget.Retries},
+	})
+}

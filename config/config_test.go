@@ -1,0 +1,155 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const valid = `
+name: digits-hgb
+model: digits
+command: ["python3", "train.py", "--lr={lr}", "--depth={depth}", "--loss={loss}"]
+objective: {metric: accuracy, direction: maximize}
+params:
+  lr:    {type: float, low: 1.0e-3, high: 0.5, log: true}
+  depth: {type: int, low: 2, high: 12}
+  loss:  {type: categorical, choices: [log_loss, exponential]}
+  frac:  {type: float, low: 0, high: 1, step: 0.25}
+seed: 1
+sampler: {name: random}
+budget:  {trials: 100, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
+env: {OMP_NUM_THREADS: "1"}
+`
+
+func TestParseValid(t *testing.T) {
+	s, err := config.Parse("study.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "digits-hgb" || s.Model != "digits" || len(s.Params) != 4 || s.Params[0].Name != "lr" || s.Params[3].Name != "frac" {
+		t.Errorf("parsed %+v", s)
+	}
+	if d, ok := s.Params[0].Dist.(retune.FloatDistribution); !ok || !d.Log || d.Low != 1e-3 || d.High != 0.5 {
+		t.Errorf("lr = %#v", s.Params[0].Dist)
+	}
+	if s.Budget.Trials != 100 || s.Budget.Parallel != 2 || s.Budget.Timeout.String() != "1h0m0s" || s.Budget.TrialTimeout.String() != "10m0s" || s.Budget.Retries != 1 {
+		t.Errorf("budget %+v", s.Budget)
+	}
+	if s.Objectives[0].Direction != retune.Maximize || s.Env["OMP_NUM_THREADS"] != "1" || s.Seed != 1 {
+		t.Errorf("objectives %+v env %v seed %d", s.Objectives, s.Env, s.Seed)
+	}
+	grid, err := config.Parse("g.yaml", []byte(`
+name: g
+command: [./t, "{a}", "{b}"]
+objective: {metric: loss, direction: minimize}
+params:
+  a: {type: float, values: [0.1, 1, 10]}
+  b: {type: categorical, values: [x, y]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grid.SamplerSpec.Name != "grid" || fmt.Sprint(grid.Params[0].Values) != "[0.1 1 10]" {
+		t.Errorf("grid study: sampler %q, a values %v", grid.SamplerSpec.Name, grid.Params[0].Values)
+	}
+	if d := grid.Params[0].Distribution(); !d.Equal(retune.FloatDistribution{Low: 0.1, High: 10}) {
+		t.Errorf("grid param distribution = %v", d)
+	}
+}
+
+// TestParseErrors checks every invalid file's messages against testdata/errors.golden.
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ name, yaml string }{
+		{"empty", ``},
+		{"not yaml", "name: [unclosed\n"},
+		{"not a mapping", "- a\n- b\n"},
+		{"missing everything", "seed: 1\n"},
+		{"unknown keys", valid + "objetive: {metric: x}\nbudget2: 3\n"},
+		{"bad name", strings.Replace(valid, "name: digits-hgb", `name: " spaced"`, 1)},
+		{"command not list", strings.Replace(valid, `command: ["python3", "train.py", "--lr={lr}", "--depth={depth}", "--loss={loss}"]`, `command: python3 train.py`, 1)},
+		{"unknown placeholder", strings.Replace(valid, `"--loss={loss}"]`, `"--loss={los}"]`, 1)},
+		{"bad direction", strings.Replace(valid, "direction: maximize", "direction: up", 1)},
+		{"both objectives", valid + "objectives: [{metric: a, direction: minimize}]\n"},
+		{"step objective", strings.Replace(valid, "metric: accuracy", "metric: step", 1)},
+		{"low above high", strings.Replace(valid, "low: 2, high: 12", "low: 12, high: 2", 1)},
+		{"log low zero", strings.Replace(valid, "low: 1.0e-3", "low: 0", 1)},
+		{"step not dividing", strings.Replace(valid, "step: 0.25", "step: 0.3", 1)},
+		{"not a number", strings.Replace(valid, "high: 0.5", "high: lots", 1)},
+		{"unknown type", strings.Replace(valid, "type: categorical", "type: choice", 1)},
+		{"duplicate choices", strings.Replace(valid, "[log_loss, exponential]", "[log_loss, log_loss]", 1)},
+		{"choices on a float", strings.Replace(valid, "log: true}", "log: true, choices: [1]}", 1)},
+		{"mixed grid", strings.Replace(valid, "{type: int, low: 2, high: 12}", "{type: int, values: [2, 4]}", 1)},
+		{"grid with tpe", "name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nsampler: {name: random}\nparams:\n  a: {type: int, values: [1, 2.5]}\n"},
+		{"empty grid values", "name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nparams:\n  a: {type: int, values: []}\n"},
+		{"unknown sampler", strings.Replace(valid, "sampler: {name: random}", "sampler: {name: bayes}", 1)},
+		{"sampler options", strings.Replace(valid, "sampler: {name: random}", "sampler: {name: random, startup: 5}", 1)},
+		{"unknown pruner", valid + "pruner: hyper\n"},
+		{"bad budget", strings.Replace(valid, "trials: 100, timeout: 1h, parallel: 2", "trials: 0, timeout: soon, parallel: -1, spare: 1", 1)},
+		{"password in storage", valid + "storage: postgres://u:hunter2@db/x\n"},
+		{"duplicate key", valid + "seed: 2\n"},
+	}
+	var out bytes.Buffer
+	for _, c := range cases {
+		_, err := config.Parse("study.yaml", []byte(c.yaml))
+		if err == nil {
+			t.Errorf("%s: Parse succeeded, want an error", c.name)
+			continue
+		}
+		if !errors.Is(err, retune.ErrInvalid) {
+			t.Errorf("%s: error %v is not ErrInvalid", c.name, err)
+		}
+		fmt.Fprintf(&out, "## %s\n%s\n\n", c.name, err)
+	}
+	path := filepath.Join("testdata", "errors.golden")
+	if *update {
+		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./config -update)", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("error messages differ from %s; got:\n%s", path, out.String())
+	}
+}
+
+// FuzzParse: no input panics, and any file that parses has the invariants a run relies on.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(valid))
+	f.Add([]byte("name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nparams:\n  a: {type: int, values: [1, 2]}\n"))
+	f.Add([]byte("{}"))
+	f.Add([]byte("name: &a x\nmodel: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := config.Parse("fuzz.yaml", data)
+		if err != nil {
+			if !errors.Is(err, retune.ErrInvalid) {
+				t.Errorf("error %v is not ErrInvalid", err)
+			}
+			return
+		}
+		if s.Name == "" || len(s.Command) == 0 || len(s.Objectives) == 0 || len(s.Params) == 0 {
+			t.Errorf("parsed study lacks essentials: %+v", s)
+		}
+		for _, p := range s.Params {
+			if err := p.Distribution().Validate(); err != nil {
+				t.Errorf("param %s has an invalid distribution: %v", p.Name, err)
+			}
+		}
+		if _, err := s.Sampler(); err != nil {
+			t.Errorf("Sampler() = %v after a successful parse", err)
+		}
+	})
+}
