@@ -10,31 +10,36 @@ import (
 // SampleUniform draws a value from d: uniform, log-uniform for Log, on the step grid when
 // there is one, a uniformly chosen choice for categoricals. The result is in external form.
 func SampleUniform(r *rand.Rand, d Distribution) any {
+	return FromUnit(d, r.Float64())
+}
+
+// FromUnit maps u in [0, 1) to d so that a uniform u gives SampleUniform's distribution:
+// linear or logarithmic over the range, every step, int or choice with equal width.
+func FromUnit(d Distribution, u float64) any {
+	u = clamp(u, 0, math.Nextafter(1, 0))
 	switch d := d.(type) {
 	case FloatDistribution:
-		if d.Log {
+		switch {
+		case d.Log:
 			lo, hi := math.Log(d.Low), math.Log(d.High)
-			return clamp(math.Exp(lo+r.Float64()*(hi-lo)), d.Low, d.High)
+			return clamp(math.Exp(lo+u*(hi-lo)), d.Low, d.High)
+		case d.Step > 0:
+			n := math.Round((d.High - d.Low) / d.Step)
+			return d.ToExternal(d.Low + math.Floor(u*(n+1))*d.Step)
 		}
-		if d.Step > 0 {
-			n := int64(math.Round((d.High - d.Low) / d.Step))
-			return d.ToExternal(d.Low + float64(r.Int64N(n+1))*d.Step)
-		}
-		return clamp(d.Low+r.Float64()*(d.High-d.Low), d.Low, d.High)
+		return clamp(d.Low+u*(d.High-d.Low), d.Low, d.High)
 	case IntDistribution:
 		if d.Log {
-			// Uniform in log space over [low-0.5, high+0.5], then rounded: each integer gets
-			// the log-width of its rounding interval.
-			lo, hi := math.Log(float64(d.Low)-0.5), math.Log(float64(d.High)+0.5)
-			if d.Low == 1 {
-				lo = math.Log(0.5)
-			}
-			return d.ToExternal(math.Exp(lo + r.Float64()*(hi-lo)))
+			// Log-uniform over [low-0.5, high+0.5], rounded: each integer gets the
+			// log-width of its rounding interval.
+			lo, hi := math.Log(math.Max(float64(d.Low)-0.5, 0.5)), math.Log(float64(d.High)+0.5)
+			return d.ToExternal(math.Exp(lo + u*(hi-lo)))
 		}
-		n := (d.High - d.Low) / d.step()
-		return d.Low + r.Int64N(n+1)*d.step()
+		n := float64((d.High-d.Low)/d.step()) + 1
+		return d.Low + int64(math.Min(math.Floor(u*n), n-1))*d.step()
 	case CategoricalDistribution:
-		return d.Choices[r.IntN(len(d.Choices))]
+		k := float64(len(d.Choices))
+		return d.Choices[int(math.Min(math.Floor(u*k), k-1))]
 	}
 	panic(fmt.Sprintf("retune: unknown distribution %T", d))
 }

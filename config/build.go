@@ -9,6 +9,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/sampler/grid"
+	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
 )
 
@@ -19,6 +20,28 @@ const DefaultSampler = "random"
 var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampler, error){
 	"random": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
 		return random.New(), noOptions(opts)
+	},
+	"qmc": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o qmc.Options
+		for k, v := range opts {
+			switch k {
+			case "type":
+				t, ok := v.(string)
+				if !ok || t != "sobol" && t != "halton" {
+					return nil, fmt.Errorf("option type %v: want sobol or halton", v)
+				}
+				o.Type = t
+			case "scramble":
+				b, ok := v.(bool)
+				if !ok {
+					return nil, fmt.Errorf("option scramble %v: want true or false", v)
+				}
+				o.Unscrambled = !b
+			default:
+				return nil, fmt.Errorf("unknown option %s: valid options are type, scramble", k)
+			}
+		}
+		return qmc.New(o), nil
 	},
 	"grid": func(s *Study, opts map[string]any) (retune.Sampler, error) {
 		if err := noOptions(opts); err != nil {
