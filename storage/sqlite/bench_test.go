@@ -1,0 +1,101 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/sampler/random"
+)
+
+const benchStudy = "bench"
+
+// askTell runs one trial of the library loop: Ask, five Float suggests, Tell.
+func askTell(ctx context.Context, tb testing.TB, st *retune.Study) {
+	t, err := st.Ask(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum float64
+	for i := range 5 {
+		x := t.Float(fmt.Sprintf("x%d", i), -5, 5)
+		sum += x * x
+	}
+	if err := st.Tell(ctx, t, sum); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func openBenchStudy(ctx context.Context, tb testing.TB, s *Store) *retune.Study {
+	st, err := retune.NewStudy(ctx, retune.Config{Name: benchStudy, Storage: s, Sampler: random.New(), Seed: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+// BenchmarkAskTell measures one trial of the library loop on SQLite, after a history of
+// 500 or 5,000 finished trials, with synchronous NORMAL and FULL. The per-trial cost must
+// not grow with the history.
+func BenchmarkAskTell(b *testing.B) {
+	ctx := b.Context()
+	histories := []int{500, 5000}
+	// One pre-filled database per history size, copied for each sub-benchmark.
+	templates := map[int]string{}
+	for _, n := range histories {
+		path := filepath.Join(b.TempDir(), fmt.Sprintf("history-%d.db", n))
+		s, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := openBenchStudy(ctx, b, s)
+		for range n {
+			askTell(ctx, b, st)
+		}
+		if err := s.Close(); err != nil { // checkpoints the WAL into the file
+			b.Fatal(err)
+		}
+		templates[n] = path
+	}
+	for _, sync := range []Synchronous{SyncNormal, SyncFull} {
+		for _, n := range histories {
+			b.Run(fmt.Sprintf("sync=%v/history=%d", sync, n), func(b *testing.B) {
+				path := filepath.Join(b.TempDir(), "bench.db")
+				copyFile(b, templates[n], path)
+				s, err := OpenOptions(ctx, path, Options{Synchronous: sync})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				st := openBenchStudy(ctx, b, s)
+				askTell(ctx, b, st) // reads the history into the study's cache
+				b.ReportAllocs()
+				for b.Loop() {
+					askTell(ctx, b, st)
+				}
+			})
+		}
+	}
+}
+
+func copyFile(tb testing.TB, from, to string) {
+	src, err := os.Open(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		tb.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}

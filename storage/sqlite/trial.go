@@ -1,0 +1,706 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// The queries of the hot path, named so that a test can check their plans: none of them
+// reads more of the trials table than the rows it returns.
+const (
+	// qClaim finds the lowest-numbered WAITING trial of a kind (index trials_state).
+	qClaim = `SELECT id, system_attrs FROM trials INDEXED BY trials_state WHERE study_id = ? AND state = ? AND kind = ? ORDER BY number LIMIT 1`
+	// qFence reads a trial for a write fenced by its lease, with its study's name.
+	qFence = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs
+		FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`
+)
+
+const trialCols = `t.id, t.number, t.kind, t.state, t.params, t.fixed, t.vals, t.metrics, t.user_attrs,
+	t.system_attrs, t.retry_of, t.lease_holder, t.lease_epoch, t.lease_expires, t.reason, t.started, t.ended`
+
+// sel selects trials t: the rows matching where, read through index if it is set
+// (INDEXED BY pins the plan: without it, SQLite may read a study's trials in number
+// order through the unique index and filter them, which grows with the history).
+type sel struct {
+	index, where string
+}
+
+var (
+	selFinishedSince = sel{"trials_finish", `t.study_id = ? AND t.finish_seq > ?`}
+	selRunning       = sel{"trials_state", `t.study_id = ? AND t.state = 1`}
+	selExpired       = sel{"trials_state", `t.study_id = ? AND t.state = 1 AND t.lease_expires < ?`}
+	selStudy         = sel{"", `t.study_id = ?`}
+	selNumber        = sel{"", `t.study_id = ? AND t.number = ?`}
+	selID            = sel{"", `t.id = ?`}
+)
+
+func (q sel) from() string {
+	if q.index == "" {
+		return ` FROM trials t`
+	}
+	return ` FROM trials t INDEXED BY ` + q.index
+}
+
+// trials is the query of the trials q selects, ordered by order.
+func (q sel) trials(order string) string {
+	return `SELECT ` + trialCols + q.from() + ` WHERE ` + q.where + ` ORDER BY ` + order
+}
+
+// intermediate is the query of the intermediate values of the trials q selects.
+func (q sel) intermediate() string {
+	return `SELECT i.trial_id, i.step, i.vals` + q.from() + ` JOIN intermediate i ON i.trial_id = t.id WHERE ` + q.where
+}
+
+// qExpiredExists asks whether any RUNNING trial's lease expired before a time.
+var qExpiredExists = `SELECT EXISTS (SELECT 1` + selExpired.from() + ` WHERE ` + selExpired.where + `)`
+
+// queryTrials reads the trials q selects, ordered by order, with
+// their intermediate values.
+func queryTrials(ctx context.Context, tx *txn, q sel, order string, args ...any) ([]retune.FrozenTrial, error) {
+	rows, err := tx.QueryContext(ctx, q.trials(order), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read trials: %w", err)
+	}
+	defer rows.Close()
+	out := []retune.FrozenTrial{}
+	byID := map[int64]int{}
+	for rows.Next() {
+		id, ft, err := scanTrial(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[id] = len(out)
+		out = append(out, ft)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read trials: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rows, err = tx.QueryContext(ctx, q.intermediate(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, step int64
+		var vals []byte
+		if err := rows.Scan(&id, &step, &vals); err != nil {
+			return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+		}
+		i, ok := byID[id]
+		if !ok {
+			continue
+		}
+		v, err := retune.UnmarshalFloats(vals)
+		if err != nil {
+			return nil, fmt.Errorf("trial %d step %d: %w", out[i].Number, step, err)
+		}
+		if out[i].Intermediate == nil {
+			out[i].Intermediate = map[int64][]float64{}
+		}
+		out[i].Intermediate[step] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+	}
+	return out, nil
+}
+
+func scanTrial(rows *sql.Rows) (int64, retune.FrozenTrial, error) {
+	var (
+		id                                      int64
+		ft                                      retune.FrozenTrial
+		params, fixed, vals, metrics, user, sys []byte
+		retryOf, expires, started, ended        sql.NullInt64
+	)
+	err := rows.Scan(&id, &ft.Number, &ft.Kind, &ft.State, &params, &fixed, &vals, &metrics, &user, &sys,
+		&retryOf, &ft.Lease.Holder, &ft.Lease.Epoch, &expires, &ft.Reason, &started, &ended)
+	if err != nil {
+		return 0, ft, fmt.Errorf("sqlite: read trial: %w", err)
+	}
+	ft.RetryOf = -1
+	if retryOf.Valid {
+		ft.RetryOf = int(retryOf.Int64)
+	}
+	ft.Lease.Expires, ft.Start, ft.End = fromNanos(expires), fromNanos(started), fromNanos(ended)
+	wrap := func(err error) error { return fmt.Errorf("stored trial %d: %w", ft.Number, err) }
+	if string(params) != "{}" {
+		if ft.Params, ft.Distributions, err = retune.UnmarshalParams(params); err != nil {
+			return 0, ft, wrap(err)
+		}
+	}
+	if ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+		return 0, ft, wrap(err)
+	}
+	if vals != nil {
+		if ft.Values, err = retune.UnmarshalFloats(vals); err != nil {
+			return 0, ft, wrap(err)
+		}
+	}
+	if ft.Metrics, err = retune.UnmarshalMetrics(metrics); err != nil {
+		return 0, ft, wrap(err)
+	}
+	if ft.UserAttrs, err = retune.UnmarshalAttrs(user); err != nil {
+		return 0, ft, wrap(err)
+	}
+	if ft.SystemAttrs, err = retune.UnmarshalAttrs(sys); err != nil {
+		return 0, ft, wrap(err)
+	}
+	return id, ft, nil
+}
+
+// loadTrial reads one trial by row id.
+func loadTrial(ctx context.Context, tx *txn, id int64) (retune.FrozenTrial, error) {
+	ts, err := queryTrials(ctx, tx, selID, `t.id`, id)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	if len(ts) != 1 {
+		return retune.FrozenTrial{}, fmt.Errorf("sqlite: trial row %d vanished inside its transaction", id)
+	}
+	return ts[0], nil
+}
+
+// studyName reads a study's name, or fails with ErrNotFound.
+func studyName(ctx context.Context, tx *txn, id int64) (string, error) {
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM studies WHERE id = ?`, id).Scan(&name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("study id %d: %w", id, retune.ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("sqlite: read study id %d: %w", id, err)
+	}
+	return name, nil
+}
+
+func checkKind(k retune.TrialKind) error {
+	if k != retune.KindSearch && k != retune.KindConfirm {
+		return fmt.Errorf("%w: trial kind %v: want search or confirm", retune.ErrInvalid, k)
+	}
+	return nil
+}
+
+// CreateTrial implements retune.TrialStore. The budget check, the claim of a WAITING trial
+// or the creation of a new one, and the lease are one write transaction; the study row's
+// counters give the next number and the started count without reading other trials.
+func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
+	if err := checkKind(req.Kind); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	fixed, err := encodeFixed(req.Fixed)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	sys, err := encodeAttrs(req.System)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	var ft retune.FrozenTrial
+	err = s.write(ctx, func(tx *txn) error {
+		var name string
+		var budget, started, next int64
+		err := tx.QueryRowContext(ctx, `SELECT name, budget_trials, started, next_number FROM studies WHERE id = ?`, req.StudyID).
+			Scan(&name, &budget, &started, &next)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", req.StudyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: create trial: %w", err)
+		}
+		search := req.Kind == retune.KindSearch
+		if search && budget > 0 && started >= budget {
+			return fmt.Errorf("study %q started %d of %d trials: %w", name, started, budget, retune.ErrBudgetExhausted)
+		}
+		now := nowNanos()
+		expires := addNanos(now, req.LeaseTTL)
+		var id int64
+		var oldSys []byte
+		err = tx.QueryRowContext(ctx, qClaim, req.StudyID, retune.TrialWaiting, req.Kind).Scan(&id, &oldSys)
+		switch {
+		case err == nil:
+			newSys, err := mergeRaw(oldSys, sys)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, started = ?, lease_holder = ?, lease_epoch = lease_epoch + 1,
+				lease_expires = ?, system_attrs = ? WHERE id = ?`,
+				retune.TrialRunning, now, req.Holder, expires, string(newSys), id)
+			if err != nil {
+				return fmt.Errorf("sqlite: claim trial: %w", err)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlite: claim trial: %w", err)
+		case req.ClaimOnly:
+			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
+		default:
+			newSys, _ := mergeRaw(nil, sys)
+			err := tx.QueryRowContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs,
+				lease_holder, lease_epoch, lease_expires, started) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+				req.StudyID, next, req.Kind, retune.TrialRunning, fixed, string(newSys), req.Holder, expires, now).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("sqlite: create trial %d: %w", next, err)
+			}
+			next++
+		}
+		if search {
+			started++
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE studies SET next_number = ?, started = ? WHERE id = ?`, next, started, req.StudyID); err != nil {
+			return fmt.Errorf("sqlite: create trial: %w", err)
+		}
+		ft, err = loadTrial(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	return ft, nil
+}
+
+// Enqueue implements retune.TrialStore.
+func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, error) {
+	if err := checkKind(req.Kind); err != nil {
+		return nil, err
+	}
+	fixed := make([]string, len(req.Params))
+	for i, p := range req.Params {
+		f, err := encodeFixed(p)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
+		}
+		fixed[i] = f
+	}
+	var nums []int
+	err := s.write(ctx, func(tx *txn) error {
+		var next int64
+		err := tx.QueryRowContext(ctx, `SELECT next_number FROM studies WHERE id = ?`, req.StudyID).Scan(&next)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", req.StudyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: enqueue: %w", err)
+		}
+		if req.OnceKey != "" {
+			res, err := tx.ExecContext(ctx, `INSERT INTO enqueue_keys (study_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING`, req.StudyID, req.OnceKey)
+			if err != nil {
+				return fmt.Errorf("sqlite: enqueue: record key %q: %w", req.OnceKey, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlite: enqueue: record key %q: %w", req.OnceKey, err)
+			} else if n == 0 {
+				return nil // enqueued under this key before
+			}
+		}
+		nums = make([]int, len(fixed))
+		for i, f := range fixed {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed) VALUES (?, ?, ?, ?, ?)`,
+				req.StudyID, next, req.Kind, retune.TrialWaiting, f); err != nil {
+				return fmt.Errorf("sqlite: enqueue trial %d: %w", next, err)
+			}
+			nums[i] = int(next)
+			next++
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE studies SET next_number = ? WHERE id = ?`, next, req.StudyID); err != nil {
+			return fmt.Errorf("sqlite: enqueue: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return nums, nil
+}
+
+// fenced is a running trial read for a write under its lease.
+type fenced struct {
+	id                int64
+	params, user, sys []byte
+}
+
+// fence reads the trial ref points at and checks, as every storage does, that it is
+// RUNNING under ref's epoch.
+func fence(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, error) {
+	var (
+		study     string
+		id, epoch sql.NullInt64
+		state     sql.NullInt16
+		f         fenced
+	)
+	err := tx.QueryRowContext(ctx, qFence, ref.Number, ref.StudyID).Scan(&study, &id, &state, &epoch, &f.params, &f.user, &f.sys)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return f, fmt.Errorf("study id %d: %w", ref.StudyID, retune.ErrNotFound)
+	case err != nil:
+		return f, fmt.Errorf("sqlite: read trial %d: %w", ref.Number, err)
+	case !id.Valid:
+		return f, fmt.Errorf("trial %d of study %q: %w", ref.Number, study, retune.ErrNotFound)
+	}
+	f.id = id.Int64
+	st := retune.TrialState(state.Int16)
+	switch {
+	case st != retune.TrialRunning:
+		return f, fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ref.Number, study, st, retune.ErrConflict)
+	case epoch.Int64 != ref.Epoch:
+		return f, fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ref.Number, study, ref.Epoch, epoch.Int64, retune.ErrConflict)
+	}
+	return f, nil
+}
+
+// merged applies params and attribute changes to a fenced trial's stored JSON.
+func (f fenced) merged(params, user, sys map[string]json.RawMessage) (p, u, y string, err error) {
+	pb, err := mergeRaw(f.params, params)
+	if err != nil {
+		return "", "", "", err
+	}
+	ub, err := mergeRaw(f.user, user)
+	if err != nil {
+		return "", "", "", err
+	}
+	yb, err := mergeRaw(f.sys, sys)
+	if err != nil {
+		return "", "", "", err
+	}
+	return string(pb), string(ub), string(yb), nil
+}
+
+// Update implements retune.TrialStore.
+func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
+	params, err := encodeParams(upd.Params, upd.Distributions)
+	if err != nil {
+		return err
+	}
+	user, err := encodeAttrs(upd.UserAttrs)
+	if err != nil {
+		return err
+	}
+	sys, err := encodeAttrs(upd.SystemAttrs)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *txn) error {
+		f, err := fence(ctx, tx, upd.Ref)
+		if err != nil {
+			return err
+		}
+		p, u, y, err := f.merged(params, user, sys)
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", upd.Ref.Number, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE trials SET params = ?, user_attrs = ?, system_attrs = ? WHERE id = ?`, p, u, y, f.id); err != nil {
+			return fmt.Errorf("sqlite: update trial %d: %w", upd.Ref.Number, err)
+		}
+		return nil
+	})
+}
+
+// Report implements retune.TrialStore.
+func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, values []float64) error {
+	if step < 0 {
+		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
+	}
+	vals := retune.MarshalFloats(values)
+	if _, err := retune.UnmarshalFloats(vals); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *txn) error {
+		f, err := fence(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO intermediate (trial_id, step, vals) VALUES (?, ?, ?)
+			ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`, f.id, step, string(vals))
+		if err != nil {
+			return fmt.Errorf("sqlite: report trial %d step %d: %w", ref.Number, step, err)
+		}
+		return nil
+	})
+}
+
+// Heartbeat implements retune.TrialStore.
+func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
+	var expires int64
+	err := s.write(ctx, func(tx *txn) error {
+		f, err := fence(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		expires = addNanos(nowNanos(), ttl)
+		if _, err := tx.ExecContext(ctx, `UPDATE trials SET lease_expires = ? WHERE id = ?`, expires, f.id); err != nil {
+			return fmt.Errorf("sqlite: renew lease of trial %d: %w", ref.Number, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, expires).UTC(), nil
+}
+
+// checkFinish validates a FinishRequest as every storage does.
+func checkFinish(req retune.FinishRequest) error {
+	switch req.State {
+	case retune.TrialComplete:
+		if len(req.Values) == 0 {
+			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", retune.ErrInvalid, req.Ref.Number)
+		}
+		if err := retune.CheckValues(req.Values, len(req.Values)); err != nil {
+			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
+		}
+	case retune.TrialPruned, retune.TrialFail:
+	default:
+		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", retune.ErrInvalid, req.Ref.Number, req.State)
+	}
+	if len(req.Reason) > retune.MaxReasonLen {
+		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see retune.CutReason)", retune.ErrInvalid, len(req.Reason), retune.MaxReasonLen)
+	}
+	return nil
+}
+
+// Finish implements retune.TrialStore.
+//
+// The trial gets the study's next finish sequence number, taken from the study row inside
+// this write transaction. SQLite runs one write transaction at a time on a database
+// (across all connections and processes), so sequence numbers are handed out in commit
+// order: once a reader's snapshot holds sequence n, it holds every sequence below n, and
+// FinishedSince's cursor (the last sequence read) never skips a trial.
+func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
+	if err := checkFinish(req); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	params, err := encodeParams(req.Params, req.Distributions)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	user, err := encodeAttrs(req.UserAttrs)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	sys, err := encodeAttrs(req.SystemAttrs)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	vals := retune.MarshalFloats(req.Values)
+	if _, err := retune.UnmarshalFloats(vals); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	metrics := retune.MarshalMetrics(req.Metrics)
+	if _, err := retune.UnmarshalMetrics(metrics); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	var value0 sql.NullFloat64
+	if req.State == retune.TrialComplete && !math.IsNaN(req.Values[0]) {
+		value0 = sql.NullFloat64{Float64: req.Values[0], Valid: true}
+	}
+	var ft retune.FrozenTrial
+	err = s.write(ctx, func(tx *txn) error {
+		f, err := fence(ctx, tx, req.Ref)
+		if err != nil {
+			return err
+		}
+		p, u, y, err := f.merged(params, user, sys)
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", req.Ref.Number, err)
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, req.Ref.StudyID).Scan(&seq); err != nil {
+			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
+			system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
+			req.State, p, string(vals), value0, string(metrics), u, y, req.Reason, nowNanos(), seq, f.id)
+		if err != nil {
+			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
+		}
+		ft, err = loadTrial(ctx, tx, f.id)
+		return err
+	})
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	return ft, nil
+}
+
+// FinishedSince implements retune.TrialStore. The cursor is the study's finish sequence
+// number of the last trial returned (see Finish).
+func (s *Store) FinishedSince(ctx context.Context, studyID int64, cursor int64) ([]retune.FrozenTrial, int64, error) {
+	var out []retune.FrozenTrial
+	next := cursor
+	err := s.read(ctx, func(tx *txn) error {
+		var last int64
+		err := tx.QueryRowContext(ctx, `SELECT finish_seq FROM studies WHERE id = ?`, studyID).Scan(&last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", studyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: read finished trials: %w", err)
+		}
+		if cursor < 0 || cursor > last {
+			return fmt.Errorf("%w: cursor %d: want 0 to %d", retune.ErrInvalid, cursor, last)
+		}
+		if cursor == last {
+			return nil
+		}
+		// In this snapshot the study row's sequence is the highest of its finished trials.
+		out, err = queryTrials(ctx, tx, selFinishedSince, `t.finish_seq`, studyID, cursor)
+		next = last
+		return err
+	})
+	if err != nil {
+		return nil, cursor, err
+	}
+	if out == nil {
+		out = []retune.FrozenTrial{}
+	}
+	return out, next, nil
+}
+
+// Running implements retune.TrialStore.
+func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
+	var out []retune.FrozenTrial
+	err := s.read(ctx, func(tx *txn) error {
+		if _, err := studyName(ctx, tx, studyID); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryTrials(ctx, tx, selRunning, `t.number`, studyID)
+		return err
+	})
+	return out, err
+}
+
+// Trials implements retune.TrialStore.
+func (s *Store) Trials(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
+	var out []retune.FrozenTrial
+	err := s.read(ctx, func(tx *txn) error {
+		if _, err := studyName(ctx, tx, studyID); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryTrials(ctx, tx, selStudy, `t.number`, studyID)
+		return err
+	})
+	return out, err
+}
+
+// Trial implements retune.TrialStore.
+func (s *Store) Trial(ctx context.Context, studyID int64, number int) (retune.FrozenTrial, error) {
+	var ft retune.FrozenTrial
+	err := s.read(ctx, func(tx *txn) error {
+		name, err := studyName(ctx, tx, studyID)
+		if err != nil {
+			return err
+		}
+		ts, err := queryTrials(ctx, tx, selNumber, `t.number`, studyID, number)
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			return fmt.Errorf("trial %d of study %q: %w", number, name, retune.ErrNotFound)
+		}
+		ft = ts[0]
+		return nil
+	})
+	return ft, err
+}
+
+// ExpireLeases implements retune.TrialStore: failing the expired trials, giving them
+// finish sequence numbers and enqueueing their retries is one write transaction.
+func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
+	// Most calls find nothing to expire: look first without taking the write lock.
+	var due bool
+	err := s.read(ctx, func(tx *txn) error {
+		if _, err := studyName(ctx, tx, studyID); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, qExpiredExists, studyID, nowNanos()).Scan(&due)
+		if err != nil {
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		return nil
+	})
+	if err != nil || !due {
+		return 0, err
+	}
+	var n int
+	err = s.write(ctx, func(tx *txn) error {
+		var retries, seq, next int64
+		err := tx.QueryRowContext(ctx, `SELECT budget_retries, finish_seq, next_number FROM studies WHERE id = ?`, studyID).Scan(&retries, &seq, &next)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", studyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		now := nowNanos()
+		type expired struct {
+			id, depth int64
+			ft        retune.FrozenTrial
+		}
+		var exp []expired
+		rows, err := tx.QueryContext(ctx, `SELECT t.id, t.number, t.kind, t.params, t.fixed, t.retry_depth`+selExpired.from()+` WHERE `+selExpired.where+` ORDER BY t.number`, studyID, now)
+		if err != nil {
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e expired
+			var params, fixed []byte
+			if err := rows.Scan(&e.id, &e.ft.Number, &e.ft.Kind, &params, &fixed, &e.depth); err != nil {
+				return fmt.Errorf("sqlite: expire leases: %w", err)
+			}
+			if e.depth < retries {
+				if e.ft.Params, _, err = retune.UnmarshalParams(params); err != nil {
+					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
+				}
+				if e.ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
+				}
+			}
+			exp = append(exp, e)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		rows.Close()
+		for _, e := range exp {
+			seq++
+			_, err := tx.ExecContext(ctx, `UPDATE trials SET state = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
+				retune.TrialFail, retune.ReasonLeaseExpired, now, seq, e.id)
+			if err != nil {
+				return fmt.Errorf("sqlite: expire lease of trial %d: %w", e.ft.Number, err)
+			}
+			if e.depth >= retries {
+				continue
+			}
+			fixed, err := retune.MarshalAttrs(retune.RetryParams(e.ft))
+			if err != nil {
+				return fmt.Errorf("retry of trial %d: %w", e.ft.Number, err)
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, retry_of, retry_depth) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				studyID, next, e.ft.Kind, retune.TrialWaiting, string(fixed), e.ft.Number, e.depth+1)
+			if err != nil {
+				return fmt.Errorf("sqlite: enqueue retry of trial %d: %w", e.ft.Number, err)
+			}
+			next++
+		}
+		if len(exp) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE studies SET finish_seq = ?, next_number = ? WHERE id = ?`, seq, next, studyID); err != nil {
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		n = len(exp)
+		return nil
+	})
+	return n, err
+}
