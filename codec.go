@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // The functions in this file are the one stored form of trial data, shared by every Storage
@@ -64,7 +65,7 @@ func UnmarshalParams(b []byte) (map[string]any, map[string]Distribution, error) 
 	params := make(map[string]any, len(in))
 	dists := make(map[string]Distribution, len(in))
 	for name, p := range in {
-		d, err := UnmarshalDistribution(p.D)
+		d, err := cachedDistribution(p.D)
 		if err != nil {
 			return nil, nil, fmt.Errorf("param %q: %w", name, err)
 		}
@@ -239,4 +240,36 @@ func UnmarshalFixed(b []byte) (map[string]any, error) {
 		return nil, nil
 	}
 	return m, nil
+}
+
+// distCache remembers decoded distributions by their stored form: a study's trials repeat
+// the same few, and decoding is most of the cost of reading a trial. Distributions are
+// immutable values, so sharing them is safe. The cache stops growing at distCacheMax.
+var distCache struct {
+	sync.RWMutex
+	m map[string]Distribution
+}
+
+const distCacheMax = 4096
+
+func cachedDistribution(b []byte) (Distribution, error) {
+	distCache.RLock()
+	d, ok := distCache.m[string(b)]
+	distCache.RUnlock()
+	if ok {
+		return d, nil
+	}
+	d, err := UnmarshalDistribution(b)
+	if err != nil {
+		return nil, err
+	}
+	distCache.Lock()
+	if distCache.m == nil {
+		distCache.m = make(map[string]Distribution)
+	}
+	if len(distCache.m) < distCacheMax {
+		distCache.m[string(b)] = d
+	}
+	distCache.Unlock()
+	return d, nil
 }

@@ -17,7 +17,7 @@ import (
 // otherwise Independent proposes that one param alone.
 //
 // Optional capabilities, found by type assertion: SpaceSampler, StatefulSampler,
-// StartupSampler, and Specer (for the resume check).
+// StartupSampler, HistoryFree, and Specer (for the resume check).
 type Sampler interface {
 	Relative(ctx context.Context, req *SampleRequest) (map[string]any, error)
 	Independent(ctx context.Context, req *SampleRequest, name string, d Distribution) (any, error)
@@ -48,6 +48,14 @@ type SampleRequest struct {
 	Seed uint64
 	// State is the state a StatefulSampler stored last, or nil.
 	State json.RawMessage
+}
+
+// HistoryFree is implemented by samplers whose proposals never depend on other trials
+// (random, grid). Ask then skips reading the study's history: their SampleRequest has no
+// Trials, Running or Space.
+type HistoryFree interface {
+	Sampler
+	HistoryFree()
 }
 
 // SpaceSampler is a Sampler that defines its own joint search space instead of the

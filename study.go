@@ -53,16 +53,17 @@ type Config struct {
 
 // Study is a handle on a stored study. It is safe for concurrent use.
 type Study struct {
-	rec       StudyRecord
-	store     Storage
-	sampler   Sampler
-	pruner    Pruner
-	baseline  *float64
-	leaseTTL  time.Duration
-	holder    string
-	exclusive bool // the sampler runs only enqueued trials (grid)
-	stateful  StatefulSampler
-	spacer    SpaceSampler
+	rec         StudyRecord
+	store       Storage
+	sampler     Sampler
+	pruner      Pruner
+	baseline    *float64
+	leaseTTL    time.Duration
+	holder      string
+	exclusive   bool // the sampler runs only enqueued trials (grid)
+	stateful    StatefulSampler
+	spacer      SpaceSampler
+	historyFree bool // the sampler ignores history: Ask reads none
 
 	mu       sync.Mutex // guards the cache below
 	cursor   int64
@@ -158,6 +159,7 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 	}
 	s.stateful, _ = sampler.(StatefulSampler)
 	s.spacer, _ = sampler.(SpaceSampler)
+	_, s.historyFree = sampler.(HistoryFree)
 	want := StudyRecord{
 		Name: name, Directions: dirs, Metrics: cfg.Metrics, Model: model, Seed: cfg.Seed,
 		Sampler: SpecOf(sampler), Pruner: SpecOf(cfg.Pruner), Budget: cfg.Budget,
@@ -325,7 +327,12 @@ func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error)
 		params: make(map[string]any), dists: make(map[string]Distribution),
 	}
 	s.addOpen(t)
-	sreq, err := s.sampleRequest(ctx, ft.Number)
+	var sreq *SampleRequest
+	if s.historyFree {
+		sreq = &SampleRequest{Directions: s.rec.Directions, Trial: FrozenTrial{Number: ft.Number, State: TrialRunning, RetryOf: -1}, Seed: s.rec.Seed}
+	} else {
+		sreq, err = s.sampleRequest(ctx, ft.Number)
+	}
 	if err == nil && t.kind == KindSearch {
 		t.rel, err = s.relative(ctx, sreq)
 	}
@@ -804,4 +811,30 @@ func paramRand(seed uint64, n int, name string) *rand.Rand {
 	h.Write([]byte(name))
 	hn := h.Sum64()
 	return rand.New(rand.NewPCG(mix(seed^hn), mix(uint64(n))^mix(hn)))
+}
+
+// BestOf returns the best of trials as Study.BestTrials does: for one direction the best
+// COMPLETE search trial (the first of equals), for several the Pareto front by number.
+func BestOf(dirs []Direction, trials []FrozenTrial) []FrozenTrial {
+	s := &Study{rec: StudyRecord{Directions: dirs}, best: -1}
+	for _, t := range trials {
+		if t.Kind == KindSearch && t.State.Finished() {
+			s.finished = append(s.finished, t)
+			if t.State == TrialComplete && len(t.Values) == len(dirs) {
+				s.addToBest(len(s.finished) - 1)
+			}
+		}
+	}
+	if len(dirs) == 1 {
+		if s.best < 0 {
+			return nil
+		}
+		return []FrozenTrial{s.finished[s.best]}
+	}
+	out := make([]FrozenTrial, 0, len(s.front))
+	for _, i := range s.front {
+		out = append(out, s.finished[i])
+	}
+	sortByNumber(out)
+	return out
 }

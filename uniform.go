@@ -56,3 +56,5 @@ func (uniformSampler) Independent(_ context.Context, req *SampleRequest, _ strin
 }
 
 func (uniformSampler) Spec() Spec { return Spec{Name: "random"} }
+
+func (uniformSampler) HistoryFree() {}

@@ -125,3 +125,7 @@ func (s *Sampler) Independent(_ context.Context, req *retune.SampleRequest, name
 func (s *Sampler) Spec() retune.Spec {
 	return retune.Spec{Name: "grid", Options: map[string]any{"values": s.values}}
 }
+
+// HistoryFree implements retune.HistoryFree: grid points are enqueued, not derived from
+// other trials.
+func (*Sampler) HistoryFree() {}

@@ -27,3 +27,6 @@ func (*Sampler) Independent(_ context.Context, req *retune.SampleRequest, _ stri
 
 // Spec implements retune.Specer.
 func (*Sampler) Spec() retune.Spec { return retune.Spec{Name: "random"} }
+
+// HistoryFree implements retune.HistoryFree: random proposals ignore other trials.
+func (*Sampler) HistoryFree() {}
