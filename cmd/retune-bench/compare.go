@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/a6b40afc/retune/bench"
+)
+
+type comparer struct {
+	optuna string // path of optuna_ref.py
+	python string
+	raw    io.Writer // every JSON result, one per line
+	log    io.Writer
+}
+
+func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	suite := fs.String("suite", "overhead", "overhead, efficiency or storage")
+	optuna := fs.String("optuna", "../shared/bench/optuna_ref.py", "Optuna reference runner")
+	python := fs.String("python", "/usr/bin/python3", "Python with Debian's python3-optuna")
+	out := fs.String("out", "bench/results", "directory for the raw JSON of this run")
+	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare")
+	spaces := fs.String("spaces", "A,B", "overhead: spaces")
+	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage)")
+	runs := fs.Int("runs", 3, "overhead/storage: runs of each side, interleaved")
+	growth := fs.Int("growth", 10000, "overhead: retune's trials for the growth figure (0 = skip)")
+	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems")
+	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1")
+	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL (empty = skip)")
+	dir := fs.String("dir", os.TempDir(), "storage: folder for the SQLite files")
+	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning: pruners (Optuna runs those it has)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*optuna); err != nil {
+		return fmt.Errorf("optuna reference runner: %w (pass -optuna PATH)", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	rawPath := filepath.Join(*out, fmt.Sprintf("%s-%s.jsonl", *suite, time.Now().UTC().Format("20060102T150405Z")))
+	rf, err := os.Create(rawPath)
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	c := &comparer{optuna: *optuna, python: *python, raw: rf, log: stderr}
+	fmt.Fprintf(stdout, "raw results: %s\n\n", rawPath)
+	switch *suite {
+	case "overhead":
+		return c.overhead(ctx, stdout, split(*spaces), split(*samplers), def(*n, 2000), *runs, *growth)
+	case "efficiency":
+		return c.efficiency(ctx, stdout, split(*problems), split(*samplers), def(*n, 200), *seeds)
+	case "storage":
+		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *dir)
+	case "pruning":
+		return c.pruning(ctx, stdout, split(*prunerList), def(*n, 100), def(*seeds, 10))
+	}
+	return fmt.Errorf("unknown suite %q: want overhead, efficiency or storage", *suite)
+}
+
+func split(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func def(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func (c *comparer) record(v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(c.raw, string(b))
+}
+
+// runOptuna runs the reference runner and decodes its JSON lines into out (the last one
+// when out is a single value).
+func (c *comparer) runOptuna(ctx context.Context, out any, args ...string) error {
+	cmd := exec.CommandContext(ctx, c.python, append([]string{c.optuna}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("optuna %v: %w\n%s", args, err, stderr.String())
+	}
+	var last []byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) > 0 && line[0] == '{' {
+			last = append([]byte(nil), line...)
+			fmt.Fprintln(c.raw, string(line))
+		}
+	}
+	if last == nil {
+		return fmt.Errorf("optuna %v printed no JSON", args)
+	}
+	return json.Unmarshal(last, out)
+}
+
+func (c *comparer) overhead(ctx context.Context, w io.Writer, spaces, samplers []string, n, runs, growth int) error {
+	fmt.Fprintf(w, "## Sampler overhead (PROTOCOL §1): ms per ask+suggest+tell, mean over trials N-99..N, median of %d runs each, interleaved\n\n", runs)
+	fmt.Fprintln(w, "| space | sampler | N | retune ms | Optuna ms | Optuna / retune |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, space := range spaces {
+		for _, smp := range samplers {
+			ours := map[string][]float64{}
+			theirs := map[string][]float64{}
+			for r := range runs {
+				fmt.Fprintf(c.log, "overhead space %s sampler %s run %d/%d\n", space, smp, r+1, runs)
+				res, err := bench.Overhead(ctx, space, smp, n, 1)
+				if err != nil {
+					return err
+				}
+				c.record(res)
+				for k, cp := range res.Checkpoints {
+					ours[k] = append(ours[k], cp.Last100Ms)
+				}
+				var o bench.OverheadResult
+				if err := c.runOptuna(ctx, &o, "--mode", "overhead", "--space", space, "--sampler", smp, "--n", fmt.Sprint(n), "--seed", "1"); err != nil {
+					return err
+				}
+				for k, cp := range o.Checkpoints {
+					theirs[k] = append(theirs[k], cp.Last100Ms)
+				}
+			}
+			for _, k := range []string{"1000", "2000", "5000"} {
+				if len(ours[k]) == 0 || len(theirs[k]) == 0 {
+					continue
+				}
+				a, b := bench.Median(ours[k]), bench.Median(theirs[k])
+				fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.2f | %.0fx |\n", space, smp, k, a, b, b/a)
+			}
+		}
+	}
+	if growth > 1000 {
+		fmt.Fprintf(w, "\nGrowth, retune alone, one process each: t(%d)/t(1000) of the same run\n\n", growth)
+		fmt.Fprintln(w, "| space | sampler | t(1000) ms | t(N) ms | ratio |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+		for _, space := range spaces {
+			for _, smp := range samplers {
+				fmt.Fprintf(c.log, "growth space %s sampler %s n %d\n", space, smp, growth)
+				res, err := bench.Overhead(ctx, space, smp, growth, 1)
+				if err != nil {
+					return err
+				}
+				c.record(res)
+				t1, tn := res.Checkpoints["1000"].Last100Ms, res.Checkpoints[fmt.Sprint(growth)].Last100Ms
+				fmt.Fprintf(w, "| %s | %s | %.3f | %.3f | %.1f |\n", space, smp, t1, tn, tn/t1)
+			}
+		}
+	}
+	return nil
+}
+
+type cell struct {
+	problem, sampler, n string
+	ours, theirs        []float64
+	pLoss, pWin         float64
+}
+
+func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int) error {
+	var cells []*cell
+	for _, prob := range problems {
+		for _, smp := range samplers {
+			fmt.Fprintf(c.log, "efficiency %s %s: retune\n", prob, smp)
+			res, err := bench.Efficiency(ctx, prob, smp, n, seeds)
+			if err != nil {
+				return err
+			}
+			c.record(res)
+			fmt.Fprintf(c.log, "efficiency %s %s: optuna\n", prob, smp)
+			var o bench.EfficiencyResult
+			if err := c.runOptuna(ctx, &o, "--mode", "efficiency", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+				return err
+			}
+			for _, k := range []string{"50", "100", "200", "500"} {
+				if len(res.Regret[k]) == 0 || len(o.Regret[k]) == 0 {
+					continue
+				}
+				cells = append(cells, &cell{problem: prob, sampler: smp, n: k, ours: res.Regret[k], theirs: o.Regret[k],
+					pLoss: bench.MannWhitneyGreater(res.Regret[k], o.Regret[k]), pWin: bench.MannWhitneyGreater(o.Regret[k], res.Regret[k])})
+			}
+		}
+	}
+	loss := make([]float64, len(cells))
+	win := make([]float64, len(cells))
+	for i, x := range cells {
+		loss[i], win[i] = x.pLoss, x.pWin
+	}
+	loss, win = bench.Holm(loss), bench.Holm(win)
+	fmt.Fprintf(w, "## Sample efficiency (PROTOCOL §3): simple regret, %d seeds per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells\n\n", seeds, len(cells))
+	fmt.Fprintln(w, "| problem | sampler | trials | retune | Optuna | p(retune worse) | p(retune better) | verdict |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")
+	losses, wins := 0, 0
+	for i, x := range cells {
+		verdict := "no significant difference"
+		switch {
+		case loss[i] < 0.05:
+			verdict, losses = "LOSS", losses+1
+		case win[i] < 0.05:
+			verdict, wins = "win", wins+1
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3g | %.3g | %s |\n", x.problem, x.sampler, x.n, summary(x.ours), summary(x.theirs), loss[i], win[i], verdict)
+	}
+	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(cells))
+	return nil
+}
+
+func summary(xs []float64) string {
+	return fmt.Sprintf("%.3g [%.3g, %.3g]", bench.Median(xs), bench.Quantile(xs, 0.25), bench.Quantile(xs, 0.75))
+}
+
+func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, dir string) error {
+	type side struct {
+		label, ours, optunaStore, optunaDB string
+		sync                               string
+	}
+	sqlitePath := filepath.Join(dir, "retune-bench.db")
+	optunaPath := filepath.Join(dir, "optuna-bench.db")
+	sides := []side{
+		{"memory", "memory", "memory", "", ""},
+		{"sqlite (synchronous NORMAL)", sqlitePath, "sqlite", optunaPath, "NORMAL"},
+		{"sqlite (synchronous FULL)", sqlitePath, "", "", "FULL"},
+	}
+	if pg != "" {
+		sides = append(sides, side{"postgres", pg, "postgres", sqlalchemyURL(pg), ""})
+	}
+	fmt.Fprintf(w, "## Storage throughput (PROTOCOL §2): random sampler, space A, trials/s, median of %d runs, interleaved\n\n", runs)
+	fmt.Fprintln(w, "| storage | retune N=500, 1 worker | retune N=5000, 1 worker | retune N=500, 8 workers | Optuna N=500 | retune/Optuna at 500 |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, s := range sides {
+		var r500, r5000, r8, opt []float64
+		for r := range runs {
+			fmt.Fprintf(c.log, "storage %s run %d/%d\n", s.label, r+1, runs)
+			for _, cfg := range []struct {
+				n, workers int
+				into       *[]float64
+			}{{n, 1, &r500}, {10 * n, 1, &r5000}, {n, 8, &r8}} {
+				res, err := storageRun(ctx, s.ours, s.sync, cfg.n, cfg.workers)
+				if err != nil {
+					return err
+				}
+				c.record(res)
+				*cfg.into = append(*cfg.into, res.TrialsPerS)
+			}
+			if s.optunaStore != "" {
+				var o bench.StorageResult
+				args := []string{"--mode", "storage", "--store", s.optunaStore, "--n", fmt.Sprint(n)}
+				if s.optunaDB != "" {
+					args = append(args, "--db", s.optunaDB)
+				}
+				if err := c.runOptuna(ctx, &o, args...); err != nil {
+					return err
+				}
+				opt = append(opt, o.TrialsPerS)
+			}
+		}
+		optCol, ratio := "-", "-"
+		if len(opt) > 0 {
+			optCol = fmt.Sprintf("%.0f", bench.Median(opt))
+			ratio = fmt.Sprintf("%.0fx", bench.Median(r500)/bench.Median(opt))
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %s | %s |\n", s.label, bench.Median(r500), bench.Median(r5000), bench.Median(r8), optCol, ratio)
+	}
+	return nil
+}
+
+// sqlalchemyURL turns postgres://… into the postgresql+psycopg2://… form Optuna takes.
+func sqlalchemyURL(pg string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(pg, "postgresql://"), "postgres://")
+	rest, _, _ = strings.Cut(rest, "?")
+	return "postgresql+psycopg2://" + rest
+}
+
+// optunaPruners are the pruners optuna_ref.py runs, by the name retune-bench uses.
+var optunaPruners = map[string]bool{"none": true, "median": true, "sha": true, "hyperband": true}
+
+func (c *comparer) pruning(ctx context.Context, w io.Writer, pruners []string, n, seeds int) error {
+	fmt.Fprintf(w, "## Pruning (PROTOCOL §4): %d fixed configurations, 50 steps, seeds 0..%d; medians over seeds; best-final difference is retune − Optuna, paired by seed, with a bootstrap 95%% interval\n\n", n, seeds-1)
+	fmt.Fprintln(w, "| family | pruner | retune steps | Optuna steps | retune best final | Optuna best final | difference [95% CI] | steps saved vs none |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, family := range []string{"public", "slow"} {
+		var none float64
+		for _, p := range pruners {
+			fmt.Fprintf(c.log, "pruning %s %s\n", family, p)
+			res, err := bench.Pruning(ctx, p, family, n, seeds, 50)
+			if err != nil {
+				return err
+			}
+			c.record(res)
+			steps, finals := pruningFigures(res.Runs)
+			if p == "none" {
+				none = bench.Median(steps)
+			}
+			saved := "-"
+			if none > 0 {
+				saved = fmt.Sprintf("%.0f%%", 100*(1-bench.Median(steps)/none))
+			}
+			ostepsCol, ofinalCol, diff := "-", "-", "-"
+			if family == "public" && optunaPruners[p] {
+				var o bench.PruningResult
+				if err := c.runOptuna(ctx, &o, "--mode", "pruning", "--pruner", p, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+					return err
+				}
+				osteps, ofinals := pruningFigures(o.Runs)
+				ostepsCol = fmt.Sprintf("%.0f", bench.Median(osteps))
+				ofinalCol = fmt.Sprintf("%.4f", bench.Median(ofinals))
+				d := make([]float64, len(finals))
+				for i := range d {
+					d[i] = finals[i] - ofinals[i]
+				}
+				lo, hi := bench.BootstrapMedianDiff(finals, ofinals, 10000, 1)
+				diff = fmt.Sprintf("%+.4f [%+.4f, %+.4f]", bench.Median(d), lo, hi)
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.4f | %s | %s | %s |\n", family, p, bench.Median(steps), ostepsCol, bench.Median(finals), ofinalCol, diff, saved)
+		}
+	}
+	return nil
+}
+
+func pruningFigures(runs []bench.PruningRun) (steps, finals []float64) {
+	for _, r := range runs {
+		steps = append(steps, float64(r.Steps))
+		finals = append(finals, r.BestFinal)
+	}
+	return steps, finals
+}

@@ -1,0 +1,103 @@
+// Command retune-bench measures retune on the public benchmark problems, alone or side by
+// side with Optuna's reference runner in the same run (PROTOCOL.md of the shared benchmark
+// folder says how each figure is measured).
+//
+//	retune-bench run -mode overhead -space A -sampler tpe -n 2000 -seed 1    one JSON line
+//	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
+//	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
+//	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
+//	retune-bench compare -suite overhead|efficiency|storage|pruning [-optuna optuna_ref.py] [-out dir]
+//
+// compare runs retune and Optuna interleaved and prints Markdown tables: medians, ratios
+// and, for efficiency, one-sided Mann-Whitney tests with Holm correction across all cells.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/a6b40afc/retune/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "retune-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("want a command: run or compare (see the package doc)")
+	}
+	switch args[0] {
+	case "run":
+		return runOne(ctx, args[1:], stdout)
+	case "compare":
+		return compare(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q: want run or compare", args[0])
+}
+
+func emit(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+func runOne(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	mode := fs.String("mode", "overhead", "overhead, efficiency or storage")
+	space := fs.String("space", "A", "overhead: A (5 floats) or B (mixed)")
+	sampler := fs.String("sampler", "tpe", "sampler name")
+	problemName := fs.String("problem", "branin", "efficiency: problem name")
+	n := fs.Int("n", 2000, "trials")
+	seed := fs.Uint64("seed", 1, "overhead: study seed")
+	seeds := fs.Int("seeds", 10, "efficiency: seeds 0..seeds-1")
+	db := fs.String("db", "memory", "storage: DSN (a fresh SQLite file path is removed first)")
+	workers := fs.Int("workers", 1, "storage: concurrent workers")
+	sync := fs.String("synchronous", "", "storage with SQLite: NORMAL (default) or FULL")
+	pruner := fs.String("pruner", "none", "pruning: pruner name")
+	family := fs.String("family", "public", "pruning: curve family, public or slow")
+	steps := fs.Int("steps", 50, "pruning: steps per curve")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch *mode {
+	case "overhead":
+		r, err := overhead(ctx, *space, *sampler, *n, *seed)
+		if err != nil {
+			return err
+		}
+		return emit(stdout, r)
+	case "efficiency":
+		r, err := efficiency(ctx, *problemName, *sampler, *n, *seeds)
+		if err != nil {
+			return err
+		}
+		return emit(stdout, r)
+	case "storage":
+		r, err := storageRun(ctx, *db, *sync, *n, *workers)
+		if err != nil {
+			return err
+		}
+		return emit(stdout, r)
+	case "pruning":
+		r, err := bench.Pruning(ctx, *pruner, *family, *n, *seeds, *steps)
+		if err != nil {
+			return err
+		}
+		return emit(stdout, r)
+	}
+	return fmt.Errorf("unknown mode %q: want overhead, efficiency, storage or pruning", *mode)
+}
