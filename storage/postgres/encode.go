@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/jackc/pgx/v5"
+)
+
+// Validation and encoding of what a write carries. Everything is checked and encoded
+// before a transaction starts, so a rejected write changes nothing; the checks and their
+// errors are those of the memory storage.
+
+// encodeAttrs validates attributes (a nil value is kept, as a JSON null) and encodes them
+// for a new row; it also returns them as they read back.
+func encodeAttrs(m map[string]any) (string, map[string]any, error) {
+	for k, v := range m {
+		if v == nil {
+			continue
+		}
+		if err := retune.ValidateAttr(k, v); err != nil {
+			return "", nil, err
+		}
+	}
+	b, err := retune.MarshalAttrs(m)
+	if err != nil {
+		return "", nil, err
+	}
+	dec, err := retune.UnmarshalAttrs(b)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(b), dec, nil
+}
+
+// patch is a validated update of a stored JSON object: the encoded value of each key to
+// set, or nil for a key to delete. It is merged in Go (apply) because PostgreSQL's JSON
+// functions cannot read a string holding \u0000, which attributes may.
+type patch map[string]json.RawMessage
+
+// attrPatch validates an attribute update, where a nil value deletes the key.
+func attrPatch(m map[string]any) (patch, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	p := make(patch, len(m))
+	for k, v := range m {
+		if v == nil {
+			p[k] = nil
+			continue
+		}
+		if err := retune.ValidateAttr(k, v); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: attribute %q: %v", retune.ErrInvalid, k, err)
+		}
+		p[k] = b
+	}
+	return p, nil
+}
+
+// paramPatch validates params and their distributions, as reading them back will, and
+// encodes them.
+func paramPatch(params map[string]any, dists map[string]retune.Distribution) (patch, error) {
+	if len(params) == 0 {
+		return nil, nil
+	}
+	b, err := retune.MarshalParams(params, dists)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := retune.UnmarshalParams(b); err != nil { // what reading it back would reject
+		return nil, err
+	}
+	var p patch
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
+	}
+	return p, nil
+}
+
+// apply returns the stored JSON object old with p applied.
+func (p patch) apply(old string) (string, error) {
+	if len(p) == 0 {
+		return old, nil
+	}
+	var cur map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(old), &cur); err != nil {
+		return "", fmt.Errorf("postgres: stored object %.80q: %w", old, err)
+	}
+	if cur == nil {
+		cur = make(map[string]json.RawMessage, len(p))
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(cur, k)
+		} else {
+			cur[k] = v
+		}
+	}
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return "", fmt.Errorf("postgres: encode object: %w", err)
+	}
+	return string(b), nil
+}
+
+// encodeFixed validates and encodes the fixed params of an enqueued or created trial.
+func encodeFixed(m map[string]any) (string, error) {
+	for k := range m {
+		if err := retune.ValidateName("param", k); err != nil {
+			return "", err
+		}
+	}
+	b, err := retune.MarshalAttrs(m)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// checkFinish validates a FinishRequest as every storage does.
+func checkFinish(req retune.FinishRequest) error {
+	switch req.State {
+	case retune.TrialComplete:
+		if len(req.Values) == 0 {
+			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", retune.ErrInvalid, req.Ref.Number)
+		}
+		if err := retune.CheckValues(req.Values, len(req.Values)); err != nil {
+			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
+		}
+	case retune.TrialPruned, retune.TrialFail:
+	default:
+		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", retune.ErrInvalid, req.Ref.Number, req.State)
+	}
+	if len(req.Reason) > retune.MaxReasonLen {
+		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", retune.ErrInvalid, len(req.Reason), retune.MaxReasonLen)
+	}
+	return nil
+}
+
+// fenceErr is the lease check of every storage: the trial must be RUNNING under the
+// epoch the writer holds. It returns nil if it is.
+func fenceErr(study string, number int, state retune.TrialState, epoch int64, ref retune.TrialRef) error {
+	switch {
+	case state != retune.TrialRunning:
+		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", number, study, state, retune.ErrConflict)
+	case epoch != ref.Epoch:
+		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", number, study, ref.Epoch, epoch, retune.ErrConflict)
+	}
+	return nil
+}
+
+// micros is a duration in whole microseconds, PostgreSQL's time resolution.
+func micros(d time.Duration) int64 { return d.Microseconds() }
+
+// trialCols selects a trial row (alias t) with its intermediate values, in the order
+// trialRow.scan reads them. It serves SELECT and RETURNING alike.
+const trialCols = `t.number, t.kind, t.state, t.params, t.vals, t.metrics, t.user_attrs,
+	t.system_attrs, t.fixed, t.retry_of, t.lease_holder, t.lease_epoch, t.lease_expires, t.reason,
+	t.started_at, t.ended_at,
+	(SELECT json_agg(json_build_array(i.step, i.vals::json) ORDER BY i.step)
+	   FROM trial_intermediate i WHERE i.trial_id = t.id)`
+
+// scanTrial reads one row of trialCols.
+func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
+	var (
+		number                      int32
+		kind, state                 int16
+		params, user, system, fixed string
+		vals                        []float64
+		metrics                     *string
+		retryOf                     *int32
+		holder                      string
+		epoch                       int64
+		expires, started, ended     *time.Time
+		reason                      []byte
+		inter                       []byte
+	)
+	if err := row.Scan(&number, &kind, &state, &params, &vals, &metrics, &user, &system, &fixed,
+		&retryOf, &holder, &epoch, &expires, &reason, &started, &ended, &inter); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	ft := retune.FrozenTrial{
+		Number: int(number), Kind: retune.TrialKind(kind), State: retune.TrialState(state),
+		Values: vals, RetryOf: -1, Reason: string(reason),
+		Lease: retune.Lease{Holder: holder, Epoch: epoch, Expires: utc(expires)},
+		Start: utc(started), End: utc(ended),
+	}
+	if retryOf != nil {
+		ft.RetryOf = int(*retryOf)
+	}
+	var err error
+	if params != "{}" {
+		if ft.Params, ft.Distributions, err = retune.UnmarshalParams([]byte(params)); err != nil {
+			return ft, fmt.Errorf("trial %d: %w", number, err)
+		}
+	}
+	if metrics != nil {
+		if ft.Metrics, err = retune.UnmarshalMetrics([]byte(*metrics)); err != nil {
+			return ft, fmt.Errorf("trial %d: %w", number, err)
+		}
+	}
+	if ft.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+		return ft, fmt.Errorf("trial %d: user attributes: %w", number, err)
+	}
+	if ft.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+		return ft, fmt.Errorf("trial %d: system attributes: %w", number, err)
+	}
+	if ft.Fixed, err = retune.UnmarshalFixed([]byte(fixed)); err != nil {
+		return ft, fmt.Errorf("trial %d: %w", number, err)
+	}
+	if inter != nil {
+		var steps [][2]json.RawMessage
+		if err := json.Unmarshal(inter, &steps); err != nil {
+			return ft, fmt.Errorf("trial %d: intermediate values: %w", number, err)
+		}
+		ft.Intermediate = make(map[int64][]float64, len(steps))
+		for _, s := range steps {
+			var step int64
+			if err := json.Unmarshal(s[0], &step); err != nil {
+				return ft, fmt.Errorf("trial %d: intermediate step %s: %w", number, s[0], err)
+			}
+			v, err := retune.UnmarshalFloats(s[1])
+			if err != nil {
+				return ft, fmt.Errorf("trial %d: step %d: %w", number, step, err)
+			}
+			ft.Intermediate[step] = v
+		}
+	}
+	return ft, nil
+}
+
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

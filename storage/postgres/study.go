@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/jackc/pgx/v5"
+)
+
+const studyCols = `s.id, s.name, s.directions, s.metrics, s.model, s.seed, s.sampler, s.pruner,
+	s.budget_trials, s.budget_retries, s.user_attrs, s.system_attrs, s.created_at`
+
+func scanStudy(row pgx.Row, extra ...any) (retune.StudyRecord, error) {
+	var (
+		rec             retune.StudyRecord
+		dirs            []int16
+		seed            int64
+		sampler, pruner string
+		trials, retries int64
+		user, system    string
+		created         time.Time
+	)
+	dest := append([]any{&rec.ID, &rec.Name, &dirs, &rec.Metrics, &rec.Model, &seed, &sampler, &pruner,
+		&trials, &retries, &user, &system, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return rec, err
+	}
+	rec.Directions = make([]retune.Direction, len(dirs))
+	for i, d := range dirs {
+		rec.Directions[i] = retune.Direction(d)
+	}
+	rec.Seed = uint64(seed)
+	rec.Budget = retune.Budget{Trials: int(trials), Retries: int(retries)}
+	rec.Created = created.UTC()
+	if err := json.Unmarshal([]byte(sampler), &rec.Sampler); err != nil {
+		return rec, fmt.Errorf("study %q: sampler spec: %w", rec.Name, err)
+	}
+	if err := json.Unmarshal([]byte(pruner), &rec.Pruner); err != nil {
+		return rec, fmt.Errorf("study %q: pruner spec: %w", rec.Name, err)
+	}
+	var err error
+	if rec.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+		return rec, fmt.Errorf("study %q: user attributes: %w", rec.Name, err)
+	}
+	if rec.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+		return rec, fmt.Errorf("study %q: system attributes: %w", rec.Name, err)
+	}
+	return rec, nil
+}
+
+func encodeSpec(what string, sp retune.Spec) (string, error) {
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s spec %q: options are not JSON-encodable: %v", retune.ErrInvalid, what, sp.Name, err)
+	}
+	return string(b), nil
+}
+
+// CreateStudy implements retune.StudyStore.
+func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
+	if err := retune.ValidateName("study", rec.Name); err != nil {
+		return retune.StudyRecord{}, err
+	}
+	user, userDec, err := encodeAttrs(rec.UserAttrs)
+	if err != nil {
+		return retune.StudyRecord{}, err
+	}
+	system, systemDec, err := encodeAttrs(rec.SystemAttrs)
+	if err != nil {
+		return retune.StudyRecord{}, err
+	}
+	sampler, err := encodeSpec("sampler", rec.Sampler)
+	if err != nil {
+		return retune.StudyRecord{}, err
+	}
+	pruner, err := encodeSpec("pruner", rec.Pruner)
+	if err != nil {
+		return retune.StudyRecord{}, err
+	}
+	dirs := make([]int16, len(rec.Directions))
+	for i, d := range rec.Directions {
+		dirs[i] = int16(d)
+	}
+	var created time.Time
+	err = s.pool.QueryRow(ctx, `INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
+			budget_trials, budget_retries, user_attrs, system_attrs, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+		ON CONFLICT (name) DO NOTHING
+		RETURNING id, created_at`,
+		rec.Name, dirs, rec.Metrics, rec.Model, int64(rec.Seed), sampler, pruner,
+		rec.Budget.Trials, rec.Budget.Retries, user, system).Scan(&rec.ID, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return retune.StudyRecord{}, fmt.Errorf("study %q exists: %w", rec.Name, retune.ErrConflict)
+	}
+	if err != nil {
+		return retune.StudyRecord{}, dbErr(fmt.Sprintf("create study %q", rec.Name), err)
+	}
+	rec.Created = created.UTC()
+	rec.UserAttrs, rec.SystemAttrs = userDec, systemDec
+	rec.Directions = append([]retune.Direction(nil), rec.Directions...)
+	if rec.Metrics != nil {
+		rec.Metrics = append([]string{}, rec.Metrics...)
+	}
+	return rec, nil
+}
+
+// Study implements retune.StudyStore.
+func (s *Store) Study(ctx context.Context, name string) (retune.StudyRecord, error) {
+	rec, err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyCols+` FROM studies s WHERE s.name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return retune.StudyRecord{}, fmt.Errorf("study %q: %w", name, retune.ErrNotFound)
+	}
+	if err != nil {
+		return retune.StudyRecord{}, dbErr(fmt.Sprintf("read study %q", name), err)
+	}
+	return rec, nil
+}
+
+// Studies implements retune.StudyStore.
+func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+studyCols+`,
+			count(*) FILTER (WHERE t.state = 0), count(*) FILTER (WHERE t.state = 1),
+			count(*) FILTER (WHERE t.state = 2), count(*) FILTER (WHERE t.state = 3),
+			count(*) FILTER (WHERE t.state = 4),
+			CASE WHEN cardinality(s.directions) <> 1 THEN NULL
+			     WHEN s.directions[1] = 0 THEN min(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0)
+			     ELSE max(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0) END
+		FROM studies s LEFT JOIN trials t ON t.study_id = s.id
+		GROUP BY s.id
+		ORDER BY s.name`)
+	if err != nil {
+		return nil, dbErr("list studies", err)
+	}
+	defer rows.Close()
+	out := []retune.StudySummary{}
+	for rows.Next() {
+		var sum retune.StudySummary
+		var waiting, running, complete, pruned, failed int64
+		rec, err := scanStudy(rows, &waiting, &running, &complete, &pruned, &failed, &sum.Best)
+		if err != nil {
+			return nil, dbErr("list studies", err)
+		}
+		sum.StudyRecord = rec
+		sum.Waiting, sum.Running, sum.Complete, sum.Pruned, sum.Failed = int(waiting), int(running), int(complete), int(pruned), int(failed)
+		out = append(out, sum)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list studies", err)
+	}
+	return out, nil
+}
+
+// UpdateStudy implements retune.StudyStore. Attribute updates are merged under the study
+// row's lock, so concurrent updates of different keys all survive.
+func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
+	user, err := attrPatch(upd.UserAttrs)
+	if err != nil {
+		return err
+	}
+	system, err := attrPatch(upd.SystemAttrs)
+	if err != nil {
+		return err
+	}
+	var sampler, pruner *string
+	var trials, retries *int
+	if upd.Sampler != nil {
+		v, err := encodeSpec("sampler", *upd.Sampler)
+		if err != nil {
+			return err
+		}
+		sampler = &v
+	}
+	if upd.Pruner != nil {
+		v, err := encodeSpec("pruner", *upd.Pruner)
+		if err != nil {
+			return err
+		}
+		pruner = &v
+	}
+	if upd.Budget != nil {
+		trials, retries = &upd.Budget.Trials, &upd.Budget.Retries
+	}
+	what := fmt.Sprintf("update study id %d", id)
+	return s.tx(ctx, what, func(tx pgx.Tx) error {
+		var oldUser, oldSystem string
+		err := tx.QueryRow(ctx, `SELECT user_attrs, system_attrs FROM studies WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&oldUser, &oldSystem)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(id)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		newUser, err := user.apply(oldUser)
+		if err != nil {
+			return err
+		}
+		newSystem, err := system.apply(oldSystem)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET
+				sampler = coalesce($2, sampler), pruner = coalesce($3, pruner),
+				budget_trials = coalesce($4, budget_trials), budget_retries = coalesce($5, budget_retries),
+				user_attrs = $6, system_attrs = $7
+			WHERE id = $1`, id, sampler, pruner, trials, retries, newUser, newSystem); err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+}
+
+// DeleteStudy implements retune.StudyStore. Trials, intermediate values and enqueue keys
+// go with the study (ON DELETE CASCADE).
+func (s *Store) DeleteStudy(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM studies WHERE id = $1`, id)
+	if err != nil {
+		return dbErr(fmt.Sprintf("delete study id %d", id), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return studyNotFound(id)
+	}
+	return nil
+}

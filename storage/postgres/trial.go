@@ -1,0 +1,560 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/jackc/pgx/v5"
+)
+
+// How writes coordinate.
+//
+// Every write that allocates trial numbers, spends search budget or finishes a trial
+// (CreateTrial, Enqueue, Finish, ExpireLeases) starts by locking its study's row, and
+// keeps the lock until it commits. These writes are therefore serialized per study, and
+// because each later statement of the transaction runs on a fresh READ COMMITTED snapshot
+// taken after the lock was granted, each one sees everything the previous holders
+// committed. Lock order is always study row first, then trial rows; writes that touch a
+// single running trial (Update, Report, Heartbeat) lock only that trial's row.
+
+// CreateTrial implements retune.TrialStore.
+//
+// One transaction. Its first two statements go in one round trip: the first locks the
+// study row, counting the trial against the budget; the second, which runs once the lock
+// is held and so sees every earlier claim, finds and locks the lowest-numbered WAITING
+// trial of the kind. Then the trial is claimed, or else a new one is inserted with the
+// number taken from the study's next_number. The claim needs no SKIP LOCKED: claimers
+// already take turns on the study row, which they need anyway for the budget and the
+// dense numbers, nothing else locks a WAITING trial, and skipping a locked row could only
+// make a claimer pass over the lowest one. When the budget is spent or there is nothing
+// to claim the transaction rolls back, counters included, so no number is lost.
+func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
+	fixed, err := encodeFixed(req.Fixed)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	system, err := attrPatch(req.System)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	search := 0
+	if req.Kind == retune.KindSearch {
+		search = 1
+	}
+	what := fmt.Sprintf("create trial in study id %d", req.StudyID)
+	var ft retune.FrozenTrial
+	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+		var err error
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE studies SET search_started = search_started + $2 WHERE id = $1
+			RETURNING name, budget_trials, search_started - $2`, req.StudyID, search)
+		b.Queue(`SELECT id, system_attrs FROM trials WHERE study_id = $1 AND kind = $2 AND state = 0
+			ORDER BY number LIMIT 1 FOR UPDATE`, req.StudyID, int16(req.Kind))
+		br := tx.SendBatch(ctx, b)
+		var name, oldSystem string
+		var budget, started, id int64
+		studyErr := br.QueryRow().Scan(&name, &budget, &started)
+		waitErr := br.QueryRow().Scan(&id, &oldSystem)
+		if err := br.Close(); err != nil && studyErr == nil {
+			return dbErr(what, err)
+		}
+		switch {
+		case errors.Is(studyErr, pgx.ErrNoRows):
+			return studyNotFound(req.StudyID)
+		case studyErr != nil:
+			return dbErr(what, studyErr)
+		case search == 1 && budget > 0 && started >= budget:
+			return fmt.Errorf("study %q started %d of %d trials: %w", name, started, budget, retune.ErrBudgetExhausted)
+		case waitErr == nil:
+			ft, err = s.claim(ctx, tx, req, id, oldSystem, system)
+		case !errors.Is(waitErr, pgx.ErrNoRows):
+			err = waitErr
+		case req.ClaimOnly:
+			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
+		default:
+			ft, err = s.insertRunning(ctx, tx, req, fixed, system)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	return ft, err
+}
+
+// claim makes the WAITING trial id RUNNING under a new lease.
+func (s *Store) claim(ctx context.Context, tx pgx.Tx, req retune.CreateTrialRequest, id int64, oldSystem string, system patch) (retune.FrozenTrial, error) {
+	newSystem, err := system.apply(oldSystem)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	return scanTrial(tx.QueryRow(ctx, `UPDATE trials t SET state = 1, lease_holder = $2,
+			lease_epoch = t.lease_epoch + 1, lease_expires = c.now + $3 * interval '1 microsecond',
+			started_at = c.now, system_attrs = $4
+		FROM (SELECT clock_timestamp() AS now) c
+		WHERE t.id = $1
+		RETURNING `+trialCols, id, req.Holder, micros(req.LeaseTTL), newSystem))
+}
+
+// insertRunning inserts a new RUNNING trial with the study's next number.
+func (s *Store) insertRunning(ctx context.Context, tx pgx.Tx, req retune.CreateTrialRequest, fixed string, system patch) (retune.FrozenTrial, error) {
+	newSystem, err := system.apply("{}")
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	return scanTrial(tx.QueryRow(ctx, `WITH n AS (
+			UPDATE studies SET next_number = next_number + 1 WHERE id = $1
+			RETURNING next_number - 1 AS number, clock_timestamp() AS now)
+		INSERT INTO trials AS t (study_id, number, kind, state, fixed, system_attrs,
+			lease_holder, lease_epoch, lease_expires, started_at)
+		SELECT $1, n.number, $2, 1, $3, $4, $5, 1, n.now + $6 * interval '1 microsecond', n.now FROM n
+		RETURNING `+trialCols, req.StudyID, int16(req.Kind), fixed, newSystem, req.Holder, micros(req.LeaseTTL)))
+}
+
+// Enqueue implements retune.TrialStore. The numbers come from the study row, like
+// CreateTrial's; the once key is recorded in the same transaction, under the same lock,
+// so of concurrent enqueues under one key exactly one adds trials.
+func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, error) {
+	fixed := make([]string, len(req.Params))
+	for i, p := range req.Params {
+		f, err := encodeFixed(p)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
+		}
+		fixed[i] = f
+	}
+	what := fmt.Sprintf("enqueue in study id %d", req.StudyID)
+	var nums []int
+	errOnce := errors.New("enqueued under this key before")
+	err := s.tx(ctx, what, func(tx pgx.Tx) error {
+		var first int
+		err := tx.QueryRow(ctx, `UPDATE studies SET next_number = next_number + $2 WHERE id = $1
+			RETURNING next_number - $2`, req.StudyID, len(fixed)).Scan(&first)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(req.StudyID)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		if req.OnceKey != "" {
+			tag, err := tx.Exec(ctx, `INSERT INTO enqueue_keys (study_id, once_key) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, req.StudyID, req.OnceKey)
+			if err != nil {
+				return dbErr(what, err)
+			}
+			if tag.RowsAffected() == 0 {
+				return errOnce
+			}
+		}
+		if len(fixed) > 0 {
+			_, err = tx.Exec(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed)
+				SELECT $1, $2 + u.i - 1, $3, 0, u.f FROM unnest($4::text[]) WITH ORDINALITY AS u(f, i)`,
+				req.StudyID, first, int16(req.Kind), fixed)
+			if err != nil {
+				return dbErr(what, err)
+			}
+		}
+		nums = make([]int, len(fixed))
+		for i := range nums {
+			nums[i] = first + i
+		}
+		return nil
+	})
+	if errors.Is(err, errOnce) {
+		return nil, nil
+	}
+	return nums, err
+}
+
+// fenceFailure explains why a fenced write of ref matched no row.
+func (s *Store) fenceFailure(ctx context.Context, q querier, ref retune.TrialRef) error {
+	var name string
+	var state *int16
+	var epoch *int64
+	err := q.QueryRow(ctx, `SELECT s.name, t.state, t.lease_epoch
+		FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = $2
+		WHERE s.id = $1`, ref.StudyID, ref.Number).Scan(&name, &state, &epoch)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return studyNotFound(ref.StudyID)
+	case err != nil:
+		return dbErr(fmt.Sprintf("read trial %d of study id %d", ref.Number, ref.StudyID), err)
+	case state == nil:
+		return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
+	}
+	if err := fenceErr(name, ref.Number, retune.TrialState(*state), *epoch, ref); err != nil {
+		return err
+	}
+	return fmt.Errorf("trial %d of study %q changed during the write: %w", ref.Number, name, retune.ErrConflict)
+}
+
+type querier interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
+// lockRunning locks ref's trial row, if ref's lease is current, and returns its id and
+// stored objects for a merge; otherwise it returns the fence error.
+func (s *Store) lockRunning(ctx context.Context, tx pgx.Tx, ref retune.TrialRef) (id int64, params, user, system string, err error) {
+	err = tx.QueryRow(ctx, lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch).Scan(&id, &params, &user, &system)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = s.fenceFailure(ctx, tx, ref)
+	} else if err != nil {
+		err = dbErr(fmt.Sprintf("lock trial %d of study id %d", ref.Number, ref.StudyID), err)
+	}
+	return id, params, user, system, err
+}
+
+const lockRunningSQL = `SELECT id, params, user_attrs, system_attrs FROM trials
+	WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3 FOR NO KEY UPDATE`
+
+// merged applies the three patches of a trial write to the stored objects.
+func merged(params, user, system patch, oldParams, oldUser, oldSystem string) (p, u, sys string, err error) {
+	if p, err = params.apply(oldParams); err != nil {
+		return
+	}
+	if u, err = user.apply(oldUser); err != nil {
+		return
+	}
+	sys, err = system.apply(oldSystem)
+	return
+}
+
+// Update implements retune.TrialStore.
+func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
+	params, err := paramPatch(upd.Params, upd.Distributions)
+	if err != nil {
+		return err
+	}
+	user, err := attrPatch(upd.UserAttrs)
+	if err != nil {
+		return err
+	}
+	system, err := attrPatch(upd.SystemAttrs)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("update trial %d of study id %d", upd.Ref.Number, upd.Ref.StudyID)
+	return s.tx(ctx, what, func(tx pgx.Tx) error {
+		id, oldParams, oldUser, oldSystem, err := s.lockRunning(ctx, tx, upd.Ref)
+		if err != nil {
+			return err
+		}
+		newParams, newUser, newSystem, err := merged(params, user, system, oldParams, oldUser, oldSystem)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE trials SET params = $2, user_attrs = $3, system_attrs = $4 WHERE id = $1`,
+			id, newParams, newUser, newSystem); err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+}
+
+// Report implements retune.TrialStore. The fence check and the write are one statement;
+// FOR SHARE keeps the trial from finishing until the value is in.
+func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, values []float64) error {
+	if step < 0 {
+		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
+		SELECT t.id, $4, $5 FROM trials t
+		WHERE t.study_id = $1 AND t.number = $2 AND t.state = 1 AND t.lease_epoch = $3
+		FOR SHARE
+		ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`,
+		ref.StudyID, ref.Number, ref.Epoch, step, string(retune.MarshalFloats(values)))
+	if err != nil {
+		return dbErr(fmt.Sprintf("report step %d of trial %d of study id %d", step, ref.Number, ref.StudyID), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.fenceFailure(ctx, s.pool, ref)
+	}
+	return nil
+}
+
+// Heartbeat implements retune.TrialStore. The new expiry is the database's clock plus ttl.
+func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
+	var expires time.Time
+	err := s.pool.QueryRow(ctx, `UPDATE trials SET lease_expires = clock_timestamp() + $4 * interval '1 microsecond'
+		WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3
+		RETURNING lease_expires`, ref.StudyID, ref.Number, ref.Epoch, micros(ttl)).Scan(&expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, s.fenceFailure(ctx, s.pool, ref)
+	}
+	if err != nil {
+		return time.Time{}, dbErr(fmt.Sprintf("heartbeat trial %d of study id %d", ref.Number, ref.StudyID), err)
+	}
+	return expires.UTC(), nil
+}
+
+// Finish implements retune.TrialStore.
+//
+// The trial's finish_seq comes from its study row's counter, incremented by this
+// transaction, which holds the row's lock until it commits. The next finisher of the study
+// can read the counter only after that commit, so finish_seq order is commit order. A
+// PostgreSQL sequence would not do: it hands out numbers when a row is written, not when
+// it commits, and a reader could see finish 8 committed while 7 is still in flight, move
+// its cursor past 7 and never see it. Here a reader that sees finish_seq n sees every
+// smaller one.
+func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
+	if err := checkFinish(req); err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	params, err := paramPatch(req.Params, req.Distributions)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	user, err := attrPatch(req.UserAttrs)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	system, err := attrPatch(req.SystemAttrs)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	vals := req.Values
+	if vals == nil {
+		vals = []float64{}
+	}
+	metrics := string(retune.MarshalMetrics(req.Metrics))
+	ref := req.Ref
+	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
+	var ft retune.FrozenTrial
+	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+		// Lock the study row, then the trial's: one round trip, in that order.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = $1 RETURNING finish_seq`, ref.StudyID)
+		b.Queue(lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch)
+		br := tx.SendBatch(ctx, b)
+		var seq, id int64
+		var oldParams, oldUser, oldSystem string
+		studyErr := br.QueryRow().Scan(&seq)
+		trialErr := br.QueryRow().Scan(&id, &oldParams, &oldUser, &oldSystem)
+		if err := br.Close(); err != nil && studyErr == nil && trialErr == nil {
+			return dbErr(what, err)
+		}
+		switch {
+		case errors.Is(studyErr, pgx.ErrNoRows):
+			return studyNotFound(ref.StudyID)
+		case studyErr != nil:
+			return dbErr(what, studyErr)
+		case errors.Is(trialErr, pgx.ErrNoRows):
+			return s.fenceFailure(ctx, tx, ref)
+		case trialErr != nil:
+			return dbErr(what, trialErr)
+		}
+		newParams, newUser, newSystem, err := merged(params, user, system, oldParams, oldUser, oldSystem)
+		if err != nil {
+			return err
+		}
+		ft, err = scanTrial(tx.QueryRow(ctx, `UPDATE trials t SET state = $2, vals = $3, metrics = $4,
+				reason = $5, ended_at = clock_timestamp(), params = $6, user_attrs = $7,
+				system_attrs = $8, finish_seq = $9
+			WHERE t.id = $1
+			RETURNING `+trialCols,
+			id, int16(req.State), vals, metrics, []byte(req.Reason), newParams, newUser, newSystem, seq))
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	return ft, err
+}
+
+// readTrials returns the study's trials that match cond (on alias t, with $2 onwards for
+// args), ordered by order, and the study's finish_seq counter. The study check and the
+// trial query go in one round trip.
+func (s *Store) readTrials(ctx context.Context, what string, studyID int64, cond, order string, args ...any) ([]retune.FrozenTrial, int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT finish_seq FROM studies WHERE id = $1`, studyID)
+	b.Queue(`SELECT `+trialCols+` FROM trials t WHERE t.study_id = $1 AND `+cond+` ORDER BY `+order,
+		append([]any{studyID}, args...)...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var finished int64
+	err := br.QueryRow().Scan(&finished)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, studyNotFound(studyID)
+	}
+	if err != nil {
+		return nil, 0, dbErr(what, err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, 0, dbErr(what, err)
+	}
+	defer rows.Close()
+	out := []retune.FrozenTrial{}
+	for rows.Next() {
+		ft, err := scanTrial(rows)
+		if err != nil {
+			return nil, 0, dbErr(what, err)
+		}
+		out = append(out, ft)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, dbErr(what, err)
+	}
+	return out, finished, nil
+}
+
+// FinishedSince implements retune.TrialStore. The cursor is a finish_seq; see Finish for
+// why no trial is skipped.
+func (s *Store) FinishedSince(ctx context.Context, studyID int64, cursor int64) ([]retune.FrozenTrial, int64, error) {
+	if cursor < 0 {
+		return nil, cursor, fmt.Errorf("%w: cursor %d: want >= 0", retune.ErrInvalid, cursor)
+	}
+	out, finished, err := s.readTrials(ctx, "read finished trials", studyID, `t.finish_seq > $2`, `t.finish_seq`, cursor)
+	if err != nil {
+		return nil, cursor, err
+	}
+	if cursor > finished {
+		return nil, cursor, fmt.Errorf("%w: cursor %d: want 0 to %d", retune.ErrInvalid, cursor, finished)
+	}
+	// A study's finish_seq values are 1, 2, 3 … with no gap (a rolled-back finish takes
+	// its increment with it), so the trials read are cursor+1 … cursor+len(out). The query
+	// ran after the counter was read and may have found more than finished.
+	return out, cursor + int64(len(out)), nil
+}
+
+// Running implements retune.TrialStore.
+func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
+	out, _, err := s.readTrials(ctx, "read running trials", studyID, `t.state = 1`, `t.number`)
+	return out, err
+}
+
+// Trials implements retune.TrialStore.
+func (s *Store) Trials(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
+	out, _, err := s.readTrials(ctx, "read trials", studyID, `true`, `t.number`)
+	return out, err
+}
+
+// Trial implements retune.TrialStore.
+func (s *Store) Trial(ctx context.Context, studyID int64, number int) (retune.FrozenTrial, error) {
+	out, _, err := s.readTrials(ctx, "read trial", studyID, `t.number = $2`, `t.number`, number)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	if len(out) == 0 {
+		var name string
+		if err := s.pool.QueryRow(ctx, `SELECT name FROM studies WHERE id = $1`, studyID).Scan(&name); err != nil {
+			return retune.FrozenTrial{}, fmt.Errorf("trial %d of study id %d: %w", number, studyID, retune.ErrNotFound)
+		}
+		return retune.FrozenTrial{}, fmt.Errorf("trial %d of study %q: %w", number, name, retune.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// ExpireLeases implements retune.TrialStore. Expiry is judged by the database clock. A
+// first read, without locks, returns early when no lease has expired (the common case,
+// as every process calls this now and then); otherwise one transaction locks the study
+// row, fails the expired trials (skipping any whose row a heartbeat or report holds right
+// now: they are alive), gives them finish sequence numbers, and enqueues their retries.
+func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
+	what := fmt.Sprintf("expire leases in study id %d", studyID)
+	var expired bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM trials t
+			WHERE t.study_id = s.id AND t.state = 1 AND t.lease_expires < clock_timestamp())
+		FROM studies s WHERE s.id = $1`, studyID).Scan(&expired)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, studyNotFound(studyID)
+	}
+	if err != nil {
+		return 0, dbErr(what, err)
+	}
+	if !expired {
+		return 0, nil
+	}
+	n := 0
+	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+		var retries, seq int64
+		var next int
+		err := tx.QueryRow(ctx, `SELECT budget_retries, finish_seq, next_number FROM studies WHERE id = $1 FOR NO KEY UPDATE`,
+			studyID).Scan(&retries, &seq, &next)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(studyID)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		rows, err := tx.Query(ctx, `SELECT t.id, t.retry_depth, `+trialCols+` FROM trials t
+			WHERE t.study_id = $1 AND t.state = 1 AND t.lease_expires < clock_timestamp()
+			ORDER BY t.number FOR UPDATE SKIP LOCKED`, studyID)
+		if err != nil {
+			return dbErr(what, err)
+		}
+		var (
+			ids, seqs                      []int64
+			retryNums, retryOf, retryDepth []int32
+			retryKinds                     []int16
+			retryFixed                     []string
+		)
+		for rows.Next() {
+			var id int64
+			var depth int32
+			ft, err := scanTrial(rowWith{rows, []any{&id, &depth}})
+			if err != nil {
+				rows.Close()
+				return dbErr(what, err)
+			}
+			seq++
+			ids, seqs = append(ids, id), append(seqs, seq)
+			if int64(depth) < retries {
+				fixed, err := encodeFixed(retune.RetryParams(ft))
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("trial %d: retry params: %w", ft.Number, err)
+				}
+				retryNums = append(retryNums, int32(next))
+				retryOf = append(retryOf, int32(ft.Number))
+				retryDepth = append(retryDepth, depth+1)
+				retryKinds = append(retryKinds, int16(ft.Kind))
+				retryFixed = append(retryFixed, fixed)
+				next++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(what, err)
+		}
+		n = len(ids)
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE trials t SET state = 4, reason = $3, ended_at = n.now, finish_seq = u.seq
+			FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seq), (SELECT clock_timestamp() AS now) n
+			WHERE t.id = u.id`, ids, seqs, []byte(retune.ReasonLeaseExpired)); err != nil {
+			return dbErr(what, err)
+		}
+		if len(retryNums) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, retry_of, retry_depth)
+				SELECT $1, u.number, u.kind, 0, u.fixed, u.retry_of, u.depth
+				FROM unnest($2::integer[], $3::smallint[], $4::text[], $5::integer[], $6::integer[])
+					AS u(number, kind, fixed, retry_of, depth)`,
+				studyID, retryNums, retryKinds, retryFixed, retryOf, retryDepth); err != nil {
+				return dbErr(what, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET finish_seq = $2, next_number = $3 WHERE id = $1`,
+			studyID, seq, next); err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// rowWith scans a row whose first columns go to head and the rest to the caller's
+// destinations.
+type rowWith struct {
+	row  pgx.Row
+	head []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(r.head, dest...)...) }
