@@ -169,6 +169,9 @@ func (m *memStore) DeleteStudy(_ context.Context, id int64) error {
 
 // CreateTrial implements TrialStore.
 func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (FrozenTrial, error) {
+	if err := checkKind(req.Kind); err != nil {
+		return FrozenTrial{}, err
+	}
 	fixed, err := roundTripFixed(req.Fixed)
 	if err != nil {
 		return FrozenTrial{}, err
@@ -211,6 +214,9 @@ func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (Froze
 
 // Enqueue implements TrialStore.
 func (m *memStore) Enqueue(_ context.Context, req EnqueueRequest) ([]int, error) {
+	if err := checkKind(req.Kind); err != nil {
+		return nil, err
+	}
 	fixed := make([]map[string]any, len(req.Params))
 	for i, p := range req.Params {
 		f, err := roundTripFixed(p)
@@ -487,7 +493,11 @@ func (m *memStore) ExpireLeases(_ context.Context, studyID int64) (int, error) {
 		t.ft.State, t.ft.Reason, t.ft.End = TrialFail, ReasonLeaseExpired, now
 		st.finish(n)
 		if t.depth < st.rec.Budget.Retries {
-			st.addWaiting(t.ft.Kind, RetryParams(t.ft), n, t.depth+1)
+			fixed, err := roundTripFixed(RetryParams(t.ft))
+			if err != nil {
+				return 0, fmt.Errorf("retry of trial %d: %w", n, err)
+			}
+			st.addWaiting(t.ft.Kind, fixed, n, t.depth+1)
 		}
 	}
 	return len(expired), nil
@@ -637,4 +647,11 @@ func nativeParams(p map[string]any, d map[string]Distribution) (map[string]any, 
 		dists[name] = dist
 	}
 	return params, dists, true, nil
+}
+
+func checkKind(k TrialKind) error {
+	if k != KindSearch && k != KindConfirm {
+		return fmt.Errorf("%w: trial kind %v: want search or confirm", ErrInvalid, k)
+	}
+	return nil
 }
