@@ -12,13 +12,25 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/sampler/random"
 )
 
 var (
 	prunersMu sync.Mutex
 	pruners   = map[string]func(steps int) retune.Pruner{
-		"none": func(int) retune.Pruner { return nil },
+		"none":   func(int) retune.Pruner { return nil },
+		"median": func(int) retune.Pruner { return pruner.NewMedian(pruner.MedianOptions{}) },
+		// Optuna's SuccessiveHalvingPruner(min_resource=1, reduction_factor=4).
+		"sha": func(int) retune.Pruner {
+			return pruner.NewSuccessiveHalving(pruner.SuccessiveHalvingOptions{MinResource: 1, ReductionFactor: 4})
+		},
+		// Optuna's HyperbandPruner(min_resource=1, max_resource=steps, reduction_factor=3).
+		"hyperband": func(steps int) retune.Pruner {
+			return pruner.NewHyperband(pruner.HyperbandOptions{MinResource: 1, MaxResource: int64(steps), ReductionFactor: 3})
+		},
+		"wilcoxon":   func(int) retune.Pruner { return pruner.NewWilcoxon(pruner.WilcoxonOptions{}) },
+		"percentile": func(int) retune.Pruner { return pruner.NewPercentile(pruner.PercentileOptions{}) },
 	}
 )
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/sampler/grid"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
@@ -55,11 +56,6 @@ var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampl
 	},
 }
 
-// prunerMakers builds pruners by name.
-var prunerMakers = map[string]func(s *Study, opts map[string]any) (retune.Pruner, error){
-	"none": func(_ *Study, opts map[string]any) (retune.Pruner, error) { return nil, noOptions(opts) },
-}
-
 func noOptions(opts map[string]any) error {
 	if len(opts) == 0 {
 		return nil
@@ -98,19 +94,16 @@ func (s *Study) Sampler() (retune.Sampler, error) {
 	return smp, nil
 }
 
-// Pruner builds the study's pruner (nil for none).
+// Pruner builds the study's pruner (nil for none): any pruner package pruner by its spec
+// name (median, percentile, asha, hyperband, threshold, patience, wilcoxon) and options.
 func (s *Study) Pruner() (retune.Pruner, error) {
-	name := s.PrunerSpec.Name
-	if name == "" {
+	if s.PrunerSpec.Name == "" || s.PrunerSpec.Name == "none" {
 		return nil, nil
 	}
-	mk, ok := prunerMakers[name]
-	if !ok {
-		return nil, &Error{File: s.Path, Field: "pruner.name", Msg: fmt.Sprintf("%q: want one of %s", name, names(prunerMakers))}
-	}
-	pr, err := mk(s, s.PrunerSpec.Options)
+	pr, err := pruner.FromSpec(retune.Spec{Name: s.PrunerSpec.Name, Options: s.PrunerSpec.Options})
 	if err != nil {
-		return nil, &Error{File: s.Path, Field: "pruner", Msg: err.Error()}
+		msg := strings.TrimPrefix(err.Error(), retune.ErrInvalid.Error()+": ")
+		return nil, &Error{File: s.Path, Field: "pruner", Msg: strings.TrimPrefix(msg, "pruner: ")}
 	}
 	return pr, nil
 }

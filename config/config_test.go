@@ -153,3 +153,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPrunerFromFile(t *testing.T) {
+	s, err := config.Parse("p.yaml", []byte(valid+"pruner: {name: asha, reduction_factor: 3}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := s.Pruner()
+	if err != nil || pr == nil {
+		t.Fatalf("Pruner() = %v, %v", pr, err)
+	}
+	if sp := retune.SpecOf(pr); sp.Name != "asha" || fmt.Sprint(sp.Options["reduction_factor"]) != "3" {
+		t.Errorf("pruner spec = %+v, want asha with reduction_factor 3", sp)
+	}
+	if _, err := config.Parse("p.yaml", []byte(valid+"pruner: {name: median, warmup: 3}\n")); err == nil || !strings.Contains(err.Error(), "p.yaml:15: pruner:") {
+		t.Errorf("unknown pruner option: %v, want an error at p.yaml:15", err)
+	}
+}

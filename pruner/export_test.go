@@ -1,0 +1,12 @@
+package pruner
+
+// Internals exposed to the external tests.
+var (
+	BracketWeights = bracketWeights
+	SignedRankP    = signedRankP
+)
+
+// BracketOf returns trial n's Hyperband bracket.
+func BracketOf(minRes, maxRes, rf int64, n int) int {
+	return bracket(bracketWeights(minRes, maxRes, rf), n)
+}
