@@ -26,3 +26,9 @@ func signalOf(ee *exec.ExitError) string {
 	}
 	return ""
 }
+
+// ProcessAlive reports whether a process with this pid exists.
+func ProcessAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}

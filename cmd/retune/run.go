@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/runner"
+	"github.com/a6b40afc/retune/storage"
+)
+
+func runRun(ctx context.Context, m *Main, args []string) error {
+	fs := m.flagSet("run")
+	db := dbFlag(fs)
+	logDir := fs.String("log-dir", "", "where trial logs go (default $RETUNE_LOG_DIR, the study file's log_dir, else retune-logs beside a SQLite file or in the working directory)")
+	trials := fs.Int("trials", 0, "trials this run starts (default: until the study budget, the grid or the timeout ends)")
+	timeout := fs.Duration("timeout", 0, "wall clock for this run (default: the study file's budget.timeout)")
+	parallel := fs.Int("parallel", 0, "trainers at once (default: the study file's budget.parallel, else 1)")
+	replace := fs.Bool("replace", false, "allow a resumed study to change its sampler, pruner, seed or model (the change is recorded)")
+	grace := fs.Duration("kill-grace", runner.DefaultKillGrace, "time between SIGTERM and SIGKILL when a trainer is stopped")
+	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	switch {
+	case *trials < 0 || *parallel < 0 || *timeout < 0 || *grace <= 0:
+		return usagef("--trials, --parallel and --timeout must be >= 0 and --kill-grace > 0")
+	case *timeout == 0:
+		*timeout = cfg.Budget.Timeout
+	}
+	if *parallel == 0 {
+		*parallel = cfg.Budget.Parallel
+	}
+	if *trials == 0 && cfg.Budget.Trials == 0 && *timeout == 0 && cfg.SamplerSpec.Name != "grid" {
+		return usagef("%s: nothing would stop this run: set budget.trials or budget.timeout in the study file, or pass --trials or --timeout", cfg.Path)
+	}
+	dsn := m.dsn(*db, cfg.Storage)
+	store, err := m.open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	study, err := cfg.NewStudy(ctx, store, *replace)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	logs := m.logDir(*logDir, cfg.LogDir, dsn)
+	cmd := &runner.Command{
+		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
+		LogDir: logs, Secrets: []string{"RETUNE_DB"}, KillGrace: *grace,
+	}
+	keys := make([]string, 0, len(cfg.Env))
+	for k := range cfg.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+cfg.Env[k])
+	}
+	if n, err := recoverOrphans(ctx, store, study, host, *grace); err != nil {
+		return fmt.Errorf("recover trials of a stopped run: %w", err)
+	} else if n > 0 {
+		fmt.Fprintf(m.Stderr, "retune: re-enqueued %d trial(s) left running by a stopped retune\n", n)
+	}
+
+	pr := newProgress(m, study, *quiet, *trials, cfg.Budget.Trials, *timeout)
+	var interrupted []retune.FrozenTrial
+	var mu sync.Mutex
+	opts := retune.OptimizeOptions{
+		Trials: *trials, Timeout: *timeout, Parallel: *parallel, TrialTimeout: cfg.Budget.TrialTimeout,
+		CancelGrace: *grace + 2*time.Second,
+		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(_ context.Context, _ *retune.Study, t retune.FrozenTrial) {
+			pr.finished(t)
+			if t.State == retune.TrialFail && strings.HasPrefix(t.Reason, "interrupted") && ctx.Err() != nil {
+				mu.Lock()
+				interrupted = append(interrupted, t)
+				mu.Unlock()
+			}
+		}},
+	}
+	pr.start()
+	res, err := study.OptimizeMulti(ctx, func(ctx context.Context, t *retune.Trial) ([]float64, error) {
+		params := cfg.Suggest(t)
+		if err := t.Err(); err != nil {
+			return nil, err
+		}
+		pr.running.Add(1)
+		defer pr.running.Add(-1)
+		return cmd.Run(ctx, t, params)
+	}, opts)
+	cmd.Wait() // no trainer outlives the run
+	pr.stop()
+	bg := context.WithoutCancel(ctx)
+	for _, t := range interrupted {
+		if qerr := study.Enqueue(bg, retune.RetryParams(t)); qerr != nil && err == nil {
+			err = fmt.Errorf("re-enqueue interrupted trial %d: %w", t.Number, qerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	m.summary(bg, study, res, logs, dsn, len(interrupted))
+	switch {
+	case ctx.Err() != nil:
+		return errInterrupted
+	case res.Started > 0 && res.Failed == res.Started:
+		return fmt.Errorf("%w: %d of %d (see `retune trials %s --state FAIL` and the logs in %s)", errAllFailed, res.Failed, res.Started, cfg.Name, logs)
+	}
+	return nil
+}
+
+// recoverOrphans finds trials left RUNNING by a retune process on this host that no longer
+// exists: it stops their trainers, fails them ("interrupted") and enqueues their params
+// again. Trials held by live processes or other hosts are left to their leases.
+func recoverOrphans(ctx context.Context, store retune.Storage, study *retune.Study, host string, grace time.Duration) (int, error) {
+	rec := study.Record()
+	running, err := store.Running(ctx, rec.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range running {
+		parts := strings.Split(t.Lease.Holder, "/")
+		if len(parts) != 3 || parts[0] != host {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[1])
+		if err != nil || runner.ProcessAlive(pid) {
+			continue
+		}
+		if pg, ok := t.SystemAttrs["pgid"].(float64); ok {
+			runner.StopOrphan(int(pg), rec.Name, t.Number, grace)
+		}
+		_, err = store.Finish(ctx, retune.FinishRequest{
+			Ref:    retune.TrialRef{StudyID: rec.ID, Number: t.Number, Epoch: t.Lease.Epoch},
+			State:  retune.TrialFail,
+			Reason: fmt.Sprintf("interrupted: the retune process %d on %s that ran it died", pid, host),
+		})
+		if errors.Is(err, retune.ErrConflict) {
+			continue // finished or recovered meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := study.Enqueue(ctx, retune.RetryParams(t)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// progress shows the run: a live line on a terminal, a line per trial otherwise.
+type progress struct {
+	m       *Main
+	study   *retune.Study
+	quiet   bool
+	limit   int // trials this run may start, if known
+	timeout time.Duration
+	begin   time.Time
+	running atomic.Int64
+
+	mu                             sync.Mutex
+	done, complete, pruned, failed int
+	best                           *retune.FrozenTrial
+	stopc                          chan struct{}
+	wg                             sync.WaitGroup
+	dirs                           []retune.Direction
+}
+
+func newProgress(m *Main, s *retune.Study, quiet bool, runTrials, budget int, timeout time.Duration) *progress {
+	limit := runTrials
+	if limit == 0 && budget > 0 {
+		limit = budget - startedSoFar(s)
+	}
+	return &progress{m: m, study: s, quiet: quiet, limit: limit, timeout: timeout, dirs: s.Directions()}
+}
+
+func startedSoFar(s *retune.Study) int {
+	ts, err := s.Trials(context.Background())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, t := range ts {
+		if t.Kind == retune.KindSearch && t.State != retune.TrialWaiting {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *progress) start() {
+	p.begin = time.Now()
+	if p.quiet || !p.m.IsTerminal {
+		return
+	}
+	p.stopc = make(chan struct{})
+	p.wg.Go(func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stopc:
+				fmt.Fprint(p.m.Stderr, "\r\033[K")
+				return
+			case <-tick.C:
+				fmt.Fprint(p.m.Stderr, "\r\033[K"+p.line())
+			}
+		}
+	})
+}
+
+func (p *progress) stop() {
+	if p.stopc != nil {
+		close(p.stopc)
+		p.wg.Wait()
+	}
+}
+
+func (p *progress) line() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el := time.Since(p.begin).Round(time.Second)
+	s := fmt.Sprintf("%d done · %d running · %d pruned · %d failed", p.complete, p.running.Load(), p.pruned, p.failed)
+	if p.best != nil {
+		s += fmt.Sprintf(" · best %s (#%d)", fmtValues(p.best.Values), p.best.Number)
+	}
+	s += " · " + el.String()
+	if eta := p.eta(el); eta > 0 {
+		s += " · ETA " + eta.Round(time.Second).String()
+	}
+	return s
+}
+
+func (p *progress) eta(el time.Duration) time.Duration {
+	var eta time.Duration
+	if p.limit > 0 && p.done > 0 {
+		eta = el / time.Duration(p.done) * time.Duration(max(0, p.limit-p.done))
+	}
+	if p.timeout > 0 {
+		if left := p.timeout - el; eta == 0 || left < eta {
+			eta = left
+		}
+	}
+	return eta
+}
+
+func (p *progress) finished(t retune.FrozenTrial) {
+	p.mu.Lock()
+	p.done++
+	switch t.State {
+	case retune.TrialComplete:
+		p.complete++
+		if len(p.dirs) == 1 && (p.best == nil || p.dirs[0].Better(t.Values[0], p.best.Values[0])) {
+			p.best = &t
+		}
+	case retune.TrialPruned:
+		p.pruned++
+	case retune.TrialFail:
+		p.failed++
+	}
+	p.mu.Unlock()
+	if p.quiet || p.m.IsTerminal {
+		return
+	}
+	line := fmt.Sprintf("trial %d %s", t.Number, t.State)
+	if len(t.Values) > 0 {
+		line += " " + fmtValues(t.Values)
+	}
+	line += " (" + duration(t) + ")"
+	if t.Reason != "" {
+		first, _, _ := strings.Cut(t.Reason, "\n")
+		line += ": " + first
+	}
+	fmt.Fprintln(p.m.Stderr, line)
+}
+
+// summary prints what the run did and the study's best trials.
+func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, logs, dsn string, requeued int) {
+	w := m.Stdout
+	fmt.Fprintf(w, "\nstudy %s: ran %d trials in %v (%d complete, %d pruned, %d failed); stopped: %v\n",
+		s.Name(), res.Started, res.Elapsed.Round(time.Millisecond), res.Completed, res.Pruned, res.Failed, res.Stop)
+	if requeued > 0 {
+		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again: the next run starts with them\n", requeued)
+	}
+	ts, err := s.Trials(ctx)
+	if err != nil {
+		return
+	}
+	top := topTrials(s.Directions(), ts, 5)
+	if len(top) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "#\tVALUE\tDURATION\tPARAMS")
+		for _, t := range top {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.Number, fmtValues(t.Values), duration(t), fmtParams(t.Params))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\ndatabase %s, logs in %s\n", storage.Redact(dsn), logs)
+}
+
+// topTrials returns the n best COMPLETE search trials (single objective) or the Pareto
+// front (several).
+func topTrials(dirs []retune.Direction, ts []retune.FrozenTrial, n int) []retune.FrozenTrial {
+	if len(dirs) != 1 {
+		return retune.BestOf(dirs, ts)
+	}
+	var c []retune.FrozenTrial
+	for _, t := range ts {
+		if t.Kind == retune.KindSearch && t.State == retune.TrialComplete {
+			c = append(c, t)
+		}
+	}
+	sort.SliceStable(c, func(i, j int) bool { return dirs[0].Better(c[i].Values[0], c[j].Values[0]) })
+	if len(c) > n {
+		c = c[:n]
+	}
+	return c
+}
+
+var _ io.Writer = (*os.File)(nil)
