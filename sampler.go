@@ -110,6 +110,8 @@ type PruneRequest struct {
 	Trials []FrozenTrial
 	// Running are the other running search trials with their intermediate values.
 	Running []FrozenTrial
+	// Seed is the study seed, for pruners that split trials into groups (Hyperband).
+	Seed uint64
 }
 
 // Spec names a sampler or pruner and its options, so a resumed study can tell whether it

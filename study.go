@@ -665,7 +665,7 @@ func (s *Study) prune(ctx context.Context, t *Trial, step int64) (bool, error) {
 	cur := t.frozenLocked()
 	t.mu.Unlock()
 	return s.pruner.Prune(ctx, &PruneRequest{
-		Directions: s.rec.Directions, Trial: cur, Step: step, Trials: finished, Running: running,
+		Directions: s.rec.Directions, Trial: cur, Step: step, Trials: finished, Running: running, Seed: s.rec.Seed,
 	})
 }
 

@@ -7,6 +7,6 @@ var (
 )
 
 // BracketOf returns trial n's Hyperband bracket.
-func BracketOf(minRes, maxRes, rf int64, n int) int {
-	return bracket(bracketWeights(minRes, maxRes, rf), n)
+func BracketOf(minRes, maxRes, rf int64, seed uint64, n int) int {
+	return bracket(bracketWeights(minRes, maxRes, rf), seed, n)
 }

@@ -75,8 +75,8 @@ func (p *Hyperband) Prune(_ context.Context, req *retune.PruneRequest) (bool, er
 		maxRes, _ = maxStep(ft)
 	}
 	cum := bracketWeights(p.minRes, maxRes, p.rf)
-	b := bracket(cum, req.Trial.Number)
-	return rungPrune(req, p.minRes, p.rf, b, func(n int) bool { return bracket(cum, n) == b }), nil
+	b := bracket(cum, req.Seed, req.Trial.Number)
+	return rungPrune(req, p.minRes, p.rf, b, func(n int) bool { return bracket(cum, req.Seed, n) == b }), nil
 }
 
 // Spec implements retune.Specer.
@@ -106,9 +106,15 @@ func bracketWeights(minRes, maxRes, rf int64) []float64 {
 	return cum
 }
 
-// bracket returns trial n's bracket for the cumulative weights cum.
-func bracket(cum []float64, n int) int {
-	u := float64(splitMix64(uint64(n))>>11) / (1 << 53)
+// bracket returns trial n's bracket for the cumulative weights cum: a hash of the study
+// seed and the trial number, so each study splits its trials afresh and every process
+// agrees on the split.
+func bracket(cum []float64, seed uint64, n int) int {
+	h := uint64(n)
+	if seed != 0 {
+		h ^= splitMix64(seed)
+	}
+	u := float64(splitMix64(h)>>11) / (1 << 53)
 	x := u * cum[len(cum)-1]
 	for e, c := range cum {
 		if x < c {

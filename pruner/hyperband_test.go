@@ -47,7 +47,7 @@ func TestBracketShares(t *testing.T) {
 	const n = 200000
 	counts := make([]float64, 5)
 	for i := range n {
-		counts[pruner.BracketOf(1, 81, 3, i)]++
+		counts[pruner.BracketOf(1, 81, 3, 0, i)]++
 	}
 	want := []float64{81, 34, 15, 8, 5}
 	for e := range want {
@@ -56,7 +56,7 @@ func TestBracketShares(t *testing.T) {
 			t.Errorf("bracket %d got %.4f of the trials, want %.4f", e, share, wantShare)
 		}
 	}
-	if a, b := pruner.BracketOf(1, 81, 3, 12345), pruner.BracketOf(1, 81, 3, 12345); a != b {
+	if a, b := pruner.BracketOf(1, 81, 3, 7, 12345), pruner.BracketOf(1, 81, 3, 7, 12345); a != b {
 		t.Errorf("bracket of trial 12345 = %d then %d", a, b)
 	}
 }
@@ -65,7 +65,7 @@ func TestBracketShares(t *testing.T) {
 func numbersIn(e, k int) []int {
 	var out []int
 	for n := 0; len(out) < k; n++ {
-		if pruner.BracketOf(1, 9, 3, n) == e {
+		if pruner.BracketOf(1, 9, 3, 0, n) == e {
 			out = append(out, n)
 		}
 	}
@@ -126,7 +126,7 @@ func TestHyperbandOneBracket(t *testing.T) {
 	// MaxResource 2 < η: one bracket, plain successive halving at rungs 1, 3, 9.
 	hb := pruner.NewHyperband(pruner.HyperbandOptions{MaxResource: 2})
 	for n := range 50 {
-		if b := pruner.BracketOf(1, 2, 3, n); b != 0 {
+		if b := pruner.BracketOf(1, 2, 3, 0, n); b != 0 {
 			t.Fatalf("trial %d in bracket %d of one", n, b)
 		}
 	}
@@ -149,5 +149,19 @@ func TestHyperbandOptionsInvalid(t *testing.T) {
 			}()
 			pruner.NewHyperband(o)
 		}()
+	}
+}
+
+// Different study seeds split the same trial numbers into brackets differently.
+func TestHyperbandSeedSplits(t *testing.T) {
+	t.Parallel()
+	same := 0
+	for n := range 200 {
+		if pruner.BracketOf(1, 81, 3, 1, n) == pruner.BracketOf(1, 81, 3, 2, n) {
+			same++
+		}
+	}
+	if same > 150 {
+		t.Errorf("seeds 1 and 2 put %d of 200 trials in the same bracket: want independent splits", same)
 	}
 }

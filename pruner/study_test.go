@@ -67,7 +67,7 @@ func TestStudyParallel(t *testing.T) {
 			}
 		}},
 		{"hyperband", pruner.NewHyperband(pruner.HyperbandOptions{MaxResource: steps}), min1, func(t *testing.T, c recorded) {
-			b := pruner.BracketOf(1, steps, 3, c.req.Trial.Number)
+			b := pruner.BracketOf(1, steps, 3, c.req.Seed, c.req.Trial.Number)
 			ok := false
 			for r := int64(math.Pow(3, float64(b))); r <= c.req.Step; r *= 3 {
 				ok = ok || r == c.req.Step

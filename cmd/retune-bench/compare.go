@@ -298,10 +298,11 @@ var optunaPruners = map[string]bool{"none": true, "median": true, "sha": true, "
 
 func (c *comparer) pruning(ctx context.Context, w io.Writer, pruners []string, n, seeds int) error {
 	fmt.Fprintf(w, "## Pruning (PROTOCOL §4): %d fixed configurations, 50 steps, seeds 0..%d; medians over seeds; best-final difference is retune − Optuna, paired by seed, with a bootstrap 95%% interval\n\n", n, seeds-1)
-	fmt.Fprintln(w, "| family | pruner | retune steps | Optuna steps | retune best final | Optuna best final | difference [95% CI] | steps saved vs none |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| family | pruner | retune steps | Optuna steps | retune best final | Optuna best final | retune − Optuna [95% CI] | steps saved vs none | best final vs none [95% CI] |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, family := range []string{"public", "slow"} {
 		var none float64
+		var noneFinals []float64
 		for _, p := range pruners {
 			fmt.Fprintf(c.log, "pruning %s %s\n", family, p)
 			res, err := bench.Pruning(ctx, p, family, n, seeds, 50)
@@ -311,7 +312,16 @@ func (c *comparer) pruning(ctx context.Context, w io.Writer, pruners []string, n
 			c.record(res)
 			steps, finals := pruningFigures(res.Runs)
 			if p == "none" {
-				none = bench.Median(steps)
+				none, noneFinals = bench.Median(steps), finals
+			}
+			vsNone := "-"
+			if noneFinals != nil && p != "none" {
+				d := make([]float64, len(finals))
+				for i := range d {
+					d[i] = finals[i] - noneFinals[i]
+				}
+				lo, hi := bench.BootstrapMedianDiff(finals, noneFinals, 10000, 1)
+				vsNone = fmt.Sprintf("%+.4f [%+.4f, %+.4f]", bench.Median(d), lo, hi)
 			}
 			saved := "-"
 			if none > 0 {
@@ -333,7 +343,7 @@ func (c *comparer) pruning(ctx context.Context, w io.Writer, pruners []string, n
 				lo, hi := bench.BootstrapMedianDiff(finals, ofinals, 10000, 1)
 				diff = fmt.Sprintf("%+.4f [%+.4f, %+.4f]", bench.Median(d), lo, hi)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.4f | %s | %s | %s |\n", family, p, bench.Median(steps), ostepsCol, bench.Median(finals), ofinalCol, diff, saved)
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.4f | %s | %s | %s | %s |\n", family, p, bench.Median(steps), ostepsCol, bench.Median(finals), ofinalCol, diff, saved, vsNone)
 		}
 	}
 	return nil
