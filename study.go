@@ -172,6 +172,7 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 		}
 		rec, err = store.CreateStudy(ctx, want)
 		if errors.Is(err, ErrConflict) { // created concurrently: resume it
+			want.Seed = cfg.Seed // the seed we picked lost; keep the winner's unless one was given
 			if rec, err = store.Study(ctx, name); err == nil {
 				rec, err = resume(ctx, store, rec, want, cfg.Replace)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,53 @@ func TestMetricsAndAttrs(t *testing.T) {
 	if err := s.Tell(ctx, tr, 1); !errors.Is(err, retune.ErrInvalid) {
 		t.Errorf("Tell after an invalid attribute: %v, want ErrInvalid", err)
 	}
+}
+
+// Processes creating the same unseeded study at once agree on the seed the winner chose.
+func TestConcurrentCreateNoSeed(t *testing.T) {
+	t.Parallel()
+	store := &barrierStore{Storage: retune.NewMemoryStorage(), n: 8}
+	store.cond = sync.NewCond(&store.mu)
+	seeds := make(chan uint64, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			s, err := retune.NewStudy(context.Background(), retune.Config{Name: "race", Storage: store})
+			if err != nil {
+				t.Errorf("NewStudy: %v", err)
+				return
+			}
+			seeds <- s.Seed()
+		})
+	}
+	wg.Wait()
+	close(seeds)
+	first := uint64(0)
+	for s := range seeds {
+		if first == 0 {
+			first = s
+		}
+		if s != first {
+			t.Errorf("seeds %d and %d for one study", first, s)
+		}
+	}
+}
+
+// barrierStore holds every CreateStudy until n callers have arrived, so they all race.
+type barrierStore struct {
+	retune.Storage
+	mu      sync.Mutex
+	cond    *sync.Cond
+	n, came int
+}
+
+func (b *barrierStore) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
+	b.mu.Lock()
+	b.came++
+	for b.came < b.n {
+		b.cond.Wait()
+	}
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	return b.Storage.CreateStudy(ctx, rec)
 }

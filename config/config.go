@@ -14,6 +14,7 @@
 //	pruner:  {name: median}
 //	budget:  {trials: 100, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
 //
+// Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
 // Unknown keys are errors, and every error names the file, the line and the field and says
 // what would be valid. Parse collects all errors of a file, joined.
 package config
@@ -360,10 +361,7 @@ func Parse(path string, data []byte) (*Study, error) {
 	s.Dir = filepath.Dir(path)
 	if n, ok := f["dir"]; ok {
 		if d, ok := p.str(n, "dir"); ok {
-			if !filepath.IsAbs(d) {
-				d = filepath.Join(filepath.Dir(path), d)
-			}
-			s.Dir = d
+			s.Dir = relativeTo(path, d)
 		}
 	}
 	if n, ok := f["env"]; ok {
@@ -414,11 +412,16 @@ func Parse(path string, data []byte) (*Study, error) {
 			if HasPassword(v) {
 				p.errorf(n, "storage", "holds a password: put the DSN in RETUNE_DB or pass --db instead, so the secret stays out of the file")
 			}
+			if !strings.Contains(v, "://") && v != "memory" { // a SQLite path
+				v = relativeTo(path, v)
+			}
 			s.Storage = v
 		}
 	}
 	if n, ok := f["log_dir"]; ok {
-		s.LogDir, _ = p.str(n, "log_dir")
+		if d, ok := p.str(n, "log_dir"); ok {
+			s.LogDir = relativeTo(path, d)
+		}
 	}
 	p.checkGrid(f, s)
 	p.checkPlaceholders(f, s)
@@ -437,6 +440,14 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	return s, nil
+}
+
+// relativeTo resolves a relative path in a study file against the file's directory.
+func relativeTo(file, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(file), p)
 }
 
 // HasPassword reports whether a DSN carries a password (user:password@host).

@@ -3,7 +3,7 @@
 //
 // CSV columns, in this order: number, kind, state, one column per objective (named by the
 // study's metric names, else value or value_0, value_1, …), params as param_<name> sorted
-// by name, other metrics as metric_<name> sorted, user attributes as user_<key> sorted
+// by name (a WAITING trial's enqueued params), other metrics as metric_<name> sorted, user attributes as user_<key> sorted
 // (JSON-encoded unless a string), then reason, retry_of, start, end. Times are RFC 3339 in
 // UTC; ±Inf and NaN are written inf, -inf and nan, in CSV and JSON alike.
 package export
@@ -53,7 +53,7 @@ func keys[V any](trials []retune.FrozenTrial, m func(retune.FrozenTrial) map[str
 // CSV writes trials (as Study.Trials returns them) as CSV with a header row.
 func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error {
 	objs := objectiveNames(rec)
-	params := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.Params })
+	params := keys(trials, paramsOf)
 	metrics := keys(trials, func(t retune.FrozenTrial) map[string]float64 { return t.Metrics })
 	users := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.UserAttrs })
 	header := []string{"number", "kind", "state"}
@@ -82,7 +82,8 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 			}
 		}
 		for _, p := range params {
-			row = append(row, cell(t.Params[p], t.Params != nil && hasKey(t.Params, p)))
+			ps := paramsOf(t)
+			row = append(row, cell(ps[p], hasKey(ps, p)))
 		}
 		for _, m := range metrics {
 			v, ok := t.Metrics[m]
@@ -106,6 +107,14 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// paramsOf is a trial's params, or for a WAITING trial the params it was enqueued with.
+func paramsOf(t retune.FrozenTrial) map[string]any {
+	if len(t.Params) == 0 && t.State == retune.TrialWaiting {
+		return t.Fixed
+	}
+	return t.Params
 }
 
 func hasKey(m map[string]any, k string) bool {
@@ -169,7 +178,7 @@ type Document struct {
 func ToJSON(t retune.FrozenTrial) Trial {
 	out := Trial{
 		Number: t.Number, Kind: t.Kind.String(), State: t.State.String(),
-		Params: t.Params, UserAttrs: t.UserAttrs, SystemAttrs: t.SystemAttrs, Reason: t.Reason,
+		Params: paramsOf(t), UserAttrs: t.UserAttrs, SystemAttrs: t.SystemAttrs, Reason: t.Reason,
 	}
 	for _, v := range t.Values {
 		out.Values = append(out.Values, retune.Float(v))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ func study(t *testing.T) (retune.StudyRecord, []retune.FrozenTrial) {
 		return x * x, nil
 	}, retune.OptimizeOptions{Trials: 4})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, map[string]any{"x": 0.5, "kind": "a"}); err != nil {
 		t.Fatal(err)
 	}
 	ts, err := s.Trials(ctx)
@@ -91,7 +95,7 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("export is not valid JSON: %v", err)
 	}
-	if len(doc.Trials) != 4 || !math.IsInf(float64(doc.Trials[1].Values[0]), 1) {
-		t.Errorf("decoded export = %+v, want 4 trials with +Inf for trial 1", doc)
+	if len(doc.Trials) != 5 || !math.IsInf(float64(doc.Trials[1].Values[0]), 1) || doc.Trials[4].State != "WAITING" || fmt.Sprint(doc.Trials[4].Params["x"]) != "0.5" {
+		t.Errorf("decoded export = %+v, want 5 trials, +Inf for trial 1, trial 4 WAITING with x=0.5", doc)
 	}
 }

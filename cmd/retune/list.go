@@ -374,7 +374,9 @@ func runDelete(ctx context.Context, m *Main, args []string) error {
 	if !*yes {
 		fmt.Fprintf(m.Stderr, "delete study %q with all its trials and logs? [y/N] ", rec.Name)
 		var answer string
-		_, _ = fmt.Fscanln(m.Stdin, &answer)
+		if m.Stdin != nil {
+			_, _ = fmt.Fscanln(m.Stdin, &answer)
+		}
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return usagef("not deleted")
 		}

@@ -25,6 +25,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -132,7 +133,25 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 }
 
 // openWriter opens the single writer connection and checks that the file is in WAL mode.
+// Switching a new file to WAL can report SQLITE_BUSY without waiting for the busy timeout
+// when another process is opening the same file at that moment, so a busy open is retried
+// until the busy timeout has passed.
 func openWriter(ctx context.Context, path string, o Options) (*sql.DB, error) {
+	deadline := time.Now().Add(o.BusyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		w, err := tryOpenWriter(ctx, path, o)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return w, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func tryOpenWriter(ctx context.Context, path string, o Options) (*sql.DB, error) {
 	w, err := sql.Open("sqlite", dsn(path, o, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: open: %w", path, err)

@@ -1,0 +1,444 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/export"
+)
+
+// studyOut is the part of `retune studies --json` the tests read.
+type studyOut struct {
+	Name       string        `json:"name"`
+	Directions []string      `json:"directions"`
+	Metrics    []string      `json:"metrics"`
+	Seed       uint64        `json:"seed"`
+	Sampler    string        `json:"sampler"`
+	Budget     retune.Budget `json:"budget"`
+	Waiting    int           `json:"waiting"`
+	Running    int           `json:"running"`
+	Complete   int           `json:"complete"`
+	Pruned     int           `json:"pruned"`
+	Failed     int           `json:"failed"`
+	Best       *retune.Float `json:"best"`
+}
+
+func studies(t *testing.T, db string) []studyOut {
+	t.Helper()
+	out := mustCLI(t, "studies", "--db", db, "--json")
+	var ss []studyOut
+	if err := json.Unmarshal([]byte(out), &ss); err != nil {
+		t.Fatalf("studies --json: %v\n%s", err, out)
+	}
+	return ss
+}
+
+func num(t *testing.T, v any) float64 {
+	t.Helper()
+	f, ok := v.(float64)
+	if !ok {
+		t.Fatalf("%v (%T) is not a JSON number", v, v)
+	}
+	return f
+}
+
+// checkTrial checks what the trainer reported for a COMPLETE trial against its params.
+func checkTrial(t *testing.T, tr export.Trial) {
+	t.Helper()
+	x, steps := num(t, tr.Params["x"]), num(t, tr.Params["steps"])
+	if tr.State != "COMPLETE" || tr.Kind != "search" {
+		t.Fatalf("trial %d: %s %s, want a COMPLETE search trial (reason %q)", tr.Number, tr.Kind, tr.State, tr.Reason)
+	}
+	if len(tr.Values) != 1 || float64(tr.Values[0]) != lossOf(x) {
+		t.Errorf("trial %d: values %v, want [%v]", tr.Number, tr.Values, lossOf(x))
+	}
+	want := map[string]retune.Float{"x_echo": retune.Float(x), "params_x": retune.Float(x), "trial_env": retune.Float(tr.Number)}
+	for k, v := range want {
+		if got, ok := tr.Metrics[k]; !ok || got != v {
+			t.Errorf("trial %d: metric %s = %v (present %v), want %v", tr.Number, k, got, ok, v)
+		}
+	}
+	if _, ok := tr.Metrics["loss"]; ok {
+		t.Errorf("trial %d: the objective loss is also in metrics %v", tr.Number, tr.Metrics)
+	}
+	if len(tr.Intermediate) != int(steps) {
+		t.Errorf("trial %d: %d intermediate values, want %v (steps)", tr.Number, len(tr.Intermediate), steps)
+	}
+	for i := 1; i <= int(steps); i++ {
+		got := tr.Intermediate[strconv.Itoa(i)]
+		if len(got) != 1 || float64(got[0]) != lossOf(x)+1/float64(i) {
+			t.Errorf("trial %d: intermediate[%d] = %v, want [%v]", tr.Number, i, got, lossOf(x)+1/float64(i))
+		}
+	}
+	log, _ := tr.SystemAttrs["log"].(string)
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatalf("trial %d: log %q: %v", tr.Number, log, err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("trial %d: log mode %v, want 0600", tr.Number, fi.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(log); !bytes.Contains(b, []byte("step=1 loss=")) || !bytes.Contains(b, []byte("x_echo=")) {
+		t.Errorf("trial %d: log %s lacks the trainer's output:\n%s", tr.Number, log, b)
+	}
+	if _, ok := tr.SystemAttrs["pgid"].(float64); !ok {
+		t.Errorf("trial %d: no pgid in system attrs %v", tr.Number, tr.SystemAttrs)
+	}
+}
+
+var finishedLine = regexp.MustCompile(`(?m)^trial \d+ (COMPLETE|PRUNED|FAIL)\b`)
+
+// TestRunThenInspect runs a study file, inspects the study with every read command, enqueues
+// a trial, runs it and deletes the study.
+func TestRunThenInspect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	file := writeStudy(t, dir, "study.yaml", "quad", []string{"-steps={steps}"}, `params:
+  x: {type: float, low: 0, high: 1}
+  steps: {type: int, low: 2, high: 4}
+seed: 11
+budget: {trials: 7, parallel: 2}
+`)
+	r := cli(t, nil, "run", file, "--db", db, "--trials", "6")
+	if r.code != ExitOK {
+		t.Fatalf("run: %v", r)
+	}
+	if !strings.Contains(r.stdout, "study quad: ran 6 trials") || !strings.Contains(r.stdout, "(6 complete, 0 pruned, 0 failed); stopped: trials done") {
+		t.Errorf("run summary:\n%s", r.stdout)
+	}
+	if n := len(finishedLine.FindAllString(r.stderr, -1)); n != 6 {
+		t.Errorf("run printed %d trial lines, want 6:\n%s", n, r.stderr)
+	}
+
+	ts := trials(t, db, "quad")
+	if len(ts) != 6 {
+		t.Fatalf("trials --json: %d trials, want 6", len(ts))
+	}
+	best := ts[0]
+	for i, tr := range ts {
+		if tr.Number != i {
+			t.Errorf("trial %d at position %d", tr.Number, i)
+		}
+		checkTrial(t, tr)
+		if len(tr.Values) == 1 && tr.Values[0] < best.Values[0] {
+			best = tr
+		}
+	}
+	text := mustCLI(t, "trials", "quad", "--db", db)
+	for _, tr := range ts {
+		if log := tr.SystemAttrs["log"].(string); !strings.Contains(text, log) {
+			t.Errorf("trials does not list trial %d's log %s:\n%s", tr.Number, log, text)
+		}
+	}
+
+	ss := studies(t, db)
+	if len(ss) != 1 {
+		t.Fatalf("studies --json: %d studies, want 1", len(ss))
+	}
+	s := ss[0]
+	if s.Name != "quad" || s.Complete != 6 || s.Waiting+s.Running+s.Pruned+s.Failed != 0 || s.Seed != 11 || s.Sampler != "random" ||
+		!slices.Equal(s.Directions, []string{"minimize"}) || !slices.Equal(s.Metrics, []string{"loss"}) || s.Budget.Trials != 7 {
+		t.Errorf("studies --json = %+v", s)
+	}
+	if s.Best == nil || *s.Best != best.Values[0] {
+		t.Errorf("studies --json: best %v, want %v", s.Best, best.Values[0])
+	}
+	if out := mustCLI(t, "studies", "--db", db); !strings.Contains(out, "quad") || !strings.Contains(out, "COMPLETE") {
+		t.Errorf("studies:\n%s", out)
+	}
+
+	var b export.Trial
+	if err := json.Unmarshal([]byte(mustCLI(t, "best", "quad", "--db", db, "--json")), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Number != best.Number || len(b.Values) != 1 || b.Values[0] != best.Values[0] {
+		t.Errorf("best --json = trial %d %v, want trial %d %v", b.Number, b.Values, best.Number, best.Values)
+	}
+	if out, want := mustCLI(t, "best", "quad", "--db", db), "trial "+strconv.Itoa(best.Number)+": loss = "; !strings.HasPrefix(out, want) {
+		t.Errorf("best = %q, want it to start with %q", out, want)
+	}
+
+	rows, err := csv.NewReader(strings.NewReader(mustCLI(t, "export", "quad", "--db", db))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := []string{"number", "kind", "state", "loss", "param_steps", "param_x", "metric_params_x", "metric_trial_env", "metric_x_echo", "reason", "retry_of", "start", "end"}
+	if len(rows) != 7 || !slices.Equal(rows[0], wantHeader) {
+		t.Fatalf("export csv: %d rows, header %q; want 7 rows, header %q", len(rows), rows[0], wantHeader)
+	}
+	for i, row := range rows[1:] {
+		if v, err := strconv.ParseFloat(row[3], 64); err != nil || v != float64(ts[i].Values[0]) || row[5] != row[8] {
+			t.Errorf("export csv row %d: %q; want loss %v and param_x = metric_x_echo", i, row, ts[i].Values[0])
+		}
+	}
+	jsonFile := filepath.Join(dir, "quad.json")
+	mustCLI(t, "export", "quad", "--db", db, "--format", "json", "-o", jsonFile)
+	data, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc export.Document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Study != "quad" || doc.Model != "quad" || len(doc.Trials) != 6 || doc.Trials[3].Values[0] != ts[3].Values[0] {
+		t.Errorf("export json: study %q model %q, %d trials", doc.Study, doc.Model, len(doc.Trials))
+	}
+	if out := mustCLI(t, "export", "quad", "--db", db, "--format", "json"); out != string(data) {
+		t.Errorf("export json to stdout and to -o differ")
+	}
+
+	if out := mustCLI(t, "enqueue", "quad", "--db", db, "--param", "x=0.125", "--param", "steps=2"); out != "enqueued trial 6 of quad\n" {
+		t.Errorf("enqueue = %q", out)
+	}
+	waiting := trials(t, db, "quad", "--state", "waiting")
+	if len(waiting) != 1 || waiting[0].Number != 6 || waiting[0].Params["x"] != 0.125 || waiting[0].Params["steps"] != 2.0 {
+		t.Fatalf("trials --state waiting = %+v", waiting)
+	}
+	r = cli(t, nil, "run", file, "--db", db)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "ran 1 trials") || !strings.Contains(r.stdout, "stopped: budget exhausted") {
+		t.Fatalf("run of the enqueued trial: %v", r)
+	}
+	ts = trials(t, db, "quad")
+	if len(ts) != 7 {
+		t.Fatalf("%d trials after the second run, want 7", len(ts))
+	}
+	checkTrial(t, ts[6])
+	if ts[6].Metrics["x_echo"] != 0.125 || len(ts[6].Intermediate) != 2 {
+		t.Errorf("enqueued trial: x_echo %v, %d intermediate values; want 0.125, 2", ts[6].Metrics["x_echo"], len(ts[6].Intermediate))
+	}
+	if r := cli(t, nil, "run", file, "--db", db); r.code != ExitOK || !strings.Contains(r.stdout, "ran 0 trials") {
+		t.Errorf("run of a study at its budget: %v", r)
+	}
+
+	logs := filepath.Join(dir, "retune-logs", "quad")
+	if r := cli(t, nil, "delete", "quad", "--db", db); r.code != ExitUsage || !strings.Contains(r.stderr, "not deleted") {
+		t.Errorf("delete without an answer: %v", r)
+	}
+	if out := mustCLI(t, "delete", "quad", "--db", db, "--yes"); !strings.Contains(out, "deleted study quad") {
+		t.Errorf("delete = %q", out)
+	}
+	if _, err := os.Stat(logs); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("logs %s after delete: %v", logs, err)
+	}
+	if ss := studies(t, db); len(ss) != 0 {
+		t.Errorf("studies after delete: %+v", ss)
+	}
+	if r := cli(t, nil, "trials", "quad", "--db", db); r.code != ExitNotFound {
+		t.Errorf("trials of a deleted study: %v", r)
+	}
+}
+
+// TestRunAllFailed: a run whose every trial fails exits 3 and keeps the reasons.
+func TestRunAllFailed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	file := writeStudy(t, dir, "study.yaml", "broken", []string{"-fail"}, `params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 2, parallel: 2}
+`)
+	r := cli(t, nil, "run", file, "--db", db)
+	if r.code != ExitAllFailed || !strings.Contains(r.stderr, "every trial failed: 2 of 2") {
+		t.Fatalf("run: %v", r)
+	}
+	for _, tr := range trials(t, db, "broken") {
+		if tr.State != "FAIL" || !strings.Contains(tr.Reason, "exited with status 1") || !strings.Contains(tr.Reason, "trainer: diverged") {
+			t.Errorf("trial %d: %s %q", tr.Number, tr.State, tr.Reason)
+		}
+	}
+	if r := cli(t, nil, "best", "broken", "--db", db); r.code != ExitNotFound || !strings.Contains(r.stderr, "no completed trial") {
+		t.Errorf("best of a study without a complete trial: %v", r)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "empty.db")
+	write := func(name, yaml string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	unknownKey := write("unknown-key.yaml", `name: bad
+command: ["true", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, hihg: 1}
+budget: {trials: 2}
+`)
+	badDirection := write("direction.yaml", `name: bad
+command: ["true", "{x}"]
+objective: {metric: loss, direction: upward}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 2}
+`)
+	badBudget := write("budget.yaml", `name: bad
+command: ["true", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 0}
+`)
+	unknownPlaceholder := write("placeholder.yaml", `name: bad
+command: ["true", "{x}", "{y}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 2}
+`)
+	noStop := write("nostop.yaml", `name: bad
+command: ["true", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+`)
+	valid := writeStudy(t, dir, "valid.yaml", "ok", nil, "params:\n  x: {type: float, low: 0, high: 1}\nbudget: {trials: 1}\n")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr []string // substrings
+		stdout string   // substring
+	}{
+		{"help", []string{"help"}, ExitOK, nil, "Commands:"},
+		{"version", []string{"version"}, ExitOK, nil, "retune "},
+		{"no command", nil, ExitOK, nil, "Usage:"},
+		{"unknown command", []string{"frobnicate"}, ExitUsage, []string{`unknown command "frobnicate"`, "Commands:"}, ""},
+		{"unknown flag", []string{"studies", "--frob"}, ExitUsage, []string{"flag provided but not defined: -frob"}, ""},
+		{"missing argument", []string{"trials", "--db", db}, ExitUsage, []string{"want 1 argument(s), got 0"}, ""},
+		{"extra argument", []string{"run", unknownKey, "other.yaml"}, ExitUsage, []string{"want 1 argument(s), got 2"}, ""},
+		{"bad state", []string{"trials", "s", "--db", db, "--state", "done"}, ExitUsage, []string{`trial state "DONE"`}, ""},
+		{"bad format", []string{"export", "s", "--db", db, "--format", "xml"}, ExitUsage, []string{`--format "xml": want csv or json`}, ""},
+		{"enqueue nothing", []string{"enqueue", "s", "--db", db}, ExitUsage, []string{"no params"}, ""},
+		{"missing study file", []string{"run", filepath.Join(dir, "nope.yaml"), "--db", db}, ExitUsage, []string{"nope.yaml"}, ""},
+		{"unknown key", []string{"run", unknownKey, "--db", db}, ExitUsage, []string{unknownKey + ":5: params.x.hihg: unknown key"}, ""},
+		{"bad direction", []string{"run", badDirection, "--db", db}, ExitUsage, []string{badDirection + ":3: objective.direction: \"upward\": want minimize or maximize"}, ""},
+		{"bad budget", []string{"run", badBudget, "--db", db}, ExitUsage, []string{badBudget + ":6: budget.trials: want a whole number >= 1"}, ""},
+		{"unknown placeholder", []string{"run", unknownPlaceholder, "--db", db}, ExitUsage, []string{unknownPlaceholder + ":2: command: {y} is not a param"}, ""},
+		{"nothing stops the run", []string{"run", noStop, "--db", db}, ExitUsage, []string{noStop + ": nothing would stop this run"}, ""},
+		{"negative trials", []string{"run", valid, "--db", db, "--trials", "-1"}, ExitUsage, []string{"--trials, --parallel and --timeout must be >= 0"}, ""},
+		{"trials of no study", []string{"trials", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+		{"best of no study", []string{"best", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+		{"export of no study", []string{"export", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+		{"enqueue to no study", []string{"enqueue", "nosuch", "--db", db, "--param", "x=1"}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+		{"delete no study", []string{"delete", "nosuch", "--db", db, "--yes"}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli(t, nil, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit code %d, want %d\n%v", r.code, tt.code, r)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+				}
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+		})
+	}
+}
+
+// TestHelpGolden compares the help texts with testdata/*.golden (go test -update rewrites them).
+func TestHelpGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		golden string
+		args   []string
+		out    func(result) string
+	}{
+		{"help", []string{"help"}, func(r result) string { return r.stdout }},
+		{"run-help", []string{"run", "-h"}, func(r result) string { return r.stderr }},
+		{"run-help", []string{"help", "run"}, func(r result) string { return r.stderr }},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := cli(t, nil, tt.args...)
+			if r.code != ExitOK {
+				t.Fatalf("retune %s: %v", strings.Join(tt.args, " "), r)
+			}
+			got := tt.out(r)
+			golden := filepath.Join("testdata", tt.golden+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("retune %s differs from %s (go test -update rewrites it):\n%s", strings.Join(tt.args, " "), golden, got)
+			}
+		})
+	}
+}
+
+// TestDatabasePrecedence: --db beats RETUNE_DB beats the study file's storage key beats
+// retune.db in the working directory.
+func TestDatabasePrecedence(t *testing.T) {
+	tests := []struct {
+		name              string
+		flag, env, inFile bool
+		want              string
+	}{
+		{"flag", true, true, true, "flag.db"},
+		{"environment", false, true, true, "env.db"},
+		{"study file", false, false, true, "file.db"},
+		{"default", false, false, false, "retune.db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			body := "params:\n  x: {type: float, low: 0, high: 1}\nbudget: {trials: 1}\n"
+			if tt.inFile {
+				body += "storage: " + strconv.Quote(filepath.Join(dir, "file.db")) + "\n"
+			}
+			file := writeStudy(t, dir, "study.yaml", "prec", nil, body)
+			args := []string{"run", file, "--quiet"}
+			if tt.flag {
+				args = append(args, "--db", filepath.Join(dir, "flag.db"))
+			}
+			env := map[string]string{}
+			if tt.env {
+				env["RETUNE_DB"] = filepath.Join(dir, "env.db")
+			}
+			if r := cli(t, env, args...); r.code != ExitOK {
+				t.Fatalf("run: %v", r)
+			}
+			for _, db := range []string{"flag.db", "env.db", "file.db", "retune.db"} {
+				_, err := os.Stat(filepath.Join(dir, db))
+				if exists := err == nil; exists != (db == tt.want) {
+					t.Errorf("%s exists: %v, want %v", db, exists, db == tt.want)
+				}
+			}
+			if ss := studies(t, filepath.Join(dir, tt.want)); len(ss) != 1 || ss[0].Name != "prec" || ss[0].Complete != 1 {
+				t.Errorf("studies in %s: %+v", tt.want, ss)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "retune-logs", "prec", "0.log")); err != nil {
+				t.Errorf("log beside %s: %v", tt.want, err)
+			}
+		})
+	}
+}
