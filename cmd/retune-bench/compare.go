@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,9 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	growth := fs.Int("growth", 10000, "overhead: retune's trials for the growth figure (0 = skip)")
 	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems")
 	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1")
-	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL (empty = skip)")
+	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL for retune (empty = skip PostgreSQL)")
+	optunaPG := fs.String("optuna-pg", "", "storage: PostgreSQL URL for Optuna, a database of its own (its tables are named like retune's); default: -pg with database optuna_bench")
+	stores := fs.String("stores", "memory,sqlite,sqlite-full,postgres", "storage: which storages")
 	dir := fs.String("dir", os.TempDir(), "storage: folder for the SQLite files")
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning: pruners (Optuna runs those it has)")
 	if err := fs.Parse(args); err != nil {
@@ -63,7 +66,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "efficiency":
 		return c.efficiency(ctx, stdout, split(*problems), split(*samplers), def(*n, 200), *seeds)
 	case "storage":
-		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *dir)
+		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *optunaPG, *dir, split(*stores))
 	case "pruning":
 		return c.pruning(ctx, stdout, split(*prunerList), def(*n, 100), def(*seeds, 10))
 	}
@@ -231,20 +234,33 @@ func summary(xs []float64) string {
 	return fmt.Sprintf("%.3g [%.3g, %.3g]", bench.Median(xs), bench.Quantile(xs, 0.25), bench.Quantile(xs, 0.75))
 }
 
-func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, dir string) error {
+func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, optunaPG, dir string, stores []string) error {
 	type side struct {
 		label, ours, optunaStore, optunaDB string
 		sync                               string
 	}
 	sqlitePath := filepath.Join(dir, "retune-bench.db")
 	optunaPath := filepath.Join(dir, "optuna-bench.db")
-	sides := []side{
-		{"memory", "memory", "memory", "", ""},
-		{"sqlite (synchronous NORMAL)", sqlitePath, "sqlite", optunaPath, "NORMAL"},
-		{"sqlite (synchronous FULL)", sqlitePath, "", "", "FULL"},
+	if optunaPG == "" && pg != "" {
+		optunaPG = withDatabase(pg, "optuna_bench")
 	}
-	if pg != "" {
-		sides = append(sides, side{"postgres", pg, "postgres", sqlalchemyURL(pg), ""})
+	all := map[string]side{
+		"memory":      {"memory", "memory", "memory", "", ""},
+		"sqlite":      {"sqlite (synchronous NORMAL)", sqlitePath, "sqlite", optunaPath, "NORMAL"},
+		"sqlite-full": {"sqlite (synchronous FULL)", sqlitePath, "", "", "FULL"},
+		"postgres":    {"postgres", pg, "postgres", sqlalchemyURL(optunaPG), ""},
+	}
+	var sides []side
+	for _, name := range stores {
+		sd, ok := all[name]
+		switch {
+		case !ok:
+			return fmt.Errorf("unknown store %q: want memory, sqlite, sqlite-full or postgres", name)
+		case name == "postgres" && pg == "":
+			fmt.Fprintln(c.log, "no -pg URL: skipping PostgreSQL")
+			continue
+		}
+		sides = append(sides, sd)
 	}
 	fmt.Fprintf(w, "## Storage throughput (PROTOCOL §2): random sampler, space A, trials/s, median of %d runs, interleaved\n\n", runs)
 	fmt.Fprintln(w, "| storage | retune N=500, 1 worker | retune N=5000, 1 worker | retune N=500, 8 workers | Optuna N=500 | retune/Optuna at 500 |")
@@ -355,4 +371,14 @@ func pruningFigures(runs []bench.PruningRun) (steps, finals []float64) {
 		finals = append(finals, r.BestFinal)
 	}
 	return steps, finals
+}
+
+// withDatabase replaces the database name of a postgres:// URL.
+func withDatabase(pg, db string) string {
+	u, err := url.Parse(pg)
+	if err != nil {
+		return pg
+	}
+	u.Path = "/" + db
+	return u.String()
 }
