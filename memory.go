@@ -261,17 +261,18 @@ func (m *memStore) running(ref TrialRef) (*memStudy, *memTrial, error) {
 		return nil, nil, fmt.Errorf("trial %d of study %q: %w", ref.Number, st.rec.Name, ErrNotFound)
 	}
 	t := st.trials[ref.Number]
-	return st, t, fenceErr(st.rec.Name, t.ft, ref)
+	return st, t, FenceError(st.rec.Name, t.ft.Number, t.ft.State, t.ft.Lease.Epoch, ref)
 }
 
-// fenceErr is the shared lease check of every storage: the trial must be RUNNING under
-// the epoch the writer holds.
-func fenceErr(study string, ft FrozenTrial, ref TrialRef) error {
+// FenceError is the lease check every storage makes before a holder's write: trial number
+// of study, found in state with lease epoch, must be RUNNING under the epoch ref carries.
+// It returns nil if it is, else an error wrapping ErrConflict.
+func FenceError(study string, number int, state TrialState, epoch int64, ref TrialRef) error {
 	switch {
-	case ft.State != TrialRunning:
-		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ft.Number, study, ft.State, ErrConflict)
-	case ft.Lease.Epoch != ref.Epoch:
-		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ft.Number, study, ref.Epoch, ft.Lease.Epoch, ErrConflict)
+	case state != TrialRunning:
+		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", number, study, state, ErrConflict)
+	case epoch != ref.Epoch:
+		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", number, study, ref.Epoch, epoch, ErrConflict)
 	}
 	return nil
 }
@@ -343,7 +344,7 @@ func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration)
 
 // Finish implements TrialStore.
 func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, error) {
-	if err := checkFinish(req); err != nil {
+	if err := CheckFinish(req); err != nil {
 		return FrozenTrial{}, err
 	}
 	params, dists, err := roundTripParams(req.Params, req.Distributions)
@@ -388,8 +389,9 @@ func (st *memStudy) finish(n int) {
 	st.finished = append(st.finished, n)
 }
 
-// checkFinish validates a FinishRequest the same way in every storage.
-func checkFinish(req FinishRequest) error {
+// CheckFinish validates a FinishRequest as every storage does before writing it: a
+// finished state, values for COMPLETE with no NaN, a reason within MaxReasonLen.
+func CheckFinish(req FinishRequest) error {
 	switch req.State {
 	case TrialComplete:
 		if len(req.Values) == 0 {

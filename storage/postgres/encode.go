@@ -123,38 +123,6 @@ func encodeFixed(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// checkFinish validates a FinishRequest as every storage does.
-func checkFinish(req retune.FinishRequest) error {
-	switch req.State {
-	case retune.TrialComplete:
-		if len(req.Values) == 0 {
-			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", retune.ErrInvalid, req.Ref.Number)
-		}
-		if err := retune.CheckValues(req.Values, len(req.Values)); err != nil {
-			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
-		}
-	case retune.TrialPruned, retune.TrialFail:
-	default:
-		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", retune.ErrInvalid, req.Ref.Number, req.State)
-	}
-	if len(req.Reason) > retune.MaxReasonLen {
-		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", retune.ErrInvalid, len(req.Reason), retune.MaxReasonLen)
-	}
-	return nil
-}
-
-// fenceErr is the lease check of every storage: the trial must be RUNNING under the
-// epoch the writer holds. It returns nil if it is.
-func fenceErr(study string, number int, state retune.TrialState, epoch int64, ref retune.TrialRef) error {
-	switch {
-	case state != retune.TrialRunning:
-		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", number, study, state, retune.ErrConflict)
-	case epoch != ref.Epoch:
-		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", number, study, ref.Epoch, epoch, retune.ErrConflict)
-	}
-	return nil
-}
-
 // micros is a duration in whole microseconds, PostgreSQL's time resolution.
 func micros(d time.Duration) int64 { return d.Microseconds() }
 

@@ -185,7 +185,7 @@ func (s *Store) fenceFailure(ctx context.Context, q querier, ref retune.TrialRef
 	case state == nil:
 		return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
 	}
-	if err := fenceErr(name, ref.Number, retune.TrialState(*state), *epoch, ref); err != nil {
+	if err := retune.FenceError(name, ref.Number, retune.TrialState(*state), *epoch, ref); err != nil {
 		return err
 	}
 	return fmt.Errorf("trial %d of study %q changed during the write: %w", ref.Number, name, retune.ErrConflict)
@@ -300,7 +300,7 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // its cursor past 7 and never see it. Here a reader that sees finish_seq n sees every
 // smaller one.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := checkFinish(req); err != nil {
+	if err := retune.CheckFinish(req); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	params, err := paramPatch(req.Params, req.Distributions)

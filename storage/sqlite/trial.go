@@ -346,14 +346,7 @@ func fence(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, error) {
 		return f, fmt.Errorf("trial %d of study %q: %w", ref.Number, study, retune.ErrNotFound)
 	}
 	f.id = id.Int64
-	st := retune.TrialState(state.Int16)
-	switch {
-	case st != retune.TrialRunning:
-		return f, fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ref.Number, study, st, retune.ErrConflict)
-	case epoch.Int64 != ref.Epoch:
-		return f, fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ref.Number, study, ref.Epoch, epoch.Int64, retune.ErrConflict)
-	}
-	return f, nil
+	return f, retune.FenceError(study, ref.Number, retune.TrialState(state.Int16), epoch.Int64, ref)
 }
 
 // merged applies params and attribute changes to a fenced trial's stored JSON.
@@ -446,26 +439,6 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 	return time.Unix(0, expires).UTC(), nil
 }
 
-// checkFinish validates a FinishRequest as every storage does.
-func checkFinish(req retune.FinishRequest) error {
-	switch req.State {
-	case retune.TrialComplete:
-		if len(req.Values) == 0 {
-			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", retune.ErrInvalid, req.Ref.Number)
-		}
-		if err := retune.CheckValues(req.Values, len(req.Values)); err != nil {
-			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
-		}
-	case retune.TrialPruned, retune.TrialFail:
-	default:
-		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", retune.ErrInvalid, req.Ref.Number, req.State)
-	}
-	if len(req.Reason) > retune.MaxReasonLen {
-		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see retune.CutReason)", retune.ErrInvalid, len(req.Reason), retune.MaxReasonLen)
-	}
-	return nil
-}
-
 // Finish implements retune.TrialStore.
 //
 // The trial gets the study's next finish sequence number, taken from the study row inside
@@ -474,7 +447,7 @@ func checkFinish(req retune.FinishRequest) error {
 // order: once a reader's snapshot holds sequence n, it holds every sequence below n, and
 // FinishedSince's cursor (the last sequence read) never skips a trial.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := checkFinish(req); err != nil {
+	if err := retune.CheckFinish(req); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	params, err := encodeParams(req.Params, req.Distributions)
