@@ -42,6 +42,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Running", testRunning},
 		{"Delete", testDelete},
 		{"Attributes", testAttributes},
+		{"Missing", testMissing},
+		{"DenseAfterFailures", testDenseAfterFailures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -723,5 +725,61 @@ func testAttributes(t *testing.T, open Opener) {
 	}
 	if err := s.UpdateStudy(ctx, st.ID, retune.StudyUpdate{UserAttrs: map[string]any{"big": strings.Repeat("x", retune.MaxAttrValueLen)}}); !errors.Is(err, retune.ErrInvalid) {
 		t.Errorf("UpdateStudy(oversized attr) error = %v, want ErrInvalid", err)
+	}
+}
+
+// testMissing: reads and writes on a study that does not exist say so.
+func testMissing(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	const missing = int64(1) << 40
+	errs := map[string]error{
+		"Running":       second(s.Running(ctx, missing)),
+		"Trials":        second(s.Trials(ctx, missing)),
+		"Trial":         second(s.Trial(ctx, missing, 0)),
+		"ExpireLeases":  second(s.ExpireLeases(ctx, missing)),
+		"CreateTrial":   second(s.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: missing, Holder: "h", LeaseTTL: time.Minute})),
+		"Enqueue":       second(s.Enqueue(ctx, retune.EnqueueRequest{StudyID: missing, Params: []map[string]any{{"x": 1}}})),
+		"DeleteStudy":   s.DeleteStudy(ctx, missing),
+		"FinishedSince": func() error { _, _, err := s.FinishedSince(ctx, missing, 0); return err }(),
+	}
+	for name, err := range errs {
+		if !errors.Is(err, retune.ErrNotFound) {
+			t.Errorf("%s on a missing study: error = %v, want ErrNotFound", name, err)
+		}
+	}
+	st := newStudy(t, s, "cursor", nil)
+	if _, _, err := s.FinishedSince(ctx, st.ID, 5); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("FinishedSince(cursor beyond the end) error = %v, want ErrInvalid", err)
+	}
+}
+
+// testDenseAfterFailures: failed creations (nothing to claim, budget spent) leave no gap
+// in trial numbers, and ±Inf values rank in the study summary.
+func testDenseAfterFailures(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	st := newStudy(t, s, "gaps", func(r *retune.StudyRecord) { r.Budget.Trials = 3 })
+	var nums []int
+	for i := range 3 {
+		if _, err := s.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "h", LeaseTTL: time.Minute, ClaimOnly: true}); !errors.Is(err, retune.ErrNotFound) {
+			t.Errorf("claim with nothing waiting: %v, want ErrNotFound", err)
+		}
+		ft := create(t, s, st.ID, nil)
+		nums = append(nums, ft.Number)
+		v := []float64{math.Inf(1), -2, math.Inf(-1)}[i]
+		complete(t, s, st.ID, ft, v)
+	}
+	if _, err := s.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "h", LeaseTTL: time.Minute}); !errors.Is(err, retune.ErrBudgetExhausted) {
+		t.Errorf("create over budget: %v, want ErrBudgetExhausted", err)
+	}
+	confirm := create(t, s, st.ID, func(r *retune.CreateTrialRequest) { r.Kind = retune.KindConfirm })
+	nums = append(nums, confirm.Number)
+	if fmt.Sprint(nums) != "[0 1 2 3]" {
+		t.Errorf("trial numbers %v after failed creations, want [0 1 2 3]", nums)
+	}
+	sums, err := s.Studies(ctx)
+	if err != nil || len(sums) != 1 || sums[0].Best == nil || !math.IsInf(*sums[0].Best, -1) {
+		t.Errorf("Studies() = %+v, %v, want best -Inf", sums, err)
 	}
 }
