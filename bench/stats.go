@@ -3,6 +3,8 @@ package bench
 import (
 	"math"
 	"sort"
+
+	"github.com/a6b40afc/retune/internal/stat"
 )
 
 // Median returns the median of xs (NaN for none).
@@ -116,71 +118,11 @@ func BootstrapMedianDiff(a, b []float64, rounds int, seed uint64) (lo, hi float6
 func ClopperPearson(k, n int) (lo, hi float64) {
 	const alpha = 0.05
 	if k > 0 {
-		lo = betaQuantile(alpha/2, float64(k), float64(n-k+1))
+		lo = stat.BetaQuantile(alpha/2, float64(k), float64(n-k+1))
 	}
 	hi = 1
 	if k < n {
-		hi = betaQuantile(1-alpha/2, float64(k+1), float64(n-k))
+		hi = stat.BetaQuantile(1-alpha/2, float64(k+1), float64(n-k))
 	}
 	return lo, hi
-}
-
-// betaQuantile inverts the regularized incomplete beta function by bisection.
-func betaQuantile(p, a, b float64) float64 {
-	lo, hi := 0.0, 1.0
-	for range 100 {
-		mid := (lo + hi) / 2
-		if regIncBeta(mid, a, b) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
-}
-
-// regIncBeta is I_x(a, b) by its continued fraction (Lentz's method).
-func regIncBeta(x, a, b float64) float64 {
-	if x <= 0 {
-		return 0
-	}
-	if x >= 1 {
-		return 1
-	}
-	la, _ := math.Lgamma(a + b)
-	lb, _ := math.Lgamma(a)
-	lc, _ := math.Lgamma(b)
-	front := math.Exp(la - lb - lc + a*math.Log(x) + b*math.Log(1-x))
-	if x > (a+1)/(a+b+2) {
-		return 1 - regIncBeta(1-x, b, a)
-	}
-	const tiny = 1e-300
-	f, c, d := 1.0, 1.0, 0.0
-	for i := 0; i <= 300; i++ {
-		m := float64(i / 2)
-		var num float64
-		switch {
-		case i == 0:
-			num = 1
-		case i%2 == 0:
-			num = m * (b - m) * x / ((a + 2*m - 1) * (a + 2*m))
-		default:
-			num = -((a + m) * (a + b + m) * x) / ((a + 2*m) * (a + 2*m + 1))
-		}
-		d = 1 + num*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		d = 1 / d
-		c = 1 + num/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		cd := c * d
-		f *= cd
-		if math.Abs(1-cd) < 1e-12 {
-			break
-		}
-	}
-	return front * (f - 1) / a
 }

@@ -6,6 +6,7 @@
 //	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
 //	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
+//	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies, null and effect
 //	retune-bench compare -suite overhead|efficiency|storage|pruning [-optuna optuna_ref.py] [-out dir]
 //
 // compare runs retune and Optuna interleaved and prints Markdown tables: medians, ratios
@@ -22,6 +23,7 @@ import (
 	"os/signal"
 
 	"github.com/a6b40afc/retune/bench"
+	"github.com/a6b40afc/retune/retrain"
 )
 
 func main() {
@@ -70,6 +72,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	pruner := fs.String("pruner", "none", "pruning: pruner name")
 	family := fs.String("family", "public", "pruning: curve family, public or slow")
 	steps := fs.Int("steps", 50, "pruning: steps per curve")
+	repeats := fs.Int("repeats", 5, "decisions: confirmation repeats")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +95,19 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return emit(stdout, r)
+	case "decisions":
+		for _, repeats := range []int{0, *repeats} {
+			for i, scenario := range []string{"null", "effect"} {
+				r, err := bench.SimulateDecisions(retrain.Policy{Repeats: repeats}, scenario, *n, *seed+uint64(i))
+				if err != nil {
+					return err
+				}
+				if err := emit(stdout, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	case "pruning":
 		r, err := bench.Pruning(ctx, *pruner, *family, *n, *seeds, *steps)
 		if err != nil {
@@ -99,5 +115,5 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return emit(stdout, r)
 	}
-	return fmt.Errorf("unknown mode %q: want overhead, efficiency, storage or pruning", *mode)
+	return fmt.Errorf("unknown mode %q: want overhead, efficiency, storage, pruning or decisions", *mode)
 }

@@ -1,0 +1,190 @@
+// Package retrain decides whether tuning found a configuration that truly beats the model
+// in production (the champion), records that decision durably with the event that
+// announces it, and promotes the new champion when the retraining system reports back.
+//
+// The best of many noisy trials is biased upward (the winner's curse), so comparing its
+// value with the champion's promotes noise. With Policy.Repeats = k, the candidate and the
+// champion's configuration are each run k more times as confirmation trials, repeat i of
+// both with the same seed, and the decision rests on the paired differences: improved only
+// if the one-sided lower confidence bound of their mean exceeds the margin. Without
+// repeats the policy compares point values, and the decision's evidence says so.
+package retrain
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/stat"
+)
+
+// Policy says what counts as an improvement. The zero value compares point values with
+// no margin.
+type Policy struct {
+	// MinImprovement is the absolute improvement required, in the objective's units.
+	MinImprovement float64
+	// MinRelativeImprovement is the improvement required as a fraction of the champion's
+	// value (0.01 = 1%). With both set, the larger margin applies.
+	MinRelativeImprovement float64
+	// Guardrails are other metrics that must not regress beyond a tolerance.
+	Guardrails []Guardrail
+	// Repeats is the number of confirmation runs of the candidate and of the champion;
+	// 0 compares point values. At least 2 are needed for a confidence bound.
+	Repeats int
+	// Level is the confidence level of the lower bound; default 0.95.
+	Level float64
+}
+
+// Guardrail bounds the regression of one metric from the trial's metrics map.
+type Guardrail struct {
+	Metric string
+	// MaxRegression is the largest allowed change in the bad direction, relative to the
+	// champion's value (0.10 = 10% worse).
+	MaxRegression float64
+	// Direction is the metric's good direction (latency: Minimize, the default).
+	Direction retune.Direction
+}
+
+// Validate reports why the policy is unusable.
+func (p Policy) Validate() error {
+	switch {
+	case p.MinImprovement < 0 || math.IsNaN(p.MinImprovement) || math.IsInf(p.MinImprovement, 0):
+		return fmt.Errorf("%w: min_improvement %v: want a finite number >= 0", retune.ErrInvalid, p.MinImprovement)
+	case p.MinRelativeImprovement < 0 || math.IsNaN(p.MinRelativeImprovement) || math.IsInf(p.MinRelativeImprovement, 0):
+		return fmt.Errorf("%w: min_relative_improvement %v: want a finite fraction >= 0", retune.ErrInvalid, p.MinRelativeImprovement)
+	case p.Repeats == 1 || p.Repeats < 0:
+		return fmt.Errorf("%w: repeats %d: want 0 (compare point values) or at least 2", retune.ErrInvalid, p.Repeats)
+	case p.Level != 0 && (p.Level <= 0.5 || p.Level >= 1 || math.IsNaN(p.Level)):
+		return fmt.Errorf("%w: confidence level %v: want a level in (0.5, 1), e.g. 0.95", retune.ErrInvalid, p.Level)
+	}
+	seen := map[string]bool{}
+	for _, g := range p.Guardrails {
+		if err := retune.ValidateName("guardrail metric", g.Metric); err != nil {
+			return err
+		}
+		if seen[g.Metric] {
+			return fmt.Errorf("%w: guardrail %q given twice", retune.ErrInvalid, g.Metric)
+		}
+		seen[g.Metric] = true
+		if g.MaxRegression < 0 || math.IsNaN(g.MaxRegression) || math.IsInf(g.MaxRegression, 0) {
+			return fmt.Errorf("%w: guardrail %q max_regression %v: want a finite fraction >= 0", retune.ErrInvalid, g.Metric, g.MaxRegression)
+		}
+	}
+	return nil
+}
+
+func (p Policy) level() float64 {
+	if p.Level == 0 {
+		return 0.95
+	}
+	return p.Level
+}
+
+// Margin is the improvement required over a champion whose value is champion.
+func (p Policy) Margin(champion float64) float64 {
+	return math.Max(p.MinImprovement, p.MinRelativeImprovement*math.Abs(champion))
+}
+
+// better signs a difference so that positive means the candidate is better.
+func better(dir retune.Direction, candidate, champion float64) float64 {
+	if dir == retune.Maximize {
+		return candidate - champion
+	}
+	return champion - candidate
+}
+
+// errNoData is returned when values needed for a comparison are missing or not finite.
+var errNoData = errors.New("retrain: not enough finite values to compare")
+
+// ComparePoint compares a candidate's value with the champion's recorded value.
+func (p Policy) ComparePoint(dir retune.Direction, candidate, champion float64) (retune.Evidence, error) {
+	if !finite(candidate) || !finite(champion) {
+		return retune.Evidence{}, fmt.Errorf("%w: candidate %v, champion %v", errNoData, candidate, champion)
+	}
+	return retune.Evidence{
+		Method: "point", Direction: dir.String(),
+		Candidate: []float64{candidate}, Champion: []float64{champion},
+		Improvement: better(dir, candidate, champion), Margin: p.Margin(champion),
+		MinImprovement: p.MinImprovement, MinRelative: p.MinRelativeImprovement,
+	}, nil
+}
+
+// ComparePaired compares k repeats of the candidate with k repeats of the champion, pair
+// i run with the same seed: the one-sided lower confidence bound (Student's t, k−1 degrees
+// of freedom) of the mean difference must exceed the margin, which is taken relative to
+// the champion's mean.
+func (p Policy) ComparePaired(dir retune.Direction, candidate, champion []float64) (retune.Evidence, error) {
+	k := len(candidate)
+	if k < 2 || len(champion) != k {
+		return retune.Evidence{}, fmt.Errorf("%w: %d candidate and %d champion repeats: want the same number, at least 2", errNoData, k, len(champion))
+	}
+	diffs := make([]float64, k)
+	var mean, champMean float64
+	for i := range candidate {
+		if !finite(candidate[i]) || !finite(champion[i]) {
+			return retune.Evidence{}, fmt.Errorf("%w: repeat %d: candidate %v, champion %v", errNoData, i, candidate[i], champion[i])
+		}
+		diffs[i] = better(dir, candidate[i], champion[i])
+		mean += diffs[i]
+		champMean += champion[i]
+	}
+	mean /= float64(k)
+	champMean /= float64(k)
+	var ss float64
+	for _, d := range diffs {
+		ss += (d - mean) * (d - mean)
+	}
+	sd := math.Sqrt(ss / float64(k-1))
+	lb := mean - stat.StudentTQuantile(p.level(), float64(k-1))*sd/math.Sqrt(float64(k))
+	return retune.Evidence{
+		Method: "paired", Direction: dir.String(),
+		Candidate: append([]float64(nil), candidate...), Champion: append([]float64(nil), champion...),
+		Repeats: k, Differences: diffs, Improvement: mean, LowerBound: &lb, Level: p.level(),
+		Margin: p.Margin(champMean), MinImprovement: p.MinImprovement, MinRelative: p.MinRelativeImprovement,
+	}, nil
+}
+
+// Guard checks the guardrails: candidate and champion metrics by name. A guardrail whose
+// metric either side lacks fails.
+func (p Policy) Guard(candidate, champion map[string]float64) []retune.GuardrailResult {
+	out := make([]retune.GuardrailResult, 0, len(p.Guardrails))
+	for _, g := range p.Guardrails {
+		c, okC := candidate[g.Metric]
+		ch, okCh := champion[g.Metric]
+		r := retune.GuardrailResult{Metric: g.Metric, Candidate: c, Champion: ch, MaxRegression: g.MaxRegression}
+		if okC && okCh && finite(c) && finite(ch) {
+			worse := -better(g.Direction, c, ch) // > 0 when the candidate is worse
+			if ch != 0 {
+				r.Regression = worse / math.Abs(ch)
+			} else if worse > 0 {
+				r.Regression = math.Inf(1)
+			}
+			r.OK = r.Regression <= g.MaxRegression
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Verdict turns evidence into a decision: improved, and the reason either way.
+func Verdict(e retune.Evidence) (bool, string) {
+	for _, g := range e.Guardrails {
+		if !g.OK {
+			return false, fmt.Sprintf("guardrail %s regressed by %.3g (allowed %.3g): candidate %v, champion %v", g.Metric, g.Regression, g.MaxRegression, g.Candidate, g.Champion)
+		}
+	}
+	switch e.Method {
+	case "paired":
+		if *e.LowerBound > e.Margin {
+			return true, fmt.Sprintf("confirmed: the %.0f%% lower bound of the mean improvement over %d paired repeats is %.4g, above the margin %.4g", 100*e.Level, e.Repeats, *e.LowerBound, e.Margin)
+		}
+		return false, fmt.Sprintf("not confirmed: the %.0f%% lower bound of the mean improvement over %d paired repeats is %.4g, not above the margin %.4g (mean %.4g)", 100*e.Level, e.Repeats, *e.LowerBound, e.Margin, e.Improvement)
+	}
+	if e.Improvement > e.Margin {
+		return true, fmt.Sprintf("point comparison (no confirmation repeats): improvement %.4g above the margin %.4g", e.Improvement, e.Margin)
+	}
+	return false, fmt.Sprintf("point comparison (no confirmation repeats): improvement %.4g not above the margin %.4g", e.Improvement, e.Margin)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
