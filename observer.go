@@ -33,6 +33,18 @@ func (s *Study) AddObserver(o Observer) {
 	s.observers = append(s.observers, o)
 }
 
+// Notify calls every observer concurrently with best, each under timeout (0 = 30s), and
+// returns their errors and how many were abandoned at the deadline. Optimize calls it when
+// a run beats the baseline; a retraining decision that says improved calls it too.
+func (s *Study) Notify(ctx context.Context, best FrozenTrial, timeout time.Duration) (errs []error, abandoned int) {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	var n atomic.Int64
+	errs = s.notify(ctx, best, timeout, &n)
+	return errs, int(n.Load())
+}
+
 // beatsBaseline reports whether v improves on the configured baseline (any value does
 // when there is none).
 func (s *Study) beatsBaseline(v float64) bool {

@@ -302,3 +302,25 @@ func (b *barrierStore) CreateStudy(ctx context.Context, rec retune.StudyRecord) 
 	b.mu.Unlock()
 	return b.Storage.CreateStudy(ctx, rec)
 }
+
+func TestNotifyDirect(t *testing.T) {
+	t.Parallel()
+	s := newStudy(t, retune.Config{})
+	var got []int
+	var mu sync.Mutex
+	for i := range 3 {
+		s.AddObserver(retune.ObserverFunc(func(ctx context.Context, best retune.FrozenTrial) error {
+			mu.Lock()
+			got = append(got, best.Number*10+i)
+			mu.Unlock()
+			if i == 2 {
+				return errors.New("down")
+			}
+			return nil
+		}))
+	}
+	errs, abandoned := s.Notify(context.Background(), retune.FrozenTrial{Number: 4}, 0)
+	if len(got) != 3 || len(errs) != 1 || abandoned != 0 || !strings.Contains(errs[0].Error(), "down") {
+		t.Errorf("Notify: calls %v, errors %v, abandoned %d; want 3 calls and one error", got, errs, abandoned)
+	}
+}
