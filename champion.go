@@ -46,11 +46,11 @@ type Decision struct {
 type Evidence struct {
 	// Method is "point" (best value against the champion's recorded value) or "paired"
 	// (confirmation repeats of both, compared by their paired differences).
-	Method     string    `json:"method"`
-	Direction  string    `json:"direction"`
-	Candidate  []float64 `json:"candidate"`          // the candidate's values (search value, or its repeats)
-	Champion   []float64 `json:"champion,omitempty"` // the champion's recorded value, or its repeats
-	Repeats    int       `json:"repeats,omitempty"`
+	Method    string    `json:"method"`
+	Direction string    `json:"direction"`
+	Candidate []float64 `json:"candidate"`          // the candidate's values (search value, or its repeats)
+	Champion  []float64 `json:"champion,omitempty"` // the champion's recorded value, or its repeats
+	Repeats   int       `json:"repeats,omitempty"`
 	// Differences are candidate − champion per repeat, signed so that positive is better.
 	Differences    []float64         `json:"differences,omitempty"`
 	Improvement    float64           `json:"improvement"`           // point: the difference; paired: the mean difference

@@ -23,6 +23,7 @@ type memStore struct {
 	lastID  int64
 	studies map[int64]*memStudy
 	byName  map[string]int64
+	retrain memRetrain // champions, decisions and events (memory_retrain.go)
 }
 
 type memStudy struct {

@@ -10,6 +10,8 @@
 //     clock_timestamp() + ttl and compared with clock_timestamp().
 //   - The finish sequence follows commit order (see Finish), so FinishedSince never skips
 //     a trial whose finish committed after a later one's.
+//   - The Store is also a retune.RetrainStore. Champion promotions are a compare-and-set
+//     on the model's version; outbox events are numbered in commit order (see Events).
 //
 // Open applies pending schema migrations unless Options.NoMigrate; deployments with many
 // workers can run Migrate once before starting them. Times are returned in UTC.

@@ -214,7 +214,7 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 }
 
 // DeleteStudy implements retune.StudyStore. Trials, intermediate values and enqueue keys
-// go with the study (ON DELETE CASCADE).
+// go with the study (ON DELETE CASCADE); champions, decisions and events are kept.
 func (s *Store) DeleteStudy(ctx context.Context, id int64) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM studies WHERE id = $1`, id)
 	if err != nil {

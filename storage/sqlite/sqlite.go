@@ -14,6 +14,9 @@
 // in UTC, read back as UTC; they come from the clock of the process that writes them.
 // The study seed, a uint64, is stored as the signed integer with the same bits.
 //
+// The Store is also a retune.RetrainStore: champions, decisions and the event outbox
+// live in the same file and outlive the studies of their model.
+//
 // Open applies pending schema migrations (see Migrate and SchemaVersion).
 package sqlite
 

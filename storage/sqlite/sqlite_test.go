@@ -176,6 +176,13 @@ func TestQueryPlans(t *testing.T) {
 		{"one trial", selID.trials("t.id"), []any{1}, "INTEGER PRIMARY KEY"},
 		{"one trial, intermediate", selID.intermediate(), []any{1}, "INTEGER PRIMARY KEY"},
 		{"trial by number", selNumber.trials("t.number"), []any{1, 1}, "sqlite_autoindex_trials_1"},
+		{"champion", qChampion, []any{"m"}, "PRIMARY KEY (model=?)"},
+		{"champion version", qChampionVersion, []any{"m"}, "PRIMARY KEY (model=?)"},
+		{"champion history", qChampionHistory, []any{"m"}, "PRIMARY KEY (model=?)"},
+		{"decision by key", qDecisionByKey, []any{"r", 0, 0}, "sqlite_autoindex_decisions_1"},
+		{"decisions of a model", qDecisionsOf, []any{"m"}, "decisions_model"},
+		{"event by ID", qEventExists, []any{"e"}, "sqlite_autoindex_events_1"},
+		{"events after", qEventsAfter, []any{0, -1}, "INTEGER PRIMARY KEY"},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {

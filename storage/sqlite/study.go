@@ -273,7 +273,8 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 }
 
 // DeleteStudy implements retune.StudyStore. Its trials, their intermediate values and its
-// enqueue keys go with it (foreign keys ON DELETE CASCADE).
+// enqueue keys go with it (foreign keys ON DELETE CASCADE); champions, decisions and
+// events are kept.
 func (s *Store) DeleteStudy(ctx context.Context, id int64) error {
 	return s.write(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM studies WHERE id = ?`, id)

@@ -44,6 +44,12 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Attributes", testAttributes},
 		{"Missing", testMissing},
 		{"DenseAfterFailures", testDenseAfterFailures},
+		{"ChampionCAS", testChampionCAS},
+		{"DecisionOnce", testDecisionOnce},
+		{"EventsOrdered", testEventsOrdered},
+		{"RetrainRoundTrip", testRetrainRoundTrip},
+		{"RetrainInvalid", testRetrainInvalid},
+		{"RetrainOutlivesStudy", testRetrainOutlivesStudy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,323 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/jackc/pgx/v5"
+)
+
+// Retraining coordination: champions, decisions and the event outbox (migration 2).
+//
+// A promotion inserts version expect+1 of the model only if the model's newest version is
+// expect; the primary key (model, version) settles a race between promoters that both saw
+// expect: the second insert waits for the first and then inserts nothing. A decision is
+// inserted unless its (run_id, champion_version, candidate) exists, settled the same way
+// by its unique key. Events get their seq from the one row of event_seq, locked until
+// the writing transaction commits (see Events). Created times and the time of events
+// written without one come from the database clock.
+
+var _ retune.RetrainStore = (*Store)(nil)
+
+const championCols = `model, version, params, vals, metrics, source, study, trial, decision_id, created_at`
+
+func scanChampion(row pgx.Row) (retune.Champion, error) {
+	var (
+		c                       retune.Champion
+		params, values, metrics string
+		created                 time.Time
+	)
+	if err := row.Scan(&c.Model, &c.Version, &params, &values, &metrics, &c.Source, &c.Study, &c.Trial, &c.Decision, &created); err != nil {
+		return c, err
+	}
+	c.Created = created.UTC()
+	return c, retune.UnmarshalChampion(&c, []byte(params), []byte(values), []byte(metrics))
+}
+
+// Champion implements retune.ChampionStore.
+func (s *Store) Champion(ctx context.Context, model string) (retune.Champion, error) {
+	c, err := scanChampion(s.pool.QueryRow(ctx, `SELECT `+championCols+` FROM champions WHERE model = $1 ORDER BY version DESC LIMIT 1`, model))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return retune.Champion{}, fmt.Errorf("champion of model %q: %w", model, retune.ErrNotFound)
+	}
+	if err != nil {
+		return retune.Champion{}, dbErr(fmt.Sprintf("read champion of model %q", model), err)
+	}
+	return c, nil
+}
+
+// ChampionHistory implements retune.ChampionStore.
+func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Champion, error) {
+	what := fmt.Sprintf("read champions of model %q", model)
+	rows, err := s.pool.Query(ctx, `SELECT `+championCols+` FROM champions WHERE model = $1 ORDER BY version`, model)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	defer rows.Close()
+	out := []retune.Champion{}
+	for rows.Next() {
+		c, err := scanChampion(rows)
+		if err != nil {
+			return nil, dbErr(what, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(what, err)
+	}
+	return out, nil
+}
+
+// PromoteChampion implements retune.ChampionStore.
+func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
+	if err := retune.CheckChampion(c, expect); err != nil {
+		return retune.Champion{}, err
+	}
+	if err := retune.CheckEvents(events); err != nil {
+		return retune.Champion{}, err
+	}
+	params, values, metrics, err := retune.MarshalChampion(c)
+	if err != nil {
+		return retune.Champion{}, err
+	}
+	what := fmt.Sprintf("promote champion of model %q", c.Model)
+	var created time.Time
+	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO champions (`+championCols+`)
+			SELECT $1, $2 + 1, $3, $4, $5, $6, $7, $8, $9, clock_timestamp()
+			WHERE coalesce((SELECT max(version) FROM champions WHERE model = $1), 0) = $2
+			ON CONFLICT (model, version) DO NOTHING
+			RETURNING created_at`,
+			c.Model, expect, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision).Scan(&created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var cur int64
+			if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM champions WHERE model = $1`, c.Model).Scan(&cur); err != nil {
+				return dbErr(what, err)
+			}
+			return fmt.Errorf("%s: current version is %d, not the expected %d: %w: %w", what, cur, expect, retune.ErrVersionConflict, retune.ErrConflict)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return insertEvents(ctx, tx, events, created)
+	})
+	if err != nil {
+		return retune.Champion{}, err
+	}
+	c.Version, c.Created = expect+1, created.UTC()
+	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+		return retune.Champion{}, err
+	}
+	return c, nil
+}
+
+// insertEvents appends events to the outbox with the next sequence numbers, failing with
+// ErrConflict if an ID is stored already. now is the time of events without one.
+//
+// The sequence numbers come from event_seq's one row, which this statement locks until
+// the transaction ends: writers of events take turns, and each sees the numbers its
+// predecessor committed. Nothing else is locked after it, so it cannot deadlock.
+func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	var (
+		ids, types, sources, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		times                         = make([]time.Time, n)
+		data                          = make([]*string, n)
+	)
+	for i, e := range events {
+		ids[i], types[i], sources[i], subjects[i] = e.ID, e.Type, e.Source, e.Subject
+		times[i] = retune.StoredEventTime(e.Time, now)
+		if len(e.Data) > 0 {
+			d := string(e.Data)
+			data[i] = &d
+		}
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `UPDATE event_seq SET last = last + $1 RETURNING last`, n).Scan(&last); err != nil {
+		return dbErr("write events", err)
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO events (seq, id, type, source, subject, time, data)
+		SELECT $1 + u.i, u.id, u.type, u.source, u.subject, u.time, u.data
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+			WITH ORDINALITY AS u(id, type, source, subject, time, data, i)
+		ON CONFLICT (id) DO NOTHING
+		RETURNING id`, last-int64(n), ids, types, sources, subjects, times, data)
+	if err != nil {
+		return dbErr("write events", err)
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return dbErr("write events", err)
+	}
+	if len(written) == n {
+		return nil
+	}
+	have := make(map[string]bool, len(written))
+	for _, id := range written {
+		have[id] = true
+	}
+	for _, id := range ids {
+		if !have[id] {
+			return fmt.Errorf("event %q is stored already: want a new ID: %w", id, retune.ErrConflict)
+		}
+	}
+	return fmt.Errorf("postgres: wrote %d of %d events", len(written), n)
+}
+
+const decisionCols = `id, model, study, run_id, champion_version, candidate, improved, reason, evidence, created_at`
+
+func scanDecision(row pgx.Row) (retune.Decision, error) {
+	var (
+		d        retune.Decision
+		evidence string
+		created  time.Time
+	)
+	if err := row.Scan(&d.ID, &d.Model, &d.Study, &d.RunID, &d.ChampionVersion, &d.Candidate, &d.Improved, &d.Reason, &evidence, &created); err != nil {
+		return d, err
+	}
+	d.Created = created.UTC()
+	var err error
+	if d.Evidence, err = retune.UnmarshalEvidence([]byte(evidence)); err != nil {
+		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// RecordDecision implements retune.DecisionStore.
+func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
+	if err := retune.CheckDecision(d); err != nil {
+		return retune.Decision{}, err
+	}
+	if err := retune.CheckEvents(events); err != nil {
+		return retune.Decision{}, err
+	}
+	evidence, err := retune.MarshalEvidence(d.Evidence)
+	if err != nil {
+		return retune.Decision{}, err
+	}
+	what := fmt.Sprintf("record decision of run %q", d.RunID)
+	var stored retune.Decision
+	var dup error
+	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+		var created time.Time
+		err := tx.QueryRow(ctx, `INSERT INTO decisions (model, study, run_id, champion_version, candidate, improved, reason, evidence, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
+			ON CONFLICT (run_id, champion_version, candidate) DO NOTHING
+			RETURNING id, created_at`,
+			d.Model, d.Study, d.RunID, d.ChampionVersion, d.Candidate, d.Improved, d.Reason, string(evidence)).Scan(&d.ID, &created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// The conflicting decision has committed: the insert waited for it if it was in flight.
+			stored, err = scanDecision(tx.QueryRow(ctx, `SELECT `+decisionCols+` FROM decisions
+				WHERE run_id = $1 AND champion_version = $2 AND candidate = $3`, d.RunID, d.ChampionVersion, d.Candidate))
+			if err != nil {
+				return dbErr(what, err)
+			}
+			dup = fmt.Errorf("decision of run %q on champion version %d for candidate trial %d is recorded already (ID %d): %w",
+				d.RunID, d.ChampionVersion, d.Candidate, stored.ID, retune.ErrConflict)
+			return dup
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		d.Created = created.UTC()
+		return insertEvents(ctx, tx, events, created)
+	})
+	switch {
+	case dup != nil:
+		return stored, dup
+	case err != nil:
+		return retune.Decision{}, err
+	}
+	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+		return retune.Decision{}, err
+	}
+	return d, nil
+}
+
+// Decision implements retune.DecisionStore.
+func (s *Store) Decision(ctx context.Context, id int64) (retune.Decision, error) {
+	d, err := scanDecision(s.pool.QueryRow(ctx, `SELECT `+decisionCols+` FROM decisions WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return retune.Decision{}, fmt.Errorf("decision %d: %w", id, retune.ErrNotFound)
+	}
+	if err != nil {
+		return retune.Decision{}, dbErr(fmt.Sprintf("read decision %d", id), err)
+	}
+	return d, nil
+}
+
+// Decisions implements retune.DecisionStore.
+func (s *Store) Decisions(ctx context.Context, model string) ([]retune.Decision, error) {
+	what := fmt.Sprintf("read decisions of model %q", model)
+	q, args := `SELECT `+decisionCols+` FROM decisions ORDER BY id DESC`, []any(nil)
+	if model != "" {
+		q, args = `SELECT `+decisionCols+` FROM decisions WHERE model = $1 ORDER BY id DESC`, []any{model}
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	defer rows.Close()
+	out := []retune.Decision{}
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, dbErr(what, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(what, err)
+	}
+	return out, nil
+}
+
+// Events implements retune.EventStore.
+//
+// Sequence numbers are handed out under event_seq's row lock, held until commit (see
+// insertEvents), so they follow commit order: a transaction's events become visible
+// before the next writer can take a number. A reader that has seen seq n has therefore
+// seen every event below n, and passing the last seq it read never skips an event.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
+	if err := retune.CheckEventsRead(after, limit); err != nil {
+		return nil, err
+	}
+	var lim *int64
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	what := fmt.Sprintf("read events after %d", after)
+	rows, err := s.pool.Query(ctx, `SELECT seq, id, type, source, subject, time, data FROM events
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, lim)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	defer rows.Close()
+	out := []retune.StoredEvent{}
+	for rows.Next() {
+		var (
+			e    retune.StoredEvent
+			t    time.Time
+			data *string
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &t, &data); err != nil {
+			return nil, dbErr(what, err)
+		}
+		e.Time = t.UTC()
+		if data != nil && *data != "" {
+			e.Data = []byte(*data)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(what, err)
+	}
+	return out, nil
+}

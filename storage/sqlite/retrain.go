@@ -1,0 +1,307 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// Retraining coordination: champions, decisions and the event outbox (migration 2).
+// Each write is one write transaction, and SQLite runs one at a time on the file: the
+// champion version check and the insert of the next version cannot interleave with
+// another promotion, and event sequence numbers are handed out in commit order.
+
+var _ retune.RetrainStore = (*Store)(nil)
+
+const championCols = `model, version, params, vals, metrics, source, study, trial, decision, created`
+
+// The queries of the retraining tables, named so that a test can check their plans: each
+// finds its rows through an index.
+const (
+	qChampion        = `SELECT ` + championCols + ` FROM champions WHERE model = ? ORDER BY version DESC LIMIT 1`
+	qChampionVersion = `SELECT coalesce(max(version), 0) FROM champions WHERE model = ?`
+	qChampionHistory = `SELECT ` + championCols + ` FROM champions WHERE model = ? ORDER BY version`
+	qDecisionByKey   = `SELECT ` + decisionCols + ` FROM decisions WHERE run_id = ? AND champion_version = ? AND candidate = ?`
+	qDecisionsOf     = `SELECT ` + decisionCols + ` FROM decisions WHERE model = ? ORDER BY id DESC`
+	qEventExists     = `SELECT count(*) FROM events WHERE id = ?`
+	qEventsAfter     = `SELECT seq, id, type, source, subject, time, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`
+)
+
+func scanChampion(row interface{ Scan(...any) error }) (retune.Champion, error) {
+	var (
+		c                       retune.Champion
+		params, values, metrics []byte
+		created                 int64
+	)
+	if err := row.Scan(&c.Model, &c.Version, &params, &values, &metrics, &c.Source, &c.Study, &c.Trial, &c.Decision, &created); err != nil {
+		return c, err
+	}
+	c.Created = time.Unix(0, created).UTC()
+	return c, retune.UnmarshalChampion(&c, params, values, metrics)
+}
+
+// Champion implements retune.ChampionStore.
+func (s *Store) Champion(ctx context.Context, model string) (retune.Champion, error) {
+	var c retune.Champion
+	err := s.read(ctx, func(tx *txn) error {
+		var err error
+		c, err = scanChampion(tx.QueryRowContext(ctx, qChampion, model))
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return retune.Champion{}, fmt.Errorf("champion of model %q: %w", model, retune.ErrNotFound)
+	case err != nil:
+		return retune.Champion{}, fmt.Errorf("sqlite: read champion of model %q: %w", model, err)
+	}
+	return c, nil
+}
+
+// ChampionHistory implements retune.ChampionStore.
+func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Champion, error) {
+	out := []retune.Champion{}
+	err := s.read(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, qChampionHistory, model)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanChampion(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read champions of model %q: %w", model, err)
+	}
+	return out, nil
+}
+
+// PromoteChampion implements retune.ChampionStore.
+func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
+	if err := retune.CheckChampion(c, expect); err != nil {
+		return retune.Champion{}, err
+	}
+	if err := retune.CheckEvents(events); err != nil {
+		return retune.Champion{}, err
+	}
+	params, values, metrics, err := retune.MarshalChampion(c)
+	if err != nil {
+		return retune.Champion{}, err
+	}
+	what := fmt.Sprintf("promote champion of model %q", c.Model)
+	err = s.write(ctx, func(tx *txn) error {
+		var cur int64
+		if err := tx.QueryRowContext(ctx, qChampionVersion, c.Model).Scan(&cur); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		if cur != expect {
+			return fmt.Errorf("%s: current version is %d, not the expected %d: %w: %w", what, cur, expect, retune.ErrVersionConflict, retune.ErrConflict)
+		}
+		now := nowNanos()
+		_, err := tx.ExecContext(ctx, `INSERT INTO champions (`+championCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.Model, expect+1, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision, now)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		if err := insertEvents(ctx, tx, events, now); err != nil {
+			return err
+		}
+		c.Version, c.Created = expect+1, time.Unix(0, now).UTC()
+		return nil
+	})
+	if err != nil {
+		return retune.Champion{}, err
+	}
+	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+		return retune.Champion{}, err
+	}
+	return c, nil
+}
+
+// insertEvents appends events to the outbox, failing with ErrConflict if an ID is stored
+// already. now (Unix nanoseconds) is the time of events without one.
+func insertEvents(ctx context.Context, tx *txn, events []retune.Event, now int64) error {
+	for _, e := range events {
+		var n int
+		if err := tx.QueryRowContext(ctx, qEventExists, e.ID).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("event %q is stored already: want a new ID: %w", e.ID, retune.ErrConflict)
+		}
+		var data sql.NullString
+		if len(e.Data) > 0 {
+			data = sql.NullString{String: string(e.Data), Valid: true}
+		}
+		t := retune.StoredEventTime(e.Time, time.Unix(0, now)).UnixNano()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, source, subject, time, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.ID, e.Type, e.Source, e.Subject, t, data); err != nil {
+			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+const decisionCols = `id, model, study, run_id, champion_version, candidate, improved, reason, evidence, created`
+
+func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) {
+	var (
+		d        retune.Decision
+		evidence []byte
+		created  int64
+	)
+	if err := row.Scan(&d.ID, &d.Model, &d.Study, &d.RunID, &d.ChampionVersion, &d.Candidate, &d.Improved, &d.Reason, &evidence, &created); err != nil {
+		return d, err
+	}
+	d.Created = time.Unix(0, created).UTC()
+	var err error
+	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// RecordDecision implements retune.DecisionStore.
+func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
+	if err := retune.CheckDecision(d); err != nil {
+		return retune.Decision{}, err
+	}
+	if err := retune.CheckEvents(events); err != nil {
+		return retune.Decision{}, err
+	}
+	evidence, err := retune.MarshalEvidence(d.Evidence)
+	if err != nil {
+		return retune.Decision{}, err
+	}
+	var out retune.Decision
+	var dup error
+	err = s.write(ctx, func(tx *txn) error {
+		stored, err := scanDecision(tx.QueryRowContext(ctx, qDecisionByKey, d.RunID, d.ChampionVersion, d.Candidate))
+		switch {
+		case err == nil:
+			out = stored
+			dup = fmt.Errorf("decision of run %q on champion version %d for candidate trial %d is recorded already (ID %d): %w",
+				d.RunID, d.ChampionVersion, d.Candidate, stored.ID, retune.ErrConflict)
+			return dup
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlite: record decision: %w", err)
+		}
+		now := nowNanos()
+		err = tx.QueryRowContext(ctx, `INSERT INTO decisions (model, study, run_id, champion_version, candidate, improved, reason, evidence, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.Model, d.Study, d.RunID, d.ChampionVersion, d.Candidate, d.Improved, d.Reason, string(evidence), now).Scan(&d.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: record decision: %w", err)
+		}
+		if err := insertEvents(ctx, tx, events, now); err != nil {
+			return err
+		}
+		d.Created = time.Unix(0, now).UTC()
+		if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+			return err
+		}
+		out = d
+		return nil
+	})
+	switch {
+	case dup != nil:
+		return out, dup
+	case err != nil:
+		return retune.Decision{}, err
+	}
+	return out, nil
+}
+
+// Decision implements retune.DecisionStore.
+func (s *Store) Decision(ctx context.Context, id int64) (retune.Decision, error) {
+	var d retune.Decision
+	err := s.read(ctx, func(tx *txn) error {
+		var err error
+		d, err = scanDecision(tx.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE id = ?`, id))
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return retune.Decision{}, fmt.Errorf("decision %d: %w", id, retune.ErrNotFound)
+	case err != nil:
+		return retune.Decision{}, fmt.Errorf("sqlite: read decision %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// Decisions implements retune.DecisionStore.
+func (s *Store) Decisions(ctx context.Context, model string) ([]retune.Decision, error) {
+	q, args := `SELECT `+decisionCols+` FROM decisions ORDER BY id DESC`, []any(nil)
+	if model != "" {
+		q, args = qDecisionsOf, []any{model}
+	}
+	out := []retune.Decision{}
+	err := s.read(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDecision(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read decisions of model %q: %w", model, err)
+	}
+	return out, nil
+}
+
+// Events implements retune.EventStore. Sequence numbers follow commit order (see the
+// events table), so a reader passing the last one it saw never skips an event.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
+	if err := retune.CheckEventsRead(after, limit); err != nil {
+		return nil, err
+	}
+	lim := int64(limit)
+	if limit == 0 {
+		lim = -1 // SQLite: no limit
+	}
+	out := []retune.StoredEvent{}
+	err := s.read(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, qEventsAfter, after, lim)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				e    retune.StoredEvent
+				t    int64
+				data []byte
+			)
+			if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &t, &data); err != nil {
+				return err
+			}
+			e.Time = time.Unix(0, t).UTC()
+			if len(data) > 0 {
+				e.Data = data
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read events after %d: %w", after, err)
+	}
+	return out, nil
+}
