@@ -1,0 +1,182 @@
+package retrain_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain"
+	"github.com/a6b40afc/retune/sampler/random"
+)
+
+// tuned runs a study whose objective is x plus seeded noise (maximized) and returns it.
+func tuned(t *testing.T, store retune.Storage, name string, shift float64) *retune.Study {
+	t.Helper()
+	ctx := context.Background()
+	s, err := retune.NewStudy(ctx, retune.Config{Name: name, Model: "m", Direction: retune.Maximize, Storage: store, Sampler: random.New(), Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		x := tr.Float("x", 0, 1)
+		tr.SetMetric("latency_ms", 10+x)
+		return x + shift, nil
+	}, retune.OptimizeOptions{Trials: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// repeat measures params with noise from the repeat's seed: x + shift for the candidate.
+func repeat(shift float64) retrain.RepeatFunc {
+	return func(ctx context.Context, tr *retune.Trial, params map[string]any, i int, seed uint64) ([]float64, error) {
+		x, _ := params["x"].(float64)
+		if n, ok := params["x"].(json.Number); ok {
+			x, _ = n.Float64()
+		}
+		r := rand.New(rand.NewPCG(seed, uint64(tr.Number())))
+		tr.SetMetric("latency_ms", 10+x)
+		return []float64{x + shift + 0.01*r.NormFloat64()}, nil
+	}
+}
+
+func store(t *testing.T) retrain.Store {
+	t.Helper()
+	return retune.NewMemoryStorage().(retrain.Store)
+}
+
+func TestDecideFirstAndPoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	s := tuned(t, st, "first", 0)
+	c := &retrain.Coordinator{Store: st}
+	d, err := c.Decide(ctx, s, "run-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Improved || d.ChampionVersion != 0 || !strings.Contains(d.Reason, "no champion") || d.ID == 0 {
+		t.Fatalf("first decision = %+v, want improved against no champion", d)
+	}
+	events, _ := st.Events(ctx, 0, 0)
+	if len(events) != 1 || events[0].Type != retune.TypeRetrainingRequired {
+		t.Fatalf("events = %+v, want one retraining.required", events)
+	}
+	again, err := c.Decide(ctx, s, "run-1", nil)
+	if err != nil || again.ID != d.ID {
+		t.Errorf("deciding the same run again = %+v, %v; want the stored decision %d", again, err, d.ID)
+	}
+	champ, err := retrain.Promote(ctx, st, d.ID, []float64{0.9}, map[string]float64{"latency_ms": 10.5})
+	if err != nil || champ.Version != 1 || champ.Source != "trial" || champ.Trial != d.Candidate {
+		t.Fatalf("Promote = %+v, %v", champ, err)
+	}
+	if _, err := retrain.Promote(ctx, st, d.ID, nil, nil); !errors.Is(err, retune.ErrVersionConflict) {
+		t.Errorf("promoting the same decision twice: %v, want ErrVersionConflict", err)
+	}
+	// A second study, no better than the champion's recorded 0.9 + margin: point comparison says no.
+	c.Policy = retrain.Policy{MinImprovement: 0.2}
+	s2 := tuned(t, st, "second", 0)
+	d2, err := c.Decide(ctx, s2, "run-2", nil)
+	if err != nil || d2.Improved || d2.ChampionVersion != 1 || d2.Evidence.Method != "point" || !strings.Contains(d2.Reason, "point comparison") {
+		t.Errorf("second decision = %+v, %v; want not improved by point comparison against version 1", d2, err)
+	}
+	if events, _ := st.Events(ctx, 0, 0); len(events) != 2 {
+		t.Errorf("%d events, want 2 (required, promoted): a decision that found nothing announces nothing", len(events))
+	}
+}
+
+func TestDecideConfirmed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	if _, err := retrain.SetChampion(ctx, st, "m", map[string]any{"x": 0.5}, []float64{0.5}, map[string]float64{"latency_ms": 10.5}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		shift      float64 // how much better the candidate truly is
+		guard      float64
+		want       bool
+		wantReason string
+	}{
+		{"real improvement", 1, 1, true, "confirmed"},
+		{"noise only", 0, 1, false, "not confirmed"},
+		{"guardrail", 1, 0.01, false, "guardrail latency_ms"},
+	}
+	for i, tt := range tests {
+		s := tuned(t, st, tt.name, 0)
+		c := &retrain.Coordinator{Store: st, Policy: retrain.Policy{Repeats: 5, Guardrails: []retrain.Guardrail{{Metric: "latency_ms", MaxRegression: tt.guard}}}}
+		best, _ := s.Best(ctx)
+		run := func(ctx context.Context, tr *retune.Trial, params map[string]any, r int, seed uint64) ([]float64, error) {
+			if x, ok := params["x"].(float64); ok && x == best.Params["x"] { // the candidate
+				return repeat(tt.shift - x + 0.5)(ctx, tr, params, r, seed) // true value 0.5 + shift
+			}
+			return repeat(0)(ctx, tr, params, r, seed) // the champion: 0.5
+		}
+		d, err := c.Decide(ctx, s, "run-"+tt.name, run)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if d.Improved != tt.want || !strings.Contains(d.Reason, tt.wantReason) || d.Evidence.Method != "paired" || d.Evidence.Repeats != 5 {
+			t.Errorf("%s: decision %v %q (method %s), want %v containing %q", tt.name, d.Improved, d.Reason, d.Evidence.Method, tt.want, tt.wantReason)
+		}
+		ts, _ := s.Trials(ctx)
+		confirms := 0
+		for _, ft := range ts {
+			if ft.Kind == retune.KindConfirm {
+				confirms++
+			}
+		}
+		if confirms != 10 {
+			t.Errorf("%s: %d confirmation trials, want 10", tt.name, confirms)
+		}
+		if b, _ := s.Best(ctx); b.Number != best.Number {
+			t.Errorf("%s: confirmation trials changed Best from %d to %d", tt.name, best.Number, b.Number)
+		}
+		_ = i
+	}
+}
+
+// Two promoters of one decision: exactly one wins the compare-and-set.
+func TestPromoteRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	s := tuned(t, st, "race", 0)
+	d, err := (&retrain.Coordinator{Store: st}).Decide(ctx, s, "r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for range 8 {
+		wg.Go(func() {
+			_, err := retrain.Promote(ctx, st, d.ID, nil, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, retune.ErrVersionConflict):
+				conflicts++
+			default:
+				t.Errorf("Promote: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != 7 {
+		t.Errorf("%d wins and %d conflicts, want 1 and 7", wins, conflicts)
+	}
+	hist, _ := st.ChampionHistory(ctx, "m")
+	if len(hist) != 1 {
+		t.Errorf("history has %d versions, want 1", len(hist))
+	}
+}
