@@ -115,7 +115,7 @@ func TestDecideConfirmed(t *testing.T) {
 		best, _ := s.Best(ctx)
 		run := func(ctx context.Context, tr *retune.Trial, params map[string]any, r int, seed uint64) ([]float64, error) {
 			if x, ok := params["x"].(float64); ok && x == best.Params["x"] { // the candidate
-				return repeat(tt.shift - x + 0.5)(ctx, tr, params, r, seed) // true value 0.5 + shift
+				return repeat(tt.shift-x+0.5)(ctx, tr, params, r, seed) // true value 0.5 + shift
 			}
 			return repeat(0)(ctx, tr, params, r, seed) // the champion: 0.5
 		}
