@@ -13,6 +13,10 @@
 //	sampler: {name: tpe}
 //	pruner:  {name: median}
 //	budget:  {trials: 100, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
+//	retrain:
+//	  min_improvement: 0.005        # absolute; or min_relative_improvement: 0.01
+//	  confirm: {repeats: 5}         # re-run winner and champion before deciding
+//	  guardrails: {latency_ms: {max_regression: 0.10}}
 //
 // Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
 // Unknown keys are errors, and every error names the file, the line and the field and says
@@ -34,6 +38,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/runner"
 )
 
@@ -56,6 +61,17 @@ type Study struct {
 	Budget      Budget
 	Storage     string // DSN; may not hold a password
 	LogDir      string
+	// Retrain is the retraining policy; nil when the file has no retrain section.
+	Retrain *Retrain
+}
+
+// Retrain is the study file's retrain section: when a run's best trial truly beats the
+// model's champion.
+type Retrain struct {
+	Policy retrain.Policy
+	// EachBest decides on every new best trial instead of once at the end of a run; it
+	// raises more false alarms (each decision is another look at noisy data).
+	EachBest bool
 }
 
 // Objective is one objective metric and its direction.
@@ -329,7 +345,7 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, &Error{File: path, Msg: "file is empty: want at least name, command, objective and params"}
 	}
 	root := doc.Content[0]
-	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir")
+	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain")
 	if f == nil {
 		return nil, errors.Join(p.errs...)
 	}
@@ -422,6 +438,9 @@ func Parse(path string, data []byte) (*Study, error) {
 		if d, ok := p.str(n, "log_dir"); ok {
 			s.LogDir = relativeTo(path, d)
 		}
+	}
+	if n, ok := f["retrain"]; ok {
+		s.Retrain = p.retrain(n)
 	}
 	p.checkGrid(f, s)
 	p.checkPlaceholders(f, s)
@@ -758,4 +777,83 @@ func (p *parser) checkPlaceholders(f map[string]*yaml.Node, s *Study) {
 			p.errorf(f["command"], "command", "{%s} is not a param: params are %s", ph, strings.Join(all, ", "))
 		}
 	}
+}
+
+func (p *parser) retrain(n *yaml.Node) *Retrain {
+	f := p.fields(n, "retrain", "min_improvement", "min_relative_improvement", "confirm", "guardrails", "decide")
+	if f == nil {
+		return nil
+	}
+	r := &Retrain{}
+	if v, ok := f["min_improvement"]; ok {
+		if x, ok := p.float(v, "retrain.min_improvement"); ok && x < 0 {
+			p.errorf(v, "retrain.min_improvement", "%v: want a number >= 0", x)
+		} else {
+			r.Policy.MinImprovement = x
+		}
+	}
+	if v, ok := f["min_relative_improvement"]; ok {
+		if x, ok := p.float(v, "retrain.min_relative_improvement"); ok && x < 0 {
+			p.errorf(v, "retrain.min_relative_improvement", "%v: want a fraction >= 0, e.g. 0.01 for 1%%", x)
+		} else {
+			r.Policy.MinRelativeImprovement = x
+		}
+	}
+	if v, ok := f["confirm"]; ok {
+		c := p.fields(v, "retrain.confirm", "repeats", "level")
+		if rv, ok := c["repeats"]; ok {
+			k, ok := p.int(rv, "retrain.confirm.repeats", 2)
+			if ok {
+				r.Policy.Repeats = int(k)
+			}
+		}
+		if lv, ok := c["level"]; ok {
+			if x, ok := p.float(lv, "retrain.confirm.level"); ok {
+				if x <= 0.5 || x >= 1 {
+					p.errorf(lv, "retrain.confirm.level", "%v: want a confidence level between 0.5 and 1, e.g. 0.95", x)
+				}
+				r.Policy.Level = x
+			}
+		}
+	}
+	if v, ok := f["guardrails"]; ok {
+		if v.Kind != yaml.MappingNode {
+			p.errorf(v, "retrain.guardrails", "want a mapping of metric: {max_regression, direction}, got %s", describe(v))
+		} else {
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, gv := v.Content[i], v.Content[i+1]
+				field := "retrain.guardrails." + k.Value
+				g := retrain.Guardrail{Metric: k.Value}
+				gf := p.fields(gv, field, "max_regression", "direction")
+				if mr, ok := gf["max_regression"]; !ok {
+					p.errorf(gv, field+".max_regression", "missing: want the largest allowed regression as a fraction, e.g. 0.10")
+				} else if x, ok := p.float(mr, field+".max_regression"); ok {
+					if x < 0 {
+						p.errorf(mr, field+".max_regression", "%v: want a fraction >= 0", x)
+					}
+					g.MaxRegression = x
+				}
+				if dv, ok := gf["direction"]; ok {
+					if d, ok := p.str(dv, field+".direction"); ok {
+						dir, err := retune.ParseDirection(d)
+						if err != nil {
+							p.errorf(dv, field+".direction", "%q: want minimize or maximize (the metric's good direction)", d)
+						}
+						g.Direction = dir
+					}
+				}
+				r.Policy.Guardrails = append(r.Policy.Guardrails, g)
+			}
+		}
+	}
+	if v, ok := f["decide"]; ok {
+		switch d, _ := p.str(v, "retrain.decide"); d {
+		case "end":
+		case "each_best":
+			r.EachBest = true
+		default:
+			p.errorf(v, "retrain.decide", "%q: want end (once, after the run) or each_best", d)
+		}
+	}
+	return r
 }

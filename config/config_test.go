@@ -98,6 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad budget", strings.Replace(valid, "trials: 100, timeout: 1h, parallel: 2", "trials: 0, timeout: soon, parallel: -1, spare: 1", 1)},
 		{"password in storage", valid + "storage: postgres://u:hunter2@db/x\n"},
 		{"duplicate key", valid + "seed: 2\n"},
+		{"bad retrain", valid + "retrain:\n  min_improvement: -1\n  confirm: {repeats: 1, level: 2}\n  guardrails: {latency_ms: {direction: sideways}}\n  decide: sometimes\n  notify: []\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {
@@ -168,5 +169,32 @@ func TestPrunerFromFile(t *testing.T) {
 	}
 	if _, err := config.Parse("p.yaml", []byte(valid+"pruner: {name: median, warmup: 3}\n")); err == nil || !strings.Contains(err.Error(), "p.yaml:15: pruner:") {
 		t.Errorf("unknown pruner option: %v, want an error at p.yaml:15", err)
+	}
+}
+
+func TestRetrainSection(t *testing.T) {
+	s, err := config.Parse("r.yaml", []byte(valid+`retrain:
+  min_improvement: 0.005
+  min_relative_improvement: 0.01
+  confirm: {repeats: 5, level: 0.9}
+  guardrails: {latency_ms: {max_regression: 0.10}, auc: {max_regression: 0.01, direction: maximize}}
+  decide: each_best
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Retrain
+	if r == nil || r.Policy.MinImprovement != 0.005 || r.Policy.MinRelativeImprovement != 0.01 || r.Policy.Repeats != 5 || r.Policy.Level != 0.9 || !r.EachBest {
+		t.Fatalf("retrain = %+v", r)
+	}
+	if g := r.Policy.Guardrails; len(g) != 2 || g[0].Metric != "latency_ms" || g[0].Direction != retune.Minimize || g[1].Direction != retune.Maximize {
+		t.Errorf("guardrails = %+v", g)
+	}
+	if err := r.Policy.Validate(); err != nil {
+		t.Errorf("parsed policy invalid: %v", err)
+	}
+	plain, _ := config.Parse("p.yaml", []byte(valid))
+	if plain.Retrain != nil {
+		t.Errorf("a file without retrain has %+v", plain.Retrain)
 	}
 }

@@ -53,7 +53,7 @@ func keys[V any](trials []retune.FrozenTrial, m func(retune.FrozenTrial) map[str
 // CSV writes trials (as Study.Trials returns them) as CSV with a header row.
 func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error {
 	objs := objectiveNames(rec)
-	params := keys(trials, paramsOf)
+	params := keys(trials, Params)
 	metrics := keys(trials, func(t retune.FrozenTrial) map[string]float64 { return t.Metrics })
 	users := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.UserAttrs })
 	header := []string{"number", "kind", "state"}
@@ -82,7 +82,7 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 			}
 		}
 		for _, p := range params {
-			ps := paramsOf(t)
+			ps := Params(t)
 			row = append(row, cell(ps[p], hasKey(ps, p)))
 		}
 		for _, m := range metrics {
@@ -109,9 +109,10 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 	return cw.Error()
 }
 
-// paramsOf is a trial's params, or for a WAITING trial the params it was enqueued with.
-func paramsOf(t retune.FrozenTrial) map[string]any {
-	if len(t.Params) == 0 && t.State == retune.TrialWaiting {
+// Params is a trial's params or, when it drew none (a WAITING trial, a confirmation trial
+// run with fixed params), the params it was enqueued with.
+func Params(t retune.FrozenTrial) map[string]any {
+	if len(t.Params) == 0 {
 		return t.Fixed
 	}
 	return t.Params
@@ -178,7 +179,7 @@ type Document struct {
 func ToJSON(t retune.FrozenTrial) Trial {
 	out := Trial{
 		Number: t.Number, Kind: t.Kind.String(), State: t.State.String(),
-		Params: paramsOf(t), UserAttrs: t.UserAttrs, SystemAttrs: t.SystemAttrs, Reason: t.Reason,
+		Params: Params(t), UserAttrs: t.UserAttrs, SystemAttrs: t.SystemAttrs, Reason: t.Reason,
 	}
 	for _, v := range t.Values {
 		out.Values = append(out.Values, retune.Float(v))

@@ -21,7 +21,8 @@ const (
 	ExitError     = 1   // a runtime failure: storage, I/O, a trainer that cannot start
 	ExitUsage     = 2   // bad usage, an invalid study file or argument
 	ExitAllFailed = 3   // every trial of the run failed
-	ExitNotFound  = 4   // the study (or trial) does not exist
+	ExitNotFound  = 4   // the study (or trial, model, decision) does not exist
+	ExitConflict  = 5   // a champion promotion lost its compare-and-set
 	ExitInterrupt = 130 // stopped by SIGINT or SIGTERM
 )
 
@@ -60,6 +61,8 @@ func commands() []command {
 		{"export", "STUDY", "write a study's trials as CSV or JSON", runExport},
 		{"enqueue", "STUDY", "add a trial with fixed params; the next run claims it", runEnqueue},
 		{"delete", "STUDY", "delete a study with its trials and logs", runDelete},
+		{"champion", "set|show|history|promote MODEL", "manage a model's champion: the configuration in production", runChampion},
+		{"decisions", "list [MODEL] | show ID", "list or show retraining decisions", runDecisions},
 		{"migrate", "", "apply pending database migrations (run once before starting many workers)", runMigrate},
 		{"version", "", "print retune's version", runVersion},
 	}
@@ -110,6 +113,9 @@ func (m *Main) exit(ctx context.Context, err error) int {
 	case errors.As(err, &ue) || errors.Is(err, retune.ErrInvalid):
 		fmt.Fprintln(m.Stderr, "retune:", err)
 		return ExitUsage
+	case errors.As(err, new(versionConflict)):
+		fmt.Fprintln(m.Stderr, "retune:", err)
+		return ExitConflict
 	case errors.Is(err, errAllFailed):
 		fmt.Fprintln(m.Stderr, "retune:", err)
 		return ExitAllFailed
@@ -143,7 +149,7 @@ postgres://user@host/db or memory. Environment: RETUNE_DB, RETUNE_LOG_DIR; flags
 environment, which wins over the study file.
 
 Exit codes: 0 done, 1 runtime error, 2 bad usage or study file, 3 every trial failed,
-4 no such study, 130 interrupted.
+4 no such study, model or decision, 5 a promotion lost to another, 130 interrupted.
 
 Run 'retune help COMMAND' for a command's flags.
 `)

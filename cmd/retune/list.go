@@ -186,9 +186,7 @@ func runTrials(ctx context.Context, m *Main, args []string) error {
 	var sel []retune.FrozenTrial
 	for _, t := range ts {
 		if want == nil || t.State == *want {
-			if t.State == retune.TrialWaiting {
-				t.Params = retune.RetryParams(t) // the params it was enqueued with
-			}
+			t.Params = export.Params(t)
 			sel = append(sel, t)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/runner"
 	"github.com/a6b40afc/retune/storage"
 )
@@ -80,14 +81,22 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stderr, "retune: re-enqueued %d trial(s) left running by a stopped retune\n", n)
 	}
 
+	dec, err := m.decider(cfg, store, study, cmd)
+	if err != nil {
+		return err
+	}
 	pr := newProgress(m, study, *quiet, *trials, cfg.Budget.Trials, *timeout)
 	var interrupted []retune.FrozenTrial
 	var mu sync.Mutex
 	opts := retune.OptimizeOptions{
 		Trials: *trials, Timeout: *timeout, Parallel: *parallel, TrialTimeout: cfg.Budget.TrialTimeout,
 		CancelGrace: *grace + 2*time.Second,
-		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(_ context.Context, _ *retune.Study, t retune.FrozenTrial) {
-			pr.finished(t)
+		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(cbCtx context.Context, _ *retune.Study, t retune.FrozenTrial) {
+			if pr.finished(t) && dec != nil && cfg.Retrain.EachBest && cbCtx.Err() == nil {
+				if err := dec.decide(cbCtx); err != nil {
+					fmt.Fprintln(m.Stderr, "retune:", err)
+				}
+			}
 			if t.State == retune.TrialFail && strings.HasPrefix(t.Reason, "interrupted") && ctx.Err() != nil {
 				mu.Lock()
 				interrupted = append(interrupted, t)
@@ -117,6 +126,11 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	m.summary(bg, study, res, logs, dsn, len(interrupted))
+	if dec != nil && ctx.Err() == nil && !cfg.Retrain.EachBest && res.Completed > 0 {
+		if err := dec.decide(ctx); err != nil {
+			return err
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return errInterrupted
@@ -263,14 +277,15 @@ func (p *progress) eta(el time.Duration) time.Duration {
 	return eta
 }
 
-func (p *progress) finished(t retune.FrozenTrial) {
+// finished records a finished trial and reports whether it is the run's new best.
+func (p *progress) finished(t retune.FrozenTrial) (newBest bool) {
 	p.mu.Lock()
 	p.done++
 	switch t.State {
 	case retune.TrialComplete:
 		p.complete++
 		if len(p.dirs) == 1 && (p.best == nil || p.dirs[0].Better(t.Values[0], p.best.Values[0])) {
-			p.best = &t
+			p.best, newBest = &t, true
 		}
 	case retune.TrialPruned:
 		p.pruned++
@@ -279,7 +294,7 @@ func (p *progress) finished(t retune.FrozenTrial) {
 	}
 	p.mu.Unlock()
 	if p.quiet || p.m.IsTerminal {
-		return
+		return newBest
 	}
 	line := fmt.Sprintf("trial %d %s", t.Number, t.State)
 	if len(t.Values) > 0 {
@@ -291,6 +306,7 @@ func (p *progress) finished(t retune.FrozenTrial) {
 		line += ": " + first
 	}
 	fmt.Fprintln(p.m.Stderr, line)
+	return newBest
 }
 
 // summary prints what the run did and the study's best trials.
@@ -338,3 +354,48 @@ func topTrials(dirs []retune.Direction, ts []retune.FrozenTrial, n int) []retune
 }
 
 var _ io.Writer = (*os.File)(nil)
+
+// decider makes the retraining decisions of a run whose study file has a retrain section.
+type decider struct {
+	m     *Main
+	c     *retrain.Coordinator
+	study *retune.Study
+	cmd   *runner.Command
+	runID string
+}
+
+func (m *Main) decider(cfg *config.Study, store retune.Storage, study *retune.Study, cmd *runner.Command) (*decider, error) {
+	if cfg.Retrain == nil {
+		return nil, nil
+	}
+	rs, ok := store.(retune.RetrainStore)
+	if !ok {
+		return nil, fmt.Errorf("%w: this storage keeps no champions", retune.ErrInvalid)
+	}
+	if len(cfg.Objectives) != 1 {
+		return nil, usagef("%s: retrain: decisions need a single objective; the study has %d", cfg.Path, len(cfg.Objectives))
+	}
+	if err := cfg.Retrain.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	return &decider{m: m, c: &retrain.Coordinator{Store: rs, Policy: cfg.Retrain.Policy}, study: study, cmd: cmd, runID: retrain.NewEventID()}, nil
+}
+
+// decide compares the study's best with the champion, running confirmation repeats of both
+// as trainer processes with RETUNE_REPEAT and RETUNE_SEED, and prints the decision.
+func (d *decider) decide(ctx context.Context) error {
+	repeat := func(ctx context.Context, t *retune.Trial, params map[string]any, i int, seed uint64) ([]float64, error) {
+		return d.cmd.Run(ctx, t, params, "RETUNE_REPEAT="+strconv.Itoa(i), "RETUNE_SEED="+strconv.FormatUint(seed, 10))
+	}
+	dec, err := d.c.Decide(ctx, d.study, d.runID, repeat)
+	if err != nil {
+		return fmt.Errorf("retraining decision: %w", err)
+	}
+	verdict := "no retraining"
+	if dec.Improved {
+		verdict = "RETRAINING REQUIRED (event " + retune.TypeRetrainingRequired + " recorded)"
+	}
+	fmt.Fprintf(d.m.Stdout, "decision %d for model %s, trial %d against champion version %d: %s\n  %s\n",
+		dec.ID, dec.Model, dec.Candidate, dec.ChampionVersion, verdict, dec.Reason)
+	return nil
+}
