@@ -60,6 +60,10 @@ type Evidence struct {
 	MinImprovement float64           `json:"min_improvement,omitempty"`
 	MinRelative    float64           `json:"min_relative_improvement,omitempty"`
 	Guardrails     []GuardrailResult `json:"guardrails,omitempty"`
+	// Cooldown is the policy's least time between two promotions of the model: promoting
+	// this decision's candidate sooner after the current champion was made is refused
+	// unless forced. 0 = none.
+	Cooldown time.Duration `json:"cooldown,omitempty"`
 }
 
 // GuardrailResult is one guardrail metric's check.
@@ -125,6 +129,28 @@ type EventStore interface {
 type StoredEvent struct {
 	Seq int64
 	Event
+}
+
+// Trigger is a request to re-tune a model now, as a drift detector (or `retune trigger`)
+// files it; the scheduler re-tuning that model consumes it.
+type Trigger struct {
+	ID       int64
+	Model    string
+	Reason   string
+	Created  time.Time
+	Consumed time.Time // zero while pending
+}
+
+// TriggerStore queues requests to re-tune a model. Every Storage in this module
+// implements it.
+type TriggerStore interface {
+	// RequestRetune stores a pending trigger for model and returns its ID. The reason is
+	// text of at most MaxReasonLen bytes (valid UTF-8, no NUL bytes); it may be empty.
+	RequestRetune(ctx context.Context, model, reason string) (int64, error)
+	// ConsumeTriggers marks the model's pending triggers consumed and returns them, oldest
+	// first (an empty list if none is pending). It is atomic: of concurrent callers, each
+	// pending trigger is returned to exactly one.
+	ConsumeTriggers(ctx context.Context, model string) ([]Trigger, error)
 }
 
 // RetrainStore is the storage of retraining coordination: champions, decisions and the

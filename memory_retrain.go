@@ -143,7 +143,8 @@ func UnmarshalChampion(c *Champion, params, values, metrics []byte) error {
 // CheckDecision validates a decision as every storage does before recording it. ID and
 // Created are set by the storage and not checked. The evidence's objective numbers
 // (values, differences, improvement, bound, level and margins) must not be NaN; guardrail
-// numbers, like metrics, may be. The encoded evidence is at most MaxAttrValueLen bytes.
+// numbers, like metrics, may be. The cooldown must not be negative. The encoded evidence
+// is at most MaxAttrValueLen bytes.
 func CheckDecision(d Decision) error {
 	if err := ValidateName("model", d.Model); err != nil {
 		return fmt.Errorf("decision: %w", err)
@@ -187,6 +188,9 @@ func CheckDecision(d Decision) error {
 			}
 		}
 	}
+	if e.Cooldown < 0 {
+		return fmt.Errorf("%w: %s: evidence cooldown %v: want a duration >= 0", ErrInvalid, what, e.Cooldown)
+	}
 	if _, err := marshalEvidence(what, e); err != nil {
 		return err
 	}
@@ -208,6 +212,7 @@ type storedEvidence struct {
 	MinImprovement Float             `json:"min_improvement,omitempty"`
 	MinRelative    Float             `json:"min_relative_improvement,omitempty"`
 	Guardrails     []storedGuardrail `json:"guardrails,omitempty"`
+	Cooldown       string            `json:"cooldown,omitempty"` // a time.Duration's String
 }
 
 type storedGuardrail struct {
@@ -255,6 +260,9 @@ func marshalEvidence(what string, e Evidence) ([]byte, error) {
 		Level: Float(e.Level), Margin: Float(e.Margin),
 		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative),
 	}
+	if e.Cooldown != 0 {
+		s.Cooldown = e.Cooldown.String()
+	}
 	if e.LowerBound != nil {
 		lb := Float(*e.LowerBound)
 		s.LowerBound = &lb
@@ -287,6 +295,13 @@ func UnmarshalEvidence(b []byte) (Evidence, error) {
 		Differences: fromFloats(s.Differences), Improvement: float64(s.Improvement),
 		Level: float64(s.Level), Margin: float64(s.Margin),
 		MinImprovement: float64(s.MinImprovement), MinRelative: float64(s.MinRelative),
+	}
+	if s.Cooldown != "" {
+		d, err := time.ParseDuration(s.Cooldown)
+		if err != nil {
+			return Evidence{}, fmt.Errorf("%w: evidence cooldown %q: %v", ErrInvalid, s.Cooldown, err)
+		}
+		e.Cooldown = d
 	}
 	if s.LowerBound != nil {
 		lb := float64(*s.LowerBound)
@@ -377,6 +392,7 @@ type memRetrain struct {
 	byKey     map[decisionKey]int64
 	events    []StoredEvent // sequence i at index i-1
 	eventIDs  map[string]bool
+	triggers  []Trigger // ID i at index i-1
 }
 
 type memChampion struct {
@@ -409,7 +425,10 @@ type decisionKey struct {
 	candidate int
 }
 
-var _ RetrainStore = (*memStore)(nil)
+var (
+	_ RetrainStore = (*memStore)(nil)
+	_ TriggerStore = (*memStore)(nil)
+)
 
 // Champion implements ChampionStore.
 func (m *memStore) Champion(_ context.Context, model string) (Champion, error) {
@@ -606,4 +625,47 @@ func CheckEventsRead(after int64, limit int) error {
 		return fmt.Errorf("%w: events after %d, limit %d: want after >= 0 and limit >= 0 (0 = no limit)", ErrInvalid, after, limit)
 	}
 	return nil
+}
+
+// CheckTrigger validates a trigger request as every storage does before storing it.
+func CheckTrigger(model, reason string) error {
+	if err := ValidateName("model", model); err != nil {
+		return fmt.Errorf("trigger: %w", err)
+	}
+	if len(reason) > MaxReasonLen {
+		return fmt.Errorf("%w: trigger for model %q: reason of %d bytes: want at most %d", ErrInvalid, model, len(reason), MaxReasonLen)
+	}
+	if !utf8.ValidString(reason) || bytes.IndexByte([]byte(reason), 0) >= 0 {
+		return fmt.Errorf("%w: trigger for model %q: reason %.40q…: want valid UTF-8 without NUL bytes", ErrInvalid, model, reason)
+	}
+	return nil
+}
+
+// RequestRetune implements TriggerStore.
+func (m *memStore) RequestRetune(_ context.Context, model, reason string) (int64, error) {
+	if err := CheckTrigger(model, reason); err != nil {
+		return 0, err
+	}
+	r := &m.retrain
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := int64(len(r.triggers)) + 1
+	r.triggers = append(r.triggers, Trigger{ID: id, Model: model, Reason: reason, Created: memNow()})
+	return id, nil
+}
+
+// ConsumeTriggers implements TriggerStore.
+func (m *memStore) ConsumeTriggers(_ context.Context, model string) ([]Trigger, error) {
+	r := &m.retrain
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []Trigger{}
+	now := memNow()
+	for i := range r.triggers {
+		if tr := &r.triggers[i]; tr.Model == model && tr.Consumed.IsZero() {
+			tr.Consumed = now
+			out = append(out, *tr)
+		}
+	}
+	return out, nil
 }

@@ -17,6 +17,10 @@
 //	  min_improvement: 0.005        # absolute; or min_relative_improvement: 0.01
 //	  confirm: {repeats: 5}         # re-run winner and champion before deciding
 //	  guardrails: {latency_ms: {max_regression: 0.10}}
+//	  cooldown: 12h                 # least time between two promotions of the model
+//	schedule:                       # re-tune periodically: retune run keeps running
+//	  every: 24h
+//	  timezone: Europe/Berlin       # IANA zone of the names' times (default UTC)
 //
 // Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
 // Unknown keys are errors, and every error names the file, the line and the field and says
@@ -63,6 +67,16 @@ type Study struct {
 	LogDir      string
 	// Retrain is the retraining policy; nil when the file has no retrain section.
 	Retrain *Retrain
+	// Schedule re-tunes periodically; nil when the file has no schedule section.
+	Schedule *Schedule
+}
+
+// Schedule is the study file's schedule section: `retune run` starts a new study for the
+// model every period.
+type Schedule struct {
+	Every time.Duration // > 0
+	// Location is the time zone of the times in scheduled studies' names; default UTC.
+	Location *time.Location
 }
 
 // Retrain is the study file's retrain section: when a run's best trial truly beats the
@@ -345,7 +359,7 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, &Error{File: path, Msg: "file is empty: want at least name, command, objective and params"}
 	}
 	root := doc.Content[0]
-	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain")
+	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule")
 	if f == nil {
 		return nil, errors.Join(p.errs...)
 	}
@@ -441,6 +455,9 @@ func Parse(path string, data []byte) (*Study, error) {
 	}
 	if n, ok := f["retrain"]; ok {
 		s.Retrain = p.retrain(n)
+	}
+	if n, ok := f["schedule"]; ok {
+		s.Schedule = p.schedule(n)
 	}
 	p.checkGrid(f, s)
 	p.checkPlaceholders(f, s)
@@ -780,7 +797,7 @@ func (p *parser) checkPlaceholders(f map[string]*yaml.Node, s *Study) {
 }
 
 func (p *parser) retrain(n *yaml.Node) *Retrain {
-	f := p.fields(n, "retrain", "min_improvement", "min_relative_improvement", "confirm", "guardrails", "decide")
+	f := p.fields(n, "retrain", "min_improvement", "min_relative_improvement", "confirm", "guardrails", "decide", "cooldown")
 	if f == nil {
 		return nil
 	}
@@ -846,6 +863,9 @@ func (p *parser) retrain(n *yaml.Node) *Retrain {
 			}
 		}
 	}
+	if v, ok := f["cooldown"]; ok {
+		r.Policy.Cooldown, _ = p.duration(v, "retrain.cooldown")
+	}
 	if v, ok := f["decide"]; ok {
 		switch d, _ := p.str(v, "retrain.decide"); d {
 		case "end":
@@ -856,4 +876,31 @@ func (p *parser) retrain(n *yaml.Node) *Retrain {
 		}
 	}
 	return r
+}
+
+func (p *parser) schedule(n *yaml.Node) *Schedule {
+	f := p.fields(n, "schedule", "every", "timezone")
+	if f == nil {
+		return nil
+	}
+	sc := &Schedule{Location: time.UTC}
+	if v, ok := f["every"]; !ok {
+		p.errorf(n, "schedule.every", "missing: want the period, e.g. 24h")
+	} else if d, ok := p.duration(v, "schedule.every"); ok {
+		if d == 0 {
+			p.errorf(v, "schedule.every", "%s: want a period > 0, e.g. 24h", v.Value)
+		}
+		sc.Every = d
+	}
+	if v, ok := f["timezone"]; ok {
+		if name, ok := p.str(v, "schedule.timezone"); ok {
+			loc, err := time.LoadLocation(name)
+			if err != nil || name == "" {
+				p.errorf(v, "schedule.timezone", "%q is not a known time zone: want an IANA name such as UTC, Europe/Berlin or America/New_York", name)
+			} else {
+				sc.Location = loc
+			}
+		}
+	}
+	return sc
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/config"
@@ -99,6 +100,12 @@ func TestParseErrors(t *testing.T) {
 		{"password in storage", valid + "storage: postgres://u:hunter2@db/x\n"},
 		{"duplicate key", valid + "seed: 2\n"},
 		{"bad retrain", valid + "retrain:\n  min_improvement: -1\n  confirm: {repeats: 1, level: 2}\n  guardrails: {latency_ms: {direction: sideways}}\n  decide: sometimes\n  notify: []\n"},
+		{"bad cooldown", valid + "retrain:\n  cooldown: -12h\n"},
+		{"cooldown not a duration", valid + "retrain: {cooldown: 12}\n"},
+		{"bad schedule", valid + "schedule:\n  every: 0s\n  timezone: Mars/Olympus_Mons\n  at: \"03:00\"\n"},
+		{"schedule without every", valid + "schedule: {timezone: UTC}\n"},
+		{"schedule not a mapping", valid + "schedule: daily\n"},
+		{"schedule every not a duration", valid + "schedule: {every: daily, timezone: [UTC]}\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {
@@ -196,5 +203,28 @@ func TestRetrainSection(t *testing.T) {
 	plain, _ := config.Parse("p.yaml", []byte(valid))
 	if plain.Retrain != nil {
 		t.Errorf("a file without retrain has %+v", plain.Retrain)
+	}
+}
+
+func TestScheduleAndCooldown(t *testing.T) {
+	s, err := config.Parse("s.yaml", []byte(valid+"retrain: {cooldown: 12h}\nschedule: {every: 24h, timezone: Europe/Berlin}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Retrain.Policy.Cooldown != 12*time.Hour {
+		t.Errorf("retrain.cooldown = %v, want 12h", s.Retrain.Policy.Cooldown)
+	}
+	if s.Schedule == nil || s.Schedule.Every != 24*time.Hour || s.Schedule.Location.String() != "Europe/Berlin" {
+		t.Errorf("schedule = %+v, want every 24h in Europe/Berlin", s.Schedule)
+	}
+	utc, err := config.Parse("s.yaml", []byte(valid+"schedule: {every: 90m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if utc.Schedule.Every != 90*time.Minute || utc.Schedule.Location != time.UTC {
+		t.Errorf("schedule = %+v, want every 90m in UTC", utc.Schedule)
+	}
+	if plain, _ := config.Parse("p.yaml", []byte(valid)); plain.Schedule != nil {
+		t.Errorf("a file without schedule has %+v", plain.Schedule)
 	}
 }

@@ -82,6 +82,7 @@ func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string,
 	} else if d.Reason == "" {
 		d.Improved, d.Reason = Verdict(e)
 	}
+	e.Cooldown = c.Policy.Cooldown
 	d.Evidence = e
 	var events []retune.Event
 	if d.Improved {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/retrain"
@@ -72,11 +73,11 @@ func TestDecideFirstAndPoint(t *testing.T) {
 	if err != nil || again.ID != d.ID {
 		t.Errorf("deciding the same run again = %+v, %v; want the stored decision %d", again, err, d.ID)
 	}
-	champ, err := retrain.Promote(ctx, st, d.ID, []float64{0.9}, map[string]float64{"latency_ms": 10.5})
+	champ, err := retrain.Promote(ctx, st, d.ID, retrain.PromoteOptions{Values: []float64{0.9}, Metrics: map[string]float64{"latency_ms": 10.5}})
 	if err != nil || champ.Version != 1 || champ.Source != "trial" || champ.Trial != d.Candidate {
 		t.Fatalf("Promote = %+v, %v", champ, err)
 	}
-	if _, err := retrain.Promote(ctx, st, d.ID, nil, nil); !errors.Is(err, retune.ErrVersionConflict) {
+	if _, err := retrain.Promote(ctx, st, d.ID, retrain.PromoteOptions{}); !errors.Is(err, retune.ErrVersionConflict) {
 		t.Errorf("promoting the same decision twice: %v, want ErrVersionConflict", err)
 	}
 	// A second study, no better than the champion's recorded 0.9 + margin: point comparison says no.
@@ -158,7 +159,7 @@ func TestPromoteRace(t *testing.T) {
 	wins, conflicts := 0, 0
 	for range 8 {
 		wg.Go(func() {
-			_, err := retrain.Promote(ctx, st, d.ID, nil, nil)
+			_, err := retrain.Promote(ctx, st, d.ID, retrain.PromoteOptions{})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -178,5 +179,35 @@ func TestPromoteRace(t *testing.T) {
 	hist, _ := st.ChampionHistory(ctx, "m")
 	if len(hist) != 1 {
 		t.Errorf("history has %d versions, want 1", len(hist))
+	}
+}
+
+// A decision records its policy's cooldown; promoting it within the cooldown of the
+// current champion is refused unless forced, and a model without a champion has none.
+func TestPromoteCooldown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	c := &retrain.Coordinator{Store: st, Policy: retrain.Policy{Cooldown: time.Hour}}
+	d1, err := c.Decide(ctx, tuned(t, st, "cool-1", 0), "run-1", nil)
+	if err != nil || d1.Evidence.Cooldown != time.Hour {
+		t.Fatalf("Decide = %+v, %v, want the cooldown in its evidence", d1, err)
+	}
+	if _, err := retrain.Promote(ctx, st, d1.ID, retrain.PromoteOptions{Values: []float64{-1}}); err != nil {
+		t.Fatalf("first promotion: %v", err)
+	}
+	d2, err := c.Decide(ctx, tuned(t, st, "cool-2", 0), "run-2", nil)
+	if err != nil || !d2.Improved {
+		t.Fatalf("second decision = %+v, %v, want improved", d2, err)
+	}
+	_, err = retrain.Promote(ctx, st, d2.ID, retrain.PromoteOptions{})
+	if !errors.Is(err, retrain.ErrCooldown) || !errors.Is(err, retune.ErrConflict) || errors.Is(err, retune.ErrVersionConflict) {
+		t.Errorf("promotion within the cooldown: %v, want ErrCooldown and ErrConflict", err)
+	}
+	if champ, err := retrain.Promote(ctx, st, d2.ID, retrain.PromoteOptions{Force: true}); err != nil || champ.Version != 2 {
+		t.Errorf("forced promotion = %+v, %v, want version 2", champ, err)
+	}
+	if err := (retrain.Policy{Cooldown: -time.Second}).Validate(); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Validate(negative cooldown) = %v, want ErrInvalid", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/stat"
@@ -34,6 +35,11 @@ type Policy struct {
 	Repeats int
 	// Level is the confidence level of the lower bound; default 0.95.
 	Level float64
+	// Cooldown is the least time between two promotions of the model: a decision records
+	// it, and Promote refuses to promote the decision's candidate sooner than Cooldown
+	// after the current champion was made (unless forced), so a flapping model is not
+	// promoted back and forth. 0 = no cooldown.
+	Cooldown time.Duration
 }
 
 // Guardrail bounds the regression of one metric from the trial's metrics map.
@@ -57,6 +63,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: repeats %d: want 0 (compare point values) or at least 2", retune.ErrInvalid, p.Repeats)
 	case p.Level != 0 && (p.Level <= 0.5 || p.Level >= 1 || math.IsNaN(p.Level)):
 		return fmt.Errorf("%w: confidence level %v: want a level in (0.5, 1), e.g. 0.95", retune.ErrInvalid, p.Level)
+	case p.Cooldown < 0:
+		return fmt.Errorf("%w: cooldown %v: want a duration >= 0", retune.ErrInvalid, p.Cooldown)
 	}
 	seen := map[string]bool{}
 	for _, g := range p.Guardrails {

@@ -3,7 +3,9 @@ package retrain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/a6b40afc/retune"
 )
@@ -15,17 +17,47 @@ type Store interface {
 	retune.RetrainStore
 }
 
-// Promote makes the candidate of decision id the model's champion, with values (and
+// ErrCooldown is returned (wrapping retune.ErrConflict) when a promotion comes sooner
+// after the model's current champion was made than the decision's policy cooldown.
+var ErrCooldown = errors.New("retrain: promotion within the cooldown")
+
+// PromoteOptions are what the retraining system reports back with a promotion.
+type PromoteOptions struct {
+	// Values are the retrained model's measured objective values; default: the candidate
+	// trial's values.
+	Values []float64
+	// Metrics are its other measured metrics (guardrails).
+	Metrics map[string]float64
+	// Force promotes even within the cooldown the decision recorded.
+	Force bool
+}
+
+// Promote makes the candidate of decision id the model's champion, with the values (and
 // metrics) the retraining system measured: a compare-and-set on the champion version the
 // decision was made against, written with a champion-promoted event in one transaction.
-// When another promotion came first the error wraps retune.ErrVersionConflict.
-func Promote(ctx context.Context, st Store, id int64, values []float64, metrics map[string]float64) (retune.Champion, error) {
+// When another promotion came first the error wraps retune.ErrVersionConflict. Unless
+// o.Force, a promotion sooner than the decision's cooldown (Policy.Cooldown) after the
+// current champion was made is refused with an error wrapping ErrCooldown and
+// retune.ErrConflict; a model without a champion has no cooldown.
+func Promote(ctx context.Context, st Store, id int64, o PromoteOptions) (retune.Champion, error) {
 	d, err := st.Decision(ctx, id)
 	if err != nil {
 		return retune.Champion{}, err
 	}
 	if !d.Improved {
 		return retune.Champion{}, fmt.Errorf("%w: decision %d did not find an improvement (%s): promote only what a decision confirmed", retune.ErrInvalid, id, d.Reason)
+	}
+	if cd := d.Evidence.Cooldown; cd > 0 && !o.Force {
+		cur, err := st.Champion(ctx, d.Model)
+		switch {
+		case errors.Is(err, retune.ErrNotFound):
+		case err != nil:
+			return retune.Champion{}, fmt.Errorf("decision %d: %w", id, err)
+		case cur.Version == d.ChampionVersion && time.Since(cur.Created) < cd:
+			// Another version than the decision's fails the compare-and-set below.
+			return retune.Champion{}, fmt.Errorf("promote decision %d: champion version %d of model %q was made %s ago, within the cooldown of %s; promotions are allowed again from %s: %w: %w",
+				id, cur.Version, d.Model, time.Since(cur.Created).Round(time.Second), cd, cur.Created.Add(cd).UTC().Format(time.RFC3339), ErrCooldown, retune.ErrConflict)
+		}
 	}
 	rec, err := st.Study(ctx, d.Study)
 	if err != nil {
@@ -35,16 +67,17 @@ func Promote(ctx context.Context, st Store, id int64, values []float64, metrics 
 	if err != nil {
 		return retune.Champion{}, fmt.Errorf("decision %d: candidate trial %d: %w", id, d.Candidate, err)
 	}
+	values := o.Values
 	if len(values) == 0 {
 		values = t.Values
 	}
-	c := retune.Champion{Model: d.Model, Params: t.Params, Values: values, Metrics: metrics, Source: "trial",
+	c := retune.Champion{Model: d.Model, Params: t.Params, Values: values, Metrics: o.Metrics, Source: "trial",
 		Study: d.Study, Trial: d.Candidate, Decision: id}
 	return promote(ctx, st, c, d.ChampionVersion)
 }
 
 // SetChampion records a champion by hand (the model in production before retune, say):
-// the next version after the current one.
+// the next version after the current one. It is not subject to a cooldown.
 func SetChampion(ctx context.Context, st retune.RetrainStore, model string, params map[string]any, values []float64, metrics map[string]float64) (retune.Champion, error) {
 	var expect int64
 	cur, err := st.Champion(ctx, model)

@@ -90,6 +90,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 	params := paramFlags{}
 	var values floatList
 	metrics := metricFlags{}
+	force := new(bool)
 	switch sub {
 	case "set":
 		fs.Var(params, "param", "a param of the champion as name=value (repeatable)")
@@ -98,6 +99,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 	case "promote":
 		fs.Var(&values, "value", "the retrained model's measured objective value (default: the candidate trial's)")
 		fs.Var(metrics, "metric", "the retrained model's other metric as name=value (repeatable)")
+		force = fs.Bool("force", false, "promote even within the cooldown (retrain.cooldown) of the previous promotion")
 	case "show", "history":
 	default:
 		return usagef("champion %s: want set, show, history or promote", sub)
@@ -135,7 +137,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 		if d.Model != model {
 			return usagef("decision %d is about model %q, not %q", *decision, d.Model, model)
 		}
-		c, err := retrain.Promote(ctx, st, *decision, values, metrics)
+		c, err := retrain.Promote(ctx, st, *decision, retrain.PromoteOptions{Values: values, Metrics: metrics, Force: *force})
 		if errors.Is(err, retune.ErrVersionConflict) {
 			return versionConflict{err}
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/storage"
 )
 
@@ -23,6 +24,7 @@ const (
 	ExitAllFailed = 3   // every trial of the run failed
 	ExitNotFound  = 4   // the study (or trial, model, decision) does not exist
 	ExitConflict  = 5   // a champion promotion lost its compare-and-set
+	ExitCooldown  = 6   // a champion promotion came within the cooldown of the previous one
 	ExitInterrupt = 130 // stopped by SIGINT or SIGTERM
 )
 
@@ -54,7 +56,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "STUDY.yaml", "run trials of the training command a study file describes (creates or resumes the study)", runRun},
+		{"run", "STUDY.yaml", "run trials of the training command a study file describes (creates or resumes the study), once or on a schedule", runRun},
 		{"studies", "", "list the studies in the database with their trial counts and best values", runStudies},
 		{"trials", "STUDY", "list a study's trials", runTrials},
 		{"best", "STUDY", "show a study's best trial (or its Pareto front)", runBest},
@@ -63,6 +65,7 @@ func commands() []command {
 		{"delete", "STUDY", "delete a study with its trials and logs", runDelete},
 		{"champion", "set|show|history|promote MODEL", "manage a model's champion: the configuration in production", runChampion},
 		{"decisions", "list [MODEL] | show ID", "list or show retraining decisions", runDecisions},
+		{"trigger", "MODEL", "ask the scheduler of a model (retune run --every) to re-tune it now", runTrigger},
 		{"migrate", "", "apply pending database migrations (run once before starting many workers)", runMigrate},
 		{"version", "", "print retune's version", runVersion},
 	}
@@ -116,6 +119,9 @@ func (m *Main) exit(ctx context.Context, err error) int {
 	case errors.As(err, new(versionConflict)):
 		fmt.Fprintln(m.Stderr, "retune:", err)
 		return ExitConflict
+	case errors.Is(err, retrain.ErrCooldown):
+		fmt.Fprintln(m.Stderr, "retune:", err, "(--force promotes anyway)")
+		return ExitCooldown
 	case errors.Is(err, errAllFailed):
 		fmt.Fprintln(m.Stderr, "retune:", err)
 		return ExitAllFailed
@@ -149,7 +155,8 @@ postgres://user@host/db or memory. Environment: RETUNE_DB, RETUNE_LOG_DIR; flags
 environment, which wins over the study file.
 
 Exit codes: 0 done, 1 runtime error, 2 bad usage or study file, 3 every trial failed,
-4 no such study, model or decision, 5 a promotion lost to another, 130 interrupted.
+4 no such study, model or decision, 5 a promotion lost to another, 6 a promotion within
+the cooldown of the previous one, 130 interrupted.
 
 Run 'retune help COMMAND' for a command's flags.
 `)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,9 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	replace := fs.Bool("replace", false, "allow a resumed study to change its sampler, pruner, seed or model (the change is recorded)")
 	grace := fs.Duration("kill-grace", runner.DefaultKillGrace, "time between SIGTERM and SIGKILL when a trainer is stopped")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	usage := fs.Usage
+	fs.Usage = func() { usage(); fmt.Fprint(fs.Output(), scheduleHelp) }
+	every := fs.Duration("every", 0, "keep running: start a new study for the model every period, e.g. 24h (default: the study file's schedule.every; 0 runs once)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -42,6 +46,8 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	switch {
 	case *trials < 0 || *parallel < 0 || *timeout < 0 || *grace <= 0:
 		return usagef("--trials, --parallel and --timeout must be >= 0 and --kill-grace > 0")
+	case *every < 0:
+		return usagef("--every must be > 0, or 0 to run once")
 	case *timeout == 0:
 		*timeout = cfg.Budget.Timeout
 	}
@@ -51,21 +57,75 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if *trials == 0 && cfg.Budget.Trials == 0 && *timeout == 0 && cfg.SamplerSpec.Name != "grid" {
 		return usagef("%s: nothing would stop this run: set budget.trials or budget.timeout in the study file, or pass --trials or --timeout", cfg.Path)
 	}
-	dsn := m.dsn(*db, cfg.Storage)
-	store, err := m.open(ctx, dsn)
+	sched := cfg.Schedule
+	if isSet(fs, "every") {
+		sched = nil
+		if *every > 0 {
+			sched = &config.Schedule{Every: *every, Location: time.UTC}
+			if cfg.Schedule != nil {
+				sched.Location = cfg.Schedule.Location
+			}
+		}
+	}
+	o := runOptions{
+		cfg: cfg, dsn: m.dsn(*db, cfg.Storage), trials: *trials, timeout: *timeout, parallel: *parallel,
+		replace: *replace, grace: *grace, quiet: *quiet,
+	}
+	o.logs = m.logDir(*logDir, cfg.LogDir, o.dsn)
+	store, err := m.open(ctx, o.dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	study, err := cfg.NewStudy(ctx, store, *replace)
+	if sched != nil {
+		return m.schedule(ctx, store, o, *sched)
+	}
+	return m.runStudy(ctx, store, o, nil)
+}
+
+// isSet reports whether the flag was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runOptions are one run's settings, from its flags, the environment and the study file.
+type runOptions struct {
+	cfg      *config.Study
+	dsn      string
+	logs     string // the log directory
+	trials   int
+	timeout  time.Duration
+	parallel int
+	replace  bool
+	grace    time.Duration
+	quiet    bool
+}
+
+// prepareFunc readies a study that runStudy opened, before its trials start; it returns
+// labels of trials by number, set as each one's "warm_start" user attribute when it runs.
+type prepareFunc func(ctx context.Context, study *retune.Study) (map[int]string, error)
+
+// runStudy is one run of a study: it creates or resumes the study, runs the trainer as
+// its trials, prints the summary and, with a retrain section, decides. prepare, if not
+// nil, is called with the study before any trial starts.
+func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions, prepare prepareFunc) error {
+	cfg := o.cfg
+	study, err := cfg.NewStudy(ctx, store, o.replace)
 	if err != nil {
 		return err
 	}
+	var labels map[int]string
+	if prepare != nil {
+		if labels, err = prepare(ctx, study); err != nil {
+			return err
+		}
+	}
 	host, _ := os.Hostname()
-	logs := m.logDir(*logDir, cfg.LogDir, dsn)
 	cmd := &runner.Command{
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
-		LogDir: logs, Secrets: []string{"RETUNE_DB"}, KillGrace: *grace,
+		LogDir: o.logs, Secrets: []string{"RETUNE_DB"}, KillGrace: o.grace,
 	}
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {
@@ -75,7 +135,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+cfg.Env[k])
 	}
-	if n, err := recoverOrphans(ctx, store, study, host, *grace); err != nil {
+	if n, err := recoverOrphans(ctx, store, study, host, o.grace); err != nil {
 		return fmt.Errorf("recover trials of a stopped run: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(m.Stderr, "retune: re-enqueued %d trial(s) left running by a stopped retune\n", n)
@@ -85,12 +145,12 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	pr := newProgress(m, study, *quiet, *trials, cfg.Budget.Trials, *timeout)
+	pr := newProgress(m, study, o.quiet, o.trials, cfg.Budget.Trials, o.timeout)
 	var interrupted []retune.FrozenTrial
 	var mu sync.Mutex
 	opts := retune.OptimizeOptions{
-		Trials: *trials, Timeout: *timeout, Parallel: *parallel, TrialTimeout: cfg.Budget.TrialTimeout,
-		CancelGrace: *grace + 2*time.Second,
+		Trials: o.trials, Timeout: o.timeout, Parallel: o.parallel, TrialTimeout: cfg.Budget.TrialTimeout,
+		CancelGrace: o.grace + 2*time.Second,
 		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(cbCtx context.Context, _ *retune.Study, t retune.FrozenTrial) {
 			if pr.finished(t) && dec != nil && cfg.Retrain.EachBest && cbCtx.Err() == nil {
 				if err := dec.decide(cbCtx); err != nil {
@@ -106,6 +166,9 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	}
 	pr.start()
 	res, err := study.OptimizeMulti(ctx, func(ctx context.Context, t *retune.Trial) ([]float64, error) {
+		if l, ok := labels[t.Number()]; ok {
+			t.SetUserAttr("warm_start", l)
+		}
 		params := cfg.Suggest(t)
 		if err := t.Err(); err != nil {
 			return nil, err
@@ -125,7 +188,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	m.summary(bg, study, res, logs, dsn, len(interrupted))
+	m.summary(bg, study, res, o.logs, o.dsn, len(interrupted))
 	if dec != nil && ctx.Err() == nil && !cfg.Retrain.EachBest && res.Completed > 0 {
 		if err := dec.decide(ctx); err != nil {
 			return err
@@ -135,7 +198,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	case ctx.Err() != nil:
 		return errInterrupted
 	case res.Started > 0 && res.Failed == res.Started:
-		return fmt.Errorf("%w: %d of %d (see `retune trials %s --state FAIL` and the logs in %s)", errAllFailed, res.Failed, res.Started, cfg.Name, logs)
+		return fmt.Errorf("%w: %d of %d (see `retune trials %s --state FAIL` and the logs in %s)", errAllFailed, res.Failed, res.Started, cfg.Name, o.logs)
 	}
 	return nil
 }
@@ -315,7 +378,7 @@ func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, 
 	fmt.Fprintf(w, "\nstudy %s: ran %d trials in %v (%d complete, %d pruned, %d failed); stopped: %v\n",
 		s.Name(), res.Started, res.Elapsed.Round(time.Millisecond), res.Completed, res.Pruned, res.Failed, res.Stop)
 	if requeued > 0 {
-		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again: the next run starts with them\n", requeued)
+		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again: the next run of study %s starts with them\n", requeued, s.Name())
 	}
 	ts, err := s.Trials(ctx)
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestMigrateV1ToV2: a schema at version 1, with a study in it, migrates to version 2 on
-// Open; the study is kept and the retraining tables work.
-func TestMigrateV1ToV2(t *testing.T) {
+// TestMigrateFromV1: a schema at version 1, with a study in it, migrates to SchemaVersion
+// on Open; the study is kept and the retraining and trigger tables work.
+func TestMigrateFromV1(t *testing.T) {
 	t.Parallel()
 	dsn, schema := newSchema(t)
 	pool, err := newPool(t.Context(), dsn, schema)
@@ -29,11 +29,11 @@ func TestMigrateV1ToV2(t *testing.T) {
 	execSQL(t, dsn, fmt.Sprintf(`INSERT INTO %q.studies (name, directions, model, seed, sampler, pruner, created_at)
 		VALUES ('old', '{0}', 'old', 1, '{"name":"random"}', '{"name":""}', now())`, schema))
 	_, err = OpenOptions(t.Context(), dsn, Options{Schema: schema, NoMigrate: true})
-	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "schema version 1 is older than this retune (needs 2)") {
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), fmt.Sprintf("schema version 1 is older than this retune (needs %d)", SchemaVersion)) {
 		t.Errorf("OpenOptions(version 1, NoMigrate) error = %v, want ErrConflict saying version 1 is older", err)
 	}
 	s := openStore(t, dsn, schema)
-	wantVersions(t, versions(t, dsn, schema), 2)
+	wantVersions(t, versions(t, dsn, schema), SchemaVersion)
 	if st, err := s.Study(t.Context(), "old"); err != nil || st.Model != "old" {
 		t.Errorf("Study(old) after migrating = %+v, %v, want it kept", st, err)
 	}
@@ -44,6 +44,9 @@ func TestMigrateV1ToV2(t *testing.T) {
 	}
 	if evs, err := s.Events(t.Context(), 0, 0); err != nil || len(evs) != 1 || evs[0].ID != "e1" || evs[0].Seq != 1 {
 		t.Errorf("Events after migrating = %+v, %v, want e1 at seq 1", evs, err)
+	}
+	if id, err := s.RequestRetune(t.Context(), "old", "drift"); err != nil || id != 1 {
+		t.Errorf("RequestRetune after migrating = %d, %v, want 1", id, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,9 +10,9 @@ import (
 	"github.com/a6b40afc/retune"
 )
 
-// TestMigrateV1ToV2: a database at version 1, with a study in it, migrates to version 2
-// on Open; the study is kept and the retraining tables work.
-func TestMigrateV1ToV2(t *testing.T) {
+// TestMigrateFromV1: a database at version 1, with a study in it, migrates to
+// SchemaVersion on Open; the study is kept and the retraining and trigger tables work.
+func TestMigrateFromV1(t *testing.T) {
 	ctx := t.Context()
 	path := newDB(t)
 	w, err := openWriter(ctx, path, Options{BusyTimeout: time.Second})
@@ -30,7 +31,7 @@ func TestMigrateV1ToV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = OpenOptions(ctx, path, Options{NoMigrate: true})
-	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "schema version 1 is older than this retune (wants 2)") {
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), fmt.Sprintf("schema version 1 is older than this retune (wants %d)", SchemaVersion)) {
 		t.Errorf("OpenOptions(version 1, NoMigrate) error = %v, want ErrConflict saying version 1 is older", err)
 	}
 	s := openT(t, path, Options{})
@@ -47,8 +48,8 @@ func TestMigrateV1ToV2(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
-		t.Errorf("schema_migrations versions = %v, want [1 2]", versions)
+	if len(versions) != SchemaVersion || versions[0] != 1 || versions[SchemaVersion-1] != SchemaVersion {
+		t.Errorf("schema_migrations versions = %v, want 1 to %d", versions, SchemaVersion)
 	}
 	if st, err := s.Study(ctx, "old"); err != nil || st.Model != "old" {
 		t.Errorf("Study(old) after migrating = %+v, %v, want it kept", st, err)
@@ -60,5 +61,8 @@ func TestMigrateV1ToV2(t *testing.T) {
 	}
 	if evs, err := s.Events(ctx, 0, 0); err != nil || len(evs) != 1 || evs[0].ID != "e1" {
 		t.Errorf("Events after migrating = %+v, %v, want e1", evs, err)
+	}
+	if id, err := s.RequestRetune(ctx, "old", "drift"); err != nil || id != 1 {
+		t.Errorf("RequestRetune after migrating = %d, %v, want 1", id, err)
 	}
 }

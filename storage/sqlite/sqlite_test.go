@@ -183,6 +183,7 @@ func TestQueryPlans(t *testing.T) {
 		{"decisions of a model", qDecisionsOf, []any{"m"}, "decisions_model"},
 		{"event by ID", qEventExists, []any{"e"}, "sqlite_autoindex_events_1"},
 		{"events after", qEventsAfter, []any{0, -1}, "INTEGER PRIMARY KEY"},
+		{"pending triggers", qTriggersPending, []any{"m"}, "triggers_pending"},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {

@@ -351,7 +351,7 @@ func testRetrainRoundTrip(t *testing.T, open Opener) {
 		Method: "paired", Direction: "maximize",
 		Candidate: []float64{0.9, 0.1 + 0.2, math.Inf(1)}, Champion: []float64{0.8, 5e-324, math.Inf(-1)},
 		Repeats: 3, Differences: []float64{0.1, -1e300, math.Inf(1)}, Improvement: 0.075, LowerBound: &lb,
-		Level: 0.95, Margin: 0.005, MinImprovement: 0.001, MinRelative: 0.01,
+		Level: 0.95, Margin: 0.005, MinImprovement: 0.001, MinRelative: 0.01, Cooldown: 12*time.Hour + 1500*time.Microsecond,
 		Guardrails: []retune.GuardrailResult{
 			{Metric: "latency_ms", Candidate: 12.5, Champion: 11, Regression: 0.1364, MaxRegression: 0.1, OK: true},
 			{Metric: "memory \"mb\"", Candidate: math.Inf(1), Champion: -3, Regression: math.Inf(-1), MaxRegression: 0.2},
@@ -586,6 +586,7 @@ func testRetrainInvalid(t *testing.T, open Opener) {
 		{"NaN improvement", "evidence improvement is NaN", dec(func(d *retune.Decision) { d.Evidence.Improvement = math.NaN() })},
 		{"NaN candidate value", "evidence candidate is NaN", dec(func(d *retune.Decision) { d.Evidence.Candidate = []float64{math.NaN()} })},
 		{"NaN lower bound", "evidence lower_bound is NaN", dec(func(d *retune.Decision) { nan := math.NaN(); d.Evidence.LowerBound = &nan })},
+		{"negative cooldown", "evidence cooldown -1s", dec(func(d *retune.Decision) { d.Evidence.Cooldown = -time.Second })},
 		{"huge evidence", "bytes of JSON", dec(func(d *retune.Decision) {
 			d.Evidence.Guardrails = []retune.GuardrailResult{{Metric: strings.Repeat("g", retune.MaxAttrValueLen)}}
 		})},

@@ -50,6 +50,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RetrainRoundTrip", testRetrainRoundTrip},
 		{"RetrainInvalid", testRetrainInvalid},
 		{"RetrainOutlivesStudy", testRetrainOutlivesStudy},
+		{"TriggersOnce", testTriggersOnce},
+		{"TriggerInvalid", testTriggerInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
