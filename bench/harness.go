@@ -16,6 +16,7 @@ import (
 	"github.com/a6b40afc/retune/bench/problem"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
+	"github.com/a6b40afc/retune/sampler/tpe"
 )
 
 var (
@@ -23,6 +24,8 @@ var (
 	samplers   = map[string]func() retune.Sampler{
 		"random": func() retune.Sampler { return random.New() },
 		"qmc":    func() retune.Sampler { return qmc.New(qmc.Options{}) },
+		"tpe":    func() retune.Sampler { return tpe.New(tpe.Options{}) },
+		"tpe_mv": func() retune.Sampler { return tpe.New(tpe.Options{Multivariate: true}) },
 	}
 )
 

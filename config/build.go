@@ -12,15 +12,50 @@ import (
 	"github.com/a6b40afc/retune/sampler/grid"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
+	"github.com/a6b40afc/retune/sampler/tpe"
 )
 
 // DefaultSampler is the sampler of a study file that names none (and is not a grid).
-const DefaultSampler = "random"
+// (The library's Config default stays uniform random: the root package cannot import TPE.)
+const DefaultSampler = "tpe"
 
 // samplerMakers builds samplers by name; options are checked by each maker.
 var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampler, error){
 	"random": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
 		return random.New(), noOptions(opts)
+	},
+	"tpe": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o tpe.Options
+		for k, v := range opts {
+			var err error
+			switch k {
+			case "startup_trials":
+				o.StartupTrials, err = intOption(k, v, -1)
+			case "candidates":
+				o.Candidates, err = intOption(k, v, 1)
+			case "multivariate":
+				o.Multivariate, err = boolOption(k, v)
+			case "group":
+				o.Group, err = boolOption(k, v)
+			case "constant_liar":
+				o.ConstantLiar, err = boolOption(k, v)
+			case "prior_weight":
+				f, ok := v.(float64)
+				if i, isInt := v.(int); isInt {
+					f, ok = float64(i), true
+				}
+				if !ok || f <= 0 {
+					err = fmt.Errorf("option prior_weight %v: want a number > 0", v)
+				}
+				o.PriorWeight = f
+			default:
+				err = fmt.Errorf("unknown option %s: valid options are startup_trials, candidates, multivariate, group, constant_liar, prior_weight", k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return tpe.New(o), nil
 	},
 	"qmc": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
 		var o qmc.Options
@@ -54,6 +89,22 @@ var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampl
 		}
 		return grid.New(values), nil
 	},
+}
+
+func intOption(name string, v any, min int) (int, error) {
+	i, ok := v.(int)
+	if !ok || i < min {
+		return 0, fmt.Errorf("option %s %v: want a whole number >= %d", name, v, min)
+	}
+	return i, nil
+}
+
+func boolOption(name string, v any) (bool, error) {
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("option %s %v: want true or false", name, v)
+	}
+	return b, nil
 }
 
 func noOptions(opts map[string]any) error {

@@ -148,7 +148,7 @@ budget: {trials: 7, parallel: 2}
 		t.Fatalf("studies --json: %d studies, want 1", len(ss))
 	}
 	s := ss[0]
-	if s.Name != "quad" || s.Complete != 6 || s.Waiting+s.Running+s.Pruned+s.Failed != 0 || s.Seed != 11 || s.Sampler != "random" ||
+	if s.Name != "quad" || s.Complete != 6 || s.Waiting+s.Running+s.Pruned+s.Failed != 0 || s.Seed != 11 || s.Sampler != "tpe" ||
 		!slices.Equal(s.Directions, []string{"minimize"}) || !slices.Equal(s.Metrics, []string{"loss"}) || s.Budget.Trials != 7 {
 		t.Errorf("studies --json = %+v", s)
 	}
