@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/a6b40afc/retune"
 )
@@ -24,6 +25,8 @@ type Coordinator struct {
 	// Baseline is compared with when the model has no champion yet (point comparison);
 	// with neither, the first best trial counts as an improvement.
 	Baseline *float64
+	// ObserverTimeout bounds each observer call after an improved decision; default 30s.
+	ObserverTimeout time.Duration
 }
 
 // Decide compares study's best search trial with the model's champion under the policy,
@@ -32,17 +35,34 @@ type Coordinator struct {
 // event when it says improved — in one transaction. runID names this run: deciding again
 // for the same run, champion version and candidate returns the decision already stored.
 // A study with several objectives is an error for now.
-func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string, run RepeatFunc) (retune.Decision, error) {
+func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string, run RepeatFunc) (Outcome, error) {
+	d, best, err := c.decide(ctx, s, runID, run)
+	if err != nil || !d.Improved {
+		return Outcome{Decision: d}, err
+	}
+	errs, _ := s.Notify(ctx, best, c.ObserverTimeout)
+	return Outcome{Decision: d, ObserverErrors: errs}, nil
+}
+
+// Outcome is a decision and what telling the study's observers about it returned.
+type Outcome struct {
+	retune.Decision
+	// ObserverErrors are the errors of the study's observers (retune.Observer), called
+	// in-process when the decision says improved; the decision stands either way.
+	ObserverErrors []error
+}
+
+func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string, run RepeatFunc) (retune.Decision, retune.FrozenTrial, error) {
 	if err := c.Policy.Validate(); err != nil {
-		return retune.Decision{}, err
+		return retune.Decision{}, retune.FrozenTrial{}, err
 	}
 	dirs := s.Directions()
 	if len(dirs) != 1 {
-		return retune.Decision{}, fmt.Errorf("%w: retraining decisions need a single objective; study %q has %d", retune.ErrInvalid, s.Name(), len(dirs))
+		return retune.Decision{}, retune.FrozenTrial{}, fmt.Errorf("%w: retraining decisions need a single objective; study %q has %d", retune.ErrInvalid, s.Name(), len(dirs))
 	}
 	best, err := s.Best(ctx)
 	if err != nil {
-		return retune.Decision{}, fmt.Errorf("decide: %w", err)
+		return retune.Decision{}, retune.FrozenTrial{}, fmt.Errorf("decide: %w", err)
 	}
 	model := s.Record().Model
 	d := retune.Decision{Model: model, Study: s.Name(), RunID: runID, Candidate: best.Number}
@@ -51,7 +71,7 @@ func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string,
 	case errors.Is(err, retune.ErrNotFound):
 		champ, err = retune.Champion{}, nil
 	case err != nil:
-		return retune.Decision{}, fmt.Errorf("decide: %w", err)
+		return retune.Decision{}, retune.FrozenTrial{}, fmt.Errorf("decide: %w", err)
 	}
 	d.ChampionVersion = champ.Version
 	var e retune.Evidence
@@ -69,7 +89,7 @@ func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string,
 		e, err = c.confirm(ctx, s, runID, best, champ, run)
 	default:
 		if len(champ.Values) == 0 {
-			return retune.Decision{}, fmt.Errorf("%w: champion %d of model %q has no values to compare with", retune.ErrInvalid, champ.Version, model)
+			return retune.Decision{}, retune.FrozenTrial{}, fmt.Errorf("%w: champion %d of model %q has no values to compare with", retune.ErrInvalid, champ.Version, model)
 		}
 		e, err = c.Policy.ComparePoint(dirs[0], best.Value(), champ.Values[0])
 		if err == nil {
@@ -88,15 +108,15 @@ func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string,
 	if d.Improved {
 		ev, err := retrainingEvent(d, best)
 		if err != nil {
-			return retune.Decision{}, err
+			return retune.Decision{}, retune.FrozenTrial{}, err
 		}
 		events = append(events, ev)
 	}
 	stored, err := c.Store.RecordDecision(ctx, d, events)
 	if errors.Is(err, retune.ErrConflict) && stored.ID != 0 {
-		return stored, nil // decided before for this run: the first decision stands
+		return stored, best, nil // decided before for this run: the first decision stands
 	}
-	return stored, err
+	return stored, best, err
 }
 
 // confirm runs the paired repeats and compares them.

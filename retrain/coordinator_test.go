@@ -211,3 +211,31 @@ func TestPromoteCooldown(t *testing.T) {
 		t.Errorf("Validate(negative cooldown) = %v, want ErrInvalid", err)
 	}
 }
+
+// The study's observers hear of an improved decision; a decision that found nothing
+// tells them nothing.
+func TestDecideNotifiesObservers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	s := tuned(t, st, "obs", 0)
+	var got []int
+	var mu sync.Mutex
+	s.AddObserver(retune.ObserverFunc(func(ctx context.Context, best retune.FrozenTrial) error {
+		mu.Lock()
+		got = append(got, best.Number)
+		mu.Unlock()
+		return errors.New("pager down")
+	}))
+	out, err := (&retrain.Coordinator{Store: st}).Decide(ctx, s, "r1", nil)
+	if err != nil || !out.Improved || len(got) != 1 || got[0] != out.Candidate || len(out.ObserverErrors) != 1 {
+		t.Fatalf("improved decision: %+v, %v; observers saw %v", out, err, got)
+	}
+	if _, err := retrain.Promote(ctx, st, out.ID, retrain.PromoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = (&retrain.Coordinator{Store: st, Policy: retrain.Policy{MinImprovement: 10}}).Decide(ctx, s, "r2", nil)
+	if err != nil || out.Improved || len(got) != 1 {
+		t.Errorf("unimproved decision: %+v, %v; observers saw %v", out, err, got)
+	}
+}
