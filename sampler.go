@@ -32,8 +32,9 @@ type SampleRequest struct {
 	// search trial has, with the distribution the most recent one used. Past values outside
 	// a distribution of Space must be ignored (the space may have changed between runs).
 	Space map[string]Distribution
-	// Trials are the finished search trials in the order they finished. Never modified;
-	// later requests may share its backing array.
+	// Trials are the finished search trials in the order they finished. A later request of
+	// the same study holds the same trials as a prefix, in the same order, and may share the
+	// backing array: samplers may cache per-trial work keyed on that (never modify it).
 	Trials []FrozenTrial
 	// Running are the search trials being evaluated now, other than this one, with the
 	// params they have so far (for constant-liar style spreading of parallel asks).
