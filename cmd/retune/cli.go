@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -280,4 +281,21 @@ func runMigrate(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "%s is up to date\n", storage.Redact(dsn))
 	return nil
+}
+
+// logDir applies the precedence flag > RETUNE_LOG_DIR > study file > default: retune-logs
+// beside a SQLite file, or in the working directory otherwise.
+func (m *Main) logDir(flagValue, fileValue, dsn string) string {
+	switch {
+	case flagValue != "":
+		return flagValue
+	case m.Getenv("RETUNE_LOG_DIR") != "":
+		return m.Getenv("RETUNE_LOG_DIR")
+	case fileValue != "":
+		return fileValue
+	}
+	if kind, path, err := storage.Kind(dsn); err == nil && kind == "sqlite" {
+		return filepath.Join(filepath.Dir(path), "retune-logs")
+	}
+	return "retune-logs"
 }
