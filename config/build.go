@@ -183,14 +183,14 @@ func (p Param) Distribution() retune.Distribution {
 	if p.Dist != nil {
 		return p.Dist
 	}
-	switch p.Values[0].(type) {
-	case int64:
+	switch p.Type {
+	case "int": // the parser made every value an int64
 		lo, hi := p.Values[0].(int64), p.Values[0].(int64)
 		for _, v := range p.Values {
 			lo, hi = min(lo, v.(int64)), max(hi, v.(int64))
 		}
 		return retune.IntDistribution{Low: lo, High: hi}
-	case float64:
+	case "float": // … and every value a float64
 		lo, hi := p.Values[0].(float64), p.Values[0].(float64)
 		for _, v := range p.Values {
 			lo, hi = min(lo, v.(float64)), max(hi, v.(float64))

@@ -97,6 +97,7 @@ type Objective struct {
 // Param is one parameter: a distribution to sample from, or the values of a grid.
 type Param struct {
 	Name   string
+	Type   string              // float, int or categorical, as the file declares it
 	Dist   retune.Distribution // nil for a grid param
 	Values []any               // grid values, in file order
 }
@@ -590,6 +591,7 @@ func (p *parser) params(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 			p.errorf(t, field+".type", "%q: want float, int or categorical", typ)
 			continue
 		}
+		prm.Type = typ
 		if vals, ok := pf["values"]; ok {
 			for _, other := range []string{"low", "high", "log", "step", "choices"} {
 				if o, has := pf[other]; has {
