@@ -273,3 +273,31 @@ func cachedDistribution(b []byte) (Distribution, error) {
 	distCache.Unlock()
 	return d, nil
 }
+
+// EncodeAttrUpdate validates an attribute update and encodes each value as MarshalAttrs
+// would, for storages that merge updates into stored JSON key by key. A nil value (a
+// deletion) becomes a nil entry.
+func EncodeAttrUpdate(m map[string]any) (map[string]json.RawMessage, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		if v == nil {
+			if err := ValidateName("attribute", k); err != nil {
+				return nil, err
+			}
+			out[k] = nil
+			continue
+		}
+		if err := ValidateAttr(k, v); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: attribute %q: %v", ErrInvalid, k, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}

@@ -42,25 +42,8 @@ type patch map[string]json.RawMessage
 
 // attrPatch validates an attribute update, where a nil value deletes the key.
 func attrPatch(m map[string]any) (patch, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	p := make(patch, len(m))
-	for k, v := range m {
-		if v == nil {
-			p[k] = nil
-			continue
-		}
-		if err := retune.ValidateAttr(k, v); err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: attribute %q: %v", retune.ErrInvalid, k, err)
-		}
-		p[k] = b
-	}
-	return p, nil
+	p, err := retune.EncodeAttrUpdate(m)
+	return patch(p), err
 }
 
 // paramPatch validates params and their distributions, as reading them back will, and

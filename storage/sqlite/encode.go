@@ -14,28 +14,7 @@ import (
 // encodeAttrs validates attributes and encodes each value as MarshalAttrs would. A nil
 // value becomes a nil entry, which mergeRaw treats as a deletion.
 func encodeAttrs(m map[string]any) (map[string]json.RawMessage, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]json.RawMessage, len(m))
-	for k, v := range m {
-		if v == nil {
-			if err := retune.ValidateName("attribute", k); err != nil {
-				return nil, err
-			}
-			out[k] = nil
-			continue
-		}
-		if err := retune.ValidateAttr(k, v); err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: attribute %q: %v", retune.ErrInvalid, k, err)
-		}
-		out[k] = b
-	}
-	return out, nil
+	return retune.EncodeAttrUpdate(m)
 }
 
 // attrsJSON validates attributes and encodes them whole, a nil value kept as null.
