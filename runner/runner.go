@@ -187,22 +187,29 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 	if err != nil {
 		return nil, fmt.Errorf("encode params: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "retune-trial-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	metricsPath := filepath.Join(tmp, "metrics.jsonl")
-	if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
-		return nil, err
-	}
-
+	// The metrics file sits beside the trial's log (deleted with the study's logs, even if
+	// retune is killed before removing it), or in a temporary directory without a log dir.
+	var metricsPath string
 	var out io.Writer = io.Discard
 	logPath := c.LogPath(t.Number())
 	if logPath != "" {
 		if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 			return nil, fmt.Errorf("log dir: %w", err)
 		}
+		metricsPath = strings.TrimSuffix(logPath, ".log") + ".metrics.jsonl"
+	} else {
+		tmp, err := os.MkdirTemp("", "retune-trial-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		metricsPath = filepath.Join(tmp, "metrics.jsonl")
+	}
+	if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
+		return nil, fmt.Errorf("metrics file: %w", err)
+	}
+	defer os.Remove(metricsPath)
+	if logPath != "" {
 		lf, err := newHeadTail(logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail))
 		if err != nil {
 			return nil, fmt.Errorf("log file: %w", err)

@@ -110,6 +110,9 @@ func TestRunOutcomes(t *testing.T) {
 				if ft.Value() != x || len(ft.Intermediate) != 5 {
 					t.Errorf("trial = value %v intermediate %v, want %v from the metrics file", ft.Value(), ft.Intermediate, x)
 				}
+				if left, _ := filepath.Glob(filepath.Join(cmd.LogDir, "*", "*.metrics.jsonl")); len(left) != 0 {
+					t.Errorf("metrics files left after the trial: %v", left)
+				}
 			case "garbage":
 				if ft.Value() != 0.25 || len(ft.Intermediate) != 0 {
 					t.Errorf("value %v intermediate %v, want 0.25 and no steps", ft.Value(), ft.Intermediate)
