@@ -283,8 +283,13 @@ func specEqual(a, b Spec) bool {
 // Name returns the study name.
 func (s *Study) Name() string { return s.rec.Name }
 
-// Record returns the study record as it was when the study was opened.
-func (s *Study) Record() StudyRecord { return s.rec }
+// Record returns the study record as it was when the study was opened (with the sampler
+// state this handle stored since).
+func (s *Study) Record() StudyRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec
+}
 
 // Directions returns the objectives' directions.
 func (s *Study) Directions() []Direction { return append([]Direction(nil), s.rec.Directions...) }
