@@ -43,12 +43,7 @@ func NewSampler(name string) (retune.Sampler, error) {
 	defer samplersMu.Unlock()
 	f, ok := samplers[name]
 	if !ok {
-		names := make([]string, 0, len(samplers))
-		for k := range samplers {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("unknown sampler %q: want one of %s", name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("unknown sampler %q: want one of %s", name, sortedKeys(samplers))
 	}
 	return f(), nil
 }
@@ -243,4 +238,14 @@ func StorageThroughput(ctx context.Context, store retune.Storage, label string, 
 	}
 	return StorageResult{Lib: "retune", Mode: "storage", Store: label, N: res.Started, Workers: workers,
 		LoopS: loop.Seconds(), TrialsPerS: float64(res.Started) / loop.Seconds(), TrialsStore: len(ts)}, nil
+}
+
+// sortedKeys lists a registry's names for an error message.
+func sortedKeys[V any](m map[string]V) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,12 +45,7 @@ func newPruner(name string, steps int) (retune.Pruner, error) {
 	defer prunersMu.Unlock()
 	f, ok := pruners[name]
 	if !ok {
-		names := make([]string, 0, len(pruners))
-		for k := range pruners {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("unknown pruner %q: want one of %s", name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("unknown pruner %q: want one of %s", name, sortedKeys(pruners))
 	}
 	return f(steps), nil
 }
