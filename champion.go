@@ -85,6 +85,9 @@ type Event struct {
 	Subject string
 	Time    time.Time
 	Data    json.RawMessage
+	// Notify names the notifiers (IDs of the dispatchers' local configuration) the event
+	// is for: storing the event stores one pending delivery to each.
+	Notify []string
 }
 
 // Event types.

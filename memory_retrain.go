@@ -351,6 +351,9 @@ func CheckEvents(events []Event) error {
 		if len(e.Data) > 0 && (!json.Valid(e.Data) || !utf8.Valid(e.Data)) {
 			return fmt.Errorf("%w: %s: data %.40q is not valid JSON: want a JSON value in UTF-8, or none", ErrInvalid, what, e.Data)
 		}
+		if err := checkNotify(what, e.Notify); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -393,6 +396,7 @@ type memRetrain struct {
 	events    []StoredEvent // sequence i at index i-1
 	eventIDs  map[string]bool
 	triggers  []Trigger // ID i at index i-1
+	delivery  memDeliveries
 }
 
 type memChampion struct {
@@ -520,8 +524,16 @@ func (r *memRetrain) addEvents(events []Event, now time.Time) {
 		} else {
 			e.Data = slices.Clone(e.Data)
 		}
-		r.events = append(r.events, StoredEvent{Seq: int64(len(r.events)) + 1, Event: e})
+		e.Notify = slices.Clone(e.Notify)
+		if len(e.Notify) == 0 {
+			e.Notify = nil
+		}
+		se := StoredEvent{Seq: int64(len(r.events)) + 1, Event: e}
+		r.events = append(r.events, se)
 		r.eventIDs[e.ID] = true
+		for _, n := range e.Notify {
+			r.delivery.add(se.Seq, n, now)
+		}
 	}
 }
 
@@ -613,8 +625,7 @@ func (m *memStore) Events(_ context.Context, after int64, limit int) ([]StoredEv
 	}
 	out := make([]StoredEvent, len(evs))
 	for i, e := range evs {
-		e.Data = slices.Clone(e.Data)
-		out[i] = e
+		out[i] = e.clone()
 	}
 	return out, nil
 }

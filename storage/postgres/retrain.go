@@ -129,9 +129,11 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now tim
 		ids, types, sources, subjects = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		times                         = make([]time.Time, n)
 		data                          = make([]*string, n)
+		notify                        = make([]string, n)
 	)
 	for i, e := range events {
 		ids[i], types[i], sources[i], subjects[i] = e.ID, e.Type, e.Source, e.Subject
+		notify[i] = marshalNotify(e.Notify)
 		times[i] = retune.StoredEventTime(e.Time, now)
 		if len(e.Data) > 0 {
 			d := string(e.Data)
@@ -142,12 +144,12 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now tim
 	if err := tx.QueryRow(ctx, `UPDATE event_seq SET last = last + $1 RETURNING last`, n).Scan(&last); err != nil {
 		return dbErr("write events", err)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO events (seq, id, type, source, subject, time, data)
-		SELECT $1 + u.i, u.id, u.type, u.source, u.subject, u.time, u.data
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
-			WITH ORDINALITY AS u(id, type, source, subject, time, data, i)
+	rows, err := tx.Query(ctx, `INSERT INTO events (seq, id, type, source, subject, time, data, notify)
+		SELECT $1 + u.i, u.id, u.type, u.source, u.subject, u.time, u.data, u.notify
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[])
+			WITH ORDINALITY AS u(id, type, source, subject, time, data, notify, i)
 		ON CONFLICT (id) DO NOTHING
-		RETURNING id`, last-int64(n), ids, types, sources, subjects, times, data)
+		RETURNING id`, last-int64(n), ids, types, sources, subjects, times, data, notify)
 	if err != nil {
 		return dbErr("write events", err)
 	}
@@ -156,6 +158,14 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now tim
 		return dbErr("write events", err)
 	}
 	if len(written) == n {
+		// One delivery per notifier each event names, due now.
+		_, err := tx.Exec(ctx, `INSERT INTO deliveries (event_seq, notifier, state, next_at, created_at, updated_at)
+			SELECT e.seq, x.notifier, 'pending', clock_timestamp(), clock_timestamp(), clock_timestamp()
+			FROM events e, jsonb_array_elements_text(e.notify::jsonb) AS x(notifier)
+			WHERE e.seq > $1 AND e.seq <= $2`, last-int64(n), last)
+		if err != nil {
+			return dbErr("write deliveries", err)
+		}
 		return nil
 	}
 	have := make(map[string]bool, len(written))
@@ -294,7 +304,7 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 		lim = &l
 	}
 	what := fmt.Sprintf("read events after %d", after)
-	rows, err := s.pool.Query(ctx, `SELECT seq, id, type, source, subject, time, data FROM events
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, lim)
 	if err != nil {
 		return nil, dbErr(what, err)
@@ -302,17 +312,9 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 	defer rows.Close()
 	out := []retune.StoredEvent{}
 	for rows.Next() {
-		var (
-			e    retune.StoredEvent
-			t    time.Time
-			data *string
-		)
-		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &t, &data); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, dbErr(what, err)
-		}
-		e.Time = t.UTC()
-		if data != nil && *data != "" {
-			e.Data = []byte(*data)
 		}
 		out = append(out, e)
 	}

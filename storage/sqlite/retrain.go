@@ -28,7 +28,7 @@ const (
 	qDecisionByKey   = `SELECT ` + decisionCols + ` FROM decisions WHERE run_id = ? AND champion_version = ? AND candidate = ?`
 	qDecisionsOf     = `SELECT ` + decisionCols + ` FROM decisions WHERE model = ? ORDER BY id DESC`
 	qEventExists     = `SELECT count(*) FROM events WHERE id = ?`
-	qEventsAfter     = `SELECT seq, id, type, source, subject, time, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`
+	qEventsAfter     = `SELECT ` + eventCols + ` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`
 )
 
 func scanChampion(row interface{ Scan(...any) error }) (retune.Champion, error) {
@@ -143,9 +143,16 @@ func insertEvents(ctx context.Context, tx *txn, events []retune.Event, now int64
 			data = sql.NullString{String: string(e.Data), Valid: true}
 		}
 		t := retune.StoredEventTime(e.Time, time.Unix(0, now)).UnixNano()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, source, subject, time, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.ID, e.Type, e.Source, e.Subject, t, data); err != nil {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO events (id, type, source, subject, time, data, notify) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			e.ID, e.Type, e.Source, e.Subject, t, data, marshalNotify(e.Notify)).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
+		}
+		for _, n := range e.Notify {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_seq, notifier, state, next_at, created, updated) VALUES (?, ?, 'pending', ?, ?, ?)`,
+				seq, n, now, now, now); err != nil {
+				return fmt.Errorf("sqlite: write delivery of event %q to %q: %w", e.ID, n, err)
+			}
 		}
 	}
 	return nil
@@ -284,17 +291,9 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var (
-				e    retune.StoredEvent
-				t    int64
-				data []byte
-			)
-			if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &t, &data); err != nil {
+			e, err := scanEvent(rows)
+			if err != nil {
 				return err
-			}
-			e.Time = time.Unix(0, t).UTC()
-			if len(data) > 0 {
-				e.Data = data
 			}
 			out = append(out, e)
 		}

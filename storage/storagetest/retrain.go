@@ -365,7 +365,7 @@ func testRetrainRoundTrip(t *testing.T, open Opener) {
 	d2 := retune.Decision{Model: "digits", Study: "digits-hgb", RunID: "run-é", ChampionVersion: 2, Candidate: 42, Evidence: point}
 
 	ev1 := retune.Event{ID: "ev-1", Type: retune.TypeRetrainingRequired, Source: "retune/model/digits", Subject: "study/digits-hgb/trial/41",
-		Time: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600)), Data: json.RawMessage(`{"big": 9007199254740993, "s": "é\u0000", "inf": "inf"}`)}
+		Time: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600)), Data: json.RawMessage(`{"big": 9007199254740993, "s": "é\u0000", "inf": "inf"}`), Notify: []string{"retrain-hook", "bus.1"}}
 	allSet(t, ev1)
 	ev2 := retune.Event{ID: "ev-2", Type: retune.TypeStudyCompleted, Source: "retune/study/digits-hgb"}
 	before := time.Now().Add(-time.Minute)

@@ -52,6 +52,11 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RetrainOutlivesStudy", testRetrainOutlivesStudy},
 		{"TriggersOnce", testTriggersOnce},
 		{"TriggerInvalid", testTriggerInvalid},
+		{"DeliveriesFanOut", testDeliveriesFanOut},
+		{"ClaimDeliveriesOnce", testClaimDeliveriesOnce},
+		{"DeliveryRetryDead", testDeliveryRetryDead},
+		{"NotifierDisable", testNotifierDisable},
+		{"DeliveryInvalid", testDeliveryInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
