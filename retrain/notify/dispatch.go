@@ -1,0 +1,364 @@
+package notify
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// Notifier makes one attempt to deliver an event. Webhook, Exec, NATS and Log are
+// Notifiers.
+type Notifier interface {
+	Send(ctx context.Context, e retune.Event) Attempt
+}
+
+// TimeoutNotifier is a Notifier that bounds each attempt; the dispatcher checks that its
+// lease outlasts the bound.
+type TimeoutNotifier interface {
+	Notifier
+	AttemptTimeout() time.Duration
+}
+
+// AttemptTimeout returns the bound of one attempt.
+func (w *Webhook) AttemptTimeout() time.Duration { return orDefault(w.Timeout, DefaultTimeout) }
+
+// AttemptTimeout returns the bound of one attempt, the grace period of a stopped command
+// included.
+func (x *Exec) AttemptTimeout() time.Duration {
+	return orDefault(x.Timeout, DefaultExecTimeout) + execGrace
+}
+
+// AttemptTimeout returns the bound of one attempt.
+func (n *NATS) AttemptTimeout() time.Duration { return orDefault(n.Timeout, DefaultNATSTimeout) }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// DefaultSchedule is the delay before each retry, after the first attempt failed: the
+// schedule of the Standard Webhooks specification. An event is attempted at most
+// len(DefaultSchedule)+1 times, over about 27.5 hours, before it becomes a dead letter.
+var DefaultSchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// Dispatcher defaults.
+const (
+	DefaultLease        = 5 * time.Minute
+	DefaultPoll         = time.Second
+	DefaultParallel     = 4
+	DefaultJitter       = 0.2
+	DefaultDisableAfter = 5 * 24 * time.Hour
+)
+
+// A Dispatcher delivers the outbox's events to its notifiers, at least once each, until
+// its context ends. Several dispatchers, in one process or many, may share a storage:
+// each delivery is leased to one at a time.
+//
+// Each notifier is served by its own loop with at most Parallel attempts in flight, so a
+// slow or dead endpoint holds up only its own deliveries. A failed attempt is retried
+// after the next delay of Schedule, jittered by ±Jitter and lengthened to an endpoint's
+// Retry-After; when the schedule runs out the delivery is a dead letter (kept, shown by
+// `retune events list`, and sent again by a redelivery). A notifier that answers 410 Gone,
+// or whose attempts have failed for DisableAfter with no success between, is disabled:
+// its deliveries wait, kept, until it is enabled again.
+//
+// If a dispatcher dies while an attempt is in flight, the lease runs out and another
+// dispatcher (or the restarted one) makes the attempt again: receivers may see an event
+// twice, always with the same ID, and should deduplicate on it.
+type Dispatcher struct {
+	Store     retune.DeliveryStore
+	Notifiers map[string]Notifier // by ID, as events name them
+	// Schedule is the delay before each retry; nil means DefaultSchedule.
+	Schedule []time.Duration
+	// Jitter spreads retries: each delay is multiplied by a factor drawn uniformly from
+	// [1-Jitter, 1+Jitter]. 0 means DefaultJitter; negative means none.
+	Jitter float64
+	// Lease is how long a claimed delivery is reserved for this dispatcher; after a crash
+	// it is attempted again once the lease runs out. It must exceed twice every notifier's
+	// attempt timeout. 0 means DefaultLease.
+	Lease time.Duration
+	// Poll is how often the storage is checked for due deliveries when none is in flight
+	// and Kick was not called. 0 means DefaultPoll.
+	Poll time.Duration
+	// Parallel bounds the attempts in flight per notifier. 0 means DefaultParallel.
+	Parallel int
+	// DisableAfter disables a notifier whose attempts have failed for this long without a
+	// success. 0 means DefaultDisableAfter; negative never disables for failures.
+	DisableAfter time.Duration
+	// Owner names this dispatcher in leases and attempt records; "" means host-pid-random.
+	Owner  string
+	Logger *slog.Logger // nil discards
+
+	once  sync.Once
+	kicks []chan struct{}
+	err   error
+}
+
+func (d *Dispatcher) init() error {
+	d.once.Do(func() {
+		if d.Store == nil {
+			d.err = fmt.Errorf("%w: dispatcher: no storage", retune.ErrInvalid)
+			return
+		}
+		if d.Schedule == nil {
+			d.Schedule = DefaultSchedule
+		}
+		for i, s := range d.Schedule {
+			if s <= 0 {
+				d.err = fmt.Errorf("%w: dispatcher: schedule delay %d is %v: want > 0", retune.ErrInvalid, i+1, s)
+				return
+			}
+		}
+		if d.Jitter == 0 {
+			d.Jitter = DefaultJitter
+		}
+		if d.Jitter >= 1 {
+			d.err = fmt.Errorf("%w: dispatcher: jitter %v: want below 1", retune.ErrInvalid, d.Jitter)
+			return
+		}
+		d.Lease = orDefault(d.Lease, DefaultLease)
+		d.Poll = orDefault(d.Poll, DefaultPoll)
+		if d.Parallel <= 0 {
+			d.Parallel = DefaultParallel
+		}
+		if d.DisableAfter == 0 {
+			d.DisableAfter = DefaultDisableAfter
+		}
+		if d.Owner == "" {
+			d.Owner = defaultOwner()
+		}
+		if d.Logger == nil {
+			d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		for _, id := range d.ids() {
+			if err := retune.CheckNotifierID(id); err != nil {
+				d.err = fmt.Errorf("dispatcher: %w", err)
+				return
+			}
+			if t, ok := d.Notifiers[id].(TimeoutNotifier); ok && 2*t.AttemptTimeout() >= d.Lease {
+				d.err = fmt.Errorf("%w: dispatcher: notifier %q: attempt timeout %v is not under half the lease %v: shorten it or lengthen the lease",
+					retune.ErrInvalid, id, t.AttemptTimeout(), d.Lease)
+				return
+			}
+		}
+		d.kicks = make([]chan struct{}, len(d.Notifiers))
+		for i := range d.kicks {
+			d.kicks[i] = make(chan struct{}, 1)
+		}
+	})
+	return d.err
+}
+
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = crand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// ids returns the notifier IDs in order.
+func (d *Dispatcher) ids() []string {
+	ids := make([]string, 0, len(d.Notifiers))
+	for id := range d.Notifiers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Kick makes the dispatcher look for due deliveries now, as after writing an event.
+// It never blocks.
+func (d *Dispatcher) Kick() {
+	if d.init() != nil {
+		return
+	}
+	for _, k := range d.kicks {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run delivers until ctx is done, then waits for attempts in flight to be recorded (their
+// sends are cancelled) and returns nil; it returns an error at once if the dispatcher is
+// misconfigured. Storage errors are logged and retried.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.init(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for i, id := range d.ids() {
+		wg.Go(func() { d.serve(ctx, id, d.kicks[i], false) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Flush delivers what is due now and returns once no delivery of its notifiers is due or
+// in flight, or ctx is done (then with ctx's error). Attempts that fail are scheduled for
+// later as usual; Flush does not wait for them.
+func (d *Dispatcher) Flush(ctx context.Context) error {
+	if err := d.init(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for i, id := range d.ids() {
+		wg.Go(func() { d.serve(ctx, id, d.kicks[i], true) })
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// serve is one notifier's loop: claim as many due deliveries as there are free slots,
+// attempt each in its own goroutine, record the results. With once, it returns when
+// nothing is due or in flight.
+func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, once bool) {
+	n := d.Notifiers[id]
+	log := d.Logger.With("notifier", id)
+	done := make(chan struct{}, d.Parallel)
+	inflight := 0
+	defer func() {
+		for ; inflight > 0; inflight-- {
+			<-done
+		}
+	}()
+	var idle *time.Timer
+	for {
+		claimed := 0
+		if free := d.Parallel - inflight; free > 0 && ctx.Err() == nil {
+			ds, err := d.Store.ClaimDeliveries(ctx, retune.ClaimRequest{Owner: d.Owner, Notifiers: []string{id}, Lease: d.Lease, Limit: free})
+			if err != nil && ctx.Err() == nil {
+				log.Error("claim deliveries", "err", err)
+			}
+			for _, dl := range ds {
+				inflight++
+				claimed++
+				go func() {
+					d.attempt(ctx, log, n, dl)
+					done <- struct{}{}
+				}()
+			}
+		}
+		if once && claimed == 0 && inflight == 0 {
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(d.Poll)
+			defer idle.Stop()
+		} else {
+			idle.Reset(d.Poll)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			inflight--
+		case <-kick:
+		case <-idle.C:
+		}
+	}
+}
+
+// attempt sends one claimed delivery and records the attempt.
+func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, dl retune.Delivery) {
+	start := time.Now()
+	a := n.Send(ctx, dl.Event.Event)
+	if a.Outcome == 0 {
+		a.Outcome = Fail
+		if a.Err == nil {
+			a.Err = errors.New("notifier reported no outcome")
+		}
+	}
+	rec := retune.AttemptResult{Owner: d.Owner, Delivery: dl.ID, Attempt: retune.DeliveryAttempt{
+		Started: start, Duration: a.Duration, Status: a.Status, Outcome: a.Outcome.String(), Response: a.Response,
+	}}
+	if a.Duration == 0 {
+		rec.Attempt.Duration = time.Since(start)
+	}
+	if a.Err != nil {
+		rec.Attempt.Error = a.Err.Error()
+	}
+	number := dl.Attempts + 1
+	switch {
+	case a.Outcome == Delivered:
+		rec.State = retune.DeliveryDelivered
+	case number > len(d.Schedule):
+		rec.State = retune.DeliveryDead
+	default:
+		rec.State, rec.NextAt = retune.DeliveryPending, time.Now().Add(d.delay(number, a.RetryAfter))
+	}
+	if a.Outcome == Disable {
+		rec.Disable = fmt.Sprintf("endpoint asked to stop (%s) on event %s", statusText(a), dl.Event.ID)
+		if rec.State == retune.DeliveryDead { // it was not the event's fault
+			rec.State, rec.NextAt = retune.DeliveryPending, time.Now().Add(d.Schedule[len(d.Schedule)-1])
+		}
+	}
+	// Record even when ctx is done: the attempt happened.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	ns, err := d.Store.RecordAttempt(rctx, rec)
+	attrs := []any{"event", dl.Event.ID, "type", dl.Event.Type, "delivery", dl.ID, "attempt", number, "outcome", a.Outcome.String()}
+	switch {
+	case errors.Is(err, retune.ErrLeaseLost):
+		log.Warn("attempt recorded after the lease ran out; another dispatcher may repeat it", attrs...)
+	case err != nil:
+		log.Error("record attempt; the delivery will be attempted again when its lease runs out", append(attrs, "err", err)...)
+		return
+	case rec.State == retune.DeliveryDelivered:
+		log.Debug("delivered", attrs...)
+	case rec.State == retune.DeliveryDead:
+		log.Error("dead letter: retry schedule exhausted; `retune events redeliver` sends it again", append(attrs, "err", a.Err)...)
+	default:
+		log.Warn("attempt failed; will retry", append(attrs, "err", a.Err, "next", rec.NextAt.UTC().Format(time.RFC3339))...)
+	}
+	if rec.Disable != "" {
+		log.Error("notifier disabled; its deliveries wait until `retune notifiers enable`", append(attrs, "reason", rec.Disable)...)
+	}
+	if rec.State != retune.DeliveryDelivered && d.DisableAfter > 0 && ns.Disabled.IsZero() && !ns.FailingSince.IsZero() &&
+		time.Since(ns.FailingSince) >= d.DisableAfter {
+		reason := fmt.Sprintf("every attempt failed since %s", ns.FailingSince.Format(time.RFC3339))
+		if err := d.Store.SetNotifierEnabled(rctx, ns.ID, false, reason); err != nil {
+			log.Error("disable notifier", "err", err)
+		} else {
+			log.Error("notifier disabled; its deliveries wait until `retune notifiers enable`", "reason", reason)
+		}
+	}
+}
+
+// delay is the wait before attempt number+1 after attempt number failed: the schedule's
+// delay, jittered, and at least what the endpoint asked for (up to the schedule's longest
+// delay).
+func (d *Dispatcher) delay(number int, retryAfter time.Duration) time.Duration {
+	base := d.Schedule[number-1]
+	if d.Jitter > 0 {
+		base = time.Duration(float64(base) * (1 - d.Jitter + 2*d.Jitter*rand.Float64()))
+	}
+	longest := d.Schedule[0]
+	for _, s := range d.Schedule {
+		longest = max(longest, s)
+	}
+	return max(base, min(retryAfter, longest))
+}
+
+func statusText(a Attempt) string {
+	if a.Status != 0 {
+		return fmt.Sprintf("status %d", a.Status)
+	}
+	return a.Outcome.String()
+}
