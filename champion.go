@@ -64,6 +64,9 @@ type Evidence struct {
 	// this decision's candidate sooner after the current champion was made is refused
 	// unless forced. 0 = none.
 	Cooldown time.Duration `json:"cooldown,omitempty"`
+	// Notify names the notifiers the decision's event was for; the event of promoting its
+	// candidate names them too, unless the promotion names others.
+	Notify []string `json:"notify,omitempty"`
 }
 
 // GuardrailResult is one guardrail metric's check.

@@ -213,6 +213,7 @@ type storedEvidence struct {
 	MinRelative    Float             `json:"min_relative_improvement,omitempty"`
 	Guardrails     []storedGuardrail `json:"guardrails,omitempty"`
 	Cooldown       string            `json:"cooldown,omitempty"` // a time.Duration's String
+	Notify         []string          `json:"notify,omitempty"`
 }
 
 type storedGuardrail struct {
@@ -258,7 +259,10 @@ func marshalEvidence(what string, e Evidence) ([]byte, error) {
 		Candidate: toFloats(e.Candidate), Champion: toFloats(e.Champion), Repeats: e.Repeats,
 		Differences: toFloats(e.Differences), Improvement: Float(e.Improvement),
 		Level: Float(e.Level), Margin: Float(e.Margin),
-		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative),
+		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative), Notify: e.Notify,
+	}
+	if err := checkNotify(what, e.Notify); err != nil {
+		return nil, err
 	}
 	if e.Cooldown != 0 {
 		s.Cooldown = e.Cooldown.String()
@@ -295,6 +299,9 @@ func UnmarshalEvidence(b []byte) (Evidence, error) {
 		Differences: fromFloats(s.Differences), Improvement: float64(s.Improvement),
 		Level: float64(s.Level), Margin: float64(s.Margin),
 		MinImprovement: float64(s.MinImprovement), MinRelative: float64(s.MinRelative),
+	}
+	if len(s.Notify) > 0 {
+		e.Notify = s.Notify
 	}
 	if s.Cooldown != "" {
 		d, err := time.ParseDuration(s.Cooldown)

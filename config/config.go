@@ -21,6 +21,9 @@
 //	schedule:                       # re-tune periodically: retune run keeps running
 //	  every: 24h
 //	  timezone: Europe/Berlin       # IANA zone of the names' times (default UTC)
+//	notifiers:                      # where events go (see Notifier); retune run and
+//	  hook: {type: webhook, url: "https://ml.example.com/hooks/retune", secret_env: HOOK_SECRET}
+//	notify: [hook]                  # retune dispatch deliver them; default: all notifiers
 //
 // Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
 // Unknown keys are errors, and every error names the file, the line and the field and says
@@ -69,6 +72,10 @@ type Study struct {
 	Retrain *Retrain
 	// Schedule re-tunes periodically; nil when the file has no schedule section.
 	Schedule *Schedule
+	// Notifiers are the file's notifier definitions, by ID; Notify the IDs the study's
+	// events name (default: every notifier of the file).
+	Notifiers []Notifier
+	Notify    []string
 }
 
 // Schedule is the study file's schedule section: `retune run` starts a new study for the
@@ -141,19 +148,28 @@ func (e *Error) Unwrap() error { return retune.ErrInvalid }
 
 // Load reads and parses the study file at path.
 func Load(path string) (*Study, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// readFile reads a configuration file of at most MaxFileSize bytes.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: study file: %v", retune.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: configuration file: %v", retune.ErrInvalid, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: study file %s: %v", retune.ErrInvalid, path, err)
+		return nil, fmt.Errorf("%w: configuration file %s: %v", retune.ErrInvalid, path, err)
 	}
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 type parser struct {
@@ -360,7 +376,7 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, &Error{File: path, Msg: "file is empty: want at least name, command, objective and params"}
 	}
 	root := doc.Content[0]
-	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule")
+	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify")
 	if f == nil {
 		return nil, errors.Join(p.errs...)
 	}
@@ -459,6 +475,16 @@ func Parse(path string, data []byte) (*Study, error) {
 	}
 	if n, ok := f["schedule"]; ok {
 		s.Schedule = p.schedule(n)
+	}
+	if n, ok := f["notifiers"]; ok {
+		s.Notifiers = p.notifiers(n)
+	}
+	if n, ok := f["notify"]; ok {
+		s.Notify = p.notify(n, s.Notifiers)
+	} else {
+		for _, n := range s.Notifiers {
+			s.Notify = append(s.Notify, n.ID)
+		}
 	}
 	p.checkGrid(f, s)
 	p.checkPlaceholders(f, s)

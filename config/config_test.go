@@ -69,6 +69,72 @@ params:
 	}
 }
 
+func TestNotifiers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "study.yaml")
+	data := valid + `notifiers:
+  hook: {type: webhook, url: "https://ml.example/hooks", secret_env: [NEW_SECRET, OLD_SECRET], timeout: 5s}
+  run: {type: exec, command: ["./on-event.sh", "--quiet"], timeout: 1m}
+  bus: {type: nats, url: "nats://127.0.0.1:4222", subject: retune.events, create_stream: true, duplicate_window: 48h}
+  audit: {type: log, path: events.jsonl}
+`
+	s, err := config.Parse(path, []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Notifiers) != 4 || strings.Join(s.Notify, ",") != "audit,bus,hook,run" {
+		t.Fatalf("notifiers %+v, notify %v, want 4 sorted by ID, all notified", s.Notifiers, s.Notify)
+	}
+	audit, bus, hook, run := s.Notifiers[0], s.Notifiers[1], s.Notifiers[2], s.Notifiers[3]
+	if audit.Path != filepath.Join(dir, "events.jsonl") || bus.Subject != "retune.events" || !bus.CreateStream || bus.DuplicateWindow != 48*time.Hour ||
+		hook.URL != "https://ml.example/hooks" || strings.Join(hook.SecretEnv, ",") != "NEW_SECRET,OLD_SECRET" || hook.Timeout != 5*time.Second ||
+		run.Command[0] != filepath.Join(dir, "on-event.sh") || run.Dir != dir || run.Timeout != time.Minute {
+		t.Errorf("parsed %+v", s.Notifiers)
+	}
+	s2, err := config.Parse(path, []byte(data+"notify: [hook]\n"))
+	if err != nil || strings.Join(s2.Notify, ",") != "hook" {
+		t.Errorf("notify [hook]: %v, %v", s2.Notify, err)
+	}
+	// Building reads secrets from the environment and names what is missing.
+	if _, _, err := config.BuildNotifiers(s.Notifiers); err == nil || !strings.Contains(err.Error(), "NEW_SECRET is not set") {
+		t.Errorf("BuildNotifiers without secrets: %v, want NEW_SECRET named", err)
+	}
+	t.Setenv("NEW_SECRET", "not-a-secret")
+	t.Setenv("OLD_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if _, _, err := config.BuildNotifiers(s.Notifiers); err == nil || !strings.Contains(err.Error(), "NEW_SECRET") {
+		t.Errorf("BuildNotifiers with a malformed secret: %v, want an error naming its variable", err)
+	}
+	t.Setenv("NEW_SECRET", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+	built, closeAll, err := config.BuildNotifiers(s.Notifiers)
+	if err != nil || len(built) != 4 {
+		t.Fatalf("BuildNotifiers = %v, %v", built, err)
+	}
+	if err := closeAll(); err != nil {
+		t.Error(err)
+	}
+	// A notifiers-only file, and an ID defined twice across files.
+	only := filepath.Join(dir, "notifiers.yaml")
+	if err := os.WriteFile(only, []byte("notifiers:\n  audit: {type: log}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.LoadNotifiers(path, only); err == nil || !strings.Contains(err.Error(), "also defined in") {
+		t.Errorf("LoadNotifiers with audit twice: %v, want an error", err)
+	}
+	got, err := config.LoadNotifiers(only)
+	if err != nil || len(got) != 1 || got[0].Type != "log" {
+		t.Errorf("LoadNotifiers(notifiers-only file) = %+v, %v", got, err)
+	}
+	if err := os.WriteFile(only, []byte("notifers: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.LoadNotifiers(only); err == nil || !strings.Contains(err.Error(), "unknown key") {
+		t.Errorf("LoadNotifiers(misspelt section): %v, want an unknown-key error", err)
+	}
+}
+
 // TestParseErrors checks every invalid file's messages against testdata/errors.golden.
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, yaml string }{
@@ -106,6 +172,8 @@ func TestParseErrors(t *testing.T) {
 		{"schedule without every", valid + "schedule: {timezone: UTC}\n"},
 		{"schedule not a mapping", valid + "schedule: daily\n"},
 		{"schedule every not a duration", valid + "schedule: {every: daily, timezone: [UTC]}\n"},
+		{"bad notifiers", valid + "notifiers:\n  hook: {type: webhook, url: ftp://x/y, secret_env: [\"A=B\"], retries: 3}\n  bad id: {type: log}\n  cmd: {type: exec, command: []}\n  bus: {type: nats}\n  pager: {type: sms}\n  plain: log\n  nohook: {type: webhook, url: \"https://h.example/x\"}\nnotify: [hook, other, hook]\n"},
+		{"notify without notifiers", valid + "notify: [hook]\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {

@@ -27,6 +27,9 @@ type Coordinator struct {
 	Baseline *float64
 	// ObserverTimeout bounds each observer call after an improved decision; default 30s.
 	ObserverTimeout time.Duration
+	// Notify names the notifiers (by ID) that the events of decisions are for: a
+	// dispatcher delivers each event to each (see retrain/notify).
+	Notify []string
 }
 
 // Decide compares study's best search trial with the model's champion under the policy,
@@ -103,6 +106,7 @@ func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string,
 		d.Improved, d.Reason = Verdict(e)
 	}
 	e.Cooldown = c.Policy.Cooldown
+	e.Notify = c.Notify
 	d.Evidence = e
 	var events []retune.Event
 	if d.Improved {
@@ -110,6 +114,7 @@ func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string,
 		if err != nil {
 			return retune.Decision{}, retune.FrozenTrial{}, err
 		}
+		ev.Notify = c.Notify
 		events = append(events, ev)
 	}
 	stored, err := c.Store.RecordDecision(ctx, d, events)

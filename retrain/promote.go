@@ -30,6 +30,9 @@ type PromoteOptions struct {
 	Metrics map[string]float64
 	// Force promotes even within the cooldown the decision recorded.
 	Force bool
+	// Notify names the notifiers the champion-promoted event is for; nil means those the
+	// decision's event was for, an empty list none.
+	Notify []string
 }
 
 // Promote makes the candidate of decision id the model's champion, with the values (and
@@ -73,7 +76,11 @@ func Promote(ctx context.Context, st Store, id int64, o PromoteOptions) (retune.
 	}
 	c := retune.Champion{Model: d.Model, Params: t.Params, Values: values, Metrics: o.Metrics, Source: "trial",
 		Study: d.Study, Trial: d.Candidate, Decision: id}
-	return promote(ctx, st, c, d.ChampionVersion)
+	notify := o.Notify
+	if notify == nil {
+		notify = d.Evidence.Notify
+	}
+	return promote(ctx, st, c, d.ChampionVersion, notify)
 }
 
 // SetChampion records a champion by hand (the model in production before retune, say):
@@ -85,10 +92,10 @@ func SetChampion(ctx context.Context, st retune.RetrainStore, model string, para
 		expect = cur.Version
 	}
 	c := retune.Champion{Model: model, Params: params, Values: values, Metrics: metrics, Source: "manual", Trial: -1}
-	return promote(ctx, st, c, expect)
+	return promote(ctx, st, c, expect, nil)
 }
 
-func promote(ctx context.Context, st retune.RetrainStore, c retune.Champion, expect int64) (retune.Champion, error) {
+func promote(ctx context.Context, st retune.RetrainStore, c retune.Champion, expect int64, notify []string) (retune.Champion, error) {
 	data, err := json.Marshal(map[string]any{
 		"model": c.Model, "version": expect + 1, "previous_version": expect, "source": c.Source,
 		"study": c.Study, "trial": c.Trial, "decision": c.Decision, "params": c.Params, "values": floats(c.Values),
@@ -97,6 +104,6 @@ func promote(ctx context.Context, st retune.RetrainStore, c retune.Champion, exp
 		return retune.Champion{}, fmt.Errorf("%w: champion: %v", retune.ErrInvalid, err)
 	}
 	ev := retune.Event{ID: NewEventID(), Type: retune.TypeChampionPromoted, Source: "/retune/models/" + c.Model,
-		Subject: fmt.Sprintf("champions/%d", expect+1), Data: data}
+		Subject: fmt.Sprintf("champions/%d", expect+1), Data: data, Notify: notify}
 	return st.PromoteChampion(ctx, c, expect, []retune.Event{ev})
 }

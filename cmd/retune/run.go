@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
 	usage := fs.Usage
 	fs.Usage = func() { usage(); fmt.Fprint(fs.Output(), scheduleHelp) }
+	drain := fs.Duration("drain", 10*time.Second, "at exit, how long to wait for the run's events to be delivered to the study file's notifiers (retune dispatch retries the rest)")
 	every := fs.Duration("every", 0, "keep running: start a new study for the model every period, e.g. 24h (default: the study file's schedule.every; 0 runs once)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -48,6 +50,8 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		return usagef("--trials, --parallel and --timeout must be >= 0 and --kill-grace > 0")
 	case *every < 0:
 		return usagef("--every must be > 0, or 0 to run once")
+	case *drain < 0:
+		return usagef("--drain must be >= 0")
 	case *timeout == 0:
 		*timeout = cfg.Budget.Timeout
 	}
@@ -77,6 +81,11 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer store.Close()
+	o.disp, err = m.startDispatcher(ctx, store, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.stopDispatcher(ctx, o.disp, *drain)
 	if sched != nil {
 		return m.schedule(ctx, store, o, *sched)
 	}
@@ -101,6 +110,7 @@ type runOptions struct {
 	replace  bool
 	grace    time.Duration
 	quiet    bool
+	disp     *runDispatcher // delivers events to the study file's notifiers; nil if none
 }
 
 // prepareFunc readies a study that runStudy opened, before its trials start; it returns
@@ -144,6 +154,9 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	dec, err := m.decider(cfg, store, study, cmd)
 	if err != nil {
 		return err
+	}
+	if dec != nil {
+		dec.c.Notify, dec.kick = cfg.Notify, o.disp.kick
 	}
 	pr := newProgress(m, study, o.quiet, o.trials, cfg.Budget.Trials, o.timeout)
 	var interrupted []retune.FrozenTrial
@@ -194,6 +207,10 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 			return err
 		}
 	}
+	if err := completedEvent(bg, store, study, res, cfg.Notify); err != nil {
+		return err
+	}
+	o.disp.kick()
 	switch {
 	case ctx.Err() != nil:
 		return errInterrupted
@@ -418,6 +435,40 @@ func topTrials(dirs []retune.Direction, ts []retune.FrozenTrial, n int) []retune
 
 var _ io.Writer = (*os.File)(nil)
 
+// completedEvent records the study-completed event of a run in the outbox, for the
+// notifiers the study file names.
+func completedEvent(ctx context.Context, store retune.Storage, s *retune.Study, res retune.Result, notifyIDs []string) error {
+	ds, ok := store.(retune.DeliveryStore)
+	if !ok {
+		return nil
+	}
+	data := map[string]any{
+		"study": s.Name(), "model": s.Record().Model, "trials": res.Started, "complete": res.Completed,
+		"pruned": res.Pruned, "failed": res.Failed, "stopped": res.Stop.String(),
+	}
+	if best, err := s.Best(ctx); err == nil && len(s.Directions()) == 1 {
+		data["best"] = map[string]any{"trial": best.Number, "values": floatsJSON(best.Values), "params": best.Params}
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("study-completed event: %w", err)
+	}
+	ev := retune.Event{ID: retrain.NewEventID(), Type: retune.TypeStudyCompleted, Source: "/retune/studies/" + s.Name(),
+		Subject: "studies/" + s.Name(), Data: b, Notify: notifyIDs}
+	if err := ds.AppendEvents(ctx, []retune.Event{ev}); err != nil {
+		return fmt.Errorf("record study-completed event: %w", err)
+	}
+	return nil
+}
+
+func floatsJSON(v []float64) []retune.Float {
+	out := make([]retune.Float, len(v))
+	for i, x := range v {
+		out[i] = retune.Float(x)
+	}
+	return out
+}
+
 // decider makes the retraining decisions of a run whose study file has a retrain section.
 type decider struct {
 	m     *Main
@@ -425,6 +476,7 @@ type decider struct {
 	study *retune.Study
 	cmd   *runner.Command
 	runID string
+	kick  func() // tells the dispatcher of a new event
 }
 
 func (m *Main) decider(cfg *config.Study, store retune.Storage, study *retune.Study, cmd *runner.Command) (*decider, error) {
@@ -455,6 +507,9 @@ func (d *decider) decide(ctx context.Context) error {
 		return fmt.Errorf("retraining decision: %w", err)
 	}
 	verdict := "no retraining"
+	if dec.Improved && d.kick != nil {
+		d.kick()
+	}
 	if dec.Improved {
 		verdict = "RETRAINING REQUIRED (event " + retune.TypeRetrainingRequired + " recorded)"
 	}

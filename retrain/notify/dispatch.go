@@ -195,8 +195,8 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
-// Run delivers until ctx is done, then waits for attempts in flight to be recorded (their
-// sends are cancelled) and returns nil; it returns an error at once if the dispatcher is
+// Run delivers until ctx is done, then lets the attempts in flight finish (each is bounded
+// by its notifier's timeout) and be recorded, and returns nil; it returns an error at once if the dispatcher is
 // misconfigured. Storage errors are logged and retried.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.init(); err != nil {
@@ -233,6 +233,9 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 	log := d.Logger.With("notifier", id)
 	done := make(chan struct{}, d.Parallel)
 	inflight := 0
+	// Attempts in flight run to their end when ctx ends, so that stopping a dispatcher
+	// does not turn sends that were about to succeed into failures.
+	sendCtx := context.WithoutCancel(ctx)
 	defer func() {
 		for ; inflight > 0; inflight-- {
 			<-done
@@ -250,7 +253,7 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 				inflight++
 				claimed++
 				go func() {
-					d.attempt(ctx, log, n, dl)
+					d.attempt(sendCtx, log, n, dl)
 					done <- struct{}{}
 				}()
 			}
@@ -309,8 +312,7 @@ func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, 
 			rec.State, rec.NextAt = retune.DeliveryPending, time.Now().Add(d.Schedule[len(d.Schedule)-1])
 		}
 	}
-	// Record even when ctx is done: the attempt happened.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ns, err := d.Store.RecordAttempt(rctx, rec)
 	attrs := []any{"event", dl.Event.ID, "type", dl.Event.Type, "delivery", dl.ID, "attempt", number, "outcome", a.Outcome.String()}

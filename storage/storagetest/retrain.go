@@ -352,6 +352,7 @@ func testRetrainRoundTrip(t *testing.T, open Opener) {
 		Candidate: []float64{0.9, 0.1 + 0.2, math.Inf(1)}, Champion: []float64{0.8, 5e-324, math.Inf(-1)},
 		Repeats: 3, Differences: []float64{0.1, -1e300, math.Inf(1)}, Improvement: 0.075, LowerBound: &lb,
 		Level: 0.95, Margin: 0.005, MinImprovement: 0.001, MinRelative: 0.01, Cooldown: 12*time.Hour + 1500*time.Microsecond,
+		Notify: []string{"retrain-hook", "bus"},
 		Guardrails: []retune.GuardrailResult{
 			{Metric: "latency_ms", Candidate: 12.5, Champion: 11, Regression: 0.1364, MaxRegression: 0.1, OK: true},
 			{Metric: "memory \"mb\"", Candidate: math.Inf(1), Champion: -3, Regression: math.Inf(-1), MaxRegression: 0.2},

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/retrain/notify"
+)
+
+// stringList collects a repeated string flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+func runDispatch(ctx context.Context, m *Main, args []string) error {
+	fs := m.flagSet("dispatch")
+	db := dbFlag(fs)
+	var configs stringList
+	fs.Var(&configs, "config", "a study file or a file with a notifiers section; repeat for several (required)")
+	lease := fs.Duration("lease", notify.DefaultLease, "how long a claimed delivery is reserved; after a crash it is attempted again once this passes")
+	poll := fs.Duration("poll", notify.DefaultPoll, "how often to look for due deliveries")
+	parallel := fs.Int("parallel", notify.DefaultParallel, "attempts in flight per notifier")
+	verbose := fs.Bool("v", false, "log every delivery, not only failures")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if len(configs) == 0 {
+		return usagef("dispatch: want --config FILE naming the notifiers to deliver to")
+	}
+	if *lease <= 0 || *poll <= 0 || *parallel <= 0 {
+		return usagef("dispatch: --lease, --poll and --parallel must be > 0")
+	}
+	ns, err := config.LoadNotifiers(configs...)
+	if err != nil {
+		return err
+	}
+	if len(ns) == 0 {
+		return usagef("dispatch: %s define no notifiers", strings.Join(configs, ", "))
+	}
+	built, closeAll, err := config.BuildNotifiers(ns)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	store, err := m.open(ctx, m.dsn(*db, ""))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ds, ok := store.(retune.DeliveryStore)
+	if !ok {
+		return fmt.Errorf("%w: this storage keeps no deliveries", retune.ErrInvalid)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel,
+		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))}
+	ids := make([]string, 0, len(ns))
+	for _, n := range ns {
+		ids = append(ids, n.ID+" ("+n.Type+")")
+	}
+	fmt.Fprintf(m.Stderr, "retune dispatch: delivering to %s; stop with Ctrl-C or SIGTERM\n", strings.Join(ids, ", "))
+	return d.Run(ctx) // returns nil when ctx ends: a daemon stopped on purpose
+}
+
+// runDispatcher is the dispatcher inside `retune run`: it delivers the study's events
+// while the run goes on.
+type runDispatcher struct {
+	d      *notify.Dispatcher
+	cancel context.CancelFunc
+	done   chan struct{}
+	close  func() error
+	path   string // the study file
+}
+
+// startDispatcher starts delivering to the study file's notifiers; it returns nil when the
+// file defines none.
+func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *config.Study) (*runDispatcher, error) {
+	if len(cfg.Notifiers) == 0 {
+		return nil, nil
+	}
+	ds, ok := store.(retune.DeliveryStore)
+	if !ok {
+		return nil, fmt.Errorf("%w: this storage keeps no deliveries", retune.ErrInvalid)
+	}
+	built, closeAll, err := config.BuildNotifiers(cfg.Notifiers)
+	if err != nil {
+		return nil, err
+	}
+	d := &notify.Dispatcher{Store: ds, Notifiers: built,
+		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	rctx, cancel := context.WithCancel(ctx)
+	r := &runDispatcher{d: d, cancel: cancel, done: make(chan struct{}), close: closeAll, path: cfg.Path}
+	go func() {
+		defer close(r.done)
+		if err := d.Run(rctx); err != nil {
+			fmt.Fprintln(m.Stderr, "retune: dispatcher:", err)
+		}
+	}()
+	return r, nil
+}
+
+// kick makes the dispatcher deliver new events now.
+func (r *runDispatcher) kick() {
+	if r != nil {
+		r.d.Kick()
+	}
+}
+
+// stop ends the dispatcher, after up to wait delivering what is due, and says what is
+// left pending.
+func (m *Main) stopDispatcher(ctx context.Context, r *runDispatcher, wait time.Duration) {
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	defer r.close()
+	if wait > 0 {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+		_ = r.d.Flush(fctx)
+		cancel()
+	}
+	pending, err := r.d.Store.Deliveries(context.WithoutCancel(ctx), retune.DeliveryFilter{State: retune.DeliveryPending})
+	if err != nil || len(pending) == 0 {
+		return
+	}
+	n := 0
+	for _, p := range pending {
+		if _, ours := r.d.Notifiers[p.Notifier]; ours {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(m.Stderr, "retune: %d event deliveries are pending (see `retune events list --state pending`); `retune dispatch --config %s` keeps retrying them\n",
+			n, r.path)
+	}
+}
