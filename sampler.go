@@ -17,7 +17,7 @@ import (
 // otherwise Independent proposes that one param alone.
 //
 // Optional capabilities, found by type assertion: SpaceSampler, StatefulSampler,
-// StartupSampler, HistoryFree, and Specer (for the resume check).
+// StartupSampler, HistoryFree, Annotator, and Specer (for the resume check).
 type Sampler interface {
 	Relative(ctx context.Context, req *SampleRequest) (map[string]any, error)
 	Independent(ctx context.Context, req *SampleRequest, name string, d Distribution) (any, error)
@@ -92,6 +92,15 @@ type StartupPlan struct {
 	// Exclusive means the sampler proposes nothing beyond the plan: once no enqueued trial
 	// is left, Ask returns ErrGridExhausted.
 	Exclusive bool
+}
+
+// Annotator is a Sampler that describes how it sampled each trial, as an automatic choice
+// records which sampler it used: after a search trial's relative sampling, the study
+// stores Annotate's result among the trial's system attributes. Keys should be namespaced
+// by the sampler ("auto.sampler").
+type Annotator interface {
+	Sampler
+	Annotate(req *SampleRequest) map[string]any
 }
 
 // Pruner decides whether a running trial should stop early. Pruners are pure, safe for

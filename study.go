@@ -341,6 +341,11 @@ func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error)
 	}
 	if err == nil && t.kind == KindSearch {
 		t.rel, err = s.relative(ctx, sreq)
+		if an, ok := s.sampler.(Annotator); ok && err == nil {
+			for k, v := range an.Annotate(sreq) {
+				t.SetSystemAttr(k, v)
+			}
+		}
 	}
 	if err != nil {
 		s.settle(ctx, t, TrialFail, nil, err)
