@@ -99,9 +99,10 @@ type NotifierState struct {
 	// FailingSince is the time of the first failed attempt since the last success; zero
 	// when the last attempt succeeded (or none was made).
 	FailingSince time.Time
-	LastSuccess  time.Time
-	Disabled     time.Time // zero while enabled
-	Reason       string    // why it was disabled
+	LastSuccess  time.Time // to within a second
+
+	Disabled time.Time // zero while enabled
+	Reason   string    // why it was disabled
 }
 
 // DeliveryFilter selects deliveries to list; zero fields select all.

@@ -27,10 +27,10 @@ import (
 // backends returns an opener of a fresh database per backend: SQLite always, PostgreSQL
 // when RETUNE_TEST_POSTGRES is set. Each call of an opener opens another handle on the
 // same database.
-func backends(t *testing.T) map[string]func(t *testing.T) retune.DeliveryStore {
-	out := map[string]func(t *testing.T) retune.DeliveryStore{}
+func backends(t testing.TB) map[string]func(t testing.TB) retune.DeliveryStore {
+	out := map[string]func(t testing.TB) retune.DeliveryStore{}
 	path := filepath.Join(t.TempDir(), "retune.db")
-	out["sqlite"] = func(t *testing.T) retune.DeliveryStore {
+	out["sqlite"] = func(t testing.TB) retune.DeliveryStore {
 		s, err := sqlite.Open(t.Context(), path)
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +54,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) retune.DeliveryStore {
 			conn.Close(ctx)
 		}
 	})
-	out["postgres"] = func(t *testing.T) retune.DeliveryStore {
+	out["postgres"] = func(t testing.TB) retune.DeliveryStore {
 		s, err := postgres.OpenOptions(t.Context(), dsn, postgres.Options{Schema: schema})
 		if err != nil {
 			t.Fatal(err)

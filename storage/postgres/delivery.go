@@ -119,81 +119,77 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 	return out, nil
 }
 
-// RecordAttempt implements retune.DeliveryStore.
+// RecordAttempt implements retune.DeliveryStore. Its statements go in one batch, which
+// PostgreSQL runs as one implicit transaction: one round trip per attempt.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
 	r, err := retune.CheckAttemptResult(r)
 	if err != nil {
 		return retune.NotifierState{}, err
 	}
 	what := fmt.Sprintf("record attempt on delivery %d", r.Delivery)
-	var (
-		ns   retune.NotifierState
-		lost error
-	)
 	a := r.Attempt
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
-		var (
-			notifier, owner, state string
-			n                      int
-		)
-		err := tx.QueryRow(ctx, `SELECT notifier, lease_owner, state, attempts FROM deliveries WHERE id = $1 FOR UPDATE`, r.Delivery).
-			Scan(&notifier, &owner, &state, &n)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("delivery %d: %w", r.Delivery, retune.ErrNotFound)
-		}
-		if err != nil {
-			return dbErr(what, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery, n, owner, started, duration_ns, status, outcome, response, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, r.Delivery, n+1, r.Owner, a.Started, int64(a.Duration), a.Status,
-			a.Outcome, a.Response, a.Error); err != nil {
-			return dbErr(what, err)
-		}
-		if owner != r.Owner || state != string(retune.DeliveryPending) {
-			lost = fmt.Errorf("%s by %q: %w", what, r.Owner, retune.ErrLeaseLost)
-			_, err = tx.Exec(ctx, `UPDATE deliveries SET attempts = attempts + 1, updated_at = clock_timestamp() WHERE id = $1`, r.Delivery)
-		} else {
-			lastErr := a.Error
-			if r.State == retune.DeliveryDelivered {
-				lastErr = ""
-			}
-			var next *time.Time
-			if r.State == retune.DeliveryPending {
-				next = &r.NextAt
-			}
-			_, err = tx.Exec(ctx, `UPDATE deliveries SET attempts = attempts + 1, updated_at = clock_timestamp(), state = $2,
-				next_at = coalesce($3, next_at), lease_owner = '', lease_until = '-infinity', last_error = $4
-				WHERE id = $1`, r.Delivery, string(r.State), next, lastErr)
-		}
-		if err != nil {
-			return dbErr(what, err)
-		}
-		if r.State == retune.DeliveryDelivered {
-			_, err = tx.Exec(ctx, `INSERT INTO notifiers AS n (id, last_success) VALUES ($1, clock_timestamp())
-				ON CONFLICT (id) DO UPDATE SET failing_since = NULL, last_success = excluded.last_success`, notifier)
-		} else {
-			_, err = tx.Exec(ctx, `INSERT INTO notifiers AS n (id, failing_since) VALUES ($1, $2)
-				ON CONFLICT (id) DO UPDATE SET failing_since = coalesce(n.failing_since, excluded.failing_since)`, notifier, a.Started)
-		}
-		if err != nil {
-			return dbErr(what, err)
-		}
-		if r.Disable != "" {
-			if _, err := tx.Exec(ctx, `UPDATE notifiers SET disabled_at = clock_timestamp(), reason = $2
-				WHERE id = $1 AND disabled_at IS NULL`, notifier, r.Disable); err != nil {
-				return dbErr(what, err)
-			}
-		}
-		ns, err = scanNotifier(tx.QueryRow(ctx, `SELECT `+notifierCols+` FROM notifiers WHERE id = $1`, notifier))
-		if err != nil {
-			return dbErr(what, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return retune.NotifierState{}, err
+	lastErr := a.Error
+	if r.State == retune.DeliveryDelivered {
+		lastErr = ""
 	}
-	return ns, lost
+	var next *time.Time
+	if r.State == retune.DeliveryPending {
+		next = &r.NextAt
+	}
+	var b pgx.Batch
+	// The attempt, and the delivery's next state if this dispatcher still holds its lease.
+	b.Queue(`WITH d AS (SELECT id, lease_owner = $2 AND state = 'pending' AS held, attempts FROM deliveries WHERE id = $1 FOR UPDATE),
+		a AS (INSERT INTO delivery_attempts (delivery, n, owner, started, duration_ns, status, outcome, response, error)
+			SELECT d.id, d.attempts + 1, $2, $3, $4, $5, $6, $7, $8 FROM d),
+		u AS (UPDATE deliveries x SET attempts = x.attempts + 1, updated_at = clock_timestamp(),
+				state = CASE WHEN d.held THEN $9 ELSE x.state END,
+				next_at = CASE WHEN d.held AND $10::timestamptz IS NOT NULL THEN $10::timestamptz ELSE x.next_at END,
+				lease_owner = CASE WHEN d.held THEN '' ELSE x.lease_owner END,
+				lease_until = CASE WHEN d.held THEN '-infinity'::timestamptz ELSE x.lease_until END,
+				last_error = CASE WHEN d.held THEN $11 ELSE x.last_error END
+			FROM d WHERE x.id = d.id
+			RETURNING d.held)
+		SELECT held FROM u`,
+		r.Delivery, r.Owner, a.Started, int64(a.Duration), a.Status, a.Outcome, a.Response, a.Error, string(r.State), next, lastErr)
+	// The notifier's row is written only when its health changes (or its last success is a
+	// second old): every attempt writing it would serialize all of a notifier's attempts on
+	// its row lock until commit.
+	const of = `(SELECT notifier FROM deliveries WHERE id = $1)`
+	b.Queue(`INSERT INTO notifiers (id) SELECT notifier FROM deliveries WHERE id = $1 ON CONFLICT (id) DO NOTHING`, r.Delivery)
+	if r.State == retune.DeliveryDelivered {
+		b.Queue(`UPDATE notifiers SET failing_since = NULL, last_success = clock_timestamp()
+			WHERE id = `+of+` AND (failing_since IS NOT NULL OR last_success IS NULL OR last_success < clock_timestamp() - interval '1 second')`, r.Delivery)
+	} else {
+		b.Queue(`UPDATE notifiers SET failing_since = $2 WHERE id = `+of+` AND failing_since IS NULL`, r.Delivery, a.Started)
+	}
+	if r.Disable != "" {
+		b.Queue(`UPDATE notifiers SET disabled_at = clock_timestamp(), reason = $2 WHERE id = `+of+` AND disabled_at IS NULL`, r.Delivery, r.Disable)
+	}
+	b.Queue(`SELECT `+notifierCols+` FROM notifiers WHERE id = `+of, r.Delivery)
+	br := s.pool.SendBatch(ctx, &b)
+	var held bool
+	err = br.QueryRow().Scan(&held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = br.Close()
+		return retune.NotifierState{}, fmt.Errorf("delivery %d: %w", r.Delivery, retune.ErrNotFound)
+	}
+	for i := 1; err == nil && i < b.Len()-1; i++ {
+		_, err = br.Exec()
+	}
+	var ns retune.NotifierState
+	if err == nil {
+		ns, err = scanNotifier(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return retune.NotifierState{}, dbErr(what, err)
+	}
+	if !held {
+		return ns, fmt.Errorf("%s by %q: %w", what, r.Owner, retune.ErrLeaseLost)
+	}
+	return ns, nil
 }
 
 const notifierCols = `id, failing_since, last_success, disabled_at, reason`

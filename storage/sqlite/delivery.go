@@ -201,8 +201,9 @@ func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retu
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notifiers (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, notifier); err != nil {
 			return err
 		}
-		if ok {
-			_, err = tx.ExecContext(ctx, `UPDATE notifiers SET failing_since = 0, last_success = ? WHERE id = ?`, now, notifier)
+		if ok { // written only when the health changes or the last success is a second old
+			_, err = tx.ExecContext(ctx, `UPDATE notifiers SET failing_since = 0, last_success = ?
+				WHERE id = ? AND (failing_since <> 0 OR last_success < ?)`, now, notifier, now-int64(time.Second))
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE notifiers SET failing_since = ? WHERE id = ? AND failing_since = 0`, a.Started.UnixNano(), notifier)
 		}
