@@ -14,6 +14,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/nsga2"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
 	"github.com/a6b40afc/retune/sampler/tpe"
@@ -26,6 +27,7 @@ var (
 		"qmc":    func() retune.Sampler { return qmc.New(qmc.Options{}) },
 		"tpe":    func() retune.Sampler { return tpe.New(tpe.Options{}) },
 		"tpe_mv": func() retune.Sampler { return tpe.New(tpe.Options{Multivariate: true}) },
+		"nsga2":  func() retune.Sampler { return nsga2.New(nsga2.Options{}) },
 	}
 )
 

@@ -27,17 +27,17 @@ type comparer struct {
 
 func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	suite := fs.String("suite", "overhead", "overhead, efficiency or storage")
+	suite := fs.String("suite", "overhead", "overhead, efficiency, storage, pruning or mo")
 	optuna := fs.String("optuna", "../shared/bench/optuna_ref.py", "Optuna reference runner")
 	python := fs.String("python", "/usr/bin/python3", "Python with Debian's python3-optuna")
 	out := fs.String("out", "bench/results", "directory for the raw JSON of this run")
-	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare")
+	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare (mo: default nsga2)")
 	spaces := fs.String("spaces", "A,B", "overhead: spaces")
-	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage)")
+	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage, 300 mo)")
 	runs := fs.Int("runs", 3, "overhead/storage: runs of each side, interleaved")
 	growth := fs.Int("growth", 10000, "overhead: retune's trials for the growth figure (0 = skip)")
-	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems")
-	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1")
+	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems (mo: default zdt1,zdt2)")
+	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1 (mo: default 10)")
 	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL for retune (empty = skip PostgreSQL)")
 	optunaPG := fs.String("optuna-pg", "", "storage: PostgreSQL URL for Optuna, a database of its own (its tables are named like retune's); default: -pg with database optuna_bench")
 	stores := fs.String("stores", "memory,sqlite,sqlite-full,postgres", "storage: which storages")
@@ -69,8 +69,22 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *optunaPG, *dir, split(*stores))
 	case "pruning":
 		return c.pruning(ctx, stdout, split(*prunerList), def(*n, 100), def(*seeds, 10))
+	case "mo":
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		probs, smps, sd := "zdt1,zdt2", "nsga2", 10
+		if set["problems"] {
+			probs = *problems
+		}
+		if set["samplers"] {
+			smps = *samplers
+		}
+		if set["seeds"] {
+			sd = *seeds
+		}
+		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd)
 	}
-	return fmt.Errorf("unknown suite %q: want overhead, efficiency or storage", *suite)
+	return fmt.Errorf("unknown suite %q: want overhead, efficiency, storage, pruning or mo", *suite)
 }
 
 func split(s string) []string {
@@ -228,6 +242,66 @@ func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, sample
 	}
 	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(cells))
 	return nil
+}
+
+// multiObjective compares the hypervolume of each side's runs on each problem and sampler
+// (PROTOCOL §5); larger is better.
+func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int) error {
+	type moCell struct {
+		problem, sampler string
+		ours, theirs     []float64
+		oursMs, theirsMs float64
+		pLoss, pWin      float64
+	}
+	var cells []*moCell
+	for _, prob := range problems {
+		for _, smp := range samplers {
+			fmt.Fprintf(c.log, "mo %s %s: retune\n", prob, smp)
+			res, err := bench.MultiObjective(ctx, prob, smp, n, seeds)
+			if err != nil {
+				return err
+			}
+			c.record(res)
+			fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
+			var o bench.MOResult
+			if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+				return err
+			}
+			if len(o.Hypervolume) == 0 {
+				return fmt.Errorf("optuna mo %s %s: no hypervolumes", prob, smp)
+			}
+			cells = append(cells, &moCell{problem: prob, sampler: smp, ours: res.Hypervolume, theirs: o.Hypervolume,
+				oursMs: res.TrialMs, theirsMs: 1000 * o.WallS / float64(n*seeds),
+				// Larger hypervolume is better: a loss is Optuna's tending to be larger.
+				pLoss: bench.MannWhitneyGreater(o.Hypervolume, res.Hypervolume), pWin: bench.MannWhitneyGreater(res.Hypervolume, o.Hypervolume)})
+		}
+	}
+	loss := make([]float64, len(cells))
+	win := make([]float64, len(cells))
+	for i, x := range cells {
+		loss[i], win[i] = x.pLoss, x.pWin
+	}
+	loss, win = bench.Holm(loss), bench.Holm(win)
+	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of all completed trials at (1.1, 11), %d trials, seeds 0..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells\n\n", n, seeds-1, len(cells))
+	fmt.Fprintln(w, "| problem | sampler | retune HV | Optuna HV | p(retune lower) | p(retune higher) | retune ms/trial | Optuna ms/trial | verdict |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	losses, wins := 0, 0
+	for i, x := range cells {
+		verdict := "no significant difference"
+		switch {
+		case loss[i] < 0.05:
+			verdict, losses = "LOSS", losses+1
+		case win[i] < 0.05:
+			verdict, wins = "win", wins+1
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.3g | %.3g | %.3f | %.3f | %s |\n", x.problem, x.sampler, summary4(x.ours), summary4(x.theirs), loss[i], win[i], x.oursMs, x.theirsMs, verdict)
+	}
+	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05); true fronts: ZDT1 11.7667, ZDT2 11.4333\n", losses, wins, len(cells))
+	return nil
+}
+
+func summary4(xs []float64) string {
+	return fmt.Sprintf("%.4g [%.4g, %.4g]", bench.Median(xs), bench.Quantile(xs, 0.25), bench.Quantile(xs, 0.75))
 }
 
 func summary(xs []float64) string {

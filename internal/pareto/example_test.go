@@ -22,3 +22,10 @@ func Example() {
 	// [[0 1 2 4] [3]]
 	// [1 2 0 4 3]
 }
+
+func ExampleHypervolume() {
+	dirs := []retune.Direction{retune.Minimize, retune.Minimize}
+	points := [][]float64{{0.2, 0.8}, {0.5, 0.4}, {0.9, 0.1}, {0.6, 0.5}} // the last is dominated
+	fmt.Printf("%.2f\n", pareto.Hypervolume(dirs, points, []float64{1.1, 1.1}))
+	// Output: 0.57
+}

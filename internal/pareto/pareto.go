@@ -1,5 +1,6 @@
 // Package pareto ranks objective vectors: Pareto dominance, non-dominated sorting into
-// fronts and crowding distance, with the ordering NSGA-II uses for selection.
+// fronts and crowding distance, with the ordering NSGA-II uses for selection, and the
+// hypervolume of a set of points.
 //
 // A point is a vector with one value per objective, compared under the objectives'
 // directions. NaN is worse than every number, ±Inf included, in its objective, and two NaNs

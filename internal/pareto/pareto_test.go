@@ -127,6 +127,21 @@ func TestFronts(t *testing.T) {
 			[][]int{{0, 1, 2}, {3, 4}},
 		},
 		{
+			"three objectives, three fronts, mixed directions",
+			[]retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize},
+			// 0 and 1 trade off; 2 is dominated by 0 only; 3 by 2 (and 0); 4 equals 2.
+			[][]float64{{1, 5, 1}, {0, 4, 2}, {2, 5, 1}, {2, 4, 1}, {2, 5, 1}},
+			[][]int{{0, 1}, {2, 4}, {3}},
+		},
+		{
+			"four objectives",
+			[]retune.Direction{retune.Minimize, retune.Minimize, retune.Minimize, retune.Minimize},
+			// 0..3 are the unit vectors' complements, mutually non-dominated; 4 is worse
+			// than all of them; 5 is dominated by 3 alone, so it shares front 1 with 4.
+			[][]float64{{0, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 1}, {1, 1, 1, 0}, {1, 1, 1, 1}, {2, 2, 2, 0}},
+			[][]int{{0, 1, 2, 3}, {4, 5}},
+		},
+		{
 			"one objective",
 			[]retune.Direction{retune.Maximize},
 			[][]float64{{1}, {3}, {nan}, {3}, {2}},

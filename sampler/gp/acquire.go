@@ -1,0 +1,214 @@
+package gp
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/a6b40afc/retune/internal/lowdisc"
+)
+
+// acquirer maximizes log expected improvement over the model space of dims.
+type acquirer struct {
+	ps   *posterior
+	dims []dim
+	best float64 // the best (smallest) standardized value observed
+	cont []int   // indexes of the continuous dims
+
+	k, g, b   []float64
+	dmu, dv   []float64
+	x, lines  []float64
+	bestLocal []float64
+	z, lo, hi []float64
+	opt       *lbfgs
+}
+
+func newAcquirer(ps *posterior, dims []dim, best float64) *acquirer {
+	a := &acquirer{ps: ps, dims: dims, best: best}
+	for j := range dims {
+		if dims[j].kind == continuous {
+			a.cont = append(a.cont, j)
+		}
+	}
+	n, d := ps.n, ps.d
+	a.k, a.g, a.b = make([]float64, n), make([]float64, n), make([]float64, n)
+	a.dmu, a.dv, a.x = make([]float64, d), make([]float64, d), make([]float64, d)
+	a.bestLocal = make([]float64, d)
+	nc := len(a.cont)
+	a.z, a.lo, a.hi = make([]float64, nc), make([]float64, nc), make([]float64, nc)
+	a.opt = newLBFGS(nc, 8)
+	a.opt.maxIter, a.opt.maxEvals, a.opt.gtol, a.opt.ftol = 30, 40, 1e-6, 1e-7
+	return a
+}
+
+// value returns the acquisition value (log EI) at x.
+func (a *acquirer) value(x []float64) float64 {
+	mu, v := a.ps.predict(x, a.k)
+	ei, _, _ := logEI(mu, math.Sqrt(v), a.best)
+	return ei
+}
+
+// candidates draws c points of a scrambled Sobol sequence (uniform points if the space
+// has more dimensions than the sequence supports), each put on the params' grids, and
+// returns them (c×d) with their values.
+func (a *acquirer) candidates(c int, r *rand.Rand) (xs, vals []float64) {
+	d := len(a.dims)
+	xs = make([]float64, c*d)
+	var seq *lowdisc.Sobol
+	if d <= lowdisc.MaxSobolDim {
+		seq, _ = lowdisc.NewSobol(d, true, r.Uint64())
+	}
+	for i := range c {
+		row := xs[i*d : i*d+d]
+		if seq != nil {
+			seq.Point(uint64(i), row)
+		} else {
+			for j := range row {
+				row[j] = r.Float64()
+			}
+		}
+		for j := range a.dims {
+			dm := &a.dims[j]
+			if dm.kind == categorical {
+				row[j] = math.Min(math.Floor(row[j]*float64(dm.k)), float64(dm.k-1))
+			} else {
+				row[j] = dm.snap(row[j])
+			}
+		}
+	}
+	vals = a.score(xs, c)
+	return xs, vals
+}
+
+// score returns the log EI of the c points xs.
+func (a *acquirer) score(xs []float64, c int) []float64 {
+	ps, d, n := a.ps, a.ps.d, a.ps.n
+	vals := make([]float64, c)
+	var ks [4][]float64
+	buf := make([]float64, 4*n)
+	for q := range ks {
+		ks[q] = buf[q*n : q*n+n]
+	}
+	var pts [4][]float64
+	var mu, v [4]float64
+	i := 0
+	for ; i+4 <= c; i += 4 {
+		for q := range 4 {
+			pts[q] = xs[(i+q)*d : (i+q+1)*d]
+		}
+		ps.predict4(&pts, &ks, &mu, &v)
+		for q := range 4 {
+			vals[i+q], _, _ = logEI(mu[q], math.Sqrt(v[q]), a.best)
+		}
+	}
+	for ; i < c; i++ {
+		vals[i] = a.value(xs[i*d : i*d+d])
+	}
+	return vals
+}
+
+// cmpDesc orders numbers from largest to smallest.
+func cmpDesc(x, y float64) int {
+	switch {
+	case x > y:
+		return -1
+	case x < y:
+		return 1
+	}
+	return 0
+}
+
+// refine improves x in place by local search and returns its value: the continuous
+// coordinates by L-BFGS, each discrete or categorical one by a line search over its
+// values, alternating while the line searches improve.
+func (a *acquirer) refine(x []float64, val float64) float64 {
+	for range 3 {
+		if len(a.cont) > 0 {
+			val = a.gradientStep(x, val)
+		}
+		improved := false
+		for j := range a.dims {
+			dm := &a.dims[j]
+			if dm.kind == continuous {
+				continue
+			}
+			a.lines = dm.lineValues(x[j], a.lines)
+			orig, bestU := x[j], x[j]
+			for _, u := range a.lines {
+				if u == orig {
+					continue
+				}
+				x[j] = u
+				if v := a.value(x); v > val {
+					val, bestU, improved = v, u, true
+				}
+			}
+			x[j] = bestU
+		}
+		if !improved || len(a.cont) == 0 {
+			break
+		}
+	}
+	return val
+}
+
+// gradientStep maximizes log EI over the continuous coordinates of x (in [0, 1]) with
+// L-BFGS and returns the value at the best point found, to which it moves x.
+func (a *acquirer) gradientStep(x []float64, val float64) float64 {
+	cont := a.cont
+	z, lo, hi := a.z[:len(cont)], a.lo[:len(cont)], a.hi[:len(cont)]
+	for q, j := range cont {
+		z[q], lo[q], hi[q] = x[j], 0, 1
+	}
+	copy(a.x, x)
+	copy(a.bestLocal, x)
+	bestVal := val
+	a.opt.minimize(func(z, g []float64) float64 {
+		for q, j := range cont {
+			a.x[j] = z[q]
+		}
+		mu, v := a.ps.predictGrad(a.x, a.k, a.g, a.b, a.dmu, a.dv)
+		sigma := math.Sqrt(v)
+		ei, dmu, dsigma := logEI(mu, sigma, a.best)
+		if math.IsNaN(ei) || math.IsInf(ei, 0) {
+			clear(g)
+			return math.Inf(1)
+		}
+		dvar := dsigma / (2 * sigma)
+		for q, j := range cont {
+			g[q] = -(dmu*a.dmu[j] + dvar*a.dv[j])
+		}
+		if ei > bestVal {
+			bestVal = ei
+			copy(a.bestLocal, a.x)
+		}
+		return -ei
+	}, z, lo, hi)
+	copy(x, a.bestLocal)
+	return bestVal
+}
+
+// maximize returns the best point found (in model space): the top candidates and the
+// incumbent start local searches.
+func (a *acquirer) maximize(r *rand.Rand, nCand, nLocal int, incumbent []float64) []float64 {
+	d := len(a.dims)
+	xs, vals := a.candidates(nCand, r)
+	order := make([]int, nCand)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return cmpDesc(vals[i], vals[j]) })
+	starts := [][]float64{slices.Clone(incumbent)}
+	for _, i := range order[:min(nLocal, len(order))] {
+		starts = append(starts, slices.Clone(xs[i*d:i*d+d]))
+	}
+	best := slices.Clone(xs[order[0]*d : order[0]*d+d])
+	bestVal := vals[order[0]]
+	for _, x := range starts {
+		v := a.refine(x, a.value(x))
+		if v > bestVal {
+			best, bestVal = x, v
+		}
+	}
+	return best
+}

@@ -1,0 +1,318 @@
+package gp_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/gp"
+)
+
+// mixedSpace has one param of every kind the sampler models differently.
+var mixedSpace = []struct {
+	name string
+	d    retune.Distribution
+}{
+	{"f", retune.FloatDistribution{Low: -3, High: 7}},
+	{"flog", retune.FloatDistribution{Low: 1e-4, High: 10, Log: true}},
+	{"fstep", retune.FloatDistribution{Low: 0, High: 1, Step: 0.125}},
+	{"i", retune.IntDistribution{Low: -4, High: 6}},
+	{"istep", retune.IntDistribution{Low: 10, High: 100, Step: 15}},
+	{"ilog", retune.IntDistribution{Low: 1, High: 4096, Log: true}},
+	{"c", retune.CategoricalDistribution{Choices: []any{"a", "b", "c"}}},
+	{"one", retune.FloatDistribution{Low: 2, High: 2}},
+}
+
+// suggestMixed asks t for every param of mixedSpace and returns a value to minimize.
+func suggestMixed(t *retune.Trial) float64 {
+	v := 0.0
+	for _, p := range mixedSpace {
+		switch d := p.d.(type) {
+		case retune.FloatDistribution:
+			var opts []retune.ParamOption
+			if d.Log {
+				opts = append(opts, retune.Log)
+			}
+			if d.Step > 0 {
+				opts = append(opts, retune.Step(d.Step))
+			}
+			x := t.Float(p.name, d.Low, d.High, opts...)
+			if d.Log {
+				x = math.Log10(x)
+			}
+			v += (x - 1) * (x - 1)
+		case retune.IntDistribution:
+			var opts []retune.ParamOption
+			if d.Log {
+				opts = append(opts, retune.Log)
+			}
+			if d.Step > 0 {
+				opts = append(opts, retune.Step(float64(d.Step)))
+			}
+			v += math.Abs(float64(t.Int(p.name, d.Low, d.High, opts...) - d.Low - 1))
+		case retune.CategoricalDistribution:
+			if retune.Choice(t, p.name, d.Choices...) != d.Choices[1] {
+				v++
+			}
+		}
+	}
+	return v
+}
+
+// fast are options that keep the tests quick.
+var fast = gp.Options{StartupTrials: 5, Candidates: 256, LocalSearches: 2}
+
+func newStudy(t *testing.T, cfg retune.Config) *retune.Study {
+	t.Helper()
+	s, err := retune.NewStudy(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewStudy: %v", err)
+	}
+	return s
+}
+
+func allTrials(t *testing.T, s *retune.Study) []retune.FrozenTrial {
+	t.Helper()
+	ts, err := s.Trials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+func TestSamplesInsideSpace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Seed: 3, Sampler: gp.New(fast)})
+	_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		return suggestMixed(tr), nil
+	}, retune.OptimizeOptions{Trials: 25, Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range allTrials(t, s) {
+		if tr.State != retune.TrialComplete {
+			t.Fatalf("trial %d is %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
+		}
+		for _, p := range mixedSpace {
+			if v := tr.Params[p.name]; !p.d.Contains(v) {
+				t.Errorf("trial %d: %s = %v (%T), want a value in %v", tr.Number, p.name, v, v, p.d)
+			}
+		}
+	}
+}
+
+func TestSameSeedSameParams(t *testing.T) {
+	t.Parallel()
+	run := func() []map[string]any {
+		ctx := context.Background()
+		s := newStudy(t, retune.Config{Seed: 11, Sampler: gp.New(fast), Direction: retune.Maximize})
+		_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+			return -suggestMixed(tr), nil
+		}, retune.OptimizeOptions{Trials: 15})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, tr := range allTrials(t, s) {
+			out = append(out, tr.Params)
+		}
+		return out
+	}
+	a, b := run(), run()
+	for i := range a {
+		for k, v := range a[i] {
+			if b[i][k] != v {
+				t.Errorf("trial %d: %s = %v and %v in two runs with the same seed", i, k, v, b[i][k])
+			}
+		}
+	}
+}
+
+// history returns n COMPLETE Branin trials at uniform points.
+func history(n int, seed uint64) []retune.FrozenTrial {
+	r := rand.New(rand.NewPCG(seed, 7))
+	dx := retune.FloatDistribution{Low: -5, High: 10}
+	dy := retune.FloatDistribution{Low: 0, High: 15}
+	out := make([]retune.FrozenTrial, n)
+	for i := range out {
+		x, y := retune.SampleUniform(r, dx).(float64), retune.SampleUniform(r, dy).(float64)
+		out[i] = retune.FrozenTrial{
+			Number: i, State: retune.TrialComplete,
+			Params:        map[string]any{"x": x, "y": y},
+			Distributions: map[string]retune.Distribution{"x": dx, "y": dy},
+			Values:        []float64{problem.Branin(x, y)}, End: time.Unix(int64(i), 0),
+		}
+	}
+	return out
+}
+
+func request(trials []retune.FrozenTrial, running []retune.FrozenTrial, seed uint64) *retune.SampleRequest {
+	return &retune.SampleRequest{
+		Directions: []retune.Direction{retune.Minimize},
+		Space:      trials[len(trials)-1].Distributions,
+		Trials:     trials,
+		Running:    running,
+		Trial:      retune.FrozenTrial{Number: len(trials) + len(running)},
+		Rand:       rand.New(rand.NewPCG(seed, 1)),
+		Seed:       seed,
+	}
+}
+
+func TestProposalDependsOnlyOnRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	trials := history(60, 1)
+	// A sampler that has seen every shorter history, and a fresh one.
+	used := gp.New(fast)
+	for n := 5; n < len(trials); n += 7 {
+		if _, err := used.Relative(ctx, request(trials[:n], nil, 5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := used.Relative(ctx, request(trials, nil, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := gp.New(fast).Relative(ctx, request(trials, nil, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v from a sampler with a cache, %v from a fresh one", k, got[k], v)
+		}
+	}
+}
+
+func TestRunningTrialsSpreadProposals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Through the sampler: the same request with the first proposal running proposes
+	// another point.
+	trials := history(30, 2)
+	smp := gp.New(fast)
+	first, err := smp.Relative(ctx, request(trials, nil, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := []retune.FrozenTrial{{Number: 30, State: retune.TrialRunning, Params: first, Distributions: trials[0].Distributions}}
+	second, err := smp.Relative(ctx, request(trials, running, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dx := (first["x"].(float64) - second["x"].(float64)) / 15
+	dy := (first["y"].(float64) - second["y"].(float64)) / 15
+	if d := math.Hypot(dx, dy); d < 0.01 {
+		t.Errorf("with %v running, proposal %v is %.3g away (in the unit square), want it elsewhere", first, second, d)
+	}
+
+	// Through a study: asks while earlier ones run all differ.
+	s := newStudy(t, retune.Config{Seed: 4, Sampler: gp.New(fast)})
+	branin := func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		return problem.Branin(tr.Float("x", -5, 10), tr.Float("y", 0, 15)), nil
+	}
+	if _, err := s.Optimize(ctx, branin, retune.OptimizeOptions{Trials: 20}); err != nil {
+		t.Fatal(err)
+	}
+	var pts [][2]float64
+	for range 4 {
+		tr, err := s.Ask(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pts = append(pts, [2]float64{tr.Float("x", -5, 10), tr.Float("y", 0, 15)})
+	}
+	for i := range pts {
+		for j := range i {
+			if pts[i] == pts[j] {
+				t.Errorf("parallel asks %d and %d both propose %v", j, i, pts[i])
+			}
+		}
+	}
+}
+
+func TestUnusableTrials(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Seed: 5, Sampler: gp.New(fast)})
+	errBoom := errors.New("boom")
+	n := 0
+	res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		n++
+		x := tr.Float("x", 0, 1)
+		if tr.Number()%3 == 0 {
+			_ = tr.Int("cond", 1, 5) // a conditional param, outside the joint space
+		}
+		switch n % 7 {
+		case 2:
+			return math.Inf(1), nil
+		case 4:
+			return math.Inf(-1), nil
+		case 5:
+			return 0, errBoom
+		}
+		return (x - 0.3) * (x - 0.3), nil
+	}, retune.OptimizeOptions{Trials: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed == 0 || res.Completed == 0 {
+		t.Fatalf("completed %d, failed %d: want both", res.Completed, res.Failed)
+	}
+	for _, tr := range allTrials(t, s) {
+		if x, ok := tr.Params["x"].(float64); !ok || x < 0 || x > 1 {
+			t.Errorf("trial %d: x = %v, want a value in [0, 1]", tr.Number, tr.Params["x"])
+		}
+		if c, ok := tr.Params["cond"]; ok && !(retune.IntDistribution{Low: 1, High: 5}).Contains(c) {
+			t.Errorf("trial %d: cond = %v, want an int in [1, 5]", tr.Number, c)
+		}
+	}
+}
+
+func TestSeveralObjectives(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Seed: 1, Sampler: gp.New(fast), Directions: []retune.Direction{retune.Minimize, retune.Minimize}})
+	tr, err := s.Ask(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Float("x", 0, 1)
+	if err := tr.Err(); !errors.Is(err, gp.ErrMultiObjective) {
+		t.Errorf("suggesting with gp in a study of two objectives: err = %v, want ErrMultiObjective", err)
+	}
+}
+
+func TestSpec(t *testing.T) {
+	t.Parallel()
+	sp := gp.New(gp.Options{}).Spec()
+	if sp.Name != "gp" || sp.Options["startup_trials"] != 10 || sp.Options["candidates"] != 2048 {
+		t.Errorf("Spec() = %+v, want name gp with the defaults", sp)
+	}
+}
+
+func TestBraninRegret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quality check")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	for seed := range uint64(3) {
+		s := newStudy(t, retune.Config{Seed: seed + 1, Sampler: gp.New(gp.Options{})})
+		res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+			return problem.Branin(tr.Float("x0", -5, 10), tr.Float("x1", 0, 15)), nil
+		}, retune.OptimizeOptions{Trials: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regret := res.Best[0].Value() - 0.397887; regret > 0.05 {
+			t.Errorf("seed %d: regret after 40 trials = %v, want <= 0.05", seed+1, regret)
+		}
+	}
+}
