@@ -14,6 +14,8 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/cmaes"
+	"github.com/a6b40afc/retune/sampler/gp"
 	"github.com/a6b40afc/retune/sampler/nsga2"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
@@ -28,6 +30,8 @@ var (
 		"tpe":    func() retune.Sampler { return tpe.New(tpe.Options{}) },
 		"tpe_mv": func() retune.Sampler { return tpe.New(tpe.Options{Multivariate: true}) },
 		"nsga2":  func() retune.Sampler { return nsga2.New(nsga2.Options{}) },
+		"cmaes":  func() retune.Sampler { return cmaes.New(cmaes.SamplerOptions{}) },
+		"gp":     func() retune.Sampler { return gp.New(gp.Options{}) },
 	}
 )
 
@@ -142,7 +146,7 @@ func Overhead(ctx context.Context, space, sampler string, n int, seed uint64) (O
 	}
 	res := OverheadResult{Lib: "retune", Mode: "overhead", Space: space, Sampler: sampler, N: n, Seed: seed,
 		WallS: ts[n-1].Sub(start).Seconds(), Checkpoints: map[string]Checkpoint{}}
-	for _, c := range []int{100, 500, 1000, 2000, 5000, 10000} {
+	for _, c := range []int{100, 200, 500, 1000, 2000, 5000, 10000} {
 		if c > n {
 			continue
 		}

@@ -9,7 +9,10 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pruner"
+	"github.com/a6b40afc/retune/sampler/cmaes"
+	"github.com/a6b40afc/retune/sampler/gp"
 	"github.com/a6b40afc/retune/sampler/grid"
+	"github.com/a6b40afc/retune/sampler/nsga2"
 	"github.com/a6b40afc/retune/sampler/qmc"
 	"github.com/a6b40afc/retune/sampler/random"
 	"github.com/a6b40afc/retune/sampler/tpe"
@@ -79,6 +82,84 @@ var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampl
 		}
 		return qmc.New(o), nil
 	},
+	"gp": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o gp.Options
+		for k, v := range opts {
+			var err error
+			switch k {
+			case "startup_trials":
+				o.StartupTrials, err = intOption(k, v, 1)
+			case "candidates":
+				o.Candidates, err = intOption(k, v, 1)
+			case "local_searches":
+				o.LocalSearches, err = intOption(k, v, 0)
+			case "deterministic_objective":
+				o.DeterministicObjective, err = boolOption(k, v)
+			default:
+				err = fmt.Errorf("unknown option %s: valid options are startup_trials, candidates, local_searches, deterministic_objective", k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return gp.New(o), nil
+	},
+	"cmaes": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o cmaes.SamplerOptions
+		for k, v := range opts {
+			var err error
+			switch k {
+			case "popsize":
+				o.PopSize, err = intOption(k, v, 2)
+			case "sigma0":
+				o.Sigma0, err = floatOption(k, v)
+			case "restart":
+				r, ok := v.(string)
+				if !ok || r != "none" && r != "ipop" && r != "bipop" {
+					err = fmt.Errorf("option restart %v: want none, ipop or bipop", v)
+				} else if r != "none" {
+					o.Restart = r
+				}
+			case "separable":
+				o.Separable, err = boolOption(k, v)
+			case "warm_start":
+				o.WarmStart, err = boolOption(k, v)
+			default:
+				err = fmt.Errorf("unknown option %s: valid options are popsize, sigma0, restart, separable, warm_start", k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return cmaes.New(o), nil
+	},
+	"nsga2": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o nsga2.Options
+		for k, v := range opts {
+			var err error
+			switch k {
+			case "population_size":
+				o.PopulationSize, err = intOption(k, v, 4)
+			case "crossover":
+				c, ok := v.(string)
+				if !ok || c != string(nsga2.SBX) && c != string(nsga2.Uniform) {
+					err = fmt.Errorf("option crossover %v: want sbx or uniform", v)
+				}
+				o.Crossover = nsga2.Crossover(c)
+			case "mutation_prob":
+				o.MutationProb, err = floatOption(k, v)
+				if err == nil && (o.MutationProb <= 0 || o.MutationProb > 1) {
+					err = fmt.Errorf("option mutation_prob %v: want a probability in (0, 1]", v)
+				}
+			default:
+				err = fmt.Errorf("unknown option %s: valid options are population_size, crossover, mutation_prob", k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nsga2.New(o), nil
+	},
 	"grid": func(s *Study, opts map[string]any) (retune.Sampler, error) {
 		if err := noOptions(opts); err != nil {
 			return nil, err
@@ -97,6 +178,20 @@ func intOption(name string, v any, min int) (int, error) {
 		return 0, fmt.Errorf("option %s %v: want a whole number >= %d", name, v, min)
 	}
 	return i, nil
+}
+
+func floatOption(name string, v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		if x > 0 {
+			return x, nil
+		}
+	case int:
+		if x > 0 {
+			return float64(x), nil
+		}
+	}
+	return 0, fmt.Errorf("option %s %v: want a number > 0", name, v)
 }
 
 func boolOption(name string, v any) (bool, error) {

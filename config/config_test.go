@@ -296,3 +296,23 @@ func TestScheduleAndCooldown(t *testing.T) {
 		t.Errorf("a file without schedule has %+v", plain.Schedule)
 	}
 }
+
+// TestSamplerOptions: every sampler builds from a study file, with its options checked.
+func TestSamplerOptions(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		ok   bool
+	}{
+		{"{name: gp, startup_trials: 5, deterministic_objective: true}", true},
+		{"{name: gp, kernel: rbf}", false},
+		{"{name: cmaes, popsize: 8, restart: bipop, sigma0: 0.2, warm_start: true}", true},
+		{"{name: cmaes, restart: sometimes}", false},
+		{"{name: nsga2, population_size: 20, crossover: uniform, mutation_prob: 0.2}", true},
+		{"{name: nsga2, mutation_prob: 2}", false},
+	} {
+		_, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
+		if (err == nil) != c.ok {
+			t.Errorf("sampler %s: error %v, want ok=%v", c.spec, err, c.ok)
+		}
+	}
+}

@@ -31,7 +31,8 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	optuna := fs.String("optuna", "../shared/bench/optuna_ref.py", "Optuna reference runner")
 	python := fs.String("python", "/usr/bin/python3", "Python with Debian's python3-optuna")
 	out := fs.String("out", "bench/results", "directory for the raw JSON of this run")
-	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare (mo: default nsga2)")
+	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare (mo: default nsga2); efficiency: OURS=OPTUNAS pairs a retune sampler with another of Optuna's, e.g. gp=tpe")
+	vs := fs.String("vs", "", "efficiency: also compare each retune sampler with this retune sampler (e.g. tpe), same seeds")
 	spaces := fs.String("spaces", "A,B", "overhead: spaces")
 	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage, 300 mo)")
 	runs := fs.Int("runs", 3, "overhead/storage: runs of each side, interleaved")
@@ -64,7 +65,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "overhead":
 		return c.overhead(ctx, stdout, split(*spaces), split(*samplers), def(*n, 2000), *runs, *growth)
 	case "efficiency":
-		return c.efficiency(ctx, stdout, split(*problems), split(*samplers), def(*n, 200), *seeds)
+		return c.efficiency(ctx, stdout, split(*problems), split(*samplers), def(*n, 200), *seeds, *vs)
 	case "storage":
 		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *optunaPG, *dir, split(*stores))
 	case "pruning":
@@ -196,38 +197,69 @@ type cell struct {
 	pLoss, pWin         float64
 }
 
-func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int) error {
-	var cells []*cell
+func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int, vs string) error {
+	var cells, vsCells []*cell
 	for _, prob := range problems {
-		for _, smp := range samplers {
+		var base *bench.EfficiencyResult
+		if vs != "" {
+			fmt.Fprintf(c.log, "efficiency %s %s: retune (baseline)\n", prob, vs)
+			res, err := bench.Efficiency(ctx, prob, vs, n, seeds)
+			if err != nil {
+				return err
+			}
+			c.record(res)
+			base = &res
+		}
+		for _, pair := range samplers {
+			smp, theirs, ok := strings.Cut(pair, "=")
+			if !ok {
+				theirs = smp
+			}
 			fmt.Fprintf(c.log, "efficiency %s %s: retune\n", prob, smp)
 			res, err := bench.Efficiency(ctx, prob, smp, n, seeds)
 			if err != nil {
 				return err
 			}
 			c.record(res)
-			fmt.Fprintf(c.log, "efficiency %s %s: optuna\n", prob, smp)
+			fmt.Fprintf(c.log, "efficiency %s %s: optuna\n", prob, theirs)
 			var o bench.EfficiencyResult
-			if err := c.runOptuna(ctx, &o, "--mode", "efficiency", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+			if err := c.runOptuna(ctx, &o, "--mode", "efficiency", "--problem", prob, "--sampler", theirs, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
 				return err
 			}
 			for _, k := range []string{"50", "100", "200", "500"} {
 				if len(res.Regret[k]) == 0 || len(o.Regret[k]) == 0 {
 					continue
 				}
-				cells = append(cells, &cell{problem: prob, sampler: smp, n: k, ours: res.Regret[k], theirs: o.Regret[k],
-					pLoss: bench.MannWhitneyGreater(res.Regret[k], o.Regret[k]), pWin: bench.MannWhitneyGreater(o.Regret[k], res.Regret[k])})
+				cells = append(cells, newCell(prob, pair, k, res.Regret[k], o.Regret[k]))
+				if base != nil && smp != vs {
+					vsCells = append(vsCells, newCell(prob, smp+" vs "+vs, k, res.Regret[k], base.Regret[k]))
+				}
 			}
 		}
 	}
+	fmt.Fprintf(w, "## Sample efficiency (PROTOCOL §3): simple regret, %d seeds per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells\n\n", seeds, len(cells))
+	efficiencyTable(w, cells, "Optuna")
+	if len(vsCells) > 0 {
+		fmt.Fprintf(w, "\n## Against retune's %s: same seeds; Holm-corrected over these %d cells\n\n", vs, len(vsCells))
+		efficiencyTable(w, vsCells, "retune "+vs)
+	}
+	return nil
+}
+
+func newCell(prob, sampler, n string, ours, theirs []float64) *cell {
+	return &cell{problem: prob, sampler: sampler, n: n, ours: ours, theirs: theirs,
+		pLoss: bench.MannWhitneyGreater(ours, theirs), pWin: bench.MannWhitneyGreater(theirs, ours)}
+}
+
+// efficiencyTable prints cells with Holm-corrected verdicts.
+func efficiencyTable(w io.Writer, cells []*cell, other string) {
 	loss := make([]float64, len(cells))
 	win := make([]float64, len(cells))
 	for i, x := range cells {
 		loss[i], win[i] = x.pLoss, x.pWin
 	}
 	loss, win = bench.Holm(loss), bench.Holm(win)
-	fmt.Fprintf(w, "## Sample efficiency (PROTOCOL §3): simple regret, %d seeds per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells\n\n", seeds, len(cells))
-	fmt.Fprintln(w, "| problem | sampler | trials | retune | Optuna | p(retune worse) | p(retune better) | verdict |")
+	fmt.Fprintf(w, "| problem | sampler | trials | retune | %s | p(retune worse) | p(retune better) | verdict |\n", other)
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")
 	losses, wins := 0, 0
 	for i, x := range cells {
@@ -241,7 +273,6 @@ func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, sample
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3g | %.3g | %s |\n", x.problem, x.sampler, x.n, summary(x.ours), summary(x.theirs), loss[i], win[i], verdict)
 	}
 	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(cells))
-	return nil
 }
 
 // multiObjective compares the hypervolume of each side's runs on each problem and sampler
