@@ -78,12 +78,13 @@ func TestDispatchSurvivesKill9(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 			return
 		case roll == 1: // crash just after answering: recorded or not
+			pause := time.Duration(rng.IntN(3)) * time.Millisecond
 			mu.Unlock()
 			w.WriteHeader(http.StatusOK)
 			if f, ok := w.(http.Flusher); ok {
 				f.Flush()
 			}
-			time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+			time.Sleep(pause)
 			mu.Lock()
 			kill()
 			mu.Unlock()
@@ -115,11 +116,12 @@ func TestDispatchSurvivesKill9(t *testing.T) {
 		p := startRetune(t, dir, "dispatch", "--db", db, "--config", conf, "--lease", "1s", "--poll", "20ms")
 		mu.Lock()
 		cur = p
+		after := time.Duration(rng.IntN(40)) * time.Millisecond
 		mu.Unlock()
 		restarts++
 		// Sometimes kill at a random time, whatever the dispatcher is doing.
 		if restarts%3 == 0 {
-			time.AfterFunc(time.Duration(rng.IntN(40))*time.Millisecond, func() {
+			time.AfterFunc(after, func() {
 				mu.Lock()
 				if cur == p {
 					kill()
