@@ -15,8 +15,8 @@
 // GPSampler: exp(-0.1/w - 0.1w) on each inverse squared lengthscale w (peaked at a
 // lengthscale of 1, the width of the space), Gamma(2, 1) on the scale and Gamma(1.1, 30)
 // on the noise variance. They are fitted by L-BFGS with box bounds on their logs (this
-// package's own: gonum's optimize.LBFGS has no bounds, and unbounded log-lengthscales drift
-// to degenerate fits on flat likelihoods) at
+// package's own, since gonum's optimize.LBFGS takes no bounds; gonum's mat does the
+// linear algebra of the fit) at
 // checkpoints — every number of observations up to 40, then every n/20-th up to 256 and
 // every n/10-th beyond, and every power of two — each fit starting from the one at the power of two before it, so the
 // hyperparameters for n observations depend on those observations alone, not on how many
