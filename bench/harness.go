@@ -14,6 +14,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/auto"
 	"github.com/a6b40afc/retune/sampler/cmaes"
 	"github.com/a6b40afc/retune/sampler/gp"
 	"github.com/a6b40afc/retune/sampler/nsga2"
@@ -32,6 +33,7 @@ var (
 		"nsga2":  func() retune.Sampler { return nsga2.New(nsga2.Options{}) },
 		"cmaes":  func() retune.Sampler { return cmaes.New(cmaes.SamplerOptions{}) },
 		"gp":     func() retune.Sampler { return gp.New(gp.Options{}) },
+		"auto":   func() retune.Sampler { return auto.New(auto.Options{}) },
 	}
 )
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pruner"
+	"github.com/a6b40afc/retune/sampler/auto"
 	"github.com/a6b40afc/retune/sampler/cmaes"
 	"github.com/a6b40afc/retune/sampler/gp"
 	"github.com/a6b40afc/retune/sampler/grid"
@@ -81,6 +82,24 @@ var samplerMakers = map[string]func(s *Study, opts map[string]any) (retune.Sampl
 			}
 		}
 		return qmc.New(o), nil
+	},
+	"auto": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
+		var o auto.Options
+		for k, v := range opts {
+			var err error
+			switch k {
+			case "gp_trials":
+				o.GPTrials, err = intOption(k, v, -1)
+			case "nsga2_trials":
+				o.NSGA2Trials, err = intOption(k, v, -1)
+			default:
+				err = fmt.Errorf("unknown option %s: valid options are gp_trials, nsga2_trials", k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return auto.New(o), nil
 	},
 	"gp": func(_ *Study, opts map[string]any) (retune.Sampler, error) {
 		var o gp.Options

@@ -303,6 +303,8 @@ func TestSamplerOptions(t *testing.T) {
 		spec string
 		ok   bool
 	}{
+		{"{name: auto, gp_trials: 100}", true},
+		{"{name: auto, gp_trails: 100}", false},
 		{"{name: gp, startup_trials: 5, deterministic_objective: true}", true},
 		{"{name: gp, kernel: rbf}", false},
 		{"{name: cmaes, popsize: 8, restart: bipop, sigma0: 0.2, warm_start: true}", true},

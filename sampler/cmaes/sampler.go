@@ -360,6 +360,9 @@ func (s *Sampler) warmStart(req *retune.SampleRequest, ds []dim) (mean []float64
 			mean[j] += v / float64(len(top))
 		}
 	}
+	for j := range mean { // a sum of values on a bound may round past it
+		mean[j] = min(max(mean[j], 0), 1)
+	}
 	cov = make([][]float64, n)
 	a2 := s.o.WarmStartAlpha * s.o.WarmStartAlpha
 	for i := range cov {

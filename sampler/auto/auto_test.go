@@ -1,0 +1,434 @@
+package auto_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/auto"
+)
+
+var (
+	unit   = retune.FloatDistribution{Low: 0, High: 1}
+	small  = retune.IntDistribution{Low: 1, High: 10}
+	colour = retune.CategoricalDistribution{Choices: []any{"red", "green", "blue"}}
+)
+
+// history returns n finished trials of state st with the params of dists, each set to a
+// value inside its distribution.
+func history(n int, st retune.TrialState, dists map[string]retune.Distribution) []retune.FrozenTrial {
+	out := make([]retune.FrozenTrial, n)
+	for i := range out {
+		p := map[string]any{}
+		for name, d := range dists {
+			p[name] = d.ToExternal(0)
+		}
+		out[i] = retune.FrozenTrial{Number: i, State: st, Params: p, Distributions: dists, Values: []float64{float64(i)}}
+	}
+	return out
+}
+
+func concat(hs ...[]retune.FrozenTrial) []retune.FrozenTrial {
+	var out []retune.FrozenTrial
+	for _, h := range hs {
+		for _, ft := range h {
+			ft.Number = len(out)
+			out = append(out, ft)
+		}
+	}
+	return out
+}
+
+func TestChoice(t *testing.T) {
+	t.Parallel()
+	numeric := map[string]retune.Distribution{"x": unit, "y": unit, "n": small}
+	oneCat := map[string]retune.Distribution{"x": unit, "y": unit, "n": small, "c": colour}
+	halfCat := map[string]retune.Distribution{"x": unit, "c": colour}
+	one := []retune.Direction{retune.Minimize}
+	two := []retune.Direction{retune.Minimize, retune.Maximize}
+	tests := []struct {
+		name   string
+		o      auto.Options
+		dirs   []retune.Direction
+		trials []retune.FrozenTrial
+		want   string
+	}{
+		{"empty", auto.Options{}, one, nil, auto.GP},
+		{"numeric small budget", auto.Options{}, one, history(50, retune.TrialComplete, numeric), auto.GP},
+		{"numeric below threshold", auto.Options{}, one, history(199, retune.TrialComplete, numeric), auto.GP},
+		{"numeric at threshold", auto.Options{}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
+		{"custom threshold", auto.Options{GPTrials: 30}, one, history(30, retune.TrialComplete, numeric), auto.CMAES},
+		{"never cmaes", auto.Options{GPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.GP},
+		{"pruned trials do not count", auto.Options{GPTrials: 30},
+			one, concat(history(29, retune.TrialComplete, numeric), history(10, retune.TrialPruned, numeric)), auto.GP},
+		{"failed trials missing params are not conditional", auto.Options{}, one,
+			concat(history(20, retune.TrialComplete, numeric), history(5, retune.TrialFail, map[string]retune.Distribution{"x": unit})), auto.GP},
+		{"few categorical small budget", auto.Options{}, one, history(50, retune.TrialComplete, oneCat), auto.GP},
+		{"few categorical large budget", auto.Options{}, one, history(200, retune.TrialComplete, oneCat), auto.TPE},
+		{"categorical-heavy", auto.Options{}, one, history(5, retune.TrialComplete, halfCat), auto.TPE},
+		{"conditional", auto.Options{}, one,
+			concat(history(5, retune.TrialComplete, numeric), history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit})), auto.TPE},
+		{"conditional stays", auto.Options{}, one,
+			concat(history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit}), history(300, retune.TrialComplete, numeric)), auto.TPE},
+		{"two objectives small budget", auto.Options{}, two, history(50, retune.TrialComplete, numeric), auto.TPE},
+		{"two objectives large budget", auto.Options{}, two, history(250, retune.TrialComplete, numeric), auto.NSGA2},
+		{"two objectives custom threshold", auto.Options{NSGA2Trials: 10}, two, history(10, retune.TrialComplete, numeric), auto.NSGA2},
+		{"two objectives never nsga2", auto.Options{NSGA2Trials: -1}, two, history(1000, retune.TrialComplete, numeric), auto.TPE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := auto.New(tt.o)
+			a := s.Annotate(&retune.SampleRequest{Directions: tt.dirs, Trials: tt.trials})
+			if got := a["auto.sampler"]; got != tt.want {
+				t.Errorf("Annotate(...)[auto.sampler] = %v, want %v (reason %q)", got, tt.want, a["auto.reason"])
+			}
+			if r, _ := a["auto.reason"].(string); r == "" {
+				t.Errorf("Annotate(...)[auto.reason] = %v, want an explanation", a["auto.reason"])
+			}
+		})
+	}
+}
+
+// TestChoiceCache asks with growing and shrinking views of one history, and with another
+// study's, through one Sampler: each choice must be that of a fresh Sampler.
+func TestChoiceCache(t *testing.T) {
+	t.Parallel()
+	numeric := map[string]retune.Distribution{"x": unit, "n": small}
+	h := concat(history(40, retune.TrialComplete, numeric), history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit}))
+	other := history(35, retune.TrialComplete, map[string]retune.Distribution{"c": colour})
+	s := auto.New(auto.Options{GPTrials: 30})
+	for _, trials := range [][]retune.FrozenTrial{h[:10], h[:30], h[:20], h[:41], h[:35], other, h[:40], h[:41]} {
+		req := &retune.SampleRequest{Directions: []retune.Direction{retune.Minimize}, Trials: trials}
+		got := s.Annotate(req)
+		want := auto.New(auto.Options{GPTrials: 30}).Annotate(req)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d trials: Annotate = %v, want %v", len(trials), got, want)
+		}
+	}
+}
+
+func newStudy(t testing.TB, cfg retune.Config) *retune.Study {
+	t.Helper()
+	s, err := retune.NewStudy(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func trialsOf(t testing.TB, s *retune.Study) []retune.FrozenTrial {
+	t.Helper()
+	ts, err := s.Trials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// checkTrials fails unless every trial is COMPLETE with params inside their distributions
+// and records a choice.
+func checkTrials(t *testing.T, ts []retune.FrozenTrial) {
+	t.Helper()
+	for _, tr := range ts {
+		if tr.State != retune.TrialComplete {
+			t.Fatalf("trial %d: %v %s", tr.Number, tr.State, tr.Reason)
+		}
+		for name, v := range tr.Params {
+			if d := tr.Distributions[name]; d == nil || !d.Contains(v) {
+				t.Errorf("trial %d: %s = %v, outside %v", tr.Number, name, v, d)
+			}
+		}
+		if r, _ := tr.SystemAttrs["auto.reason"].(string); r == "" {
+			t.Errorf("trial %d: system attrs %v, want auto.reason", tr.Number, tr.SystemAttrs)
+		}
+	}
+}
+
+func choices(ts []retune.FrozenTrial) []string {
+	out := make([]string, len(ts))
+	for i, tr := range ts {
+		out[i], _ = tr.SystemAttrs["auto.sampler"].(string)
+	}
+	return out
+}
+
+// repeat returns n copies of each name in turn: repeat("a", 2, "b", 1) = [a a b].
+func repeat(args ...any) []string {
+	var out []string
+	for i := 0; i < len(args); i += 2 {
+		for range args[i+1].(int) {
+			out = append(out, args[i].(string))
+		}
+	}
+	return out
+}
+
+func numericObjective(_ context.Context, t *retune.Trial) (float64, error) {
+	x := t.Float("x", -5, 10)
+	y := t.Float("y", 1e-3, 1, retune.Log)
+	n := t.Int("n", 1, 8)
+	return (x-2)*(x-2) + math.Log10(y)*math.Log10(y) + math.Abs(float64(n)-3), nil
+}
+
+func categoricalObjective(_ context.Context, t *retune.Trial) (float64, error) {
+	x := t.Float("x", -5, 5)
+	opt := t.Categorical("opt", "sgd", "adam", "lion")
+	act := t.Categorical("act", "relu", "gelu")
+	v := x * x
+	if opt != "adam" {
+		v++
+	}
+	if act != "gelu" {
+		v += 0.5
+	}
+	return v, nil
+}
+
+// conditionalObjective asks for y only when x > 0.
+func conditionalObjective(_ context.Context, t *retune.Trial) (float64, error) {
+	x := t.Float("x", -1, 1)
+	z := t.Float("z", -1, 1)
+	if x > 0 {
+		y := t.Float("y", 0, 1)
+		return x + y + z*z, nil
+	}
+	return -x + z*z, nil
+}
+
+func TestStudyChoices(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		o    auto.Options
+		obj  retune.Objective
+		n    int
+		want []string
+	}{
+		{"numeric", auto.Options{GPTrials: 15}, numericObjective, 30, repeat(auto.GP, 15, auto.CMAES, 15)},
+		{"categorical-heavy", auto.Options{}, categoricalObjective, 15, repeat(auto.GP, 1, auto.TPE, 14)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStudy(t, retune.Config{Seed: 4, Sampler: auto.New(tt.o)})
+			if _, err := s.Optimize(context.Background(), tt.obj, retune.OptimizeOptions{Trials: tt.n}); err != nil {
+				t.Fatal(err)
+			}
+			ts := trialsOf(t, s)
+			checkTrials(t, ts)
+			if got := choices(ts); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("choices = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStudyConditional(t *testing.T) {
+	t.Parallel()
+	s := newStudy(t, retune.Config{Seed: 5, Sampler: auto.New(auto.Options{})})
+	if _, err := s.Optimize(context.Background(), conditionalObjective, retune.OptimizeOptions{Trials: 30}); err != nil {
+		t.Fatal(err)
+	}
+	ts := trialsOf(t, s)
+	checkTrials(t, ts)
+	// GP until a trial with y and one without have completed, TPE from then on.
+	withY, withoutY := false, false
+	for i, tr := range ts {
+		want := auto.GP
+		if withY && withoutY {
+			want = auto.TPE
+		}
+		if got := tr.SystemAttrs["auto.sampler"]; got != want {
+			t.Errorf("trial %d: auto.sampler = %v, want %v", i, got, want)
+		}
+		_, has := tr.Params["y"]
+		withY, withoutY = withY || has, withoutY || !has
+	}
+	if !withY || !withoutY {
+		t.Fatalf("30 trials never took both branches")
+	}
+}
+
+func TestStudyMultiObjective(t *testing.T) {
+	t.Parallel()
+	s := newStudy(t, retune.Config{
+		Seed: 6, Directions: []retune.Direction{retune.Minimize, retune.Minimize},
+		Sampler: auto.New(auto.Options{NSGA2Trials: 12}),
+	})
+	obj := func(_ context.Context, t *retune.Trial) ([]float64, error) {
+		x := make([]float64, 3)
+		for i := range x {
+			x[i] = t.Float(fmt.Sprintf("x%d", i), 0, 1)
+		}
+		f1, f2 := problem.ZDT(x, 1)
+		return []float64{f1, f2}, nil
+	}
+	if _, err := s.OptimizeMulti(context.Background(), obj, retune.OptimizeOptions{Trials: 70}); err != nil {
+		t.Fatal(err)
+	}
+	ts := trialsOf(t, s)
+	checkTrials(t, ts)
+	if got, want := choices(ts), repeat(auto.TPE, 12, auto.NSGA2, 58); !reflect.DeepEqual(got, want) {
+		t.Errorf("choices = %v, want %v", got, want)
+	}
+}
+
+// TestParallel runs workers concurrently through the switch from GP to CMA-ES.
+func TestParallel(t *testing.T) {
+	t.Parallel()
+	s := newStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{GPTrials: 10})})
+	if _, err := s.Optimize(context.Background(), numericObjective, retune.OptimizeOptions{Trials: 40, Parallel: 4}); err != nil {
+		t.Fatal(err)
+	}
+	ts := trialsOf(t, s)
+	checkTrials(t, ts)
+	if c := choices(ts); c[0] != auto.GP || c[len(c)-1] != auto.CMAES {
+		t.Errorf("choices = %v, want GP first and CMA-ES last", c)
+	}
+}
+
+func params(ts []retune.FrozenTrial) []map[string]any {
+	out := make([]map[string]any, len(ts))
+	for i, tr := range ts {
+		out[i] = tr.Params
+	}
+	return out
+}
+
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64) []retune.FrozenTrial {
+		s := newStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{GPTrials: 12})})
+		if _, err := s.Optimize(context.Background(), numericObjective, retune.OptimizeOptions{Trials: 25}); err != nil {
+			t.Fatal(err)
+		}
+		return trialsOf(t, s)
+	}
+	a, b, c := run(11), run(11), run(12)
+	if !reflect.DeepEqual(params(a), params(b)) {
+		t.Errorf("same seed, different params:\n%v\n%v", params(a), params(b))
+	}
+	if !reflect.DeepEqual(choices(a), choices(b)) {
+		t.Errorf("same seed, different choices:\n%v\n%v", choices(a), choices(b))
+	}
+	if reflect.DeepEqual(params(a), params(c)) {
+		t.Errorf("seeds 11 and 12 gave the same params")
+	}
+}
+
+// TestResume stops a study after it switched to CMA-ES and resumes it with a new Sampler:
+// the trials that follow are those of an uninterrupted run.
+func TestResume(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := auto.Options{GPTrials: 12}
+	whole := newStudy(t, retune.Config{Name: "r", Seed: 8, Sampler: auto.New(o)})
+	if _, err := whole.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 30}); err != nil {
+		t.Fatal(err)
+	}
+	store := retune.NewMemoryStorage()
+	first := newStudy(t, retune.Config{Name: "r", Seed: 8, Storage: store, Sampler: auto.New(o)})
+	if _, err := first.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if first.Record().SystemAttrs["sampler.state"] == nil {
+		t.Fatalf("no CMA-ES state stored after 20 trials")
+	}
+	again := newStudy(t, retune.Config{Name: "r", Storage: store, Sampler: auto.New(o)})
+	if _, err := again.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 10}); err != nil {
+		t.Fatal(err)
+	}
+	want, got := trialsOf(t, whole), trialsOf(t, again)
+	if !reflect.DeepEqual(params(got), params(want)) {
+		t.Errorf("resumed params:\n%v\nwant\n%v", params(got), params(want))
+	}
+	if !reflect.DeepEqual(choices(got), choices(want)) {
+		t.Errorf("resumed choices = %v, want %v", choices(got), choices(want))
+	}
+	// Other thresholds would change the choices: the resume check refuses them.
+	_, err := retune.NewStudy(ctx, retune.Config{Name: "r", Storage: store, Sampler: auto.New(auto.Options{GPTrials: 50})})
+	if !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("resume with GPTrials 50: error = %v, want ErrConflict", err)
+	}
+}
+
+func TestRegret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quality check")
+	}
+	t.Parallel()
+	var branin problem.Problem
+	for _, p := range problem.Problems {
+		if p.Name == "branin" {
+			branin = p
+		}
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		s := newStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{})})
+		res, err := s.Optimize(context.Background(), func(_ context.Context, t *retune.Trial) (float64, error) {
+			return branin.Eval(map[string]any{"x0": t.Float("x0", -5, 10), "x1": t.Float("x1", 0, 15)}), nil
+		}, retune.OptimizeOptions{Trials: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regret := res.Best[0].Value() - branin.Optimum; regret >= 0.1 {
+			t.Errorf("seed %d: Branin regret after 30 trials = %.3g, want < 0.1", seed, regret)
+		}
+	}
+}
+
+// TestSpace checks the joint space: TPE's groups (every param seen) when TPE is chosen, the
+// study's intersection otherwise.
+func TestSpace(t *testing.T) {
+	t.Parallel()
+	numeric := map[string]retune.Distribution{"x": unit, "y": unit}
+	cond := concat(history(5, retune.TrialComplete, numeric), history(5, retune.TrialComplete, map[string]retune.Distribution{"x": unit}))
+	tests := []struct {
+		name   string
+		trials []retune.FrozenTrial
+		space  map[string]retune.Distribution
+		want   map[string]retune.Distribution
+	}{
+		{"gp keeps the intersection", history(5, retune.TrialComplete, numeric), numeric, numeric},
+		{"tpe groups conditional params", cond, map[string]retune.Distribution{"x": unit}, numeric},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := &retune.SampleRequest{Directions: []retune.Direction{retune.Minimize}, Trials: tt.trials, Space: tt.space}
+			got, err := auto.New(auto.Options{}).Space(context.Background(), req)
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Space = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestWarmStartAtBound switches to CMA-ES when the best trials all lie on a bound.
+func TestWarmStartAtBound(t *testing.T) {
+	t.Parallel()
+	dists := map[string]retune.Distribution{"x": unit, "y": unit}
+	trials := history(90, retune.TrialComplete, dists)
+	for i := range trials {
+		trials[i].Params = map[string]any{"x": 1.0, "y": float64(i) / 90}
+	}
+	req := &retune.SampleRequest{
+		Directions: []retune.Direction{retune.Minimize}, Trials: trials, Space: dists,
+		Trial: retune.FrozenTrial{Number: 90}, Rand: rand.New(rand.NewPCG(1, 2)), Seed: 1,
+	}
+	s := auto.New(auto.Options{GPTrials: 90})
+	p, err := s.Relative(context.Background(), req)
+	if err != nil || !dists["x"].Contains(p["x"]) || !dists["y"].Contains(p["y"]) {
+		t.Errorf("Relative = %v, %v; want x and y in [0, 1]", p, err)
+	}
+	if st, err := s.NextState(context.Background(), req); err != nil || st == nil {
+		t.Errorf("NextState = %s, %v; want a CMA-ES state", st, err)
+	}
+}
