@@ -123,6 +123,10 @@ type DeliveryStore interface {
 	// leased, of enabled notifiers in req.Notifiers, the longest-due first. Of concurrent
 	// claimers, each delivery goes to one.
 	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]Delivery, error)
+	// ReleaseDeliveries ends owner's leases on the given pending deliveries without an
+	// attempt (a stopping dispatcher hands back what it claimed but did not start), so they
+	// can be claimed again at once. Deliveries owner no longer holds are left alone.
+	ReleaseDeliveries(ctx context.Context, owner string, ids []int64) error
 	// RecordAttempt stores an attempt and the delivery's next state, and updates the
 	// notifier's health. The attempt is stored even when the lease was lost (the attempt
 	// happened); the state is then left alone and the error wraps ErrLeaseLost. It returns

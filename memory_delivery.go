@@ -114,6 +114,26 @@ func (m *memStore) ClaimDeliveries(_ context.Context, req ClaimRequest) ([]Deliv
 	return out, nil
 }
 
+// ReleaseDeliveries implements DeliveryStore.
+func (m *memStore) ReleaseDeliveries(_ context.Context, owner string, ids []int64) error {
+	if err := checkText("release: owner", owner, maxEventText, true); err != nil {
+		return err
+	}
+	r := &m.retrain
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if id < 1 || id > int64(len(r.delivery.rows)) {
+			continue
+		}
+		row := &r.delivery.rows[id-1]
+		if row.leaseOwner == owner && row.d.State == DeliveryPending {
+			row.leaseOwner, row.leaseUntil = "", time.Time{}
+		}
+	}
+	return nil
+}
+
 // RecordAttempt implements DeliveryStore.
 func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (NotifierState, error) {
 	res, err := CheckAttemptResult(res)

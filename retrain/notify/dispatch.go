@@ -225,40 +225,69 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// serve is one notifier's loop: claim as many due deliveries as there are free slots,
-// attempt each in its own goroutine, record the results. With once, it returns when
-// nothing is due or in flight.
+// depth is how many deliveries of notifier n the dispatcher holds at once, in flight and
+// queued: Parallel times up to 4, so that claims come in batches, but no more than lets the
+// last of them finish before its lease runs out if every attempt takes the full timeout.
+func (d *Dispatcher) depth(n Notifier) int {
+	k := 4
+	if t, ok := n.(TimeoutNotifier); ok {
+		k = min(k, max(1, int(d.Lease/t.AttemptTimeout())-1))
+	}
+	return k * d.Parallel
+}
+
+// serve is one notifier's loop: claim due deliveries in batches, attempt up to Parallel at
+// once, each in its own goroutine, and record the results. With once, it returns when
+// nothing is due, queued or in flight. On return it hands back the leases of deliveries it
+// claimed but did not start.
 func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, once bool) {
 	n := d.Notifiers[id]
 	log := d.Logger.With("notifier", id)
-	done := make(chan struct{}, d.Parallel)
+	depth := d.depth(n)
+	done := make(chan bool, d.Parallel) // true: the attempt disabled the notifier
 	inflight := 0
+	var queue []retune.Delivery // claimed, not started
+	release := func() {
+		if len(queue) == 0 {
+			return
+		}
+		ids := make([]int64, len(queue))
+		for i, dl := range queue {
+			ids[i] = dl.ID
+		}
+		queue = nil
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := d.Store.ReleaseDeliveries(rctx, d.Owner, ids); err != nil {
+			log.Warn("release claimed deliveries; they wait for their leases to run out", "err", err)
+		}
+	}
 	// Attempts in flight run to their end when ctx ends, so that stopping a dispatcher
 	// does not turn sends that were about to succeed into failures.
 	sendCtx := context.WithoutCancel(ctx)
 	defer func() {
+		release()
 		for ; inflight > 0; inflight-- {
 			<-done
 		}
 	}()
 	var idle *time.Timer
 	for {
-		claimed := 0
-		if free := d.Parallel - inflight; free > 0 && ctx.Err() == nil {
-			ds, err := d.Store.ClaimDeliveries(ctx, retune.ClaimRequest{Owner: d.Owner, Notifiers: []string{id}, Lease: d.Lease, Limit: free})
+		if len(queue) < d.Parallel && ctx.Err() == nil {
+			ds, err := d.Store.ClaimDeliveries(ctx, retune.ClaimRequest{Owner: d.Owner, Notifiers: []string{id}, Lease: d.Lease,
+				Limit: depth - inflight - len(queue)})
 			if err != nil && ctx.Err() == nil {
 				log.Error("claim deliveries", "err", err)
 			}
-			for _, dl := range ds {
-				inflight++
-				claimed++
-				go func() {
-					d.attempt(sendCtx, log, n, dl)
-					done <- struct{}{}
-				}()
-			}
+			queue = append(queue, ds...)
 		}
-		if once && claimed == 0 && inflight == 0 {
+		for inflight < d.Parallel && len(queue) > 0 {
+			dl := queue[0]
+			queue = queue[1:]
+			inflight++
+			go func() { done <- d.attempt(sendCtx, log, n, dl) }()
+		}
+		if once && inflight == 0 && len(queue) == 0 {
 			return
 		}
 		if idle == nil {
@@ -270,16 +299,20 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 		select {
 		case <-ctx.Done():
 			return
-		case <-done:
+		case disabled := <-done:
 			inflight--
+			if disabled { // the claim skips a disabled notifier's deliveries; so must the queue
+				release()
+			}
 		case <-kick:
 		case <-idle.C:
 		}
 	}
 }
 
-// attempt sends one claimed delivery and records the attempt.
-func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, dl retune.Delivery) {
+// attempt sends one claimed delivery and records the attempt. It reports whether the
+// notifier is now disabled.
+func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, dl retune.Delivery) (disabled bool) {
 	start := time.Now()
 	a := n.Send(ctx, dl.Event.Event)
 	if a.Outcome == 0 {
@@ -321,7 +354,7 @@ func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, 
 		log.Warn("attempt recorded after the lease ran out; another dispatcher may repeat it", attrs...)
 	case err != nil:
 		log.Error("record attempt; the delivery will be attempted again when its lease runs out", append(attrs, "err", err)...)
-		return
+		return false
 	case rec.State == retune.DeliveryDelivered:
 		log.Debug("delivered", attrs...)
 	case rec.State == retune.DeliveryDead:
@@ -337,10 +370,12 @@ func (d *Dispatcher) attempt(ctx context.Context, log *slog.Logger, n Notifier, 
 		reason := fmt.Sprintf("every attempt failed since %s", ns.FailingSince.Format(time.RFC3339))
 		if err := d.Store.SetNotifierEnabled(rctx, ns.ID, false, reason); err != nil {
 			log.Error("disable notifier", "err", err)
-		} else {
-			log.Error("notifier disabled; its deliveries wait until `retune notifiers enable`", "reason", reason)
+			return false
 		}
+		log.Error("notifier disabled; its deliveries wait until `retune notifiers enable`", "reason", reason)
+		return true
 	}
+	return !ns.Disabled.IsZero()
 }
 
 // delay is the wait before attempt number+1 after attempt number failed: the schedule's

@@ -119,6 +119,21 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 	return out, nil
 }
 
+// ReleaseDeliveries implements retune.DeliveryStore.
+func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64) error {
+	if owner == "" {
+		return fmt.Errorf("%w: release: owner is empty", retune.ErrInvalid)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE deliveries SET lease_owner = '', lease_until = '-infinity'
+		WHERE id = ANY($1) AND lease_owner = $2 AND state = 'pending'`, ids, owner); err != nil {
+		return dbErr("release deliveries", err)
+	}
+	return nil
+}
+
 // RecordAttempt implements retune.DeliveryStore. Its statements go in one batch, which
 // PostgreSQL runs as one implicit transaction: one round trip per attempt.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {

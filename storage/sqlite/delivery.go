@@ -148,6 +148,26 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 	return out, nil
 }
 
+// ReleaseDeliveries implements retune.DeliveryStore.
+func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64) error {
+	if owner == "" {
+		return fmt.Errorf("%w: release: owner is empty", retune.ErrInvalid)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	idJSON, _ := json.Marshal(ids)
+	err := s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_until = 0
+			WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND state = 'pending'`, string(idJSON), owner)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: release deliveries: %w", err)
+	}
+	return nil
+}
+
 // RecordAttempt implements retune.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
 	r, err := retune.CheckAttemptResult(r)

@@ -165,6 +165,34 @@ func testClaimDeliveriesOnce(t *testing.T, open Opener) {
 	if got := claim(t, ds, "d3", time.Hour, 100, "a", "b"); len(got) != 0 {
 		t.Errorf("claim of leased and delivered = %d, want none", len(got))
 	}
+	// Release: only the owner's leases end; the deliveries are claimable at once.
+	var aIDs []int64
+	for id, owner := range seen {
+		if owner == "w0" || owner == "w1" {
+			aIDs = append(aIDs, id)
+		}
+	}
+	if err := ds.ReleaseDeliveries(ctx, "w0", aIDs); err != nil {
+		t.Fatal(err)
+	}
+	got = claim(t, handles[2], "d4", time.Hour, 100, "a")
+	for _, d := range got {
+		if seen[d.ID] != "w0" {
+			t.Errorf("after w0 released its leases, claimed %d held by %s", d.ID, seen[d.ID])
+		}
+	}
+	w0 := 0
+	for _, owner := range seen {
+		if owner == "w0" {
+			w0++
+		}
+	}
+	if len(got) != w0 {
+		t.Errorf("after w0 released %d leases, claimed %d", w0, len(got))
+	}
+	if err := ds.ReleaseDeliveries(ctx, "", aIDs); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("ReleaseDeliveries(no owner): %v, want ErrInvalid", err)
+	}
 }
 
 // testDeliveryRetryDead: a failed attempt schedules the next; a dead letter is claimed
