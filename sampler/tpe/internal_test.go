@@ -252,17 +252,7 @@ func TestParzenNMatchesDirectProduct(t *testing.T) {
 	}
 	D := len(dims)
 	for _, n := range []int{0, 3, 200} {
-		mu, w := make([]float64, 0, n*D), make([]float64, n)
-		for i := range n {
-			for _, m := range dims {
-				x := m.fromExternal(retune.SampleUniform(r, m.d))
-				if m.kind == categorical {
-					x, _ = m.d.ToInternal(retune.SampleUniform(r, m.d))
-				}
-				mu = append(mu, x)
-			}
-			w[i] = 0.5 + r.Float64()
-		}
+		mu, w := randomCentres(r, dims, n)
 		var p parzenN
 		p.build(dims, mu, w, 1, nil)
 		var sc scratch
@@ -582,4 +572,110 @@ func TestObservationsMatchPlainSort(t *testing.T) {
 			t.Errorf("n=%d: g's observations differ (%d vs %d)", n, len(hi), len(wantHi))
 		}
 	}
+}
+
+func TestSpreadBandwidth(t *testing.T) {
+	t.Parallel()
+	m := newDim(retune.FloatDistribution{Low: -5, High: 5})
+	const D, d = 3, 1
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, tc := range []struct {
+		n      int
+		centre float64 // observations drawn from centre ± spread
+		spread float64
+	}{{0, 0, 0}, {1, 2, 0}, {5, 1, 3}, {20, 3, 0.5}, {20, -4, 0.001}, {400, 2, 2}} {
+		mu, w := make([]float64, tc.n*D), make([]float64, tc.n)
+		for i := range tc.n {
+			mu[i*D+d] = max(m.lo, min(m.hi, tc.centre+tc.spread*(2*r.Float64()-1)))
+			w[i] = 0.5 + r.Float64()
+		}
+		const pw = 1.5
+		// Two passes over the centres, the prior's (the range's centre) included.
+		c := (m.lo + m.hi) / 2
+		tw, mean := pw, pw*c
+		for i, x := range w {
+			tw += x
+			mean += x * mu[i*D+d]
+		}
+		mean /= tw
+		v := pw * (c - mean) * (c - mean)
+		for i, x := range w {
+			v += x * (mu[i*D+d] - mean) * (mu[i*D+d] - mean)
+		}
+		want := math.Sqrt(v/tw) * math.Pow(float64(tc.n), -1.0/(D+4))
+		span := m.hi - m.lo
+		want = max(span/min(100, float64(tc.n+1)), min(span, want))
+		if got := spreadBandwidth(&m, mu, D, d, w, pw); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("n=%d centre %v spread %v: bandwidth %v, want %v", tc.n, tc.centre, tc.spread, got, want)
+		}
+	}
+	// Observations gathered near one point get narrower kernels than spread ones.
+	near, far := make([]float64, 40*D), make([]float64, 40*D)
+	w := make([]float64, 40)
+	for i := range w {
+		w[i] = 1
+		near[i*D+d] = 1 + 0.1*r.NormFloat64()
+		far[i*D+d] = -5 + 10*r.Float64()
+	}
+	if a, b := spreadBandwidth(&m, near, D, d, w, 1), spreadBandwidth(&m, far, D, d, w, 1); a >= b/3 {
+		t.Errorf("bandwidth of gathered observations %v, of spread ones %v: want much narrower", a, b)
+	}
+}
+
+// TestParzenNKeptTruncation checks that an estimator given the kept truncation masses of its
+// discrete params (as g is) scores as one that computes them all.
+func TestParzenNKeptTruncation(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 7))
+	ds := []retune.Distribution{
+		retune.FloatDistribution{Low: -5, High: 5},
+		retune.IntDistribution{Low: 1, High: 10},
+		retune.FloatDistribution{Low: 1e-5, High: 1e-1, Log: true},
+		retune.IntDistribution{Low: 1, High: 1000, Log: true},
+		retune.CategoricalDistribution{Choices: []any{"a", "b", "c"}},
+	}
+	dims := make([]*dim, len(ds))
+	for i, d := range ds {
+		m := newDim(d)
+		dims[i] = &m
+	}
+	D, n := len(dims), 60
+	mu, w := randomCentres(r, dims, n)
+	logZ := make([]float64, n)
+	for i := range n {
+		for d, m := range dims {
+			if m.kind == discrete {
+				logZ[i] += math.Log(truncMass(mu[i*D+d], jointBandwidth(m.hi-m.lo, n, D), m.lo, m.hi))
+			}
+		}
+	}
+	var all, kept parzenN
+	all.build(dims, mu, w, 1, nil)
+	kept.build(dims, mu, w, 1, logZ)
+	var sc scratch
+	x := make([]float64, D)
+	for range 50 {
+		all.sample(r, x)
+		a, b := all.logDensity(x, &sc), kept.logDensity(x, &sc)
+		if math.Abs(a-b) > 1e-9 {
+			t.Errorf("log density at %v: %v computing every truncation, %v with kept ones", x, a, b)
+		}
+	}
+}
+
+// randomCentres draws n kernel centres uniformly over dims (row-major, len(dims) values
+// each) and weights in [0.5, 1.5).
+func randomCentres(r *rand.Rand, dims []*dim, n int) (mu, w []float64) {
+	mu, w = make([]float64, 0, n*len(dims)), make([]float64, n)
+	for i := range n {
+		for _, m := range dims {
+			x := m.fromExternal(retune.SampleUniform(r, m.d))
+			if m.kind == categorical {
+				x, _ = m.d.ToInternal(retune.SampleUniform(r, m.d))
+			}
+			mu = append(mu, x)
+		}
+		w[i] = 0.5 + r.Float64()
+	}
+	return mu, w
 }

@@ -12,10 +12,12 @@ const memoMax = 4096
 // parzenN is a joint Parzen estimator over several params: one product kernel per
 // observation plus a prior kernel. Samples are drawn with the observations' weights;
 // densities weigh each kernel by its weight times the product of its bandwidths (the
-// ranges for the prior). Numeric params use Gaussians truncated to the bounds with
-// one bandwidth per param, 0.2·n^(-1/(d+4)) times the range (Scott's rule scaled as in
-// Optuna), clipped to [range/min(100, n+1), range]; discrete params take the kernel's mass
-// over the candidate's cell; categorical params use the kernel of cat1.
+// ranges for the prior). Numeric params use Gaussians truncated to the bounds with one
+// bandwidth per param, by Scott's rule: σ̂·n^(-1/(d+4)) for continuous params, σ̂ the
+// spread of the kernel centres (spreadBandwidth), and 0.2·n^(-1/(d+4)) times the range for
+// discrete ones (jointBandwidth), clipped to [range/min(100, n+1), range]; discrete params
+// take the kernel's mass over the candidate's cell; categorical params use the kernel of
+// cat1.
 type parzenN struct {
 	dims []*dim
 	D, n int
@@ -39,7 +41,7 @@ type parzenN struct {
 	pz           []float64 // prior truncation mass per numeric dim
 }
 
-// jointBandwidth returns the bandwidth of every kernel of a numeric param of range span in
+// jointBandwidth returns the bandwidth of every kernel of a discrete param of range span in
 // a joint estimator of n observations over d params: 0.2·n^(-1/(d+4))·span, with the
 // power rounded to a step of 1% so that truncation masses can be kept between proposals,
 // clipped to [span/min(100, n+1), span].
@@ -48,9 +50,34 @@ func jointBandwidth(span float64, n, d int) float64 {
 	return max(span/min(100, float64(n+1)), min(span, 0.2*span*math.Exp(-f)))
 }
 
+// spreadBandwidth returns the bandwidth of every kernel of continuous param d in a joint
+// estimator of the n = len(w) observations in mu (D values each) with raw weights w:
+// Scott's rule σ̂·n^(-1/(D+4)), where σ̂ is the weighted standard deviation of the kernel
+// centres, the prior's (the range's centre, weighing priorWeight) included, clipped to
+// [range/min(100, n+1), range].
+func spreadBandwidth(m *dim, mu []float64, D, d int, w []float64, priorWeight float64) float64 {
+	n := len(w)
+	c := (m.lo + m.hi) / 2
+	// One pass, with moments about the prior's centre: as that is one of the centres, the
+	// variance is at least priorWeight/tw of the second moment, so little precision is lost.
+	tw, s1, s2 := priorWeight, 0.0, 0.0
+	for i, x := range w {
+		dx := mu[i*D+d] - c
+		tw += x
+		s1 += x * dx
+		s2 += x * dx * dx
+	}
+	mean := s1 / tw
+	sd := math.Sqrt(max(0, s2/tw-mean*mean))
+	span := m.hi - m.lo
+	return max(span/min(100, float64(n+1)), min(span, sd*math.Pow(float64(n), -1/float64(D+4))))
+}
+
 // build fits the estimator. mu holds len(w) observations of D values (model space); w are
-// their raw weights. logZ, if not nil, holds for each observation the sum over numeric
-// params of the log mass its kernel keeps inside the bounds.
+// their raw weights. logZ, if not nil, holds for each observation the sum over discrete
+// params of the log mass its kernel keeps inside the bounds (the range rule's bandwidths
+// are the same from one proposal to the next, so these masses can be kept); the masses of
+// the other numeric params are computed here.
 func (p *parzenN) build(dims []*dim, mu, w []float64, priorWeight float64, logZ []float64) {
 	D, n := len(dims), len(w)
 	p.dims, p.D, p.n = dims, D, n
@@ -88,7 +115,12 @@ func (p *parzenN) build(dims []*dim, mu, w []float64, priorWeight float64, logZ 
 			p.cont = append(p.cont, d)
 		}
 		span := m.hi - m.lo
-		s := jointBandwidth(span, n, D)
+		var s float64
+		if m.kind == continuous {
+			s = spreadBandwidth(m, mu, D, d, w, priorWeight)
+		} else {
+			s = jointBandwidth(span, n, D)
+		}
 		p.sigma[d], p.inv[d] = s, 1/s
 		p.pmu[d], p.psigma[d] = (m.lo+m.hi)/2, span
 		p.pz[d] = truncMass(p.pmu[d], span, m.lo, m.hi)
@@ -125,14 +157,15 @@ func (p *parzenN) build(dims []*dim, mu, w []float64, priorWeight float64, logZ 
 		for j, d := range p.disc {
 			p.grid[j*n+i] = int32(dims[d].gridIndex(row[d]))
 		}
+		z := 1.0 // product of the truncation masses not in logZ
+		for _, d := range p.cont {
+			z *= truncMass(row[d], p.sigma[d], dims[d].lo, dims[d].hi)
+		}
 		if logZ != nil {
-			p.base[i] = math.Log(p.w[i]) - logZ[i] - contNorm
+			p.base[i] = math.Log(p.w[i]/z) - logZ[i] - contNorm
 		} else {
-			z := 1.0 // product of the truncation masses
-			for d, m := range dims {
-				if m.kind != categorical {
-					z *= truncMass(row[d], p.sigma[d], m.lo, m.hi)
-				}
+			for _, d := range p.disc {
+				z *= truncMass(row[d], p.sigma[d], dims[d].lo, dims[d].hi)
 			}
 			p.base[i] = math.Log(p.w[i]/z) - contNorm
 		}

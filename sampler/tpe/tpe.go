@@ -540,13 +540,14 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 	k := s.gammaOf(len(pool)) // running trials do not count
 	below := splitter{v: v, n: n}.best(k, order, orderLen, member, pool, run, w.below)
 	w.below = below
-	// g's kernels take their truncation masses from the columns, kept between proposals.
+	// g's kernels take the truncation masses of discrete params from the columns, kept
+	// between proposals.
 	var lz [][]float64
 	gsigma := make([]float64, D)
 	mg := len(pool) + len(run) - len(below)
 	s.mu.Lock()
 	for d, dm := range dims {
-		if dm.kind != categorical {
+		if dm.kind == discrete {
 			gsigma[d] = jointBandwidth(dm.hi-dm.lo, mg, D)
 			lz = append(lz, cols[d].col.logTrunc(gsigma[d]))
 		}
@@ -582,7 +583,7 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 			}
 		} else {
 			for d, dm := range dims {
-				if dm.kind != categorical {
+				if dm.kind == discrete {
 					z += math.Log(truncMass(runX[(int(i)-n)*D+d], gsigma[d], dm.lo, dm.hi))
 				}
 			}
