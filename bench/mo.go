@@ -7,7 +7,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // MOReference is the reference point of the multi-objective hypervolume (PROTOCOL §5).

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // valueAt returns the vector t reported at step.

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // PatienceOptions configures NewPatience. Zero values are the documented defaults.

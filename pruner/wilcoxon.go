@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // WilcoxonOptions configures NewWilcoxon. Zero values are the documented defaults.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 func TestReferencePoints(t *testing.T) {

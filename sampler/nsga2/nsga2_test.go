@@ -13,7 +13,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 	"github.com/a6b40afc/retune/sampler/nsga2"
 	"github.com/a6b40afc/retune/sampler/random"
 )

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // referencePoints returns the Das and Dennis (1998) points of the unit simplex in m

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 // generations is the population bred so far from a study's COMPLETE trials: the first

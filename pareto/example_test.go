@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/pareto"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 func Example() {
