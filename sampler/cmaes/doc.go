@@ -25,8 +25,8 @@
 //
 // The sampler keeps its state in the study (retune.StatefulSampler): the space it models,
 // the optimizer, and Start, the first trial number of the current generation. Trial n
-// proposes candidate n-Start, so parallel workers get distinct candidates of one
-// generation. When a request's finished trials hold PopSize usable COMPLETE trials
+// proposes candidate n of the generation's random stream, so parallel workers get
+// distinct candidates of one generation even when their asks raced to advance the state. When a request's finished trials hold PopSize usable COMPLETE trials
 // numbered Start or later, the first PopSize of them in finish order are told as one
 // generation and Start moves past the highest of their numbers. A trial whose params are
 // its candidate's is told as the continuous candidate; any other (an enqueued trial, or

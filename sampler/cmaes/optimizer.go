@@ -366,7 +366,8 @@ func (o *Optimizer) Ask() []float64 {
 	return x
 }
 
-// Candidate returns candidate k (k >= 0) of the current generation without advancing Ask.
+// Candidate returns candidate k of the current generation without advancing Ask: the same
+// point for the same k and state, a different one for each k.
 func (o *Optimizer) Candidate(k int) []float64 {
 	n := o.st.N
 	x := make([]float64, n)

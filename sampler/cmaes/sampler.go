@@ -68,7 +68,7 @@ type sstate struct {
 	// Space lists the modelled params as name and distribution JSON, sorted by name.
 	Space [][2]string `json:"space"`
 	// Start is the first trial number of the current generation: trial n proposes
-	// candidate n-Start.
+	// candidate n of the generation's stream.
 	Start int        `json:"start"`
 	Opt   *Optimizer `json:"optimizer"`
 }
@@ -135,11 +135,10 @@ func (s *Sampler) Relative(_ context.Context, req *retune.SampleRequest) (map[st
 	if err != nil {
 		return nil, err
 	}
-	k := req.Trial.Number - st.Start
-	if k < 0 {
-		k = -k // cannot happen with a consistent history; keep candidates distinct anyway
-	}
-	x := st.Opt.Candidate(k)
+	// Candidates are keyed by trial number, not by position in the generation: two asks
+	// that raced to create or advance the state (and so hold different Starts) still get
+	// distinct candidates.
+	x := st.Opt.Candidate(req.Trial.Number)
 	out := make(map[string]any, len(ds)+len(fixed))
 	for name, v := range fixed {
 		out[name] = v
@@ -237,8 +236,8 @@ func members(trials []retune.FrozenTrial, ds []dim, start, lambda int, minimize 
 	return out
 }
 
-// tellMembers tells one generation. A member whose params are what candidate
-// (number - Start) encodes to is told as that continuous candidate; any other (an enqueued
+// tellMembers tells one generation. A member whose params are what candidate number
+// encodes to is told as that continuous candidate; any other (an enqueued
 // trial, one proposed by an earlier generation) is told as injected, at its own params.
 // The next generation starts after the highest member number.
 func tellMembers(st *sstate, ds []dim, ms []member) {
@@ -249,7 +248,7 @@ func tellMembers(st *sstate, ds []dim, ms []member) {
 	for i, m := range ms {
 		last = max(last, m.t.Number)
 		fs[i] = m.value
-		cand := st.Opt.Candidate(m.t.Number - st.Start)
+		cand := st.Opt.Candidate(m.t.Number)
 		match := true
 		for j := range ds {
 			if !ds[j].same(ds[j].external(cand[j]), m.t.Params[ds[j].name]) {
