@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -202,7 +203,7 @@ func intOption(name string, v any, min int) (int, error) {
 func floatOption(name string, v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
-		if x > 0 {
+		if x > 0 && !math.IsInf(x, 1) {
 			return x, nil
 		}
 	case int:
@@ -210,7 +211,7 @@ func floatOption(name string, v any) (float64, error) {
 			return float64(x), nil
 		}
 	}
-	return 0, fmt.Errorf("option %s %v: want a number > 0", name, v)
+	return 0, fmt.Errorf("option %s %v: want a finite number > 0", name, v)
 }
 
 func boolOption(name string, v any) (bool, error) {
@@ -252,11 +253,22 @@ func (s *Study) Sampler() (retune.Sampler, error) {
 	if !ok {
 		return nil, &Error{File: s.Path, Field: "sampler.name", Msg: fmt.Sprintf("%q: want one of %s", name, names(samplerMakers))}
 	}
-	smp, err := mk(s, s.SamplerSpec.Options)
+	smp, err := makeSampler(mk, s)
 	if err != nil {
 		return nil, &Error{File: s.Path, Field: "sampler", Msg: err.Error()}
 	}
 	return smp, nil
+}
+
+// makeSampler runs a maker, turning the panic a sampler's constructor raises on options
+// the maker let through (a population beyond the sampler's limit, say) into an error.
+func makeSampler(mk func(*Study, map[string]any) (retune.Sampler, error), s *Study) (smp retune.Sampler, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			smp, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return mk(s, s.SamplerSpec.Options)
 }
 
 // Pruner builds the study's pruner (nil for none): any pruner package pruner by its spec

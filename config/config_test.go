@@ -309,6 +309,8 @@ func TestSamplerOptions(t *testing.T) {
 		{"{name: gp, kernel: rbf}", false},
 		{"{name: cmaes, popsize: 8, restart: bipop, sigma0: 0.2, warm_start: true}", true},
 		{"{name: cmaes, restart: sometimes}", false},
+		{"{name: cmaes, popsize: 100000000}", false}, // beyond the sampler's limit: an error, not a panic
+		{"{name: cmaes, sigma0: .inf}", false},
 		{"{name: nsga2, population_size: 20, crossover: uniform, mutation_prob: 0.2}", true},
 		{"{name: nsga2, mutation_prob: 2}", false},
 	} {
