@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -83,4 +84,62 @@ func ExampleWebhook_Send() {
 	fmt.Println(a.Outcome, a.Status, a.Response, a.Err)
 	// Output:
 	// delivered 200 thanks <nil>
+}
+
+// A dispatcher drains the outbox: here from the memory storage to a log notifier.
+func ExampleDispatcher() {
+	store := retune.NewMemoryStorage().(retune.DeliveryStore)
+	err := store.AppendEvents(context.Background(), []retune.Event{{
+		ID: "0b6c3f7e-2d41-4f9a-8e15-7a9c2b4d6e81", Type: retune.TypeStudyCompleted,
+		Source: "/retune/studies/digits-hgb", Subject: "studies/digits-hgb",
+		Time:   time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
+		Notify: []string{"audit"}, // the IDs of the dispatchers' local notifiers
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := &notify.Dispatcher{Store: store, Notifiers: map[string]notify.Notifier{"audit": &notify.Log{W: os.Stdout}}}
+	if err := d.Flush(context.Background()); err != nil { // Run keeps going until its context ends
+		fmt.Println(err)
+	}
+	ds, _ := store.Deliveries(context.Background(), retune.DeliveryFilter{})
+	fmt.Println(ds[0].Notifier, ds[0].State, ds[0].Attempts)
+	// Output:
+	// {"specversion":"1.0","id":"0b6c3f7e-2d41-4f9a-8e15-7a9c2b4d6e81","source":"/retune/studies/digits-hgb","type":"dev.retune.study.completed.v1","subject":"studies/digits-hgb","time":"2026-05-01T12:00:00Z"}
+	// audit delivered 1
+}
+
+// A Go receiver verifies each request and deduplicates on the event ID: retune delivers at
+// least once, so the same event may arrive again (always with the same ID).
+func ExampleVerify() {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	seen := map[string]bool{} // in production: a table with a unique key
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			err = notify.Verify(secret, r.Header, body, 5*time.Minute, time.Now())
+		}
+		if err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get(notify.HeaderID)
+		if !seen[id] {
+			seen[id] = true
+			fmt.Println("retrain for event", id)
+		}
+		w.WriteHeader(http.StatusNoContent) // 2xx, also for a repeat: stop the retries
+	})
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	wh := &notify.Webhook{URL: srv.URL, Secrets: []string{secret}}
+	e := retune.Event{ID: "51c0953e-7097-42d9-a837-16d9772590cf", Type: retune.TypeRetrainingRequired, Source: "/retune/models/digits"}
+	for range 2 {
+		fmt.Println(wh.Send(context.Background(), e).Outcome)
+	}
+	// Output:
+	// retrain for event 51c0953e-7097-42d9-a837-16d9772590cf
+	// delivered
+	// delivered
 }
