@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,7 +74,26 @@ func runDispatch(ctx context.Context, m *Main, args []string) error {
 		ids = append(ids, n.ID+" ("+n.Type+")")
 	}
 	fmt.Fprintf(m.Stderr, "retune dispatch: delivering to %s; stop with Ctrl-C or SIGTERM\n", strings.Join(ids, ", "))
+	m.warnUnknownNotifiers(ctx, ds, built)
 	return d.Run(ctx) // returns nil when ctx ends: a daemon stopped on purpose
+}
+
+// warnUnknownNotifiers says which notifiers have pending deliveries that no file given to
+// this dispatcher defines: they wait for a dispatcher that knows them.
+func (m *Main) warnUnknownNotifiers(ctx context.Context, ds retune.DeliveryStore, known map[string]notify.Notifier) {
+	pending, err := ds.Deliveries(ctx, retune.DeliveryFilter{State: retune.DeliveryPending})
+	if err != nil {
+		return
+	}
+	count := map[string]int{}
+	for _, p := range pending {
+		if _, ok := known[p.Notifier]; !ok {
+			count[p.Notifier]++
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(count)) {
+		fmt.Fprintf(m.Stderr, "retune dispatch: %d pending deliveries are for notifier %q, which these files do not define; they wait for a dispatcher that does\n", count[id], id)
+	}
 }
 
 // runDispatcher is the dispatcher inside `retune run`: it delivers the study's events

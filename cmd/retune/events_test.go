@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -111,6 +112,21 @@ notifiers:
 		if r.code != c.code || !strings.Contains(r.stderr, c.msg) {
 			t.Errorf("retune %s: %v\nwant exit %d and %q", strings.Join(c.args, " "), r, c.code, c.msg)
 		}
+	}
+	// A dispatcher that does not define hook says that hook's deliveries wait for another.
+	only := filepath.Join(dir, "audit.yaml")
+	if err := os.WriteFile(only, []byte("notifiers:\n  audit: {type: log, path: audit.jsonl}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	var stderr strings.Builder
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	if code := m.Run(ctx, []string{"dispatch", "--config", only, "--db", db, "--poll", "50ms"}); code != ExitOK {
+		t.Errorf("dispatch until its context ends: exit %d\n%s", code, stderr.String())
+	}
+	cancel()
+	if !strings.Contains(stderr.String(), `pending deliveries are for notifier "hook"`) {
+		t.Errorf("dispatch stderr:\n%s\nwant a warning about hook's pending deliveries", stderr.String())
 	}
 	t.Setenv("EVENTS_TEST_SECRET", "")
 	if r := cli(t, nil, "dispatch", "--config", study, "--db", db); r.code != ExitUsage || !strings.Contains(r.stderr, "EVENTS_TEST_SECRET is not set") {
