@@ -14,13 +14,13 @@
 // The hyperparameters maximize the marginal likelihood times a prior, as in Optuna's
 // GPSampler: exp(-0.1/w - 0.1w) on each inverse squared lengthscale w (peaked at a
 // lengthscale of 1, the width of the space), Gamma(2, 1) on the scale and Gamma(1.1, 30)
-// on the noise variance. They are fitted by L-BFGS with box bounds on their logs (this
-// package's own, since gonum's optimize.LBFGS takes no bounds; gonum's mat does the
-// linear algebra of the fit) at
-// checkpoints — every number of observations up to 40, then every n/20-th up to 256 and
-// every n/10-th beyond, and every power of two — each fit starting from the one at the power of two before it, so the
-// hyperparameters for n observations depend on those observations alone, not on how many
-// asks came before. Between checkpoints the kernel matrix's Cholesky factor is extended
+// on the noise variance. They are fitted over their logs by gonum's L-BFGS (at most 60
+// iterations, 30 from a warm start, and twice as many function evaluations; quadratic
+// walls keep the logs where exp neither overflows nor underflows) at checkpoints: every
+// number of observations up to 40, then every n/20-th up to 256 and every n/10-th beyond,
+// and every power of two. Each fit starts from the one at the power of two before it, so
+// the hyperparameters for n observations depend on those observations alone, not on how
+// many asks came before. Between checkpoints the kernel matrix's Cholesky factor is extended
 // row by row. A pivot that rounding makes tiny is raised to a floor, so repeated points
 // never produce NaN.
 //
@@ -30,8 +30,8 @@
 // stably far into the tail (Ament et al. 2023, "Unexpected improvements to expected
 // improvement"), so that it still ranks points where the improvement underflows.
 // Options.Candidates points of a scrambled Sobol sequence (put on each param's grid) are scored; the best
-// LocalSearches of them and the best observed point start local searches: L-BFGS over the
-// continuous params, and a line search over the values of each discrete or categorical
+// LocalSearches of them and the best observed point start local searches: a box-bounded
+// L-BFGS of this package over the continuous params (gonum's has no bounds), and a line search over the values of each discrete or categorical
 // param, alternated while the line searches improve.
 //
 // Running trials (req.Running) with every param of the space join the model as
