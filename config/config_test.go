@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nparams:\n  a: {type: int, values: [1, 2]}\n"))
 	f.Add([]byte("{}"))
 	f.Add([]byte("name: &a x\nmodel: *a\n"))
+	f.Add([]byte(valid + "notifiers:\n  hook: {type: webhook, url: \"https://h/x\", secret_env: S}\n  bus: {type: nats, url: \"nats://h\", subject: s}\n  run: {type: exec, command: [x]}\nnotify: [hook]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := config.Parse("fuzz.yaml", data)
 		if err != nil {
@@ -222,6 +224,16 @@ func FuzzParse(f *testing.F) {
 		for _, p := range s.Params {
 			if err := p.Distribution().Validate(); err != nil {
 				t.Errorf("param %s has an invalid distribution: %v", p.Name, err)
+			}
+		}
+		for _, id := range s.Notify {
+			if !slices.ContainsFunc(s.Notifiers, func(n config.Notifier) bool { return n.ID == id }) {
+				t.Errorf("notify names %q, which the file does not define", id)
+			}
+		}
+		for _, n := range s.Notifiers {
+			if err := retune.CheckNotifierID(n.ID); err != nil {
+				t.Errorf("notifier: %v", err)
 			}
 		}
 		if _, err := s.Sampler(); err != nil {
