@@ -509,3 +509,20 @@ func rangeString(kind string, lo, hi float64, log bool, step float64) string {
 	}
 	return s
 }
+
+// SameKind reports whether a and b are both floats, both ints or both categoricals: a
+// past value drawn from a distribution of another kind than the current one is ignored.
+func SameKind(a, b Distribution) bool {
+	switch a.(type) {
+	case FloatDistribution:
+		_, ok := b.(FloatDistribution)
+		return ok
+	case IntDistribution:
+		_, ok := b.(IntDistribution)
+		return ok
+	case CategoricalDistribution:
+		_, ok := b.(CategoricalDistribution)
+		return ok
+	}
+	return false
+}

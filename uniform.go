@@ -44,6 +44,43 @@ func FromUnit(d Distribution, u float64) any {
 	panic(fmt.Sprintf("retune: unknown distribution %T", d))
 }
 
+// ToUnit maps a value of a numeric distribution (external form) to [0, 1], the inverse of
+// FromUnit: linear or logarithmic over the range, and for ints and float steps the
+// centre of the value's cell, so that a uniform u maps back to a uniform draw. ok is false
+// for categoricals and for values outside d.
+func ToUnit(d Distribution, v any) (u float64, ok bool) {
+	x, ok := d.ToInternal(v)
+	if !ok {
+		return 0, false
+	}
+	switch d := d.(type) {
+	case FloatDistribution:
+		switch {
+		case d.High == d.Low:
+			return 0.5, true
+		case d.Log:
+			return clamp01(math.Log(x)-math.Log(d.Low), math.Log(d.High)-math.Log(d.Low)), true
+		case d.Step > 0:
+			n := math.Round((d.High - d.Low) / d.Step)
+			k := math.Round((x - d.Low) / d.Step)
+			return (k + 0.5) / (n + 1), true
+		}
+		return clamp01(x-d.Low, d.High-d.Low), true
+	case IntDistribution:
+		if d.Log {
+			lo, hi := math.Log(math.Max(float64(d.Low)-0.5, 0.5)), math.Log(float64(d.High)+0.5)
+			return clamp01(math.Log(x)-lo, hi-lo), true
+		}
+		n := float64((d.High-d.Low)/d.step()) + 1
+		k := (x - float64(d.Low)) / float64(d.step())
+		return (k + 0.5) / n, true
+	}
+	return 0, false
+}
+
+// clamp01 is a/b clamped to [0, 1].
+func clamp01(a, b float64) float64 { return clamp(a/b, 0, 1) }
+
 // uniformSampler is the default sampler: every param independently by SampleUniform.
 type uniformSampler struct{}
 

@@ -108,7 +108,7 @@ func encodeParams(dims []dim, ft *retune.FrozenTrial, row []float64) bool {
 		if !ok {
 			return false
 		}
-		if pd, ok := ft.Distributions[dm.name]; ok && !sameKind(pd, dm.d) {
+		if pd, ok := ft.Distributions[dm.name]; ok && !retune.SameKind(pd, dm.d) {
 			return false
 		}
 		x, ok := dm.d.ToInternal(v)

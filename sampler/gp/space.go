@@ -163,19 +163,3 @@ func (dm *dim) lineValues(u float64, buf []float64) []float64 {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
-
-// sameKind reports whether a and b are distributions of the same kind.
-func sameKind(a, b retune.Distribution) bool {
-	switch a.(type) {
-	case retune.FloatDistribution:
-		_, ok := b.(retune.FloatDistribution)
-		return ok
-	case retune.IntDistribution:
-		_, ok := b.(retune.IntDistribution)
-		return ok
-	case retune.CategoricalDistribution:
-		_, ok := b.(retune.CategoricalDistribution)
-		return ok
-	}
-	return false
-}

@@ -239,7 +239,7 @@ func (s *Sampler) Relative(_ context.Context, req *retune.SampleRequest) (map[st
 			}
 			changed = true
 		}
-		if v, ok := d.ToInternal(from.Params[name]); ok && !changed && sameKind(from.Distributions[name], d) {
+		if v, ok := d.ToInternal(from.Params[name]); ok && !changed && retune.SameKind(from.Distributions[name], d) {
 			out[name] = d.ToExternal(v) // a parent's value, exactly
 			continue
 		}
@@ -279,8 +279,8 @@ func (s *Sampler) parents(r *rand.Rand, g *generations) (int, int) {
 // has no usable value: a missing param, one drawn from a distribution of another kind, or
 // one outside d.
 func unitOf(t *retune.FrozenTrial, name string, d retune.Distribution) (u float64, ok bool) {
-	if v, ok := t.Params[name]; ok && sameKind(t.Distributions[name], d) {
-		return toUnit(d, v)
+	if v, ok := t.Params[name]; ok && retune.SameKind(t.Distributions[name], d) {
+		return retune.ToUnit(d, v)
 	}
 	return 0, false
 }
@@ -288,7 +288,7 @@ func unitOf(t *retune.FrozenTrial, name string, d retune.Distribution) (u float6
 // choiceOf returns the index of trial t's choice for param name, or a uniform draw when t
 // has no usable value.
 func choiceOf(r *rand.Rand, t *retune.FrozenTrial, name string, d retune.CategoricalDistribution) int {
-	if v, ok := t.Params[name]; ok && sameKind(t.Distributions[name], d) {
+	if v, ok := t.Params[name]; ok && retune.SameKind(t.Distributions[name], d) {
 		if i := d.Index(v); i >= 0 {
 			return i
 		}

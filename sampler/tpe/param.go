@@ -74,23 +74,6 @@ func newDim(d retune.Distribution) dim {
 	return m
 }
 
-// sameKind reports whether a past trial's distribution for the param is of the same kind
-// (float, int or categorical) as the current one: a param whose kind changed is dropped.
-func sameKind(a, b retune.Distribution) bool {
-	switch a.(type) {
-	case retune.FloatDistribution:
-		_, ok := b.(retune.FloatDistribution)
-		return ok
-	case retune.IntDistribution:
-		_, ok := b.(retune.IntDistribution)
-		return ok
-	case retune.CategoricalDistribution:
-		_, ok := b.(retune.CategoricalDistribution)
-		return ok
-	}
-	return false
-}
-
 // model returns the model-space value of a past trial's param, or NaN when the trial lacks
 // it, drew it from a distribution of another kind, or the value lies outside the current
 // distribution.
@@ -99,7 +82,7 @@ func (m *dim) model(ft *retune.FrozenTrial, name string) float64 {
 	if !ok {
 		return math.NaN()
 	}
-	if td, ok := ft.Distributions[name]; ok && !sameKind(td, m.d) {
+	if td, ok := ft.Distributions[name]; ok && !retune.SameKind(td, m.d) {
 		return math.NaN()
 	}
 	return m.fromExternal(v)
