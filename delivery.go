@@ -2,6 +2,7 @@ package retune
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -186,6 +187,27 @@ func checkNotify(what string, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// MarshalNotify is the stored form of an event's notifier IDs: a JSON array, "[]" for none.
+func MarshalNotify(ids []string) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids) // strings always encode
+	return string(b)
+}
+
+// UnmarshalNotify decodes what MarshalNotify wrote; no IDs come back as nil.
+func UnmarshalNotify(b []byte) ([]string, error) {
+	var ids []string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return nil, fmt.Errorf("%w: notifier IDs %.80q: %v", ErrInvalid, b, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, nil
 }
 
 // CheckClaim validates a ClaimRequest.

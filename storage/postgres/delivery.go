@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,21 +40,11 @@ func scanEvent(row pgx.Row, extra ...any) (retune.StoredEvent, error) {
 	if data != nil && *data != "" {
 		e.Data = []byte(*data)
 	}
-	if err := json.Unmarshal([]byte(notify), &e.Notify); err != nil {
-		return e, fmt.Errorf("stored event %q: notifiers %q: %w", e.ID, notify, err)
-	}
-	if len(e.Notify) == 0 {
-		e.Notify = nil
+	var err error
+	if e.Notify, err = retune.UnmarshalNotify([]byte(notify)); err != nil {
+		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
-}
-
-func marshalNotify(ids []string) string {
-	if len(ids) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(ids) // strings always encode
-	return string(b)
 }
 
 func scanDelivery(row pgx.Row) (retune.Delivery, error) {

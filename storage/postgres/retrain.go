@@ -133,7 +133,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now tim
 	)
 	for i, e := range events {
 		ids[i], types[i], sources[i], subjects[i] = e.ID, e.Type, e.Source, e.Subject
-		notify[i] = marshalNotify(e.Notify)
+		notify[i] = retune.MarshalNotify(e.Notify)
 		times[i] = retune.StoredEventTime(e.Time, now)
 		if len(e.Data) > 0 {
 			d := string(e.Data)

@@ -42,21 +42,11 @@ func scanEvent(row interface{ Scan(...any) error }, extra ...any) (retune.Stored
 	if len(data) > 0 {
 		e.Data = data
 	}
-	if err := json.Unmarshal(notify, &e.Notify); err != nil {
-		return e, fmt.Errorf("stored event %q: notifiers %q: %w", e.ID, notify, err)
-	}
-	if len(e.Notify) == 0 {
-		e.Notify = nil
+	var err error
+	if e.Notify, err = retune.UnmarshalNotify(notify); err != nil {
+		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
-}
-
-func marshalNotify(ids []string) string {
-	if len(ids) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(ids) // strings always encode
-	return string(b)
 }
 
 func scanDelivery(row interface{ Scan(...any) error }) (retune.Delivery, error) {
@@ -112,7 +102,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 					AND d.next_at <= ? AND d.lease_until <= ?
 					AND NOT EXISTS (SELECT 1 FROM notifiers n WHERE n.id = d.notifier AND n.disabled <> 0)
 				ORDER BY d.next_at, d.id LIMIT ?)
-			RETURNING id`, req.Owner, now+int64(req.Lease), marshalNotify(req.Notifiers), now, now, req.Limit)
+			RETURNING id`, req.Owner, now+int64(req.Lease), retune.MarshalNotify(req.Notifiers), now, now, req.Limit)
 		if err != nil {
 			return err
 		}
@@ -378,7 +368,7 @@ func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []strin
 		args := []any{now, now, seq}
 		if len(notifiers) > 0 {
 			q += ` AND notifier IN (SELECT value FROM json_each(?))`
-			args = append(args, marshalNotify(notifiers))
+			args = append(args, retune.MarshalNotify(notifiers))
 		}
 		rows, err := tx.QueryContext(ctx, q+` RETURNING id`, args...)
 		if err != nil {

@@ -145,7 +145,7 @@ func insertEvents(ctx context.Context, tx *txn, events []retune.Event, now int64
 		t := retune.StoredEventTime(e.Time, time.Unix(0, now)).UnixNano()
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO events (id, type, source, subject, time, data, notify) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.ID, e.Type, e.Source, e.Subject, t, data, marshalNotify(e.Notify)).Scan(&seq); err != nil {
+			e.ID, e.Type, e.Source, e.Subject, t, data, retune.MarshalNotify(e.Notify)).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
 		}
 		for _, n := range e.Notify {
