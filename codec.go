@@ -98,6 +98,16 @@ func UnmarshalParams(b []byte) (map[string]any, map[string]Distribution, error) 
 // Float is a float64 whose JSON form is a number, or "inf", "-inf" or "nan".
 type Float float64
 
+// Floats converts v for JSON that keeps ±Inf and NaN (as Float does); never nil, so an
+// empty v encodes as [].
+func Floats(v []float64) []Float {
+	out := make([]Float, len(v))
+	for i, x := range v {
+		out[i] = Float(x)
+	}
+	return out
+}
+
 // MarshalJSON implements json.Marshaler.
 func (f Float) MarshalJSON() ([]byte, error) {
 	x := float64(f)

@@ -188,7 +188,7 @@ func repeatSeed(studySeed uint64, runID string, i int) uint64 {
 func retrainingEvent(d retune.Decision, best retune.FrozenTrial) (retune.Event, error) {
 	data, err := json.Marshal(map[string]any{
 		"model": d.Model, "study": d.Study, "run": d.RunID, "candidate_trial": d.Candidate,
-		"champion_version": d.ChampionVersion, "params": best.Params, "values": floats(best.Values),
+		"champion_version": d.ChampionVersion, "params": best.Params, "values": retune.Floats(best.Values),
 		"improvement": retune.Float(d.Evidence.Improvement), "method": d.Evidence.Method, "reason": d.Reason,
 	})
 	if err != nil {
@@ -196,14 +196,6 @@ func retrainingEvent(d retune.Decision, best retune.FrozenTrial) (retune.Event, 
 	}
 	return retune.Event{ID: NewEventID(), Type: retune.TypeRetrainingRequired, Source: "/retune/models/" + d.Model,
 		Subject: fmt.Sprintf("studies/%s/trials/%d", d.Study, d.Candidate), Data: data}, nil
-}
-
-func floats(v []float64) []retune.Float {
-	out := make([]retune.Float, len(v))
-	for i, x := range v {
-		out[i] = retune.Float(x)
-	}
-	return out
 }
 
 // NewEventID returns a random UUID (version 4): an event's id for ever.

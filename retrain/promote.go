@@ -98,7 +98,7 @@ func SetChampion(ctx context.Context, st retune.RetrainStore, model string, para
 func promote(ctx context.Context, st retune.RetrainStore, c retune.Champion, expect int64, notify []string) (retune.Champion, error) {
 	data, err := json.Marshal(map[string]any{
 		"model": c.Model, "version": expect + 1, "previous_version": expect, "source": c.Source,
-		"study": c.Study, "trial": c.Trial, "decision": c.Decision, "params": c.Params, "values": floats(c.Values),
+		"study": c.Study, "trial": c.Trial, "decision": c.Decision, "params": c.Params, "values": retune.Floats(c.Values),
 	})
 	if err != nil {
 		return retune.Champion{}, fmt.Errorf("%w: champion: %v", retune.ErrInvalid, err)

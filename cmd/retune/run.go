@@ -447,7 +447,7 @@ func completedEvent(ctx context.Context, store retune.Storage, s *retune.Study, 
 		"pruned": res.Pruned, "failed": res.Failed, "stopped": res.Stop.String(),
 	}
 	if best, err := s.Best(ctx); err == nil && len(s.Directions()) == 1 {
-		data["best"] = map[string]any{"trial": best.Number, "values": floatsJSON(best.Values), "params": best.Params}
+		data["best"] = map[string]any{"trial": best.Number, "values": retune.Floats(best.Values), "params": best.Params}
 	}
 	b, err := json.Marshal(data)
 	if err != nil {
@@ -459,14 +459,6 @@ func completedEvent(ctx context.Context, store retune.Storage, s *retune.Study, 
 		return fmt.Errorf("record study-completed event: %w", err)
 	}
 	return nil
-}
-
-func floatsJSON(v []float64) []retune.Float {
-	out := make([]retune.Float, len(v))
-	for i, x := range v {
-		out[i] = retune.Float(x)
-	}
-	return out
 }
 
 // decider makes the retraining decisions of a run whose study file has a retrain section.
