@@ -58,10 +58,7 @@ func (x *Exec) Send(ctx context.Context, e retune.Event) Attempt {
 		return Attempt{Outcome: Fail, Err: fmt.Errorf("exec: empty command: %w", retune.ErrInvalid)}
 	}
 	name := x.Command[0]
-	timeout := x.Timeout
-	if timeout <= 0 {
-		timeout = DefaultExecTimeout
-	}
+	timeout := orDefault(x.Timeout, DefaultExecTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("timed out after %v: %w", timeout, context.DeadlineExceeded))
 	defer cancel()

@@ -74,10 +74,7 @@ func (n *NATS) Send(ctx context.Context, e retune.Event) Attempt {
 	if err := validPublishSubject(n.Subject); err != nil {
 		return Attempt{Outcome: Fail, Err: err}
 	}
-	timeout := n.Timeout
-	if timeout <= 0 {
-		timeout = DefaultNATSTimeout
-	}
+	timeout := n.AttemptTimeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("timed out after %v: %w", timeout, context.DeadlineExceeded))
 	defer cancel()
@@ -172,10 +169,7 @@ func (n *NATS) ensureStream(ctx context.Context) error {
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("nats stream %q: %w", name, err)
 	}
-	window := n.DuplicateWindow
-	if window <= 0 {
-		window = DefaultDuplicateWindow
-	}
+	window := orDefault(n.DuplicateWindow, DefaultDuplicateWindow)
 	_, err = n.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name:       name,
 		Subjects:   []string{n.Subject},

@@ -109,10 +109,7 @@ func (w *Webhook) Send(ctx context.Context, e retune.Event) Attempt {
 	if err != nil {
 		return Attempt{Outcome: Fail, Err: err}
 	}
-	timeout := w.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := w.AttemptTimeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
