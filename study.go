@@ -63,6 +63,7 @@ type Study struct {
 	exclusive   bool // the sampler runs only enqueued trials (grid)
 	stateful    StatefulSampler
 	spacer      SpaceSampler
+	annotator   Annotator
 	historyFree bool // the sampler ignores history: Ask reads none
 
 	mu       sync.Mutex // guards the cache below
@@ -159,6 +160,7 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 	}
 	s.stateful, _ = sampler.(StatefulSampler)
 	s.spacer, _ = sampler.(SpaceSampler)
+	s.annotator, _ = sampler.(Annotator)
 	_, s.historyFree = sampler.(HistoryFree)
 	want := StudyRecord{
 		Name: name, Directions: dirs, Metrics: cfg.Metrics, Model: model, Seed: cfg.Seed,
@@ -341,8 +343,8 @@ func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error)
 	}
 	if err == nil && t.kind == KindSearch {
 		t.rel, err = s.relative(ctx, sreq)
-		if an, ok := s.sampler.(Annotator); ok && err == nil {
-			for k, v := range an.Annotate(sreq) {
+		if s.annotator != nil && err == nil {
+			for k, v := range s.annotator.Annotate(sreq) {
 				t.SetSystemAttr(k, v)
 			}
 		}
