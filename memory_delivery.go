@@ -258,12 +258,16 @@ func (m *memStore) Notifiers(_ context.Context) ([]NotifierState, error) {
 	r := &m.retrain
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, row := range r.delivery.rows {
-		r.delivery.notifier(row.d.Notifier)
+	states := map[string]NotifierState{}
+	for _, row := range r.delivery.rows { // notifiers with deliveries but no health yet
+		states[row.d.Notifier] = NotifierState{ID: row.d.Notifier}
 	}
-	out := []NotifierState{}
-	for _, n := range r.delivery.notifiers {
-		out = append(out, *n)
+	for id, n := range r.delivery.notifiers {
+		states[id] = *n
+	}
+	out := make([]NotifierState, 0, len(states))
+	for _, n := range states {
+		out = append(out, n)
 	}
 	slices.SortFunc(out, func(a, b NotifierState) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
