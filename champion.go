@@ -45,17 +45,25 @@ type Decision struct {
 // Evidence is what a decision saw.
 type Evidence struct {
 	// Method is "point" (best value against the champion's recorded value) or "paired"
-	// (confirmation repeats of both, compared by their paired differences).
-	Method    string    `json:"method"`
+	// (confirmation repeats of both, repeat i of each run with the same seed).
+	Method string `json:"method"`
+	// Analysis is how paired repeats were compared: "both", "paired" or "unpaired" (see
+	// package retrain); empty for a point comparison, and in decisions recorded before
+	// analyses had names, which were "paired".
+	Analysis  string    `json:"analysis,omitempty"`
 	Direction string    `json:"direction"`
 	Candidate []float64 `json:"candidate"`          // the candidate's values (search value, or its repeats)
 	Champion  []float64 `json:"champion,omitempty"` // the champion's recorded value, or its repeats
 	Repeats   int       `json:"repeats,omitempty"`
 	// Differences are candidate − champion per repeat, signed so that positive is better.
-	Differences    []float64         `json:"differences,omitempty"`
-	Improvement    float64           `json:"improvement"`           // point: the difference; paired: the mean difference
-	LowerBound     *float64          `json:"lower_bound,omitempty"` // paired: one-sided lower confidence bound
-	Level          float64           `json:"level,omitempty"`
+	Differences []float64 `json:"differences,omitempty"`
+	Improvement float64   `json:"improvement"`           // point: the difference; paired: the mean difference
+	LowerBound  *float64  `json:"lower_bound,omitempty"` // paired: one-sided lower confidence bound at Level
+	Level       float64   `json:"level,omitempty"`
+	// PairedBound and UnpairedBound are the bounds the analysis computed (with analysis
+	// "both", each at level 1 − (1 − Level)/2; LowerBound is the larger).
+	PairedBound    *float64          `json:"paired_bound,omitempty"`
+	UnpairedBound  *float64          `json:"unpaired_bound,omitempty"`
 	Margin         float64           `json:"margin"` // the improvement required (absolute, after relative margins)
 	MinImprovement float64           `json:"min_improvement,omitempty"`
 	MinRelative    float64           `json:"min_relative_improvement,omitempty"`

@@ -169,16 +169,19 @@ func CheckDecision(d Decision) error {
 		return fmt.Errorf("%w: %s: reason %.40q…: want valid UTF-8 without NUL bytes", ErrInvalid, what, d.Reason)
 	}
 	e := d.Evidence
-	lb := []float64(nil)
-	if e.LowerBound != nil {
-		lb = []float64{*e.LowerBound}
+	opt := func(p *float64) []float64 {
+		if p == nil {
+			return nil
+		}
+		return []float64{*p}
 	}
 	for _, f := range []struct {
 		name string
 		vs   []float64
 	}{
 		{"candidate", e.Candidate}, {"champion", e.Champion}, {"differences", e.Differences},
-		{"improvement", []float64{e.Improvement}}, {"lower_bound", lb}, {"level", []float64{e.Level}},
+		{"improvement", []float64{e.Improvement}}, {"lower_bound", opt(e.LowerBound)},
+		{"paired_bound", opt(e.PairedBound)}, {"unpaired_bound", opt(e.UnpairedBound)}, {"level", []float64{e.Level}},
 		{"margin", []float64{e.Margin}}, {"min_improvement", []float64{e.MinImprovement}},
 		{"min_relative_improvement", []float64{e.MinRelative}},
 	} {
@@ -200,6 +203,7 @@ func CheckDecision(d Decision) error {
 // storedEvidence is Evidence with numbers that keep ±Inf and NaN (as Float does).
 type storedEvidence struct {
 	Method         string            `json:"method"`
+	Analysis       string            `json:"analysis,omitempty"`
 	Direction      string            `json:"direction"`
 	Candidate      []Float           `json:"candidate,omitempty"`
 	Champion       []Float           `json:"champion,omitempty"`
@@ -208,6 +212,8 @@ type storedEvidence struct {
 	Improvement    Float             `json:"improvement"`
 	LowerBound     *Float            `json:"lower_bound,omitempty"`
 	Level          Float             `json:"level,omitempty"`
+	PairedBound    *Float            `json:"paired_bound,omitempty"`
+	UnpairedBound  *Float            `json:"unpaired_bound,omitempty"`
 	Margin         Float             `json:"margin"`
 	MinImprovement Float             `json:"min_improvement,omitempty"`
 	MinRelative    Float             `json:"min_relative_improvement,omitempty"`
@@ -247,6 +253,22 @@ func fromFloats(v []Float) []float64 {
 	return out
 }
 
+func toFloatPtr(p *float64) *Float {
+	if p == nil {
+		return nil
+	}
+	f := Float(*p)
+	return &f
+}
+
+func fromFloatPtr(p *Float) *float64 {
+	if p == nil {
+		return nil
+	}
+	f := float64(*p)
+	return &f
+}
+
 // MarshalEvidence encodes evidence as the JSON object of Evidence's field tags, with
 // ±Inf and NaN as the strings "inf", "-inf" and "nan".
 func MarshalEvidence(e Evidence) ([]byte, error) {
@@ -255,10 +277,11 @@ func MarshalEvidence(e Evidence) ([]byte, error) {
 
 func marshalEvidence(what string, e Evidence) ([]byte, error) {
 	s := storedEvidence{
-		Method: e.Method, Direction: e.Direction,
+		Method: e.Method, Analysis: e.Analysis, Direction: e.Direction,
 		Candidate: toFloats(e.Candidate), Champion: toFloats(e.Champion), Repeats: e.Repeats,
 		Differences: toFloats(e.Differences), Improvement: Float(e.Improvement),
-		Level: Float(e.Level), Margin: Float(e.Margin),
+		LowerBound: toFloatPtr(e.LowerBound), Level: Float(e.Level),
+		PairedBound: toFloatPtr(e.PairedBound), UnpairedBound: toFloatPtr(e.UnpairedBound), Margin: Float(e.Margin),
 		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative), Notify: e.Notify,
 	}
 	if err := checkNotify(what, e.Notify); err != nil {
@@ -266,10 +289,6 @@ func marshalEvidence(what string, e Evidence) ([]byte, error) {
 	}
 	if e.Cooldown != 0 {
 		s.Cooldown = e.Cooldown.String()
-	}
-	if e.LowerBound != nil {
-		lb := Float(*e.LowerBound)
-		s.LowerBound = &lb
 	}
 	for _, g := range e.Guardrails {
 		s.Guardrails = append(s.Guardrails, storedGuardrail{
@@ -294,10 +313,11 @@ func UnmarshalEvidence(b []byte) (Evidence, error) {
 		return Evidence{}, fmt.Errorf("%w: evidence %.80s: %v", ErrInvalid, b, err)
 	}
 	e := Evidence{
-		Method: s.Method, Direction: s.Direction,
+		Method: s.Method, Analysis: s.Analysis, Direction: s.Direction,
 		Candidate: fromFloats(s.Candidate), Champion: fromFloats(s.Champion), Repeats: s.Repeats,
 		Differences: fromFloats(s.Differences), Improvement: float64(s.Improvement),
-		Level: float64(s.Level), Margin: float64(s.Margin),
+		LowerBound: fromFloatPtr(s.LowerBound), Level: float64(s.Level),
+		PairedBound: fromFloatPtr(s.PairedBound), UnpairedBound: fromFloatPtr(s.UnpairedBound), Margin: float64(s.Margin),
 		MinImprovement: float64(s.MinImprovement), MinRelative: float64(s.MinRelative),
 	}
 	if len(s.Notify) > 0 {
@@ -309,10 +329,6 @@ func UnmarshalEvidence(b []byte) (Evidence, error) {
 			return Evidence{}, fmt.Errorf("%w: evidence cooldown %q: %v", ErrInvalid, s.Cooldown, err)
 		}
 		e.Cooldown = d
-	}
-	if s.LowerBound != nil {
-		lb := float64(*s.LowerBound)
-		e.LowerBound = &lb
 	}
 	for _, g := range s.Guardrails {
 		e.Guardrails = append(e.Guardrails, GuardrailResult{

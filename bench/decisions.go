@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/a6b40afc/retune"
@@ -15,6 +17,7 @@ type DecisionResult struct {
 	Mode     string  `json:"mode"`
 	Policy   string  `json:"policy"`
 	Scenario string  `json:"scenario"`
+	Rho      float64 `json:"rho,omitempty"`
 	Studies  int     `json:"studies"`
 	Improved int     `json:"improved"`
 	Rate     float64 `json:"rate"`
@@ -26,9 +29,11 @@ type DecisionResult struct {
 // noise σ = 1 around a true value, against a champion whose true and recorded value is
 // c = 0 (maximized). Scenario "null": every configuration's true value is c; "effect":
 // every one is c + 2σ. The policy's Repeats (0 = point comparison) re-run the winner and
-// the champion; pair i shares nothing but its index, as independent noise. The rate comes
-// with its Clopper-Pearson 95% interval.
-func SimulateDecisions(p retrain.Policy, scenario string, studies int, seed uint64) (DecisionResult, error) {
+// the champion; the noise of pair i has correlation rho (0: independent, as PROTOCOL §6
+// pins; a shared seed that picks the data split makes it positive). The rate comes with
+// its Clopper-Pearson 95% interval. The same seed draws the same studies and noise for
+// every policy with the same Repeats, so policies compare side by side.
+func SimulateDecisions(p retrain.Policy, scenario string, studies int, seed uint64, rho float64) (DecisionResult, error) {
 	var truth float64
 	switch scenario {
 	case "null":
@@ -40,6 +45,10 @@ func SimulateDecisions(p retrain.Policy, scenario string, studies int, seed uint
 	if err := p.Validate(); err != nil {
 		return DecisionResult{}, err
 	}
+	if !(rho >= 0 && rho < 1) {
+		return DecisionResult{}, fmt.Errorf("rho %v: want a correlation in [0, 1)", rho)
+	}
+	shared, own := math.Sqrt(rho), math.Sqrt(1-rho)
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	const search, c = 30, 0.0
 	improved := 0
@@ -56,8 +65,9 @@ func SimulateDecisions(p retrain.Policy, scenario string, studies int, seed uint
 			cand := make([]float64, p.Repeats)
 			champ := make([]float64, p.Repeats)
 			for i := range cand {
-				cand[i] = truth + r.NormFloat64()
-				champ[i] = c + r.NormFloat64()
+				z := r.NormFloat64()
+				cand[i] = truth + shared*z + own*r.NormFloat64()
+				champ[i] = c + shared*z + own*r.NormFloat64()
 			}
 			e, err = p.ComparePaired(retune.Maximize, cand, champ)
 		}
@@ -70,9 +80,9 @@ func SimulateDecisions(p retrain.Policy, scenario string, studies int, seed uint
 	}
 	name := "point"
 	if p.Repeats > 0 {
-		name = fmt.Sprintf("confirm k=%d", p.Repeats)
+		name = fmt.Sprintf("confirm k=%d %s", p.Repeats, cmp.Or(p.Analysis, retrain.AnalysisBoth))
 	}
 	lo, hi := ClopperPearson(improved, studies)
-	return DecisionResult{Lib: "retune", Mode: "decisions", Policy: name, Scenario: scenario, Studies: studies,
+	return DecisionResult{Lib: "retune", Mode: "decisions", Policy: name, Scenario: scenario, Rho: rho, Studies: studies,
 		Improved: improved, Rate: float64(improved) / float64(studies), Low: lo, High: hi}, nil
 }

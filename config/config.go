@@ -845,7 +845,7 @@ func (p *parser) retrain(n *yaml.Node) *Retrain {
 		}
 	}
 	if v, ok := f["confirm"]; ok {
-		c := p.fields(v, "retrain.confirm", "repeats", "level")
+		c := p.fields(v, "retrain.confirm", "repeats", "level", "analysis")
 		if rv, ok := c["repeats"]; ok {
 			k, ok := p.int(rv, "retrain.confirm.repeats", 2)
 			if ok {
@@ -858,6 +858,15 @@ func (p *parser) retrain(n *yaml.Node) *Retrain {
 					p.errorf(lv, "retrain.confirm.level", "%v: want a confidence level between 0.5 and 1, e.g. 0.95", x)
 				}
 				r.Policy.Level = x
+			}
+		}
+		if av, ok := c["analysis"]; ok {
+			switch a, _ := p.str(av, "retrain.confirm.analysis"); a {
+			case retrain.AnalysisBoth, retrain.AnalysisPaired, retrain.AnalysisUnpaired:
+				r.Policy.Analysis = a
+			default:
+				p.errorf(av, "retrain.confirm.analysis", "%q: want %s (the default: the larger of the paired and unpaired bounds), %s or %s",
+					a, retrain.AnalysisBoth, retrain.AnalysisPaired, retrain.AnalysisUnpaired)
 			}
 		}
 	}

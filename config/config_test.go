@@ -263,7 +263,7 @@ func TestRetrainSection(t *testing.T) {
 	s, err := config.Parse("r.yaml", []byte(valid+`retrain:
   min_improvement: 0.005
   min_relative_improvement: 0.01
-  confirm: {repeats: 5, level: 0.9}
+  confirm: {repeats: 5, level: 0.9, analysis: paired}
   guardrails: {latency_ms: {max_regression: 0.10}, auc: {max_regression: 0.01, direction: maximize}}
   decide: each_best
 `))
@@ -271,7 +271,7 @@ func TestRetrainSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.Retrain
-	if r == nil || r.Policy.MinImprovement != 0.005 || r.Policy.MinRelativeImprovement != 0.01 || r.Policy.Repeats != 5 || r.Policy.Level != 0.9 || !r.EachBest {
+	if r == nil || r.Policy.MinImprovement != 0.005 || r.Policy.MinRelativeImprovement != 0.01 || r.Policy.Repeats != 5 || r.Policy.Level != 0.9 || r.Policy.Analysis != "paired" || !r.EachBest {
 		t.Fatalf("retrain = %+v", r)
 	}
 	if g := r.Policy.Guardrails; len(g) != 2 || g[0].Metric != "latency_ms" || g[0].Direction != retune.Minimize || g[1].Direction != retune.Maximize {
@@ -279,6 +279,10 @@ func TestRetrainSection(t *testing.T) {
 	}
 	if err := r.Policy.Validate(); err != nil {
 		t.Errorf("parsed policy invalid: %v", err)
+	}
+	_, err = config.Parse("r.yaml", []byte(valid+"retrain:\n  confirm: {repeats: 5, analysis: welch}\n"))
+	if err == nil || !strings.Contains(err.Error(), `retrain.confirm.analysis: "welch": want both`) {
+		t.Errorf("unknown analysis: %v, want an error naming retrain.confirm.analysis and the valid ones", err)
 	}
 	plain, _ := config.Parse("p.yaml", []byte(valid))
 	if plain.Retrain != nil {

@@ -127,6 +127,9 @@ func TestDecideConfirmed(t *testing.T) {
 		if d.Improved != tt.want || !strings.Contains(d.Reason, tt.wantReason) || d.Evidence.Method != "paired" || d.Evidence.Repeats != 5 {
 			t.Errorf("%s: decision %v %q (method %s), want %v containing %q", tt.name, d.Improved, d.Reason, d.Evidence.Method, tt.want, tt.wantReason)
 		}
+		if e := d.Evidence; e.Analysis != retrain.AnalysisBoth || e.PairedBound == nil || e.UnpairedBound == nil || *e.LowerBound != max(*e.PairedBound, *e.UnpairedBound) {
+			t.Errorf("%s: evidence analysis %q, bounds %v %v %v: want both, the lower bound the larger", tt.name, e.Analysis, e.PairedBound, e.UnpairedBound, e.LowerBound)
+		}
 		ts, _ := s.Trials(ctx)
 		confirms := 0
 		for _, ft := range ts {

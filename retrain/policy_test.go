@@ -1,6 +1,7 @@
 package retrain_test
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"strings"
@@ -49,26 +50,72 @@ func TestComparePoint(t *testing.T) {
 
 func TestComparePaired(t *testing.T) {
 	t.Parallel()
-	p := retrain.Policy{Repeats: 5}
-	// Differences 1, 2, 3, 4, 5 (maximize): mean 3, sd √2.5, t(0.95, 4) = 2.13184678632665.
-	e, err := p.ComparePaired(retune.Maximize, []float64{2, 4, 6, 8, 10}, []float64{1, 2, 3, 4, 5})
-	if err != nil {
-		t.Fatal(err)
+	// Candidate 2, 4, …, 10 against champion 1, 2, …, 5 (maximize): differences 1 … 5, mean
+	// 3, their sd √2.5; the pooled sd of the two samples √((40+10)/8) = 2.5.
+	cand, champ := []float64{2, 4, 6, 8, 10}, []float64{1, 2, 3, 4, 5}
+	const (
+		t95df4, t975df4 = 2.13184678632665, 2.7764451051977987
+		t95df8, t975df8 = 1.8595480375228424, 2.3060041352041662
+	)
+	pairedSE, unpairedSE := math.Sqrt(2.5)/math.Sqrt(5), 2.5*math.Sqrt(2.0/5)
+	tests := []struct {
+		analysis        string
+		paired, unpair  float64 // the bounds, NaN where not computed
+		lower           float64
+		confirmed       bool
+		reasonFragments []string
+	}{
+		{"paired", 3 - t95df4*pairedSE, math.NaN(), 3 - t95df4*pairedSE, true, []string{"confirmed: the 95% lower bound"}},
+		{"unpaired", math.NaN(), 3 - t95df8*unpairedSE, 3 - t95df8*unpairedSE, true, []string{"bound of the mean improvement over 5 repeats is 0.0598 (unpaired)"}},
+		// Both, each at 97.5%: the paired bound 1.04 is the larger (the pairs are perfectly
+		// correlated but for a trend), and confirms.
+		{"", 3 - t975df4*pairedSE, 3 - t975df8*unpairedSE, 3 - t975df4*pairedSE, true, []string{"confirmed", "the larger of the paired bound 1.037 and the unpaired bound -0.6461"}},
 	}
-	want := 3 - 2.13184678632665*math.Sqrt(2.5)/math.Sqrt(5)
-	if math.Abs(*e.LowerBound-want) > 1e-9 || e.Improvement != 3 || e.Level != 0.95 {
-		t.Errorf("lower bound %v, mean %v, level %v; want %v, 3, 0.95", *e.LowerBound, e.Improvement, e.Level, want)
+	for _, tt := range tests {
+		p := retrain.Policy{Repeats: 5, Analysis: tt.analysis}
+		e, err := p.ComparePaired(retune.Maximize, cand, champ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		near := func(got *float64, want float64) bool {
+			if math.IsNaN(want) {
+				return got == nil
+			}
+			return got != nil && math.Abs(*got-want) < 1e-9
+		}
+		if !near(e.PairedBound, tt.paired) || !near(e.UnpairedBound, tt.unpair) || !near(e.LowerBound, tt.lower) {
+			t.Errorf("analysis %q: bounds paired %v unpaired %v lower %v; want %v %v %v", tt.analysis, e.PairedBound, e.UnpairedBound, e.LowerBound, tt.paired, tt.unpair, tt.lower)
+		}
+		wantAnalysis := cmp.Or(tt.analysis, retrain.AnalysisBoth)
+		if e.Improvement != 3 || e.Level != 0.95 || e.Analysis != wantAnalysis || e.Method != "paired" {
+			t.Errorf("analysis %q: mean %v, level %v, analysis %q, method %q; want 3, 0.95, %q, paired", tt.analysis, e.Improvement, e.Level, e.Analysis, e.Method, wantAnalysis)
+		}
+		ok, reason := retrain.Verdict(e)
+		if ok != tt.confirmed {
+			t.Errorf("analysis %q: Verdict = %v (%s), want %v", tt.analysis, ok, reason, tt.confirmed)
+		}
+		for _, f := range tt.reasonFragments {
+			if !strings.Contains(reason, f) {
+				t.Errorf("analysis %q: reason %q lacks %q", tt.analysis, reason, f)
+			}
+		}
 	}
-	if ok, reason := retrain.Verdict(e); !ok || !strings.Contains(reason, "confirmed") {
-		t.Errorf("Verdict = %v, %s", ok, reason)
+	// The unpaired bound gains when the pairs share little: the same differences' signs
+	// scattered over uncorrelated pairs.
+	e, _ := retrain.Policy{Repeats: 5}.ComparePaired(retune.Maximize, []float64{3.1, 2.9, 3.4, 2.6, 3.0}, []float64{1.5, 0.8, 1.2, 1.9, 1.1})
+	if *e.UnpairedBound <= *e.PairedBound || *e.LowerBound != *e.UnpairedBound {
+		t.Errorf("uncorrelated pairs: paired %v, unpaired %v, lower %v: want the unpaired bound to be the larger and used", *e.PairedBound, *e.UnpairedBound, *e.LowerBound)
 	}
 	// Minimize: the same numbers mean the candidate is worse.
-	e, _ = p.ComparePaired(retune.Minimize, []float64{2, 4, 6, 8, 10}, []float64{1, 2, 3, 4, 5})
+	e, _ = retrain.Policy{Repeats: 5}.ComparePaired(retune.Minimize, cand, champ)
 	if ok, _ := retrain.Verdict(e); ok {
 		t.Errorf("a worse candidate was confirmed: %+v", e)
 	}
-	if _, err := p.ComparePaired(retune.Maximize, []float64{1}, []float64{1}); err == nil {
+	if _, err := (retrain.Policy{Repeats: 5}).ComparePaired(retune.Maximize, []float64{1}, []float64{1}); err == nil {
 		t.Error("one repeat compared")
+	}
+	if _, err := (retrain.Policy{Repeats: 2}).ComparePaired(retune.Maximize, []float64{1, math.NaN()}, []float64{1, 2}); err == nil {
+		t.Error("a NaN repeat compared")
 	}
 }
 
@@ -95,6 +142,7 @@ func TestPolicyValidate(t *testing.T) {
 	bad := []retrain.Policy{
 		{MinImprovement: -1}, {MinRelativeImprovement: math.NaN()}, {Repeats: 1}, {Level: 1.2},
 		{Guardrails: []retrain.Guardrail{{Metric: ""}}}, {Guardrails: []retrain.Guardrail{{Metric: "a"}, {Metric: "a"}}},
+		{Analysis: "welch"},
 	}
 	for _, p := range bad {
 		if err := p.Validate(); !errors.Is(err, retune.ErrInvalid) {
@@ -104,21 +152,36 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 // A small run of the decision simulation (PROTOCOL §6; the full figures come from
-// retune-bench): point comparisons call nearly every null study an improvement, the
-// confirmation policy about 5%, and it detects a 2σ improvement most of the time.
+// retune-bench): point comparisons call nearly every null study an improvement; each
+// confirmation analysis keeps its false-improvement rate at or below the nominal 5%, with
+// independent or strongly correlated pairs, and detects a 2σ improvement most of the time.
 func TestSimulatedDecisions(t *testing.T) {
 	t.Parallel()
 	const n = 600
-	point, _ := bench.SimulateDecisions(retrain.Policy{}, "null", n, 1)
-	null, _ := bench.SimulateDecisions(retrain.Policy{Repeats: 5}, "null", n, 2)
-	effect, _ := bench.SimulateDecisions(retrain.Policy{Repeats: 5}, "effect", n, 3)
+	point, _ := bench.SimulateDecisions(retrain.Policy{}, "null", n, 1, 0)
 	if point.Rate < 0.99 {
 		t.Errorf("point policy false-improvement rate %.3f, want ≈ 1 (the winner's curse)", point.Rate)
 	}
-	if null.Low > 0.05 {
-		t.Errorf("confirmation null rate %.3f [%.3f, %.3f]: significantly above the nominal 5%%", null.Rate, null.Low, null.High)
+	for _, a := range []string{retrain.AnalysisBoth, retrain.AnalysisPaired, retrain.AnalysisUnpaired} {
+		p := retrain.Policy{Repeats: 5, Analysis: a}
+		for _, rho := range []float64{0, 0.9} {
+			null, err := bench.SimulateDecisions(p, "null", n, 2, rho)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if null.Low > 0.05 {
+				t.Errorf("%s, rho %v: null rate %.3f [%.3f, %.3f]: significantly above the nominal 5%%", a, rho, null.Rate, null.Low, null.High)
+			}
+		}
+		effect, _ := bench.SimulateDecisions(p, "effect", n, 3, 0)
+		if effect.Rate < 0.75 {
+			t.Errorf("%s: detection rate %.3f, want ≥ 0.75 at n=%d (power ≈ 0.82–0.89)", a, effect.Rate, n)
+		}
 	}
-	if effect.Rate < 0.75 {
-		t.Errorf("confirmation detection rate %.3f, want ≥ 0.75 at n=%d (power ≈ 0.83)", effect.Rate, n)
+	// The combined bound spends half the error on each bound, so with uncorrelated pairs
+	// it calls fewer null studies improved than either bound alone (≈3.6% against 5%).
+	both, _ := bench.SimulateDecisions(retrain.Policy{Repeats: 5}, "null", 4000, 4, 0)
+	if both.High >= 0.05 {
+		t.Errorf("combined analysis: null rate %.4f [%.4f, %.4f] over 4000 studies, want its upper bound below 5%%", both.Rate, both.Low, both.High)
 	}
 }

@@ -6,7 +6,7 @@
 //	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
 //	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
-//	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies, null and effect
+//	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies (each analysis), null and effect
 //	retune-bench compare -suite overhead|efficiency|storage|pruning|mo [-optuna optuna_ref.py] [-out dir]
 //	retune-bench compare -suite efficiency -samplers gp=tpe -vs tpe -problems branin,hartmann6 -n 100
 //
@@ -76,6 +76,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	family := fs.String("family", "public", "pruning: curve family, public or slow")
 	steps := fs.Int("steps", 50, "pruning: steps per curve")
 	repeats := fs.Int("repeats", 5, "decisions: confirmation repeats")
+	rho := fs.Float64("rho", 0, "decisions: correlation of the noise within a pair of repeats")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,9 +100,13 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return emit(stdout, r)
 	case "decisions":
-		for _, repeats := range []int{0, *repeats} {
+		policies := []retrain.Policy{{}}
+		for _, a := range []string{retrain.AnalysisBoth, retrain.AnalysisPaired, retrain.AnalysisUnpaired} {
+			policies = append(policies, retrain.Policy{Repeats: *repeats, Analysis: a})
+		}
+		for _, p := range policies {
 			for i, scenario := range []string{"null", "effect"} {
-				r, err := bench.SimulateDecisions(retrain.Policy{Repeats: repeats}, scenario, *n, *seed+uint64(i))
+				r, err := bench.SimulateDecisions(p, scenario, *n, *seed+uint64(i), *rho)
 				if err != nil {
 					return err
 				}

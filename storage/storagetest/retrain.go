@@ -346,9 +346,9 @@ func allSet(t *testing.T, v any) {
 func testRetrainRoundTrip(t *testing.T, open Opener) {
 	rs, other := retrainStore(t, open(t)), retrainStore(t, open(t))
 	ctx := ctxT(t)
-	lb := -0.25
+	lb, pb, ub := -0.25, -0.5, math.Inf(-1)
 	full := retune.Evidence{
-		Method: "paired", Direction: "maximize",
+		Method: "paired", Analysis: "both", Direction: "maximize", PairedBound: &pb, UnpairedBound: &ub,
 		Candidate: []float64{0.9, 0.1 + 0.2, math.Inf(1)}, Champion: []float64{0.8, 5e-324, math.Inf(-1)},
 		Repeats: 3, Differences: []float64{0.1, -1e300, math.Inf(1)}, Improvement: 0.075, LowerBound: &lb,
 		Level: 0.95, Margin: 0.005, MinImprovement: 0.001, MinRelative: 0.01, Cooldown: 12*time.Hour + 1500*time.Microsecond,
@@ -587,6 +587,7 @@ func testRetrainInvalid(t *testing.T, open Opener) {
 		{"NaN improvement", "evidence improvement is NaN", dec(func(d *retune.Decision) { d.Evidence.Improvement = math.NaN() })},
 		{"NaN candidate value", "evidence candidate is NaN", dec(func(d *retune.Decision) { d.Evidence.Candidate = []float64{math.NaN()} })},
 		{"NaN lower bound", "evidence lower_bound is NaN", dec(func(d *retune.Decision) { nan := math.NaN(); d.Evidence.LowerBound = &nan })},
+		{"NaN unpaired bound", "evidence unpaired_bound is NaN", dec(func(d *retune.Decision) { nan := math.NaN(); d.Evidence.UnpairedBound = &nan })},
 		{"negative cooldown", "evidence cooldown -1s", dec(func(d *retune.Decision) { d.Evidence.Cooldown = -time.Second })},
 		{"huge evidence", "bytes of JSON", dec(func(d *retune.Decision) {
 			d.Evidence.Guardrails = []retune.GuardrailResult{{Metric: strings.Repeat("g", retune.MaxAttrValueLen)}}
