@@ -137,6 +137,20 @@ type EventStore interface {
 	// Events lists stored events, oldest first, after the given event sequence (0 = all),
 	// at most limit of them (0 = no limit), with each one's sequence number.
 	Events(ctx context.Context, after int64, limit int) ([]StoredEvent, error)
+	// FindEvents lists the events q selects, newest first: a page for people and tools
+	// that look back, where Events is for readers that follow the outbox forward.
+	FindEvents(ctx context.Context, q EventQuery) ([]StoredEvent, error)
+}
+
+// EventQuery selects events for FindEvents. Zero fields select everything.
+type EventQuery struct {
+	ID     string // only the event with this ID
+	Before int64  // only events with a sequence number below this one: the next page
+	// State and Notifier keep only events with a delivery in that state, to that notifier
+	// (both: one delivery that matches both).
+	State    DeliveryState
+	Notifier string
+	Limit    int // at most this many (0 = no limit)
 }
 
 // StoredEvent is an outbox event with its position in the outbox.

@@ -653,10 +653,61 @@ func (m *memStore) Events(_ context.Context, after int64, limit int) ([]StoredEv
 	return out, nil
 }
 
+// FindEvents implements EventStore.
+func (m *memStore) FindEvents(_ context.Context, q EventQuery) ([]StoredEvent, error) {
+	if err := CheckEventQuery(q); err != nil {
+		return nil, err
+	}
+	r := &m.retrain
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var matching map[int64]bool // event seqs with a matching delivery
+	if q.State != "" || q.Notifier != "" {
+		matching = map[int64]bool{}
+		for i := range r.delivery.rows {
+			d := &r.delivery.rows[i]
+			if (q.State == "" || d.d.State == q.State) && (q.Notifier == "" || d.d.Notifier == q.Notifier) {
+				matching[d.seq] = true
+			}
+		}
+	}
+	end := int64(len(r.events))
+	if q.Before > 0 {
+		end = min(end, q.Before-1)
+	}
+	out := []StoredEvent{}
+	for i := end - 1; i >= 0 && (q.Limit == 0 || len(out) < q.Limit); i-- {
+		e := &r.events[i]
+		if q.ID != "" && e.ID != q.ID || matching != nil && !matching[e.Seq] {
+			continue
+		}
+		out = append(out, e.clone())
+	}
+	return out, nil
+}
+
 // CheckEventsRead validates the arguments of EventStore.Events.
 func CheckEventsRead(after int64, limit int) error {
 	if after < 0 || limit < 0 {
 		return fmt.Errorf("%w: events after %d, limit %d: want after >= 0 and limit >= 0 (0 = no limit)", ErrInvalid, after, limit)
+	}
+	return nil
+}
+
+// CheckEventQuery validates an EventQuery as every storage does before reading.
+func CheckEventQuery(q EventQuery) error {
+	switch {
+	case q.Before < 0:
+		return fmt.Errorf("%w: events before %d: want a sequence number >= 0 (0 = the newest)", ErrInvalid, q.Before)
+	case q.Limit < 0:
+		return fmt.Errorf("%w: events limit %d: want >= 0 (0 = no limit)", ErrInvalid, q.Limit)
+	case q.State != "" && !q.State.Valid():
+		return fmt.Errorf("%w: delivery state %q: want %q, %q or %q", ErrInvalid, q.State, DeliveryPending, DeliveryDelivered, DeliveryDead)
+	}
+	if q.Notifier != "" {
+		if err := CheckNotifierID(q.Notifier); err != nil {
+			return err
+		}
 	}
 	return nil
 }

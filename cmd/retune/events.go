@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,6 +39,7 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 	var (
 		state, notifier *string
 		limit           *int
+		before          *int64
 		notifiers       stringList
 		want            = 1
 	)
@@ -47,6 +49,7 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 		state = fs.String("state", "", "only events with a delivery in this state: pending, delivered or dead")
 		notifier = fs.String("notifier", "", "only events for this notifier")
 		limit = fs.Int("limit", 50, "the newest this many events (0: all)")
+		before = fs.Int64("before", 0, "only events older than this sequence number (the next page)")
 	case "show":
 	case "redeliver":
 		fs.Var(&notifiers, "notifier", "deliver to this notifier (repeatable; default: every notifier the event has a delivery for)")
@@ -64,10 +67,11 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 	defer s.Close()
 	switch sub {
 	case "list":
-		if *limit < 0 {
-			return usagef("events list: --limit must be >= 0")
+		if *limit < 0 || *before < 0 {
+			return usagef("events list: --limit and --before must be >= 0")
 		}
-		return m.eventsList(ctx, ds, es, retune.DeliveryState(*state), *notifier, *limit, *asJSON)
+		q := retune.EventQuery{State: retune.DeliveryState(*state), Notifier: *notifier, Before: *before, Limit: *limit}
+		return m.eventsList(ctx, ds, es, q, *asJSON)
 	case "show":
 		return m.eventShow(ctx, ds, es, pos[0], *asJSON)
 	}
@@ -88,35 +92,22 @@ type eventRow struct {
 	deliveries []retune.Delivery
 }
 
-func (m *Main) eventsList(ctx context.Context, ds retune.DeliveryStore, es retune.EventStore, state retune.DeliveryState, notifier string, limit int, asJSON bool) error {
-	if state != "" && !state.Valid() {
-		return usagef("events list: --state %q: want pending, delivered or dead", state)
+func (m *Main) eventsList(ctx context.Context, ds retune.DeliveryStore, es retune.EventStore, q retune.EventQuery, asJSON bool) error {
+	if q.State != "" && !q.State.Valid() {
+		return usagef("events list: --state %q: want pending, delivered or dead", q.State)
 	}
-	dels, err := ds.Deliveries(ctx, retune.DeliveryFilter{})
+	evs, err := es.FindEvents(ctx, q)
 	if err != nil {
 		return err
 	}
-	bySeq := map[int64][]retune.Delivery{}
-	for i := len(dels) - 1; i >= 0; i-- { // oldest first
-		bySeq[dels[i].Event.Seq] = append(bySeq[dels[i].Event.Seq], dels[i])
-	}
-	evs, err := es.Events(ctx, 0, 0)
-	if err != nil {
-		return err
-	}
-	var rows []eventRow
-	for i := len(evs) - 1; i >= 0 && (limit == 0 || len(rows) < limit); i-- {
-		r := eventRow{evs[i], bySeq[evs[i].Seq]}
-		if state != "" || notifier != "" {
-			match := false
-			for _, d := range r.deliveries {
-				match = match || (state == "" || d.State == state) && (notifier == "" || d.Notifier == notifier)
-			}
-			if !match {
-				continue
-			}
+	rows := make([]eventRow, len(evs))
+	for i, ev := range evs {
+		dels, err := ds.Deliveries(ctx, retune.DeliveryFilter{EventID: ev.ID})
+		if err != nil {
+			return err
 		}
-		rows = append(rows, r)
+		slices.Reverse(dels) // oldest first
+		rows[i] = eventRow{ev, dels}
 	}
 	if asJSON {
 		out := make([]map[string]any, len(rows))
@@ -146,23 +137,24 @@ func (m *Main) eventsList(ctx context.Context, ds retune.DeliveryStore, es retun
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), strings.TrimPrefix(r.Type, "dev.retune."),
 			r.ID, r.Subject, strings.Join(ds, " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if q.Limit > 0 && len(rows) == q.Limit {
+		fmt.Fprintf(m.Stdout, "older: retune events list --before %d\n", rows[len(rows)-1].Seq)
+	}
+	return nil
 }
 
 func (m *Main) eventShow(ctx context.Context, ds retune.DeliveryStore, es retune.EventStore, id string, asJSON bool) error {
-	evs, err := es.Events(ctx, 0, 0)
+	evs, err := es.FindEvents(ctx, retune.EventQuery{ID: id})
 	if err != nil {
 		return err
 	}
-	var ev *retune.StoredEvent
-	for i := range evs {
-		if evs[i].ID == id {
-			ev = &evs[i]
-		}
-	}
-	if ev == nil {
+	if len(evs) == 0 {
 		return fmt.Errorf("no event %q (see retune events list): %w", id, retune.ErrNotFound)
 	}
+	ev := &evs[0]
 	dels, err := ds.Deliveries(ctx, retune.DeliveryFilter{EventID: id})
 	if err != nil {
 		return err

@@ -80,6 +80,17 @@ notifiers:
 	if !strings.Contains(out, "champion.promoted.v1") || !strings.Contains(out, "audit:pending") || !strings.Contains(out, "hook:pending") {
 		t.Errorf("events list --state pending:\n%s\nwant the promotion's event pending for audit and hook", out)
 	}
+	// Pages, newest first: the promotion, then the two events of the run.
+	page := mustCLI(t, "events", "list", "--db", db, "--limit", "1")
+	i := strings.Index(page, "older: retune events list --before ")
+	if !strings.Contains(page, "champion.promoted.v1") || i < 0 {
+		t.Fatalf("events list --limit 1:\n%s\nwant the promotion and how to see older events", page)
+	}
+	before := strings.TrimSpace(page[i+len("older: retune events list --before "):])
+	page = mustCLI(t, "events", "list", "--db", db, "--limit", "5", "--before", before)
+	if strings.Contains(page, "champion.promoted.v1") || strings.Count(page, "\n") != 3 || strings.Contains(page, "older:") {
+		t.Errorf("events list --before %s:\n%s\nwant the run's two events under a header, and no more pages", before, page)
+	}
 	show := mustCLI(t, "events", "show", list[1].ID, "--db", db)
 	if !strings.Contains(show, `"specversion": "1.0"`) || !strings.Contains(show, "to hook: delivered after 1 attempt(s)") || !strings.Contains(show, "204") && !strings.Contains(show, "200") {
 		t.Errorf("events show:\n%s", show)
@@ -103,6 +114,7 @@ notifiers:
 		{[]string{"events", "show", "nope"}, ExitNotFound, `no event "nope"`},
 		{[]string{"events", "redeliver", "nope"}, ExitNotFound, `event "nope"`},
 		{[]string{"events", "list", "--state", "lost"}, ExitUsage, "want pending, delivered or dead"},
+		{[]string{"events", "list", "--before", "-1"}, ExitUsage, "--before must be >= 0"},
 		{[]string{"events", "purge"}, ExitUsage, "want list, show or redeliver"},
 		{[]string{"notifiers", "enable", "bad id"}, ExitUsage, "notifier ID"},
 		{[]string{"dispatch"}, ExitUsage, "want --config"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -303,9 +304,14 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 		l := int64(limit)
 		lim = &l
 	}
-	what := fmt.Sprintf("read events after %d", after)
-	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events
+	return s.readEvents(ctx, fmt.Sprintf("read events after %d", after), `SELECT `+eventCols+` FROM events
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, lim)
+}
+
+// readEvents runs a query of eventCols and collects its events; what names the read in
+// errors.
+func (s *Store) readEvents(ctx context.Context, what, query string, args ...any) ([]retune.StoredEvent, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
@@ -322,4 +328,46 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 		return nil, dbErr(what, err)
 	}
 	return out, nil
+}
+
+// FindEvents implements retune.EventStore: newest first, by the events' primary key; a
+// delivery filter checks each event's deliveries through their (event_seq, notifier) key.
+func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
+	if err := retune.CheckEventQuery(q); err != nil {
+		return nil, err
+	}
+	var (
+		where, dwhere []string
+		args          []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.ID != "" {
+		where = append(where, "e.id = "+arg(q.ID))
+	}
+	if q.Before > 0 {
+		where = append(where, "e.seq < "+arg(q.Before))
+	}
+	if q.State != "" {
+		dwhere = append(dwhere, "d.state = "+arg(string(q.State)))
+	}
+	if q.Notifier != "" {
+		dwhere = append(dwhere, "d.notifier = "+arg(q.Notifier))
+	}
+	if len(dwhere) > 0 {
+		where = append(where, "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND "+strings.Join(dwhere, " AND ")+")")
+	}
+	query := `SELECT ` + eventCols + ` FROM events e`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	var lim *int64
+	if q.Limit > 0 {
+		l := int64(q.Limit)
+		lim = &l
+	}
+	query += ` ORDER BY e.seq DESC LIMIT ` + arg(lim)
+	return s.readEvents(ctx, "find events", query, args...)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -283,9 +284,18 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 	if limit == 0 {
 		lim = -1 // SQLite: no limit
 	}
+	out, err := s.readEvents(ctx, qEventsAfter, after, lim)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read events after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// readEvents runs a query of eventCols and collects its events.
+func (s *Store) readEvents(ctx context.Context, query string, args ...any) ([]retune.StoredEvent, error) {
 	out := []retune.StoredEvent{}
 	err := s.read(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, qEventsAfter, after, lim)
+		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -299,8 +309,51 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 		}
 		return rows.Err()
 	})
+	return out, err
+}
+
+// FindEvents implements retune.EventStore: newest first, by the events' primary key; a
+// delivery filter checks each event's deliveries through their (event_seq, notifier) key.
+func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
+	if err := retune.CheckEventQuery(q); err != nil {
+		return nil, err
+	}
+	query, args := findEventsQuery(q)
+	out, err := s.readEvents(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: read events after %d: %w", after, err)
+		return nil, fmt.Errorf("sqlite: find events: %w", err)
 	}
 	return out, nil
+}
+
+// findEventsQuery is the SQL of FindEvents.
+func findEventsQuery(q retune.EventQuery) (string, []any) {
+	var (
+		where, dwhere []string
+		args          []any
+	)
+	if q.ID != "" {
+		where, args = append(where, "e.id = ?"), append(args, q.ID)
+	}
+	if q.Before > 0 {
+		where, args = append(where, "e.seq < ?"), append(args, q.Before)
+	}
+	if q.State != "" {
+		dwhere, args = append(dwhere, "d.state = ?"), append(args, string(q.State))
+	}
+	if q.Notifier != "" {
+		dwhere, args = append(dwhere, "d.notifier = ?"), append(args, q.Notifier)
+	}
+	if len(dwhere) > 0 {
+		where = append(where, "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND "+strings.Join(dwhere, " AND ")+")")
+	}
+	query := `SELECT ` + eventColsOf + ` FROM events e`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	lim := int64(q.Limit)
+	if lim == 0 {
+		lim = -1 // SQLite: no limit
+	}
+	return query + ` ORDER BY e.seq DESC LIMIT ?`, append(args, lim)
 }

@@ -160,6 +160,8 @@ func TestLoadMigrations(t *testing.T) {
 // grow with the study's history.
 func TestQueryPlans(t *testing.T) {
 	s := openT(t, newDB(t), Options{})
+	findByID, findByIDArgs := findEventsQuery(retune.EventQuery{ID: "e"})
+	findPage, findPageArgs := findEventsQuery(retune.EventQuery{Before: 10, State: retune.DeliveryDead, Notifier: "n", Limit: 50})
 	for _, tc := range []struct {
 		name  string
 		query string
@@ -184,6 +186,8 @@ func TestQueryPlans(t *testing.T) {
 		{"event by ID", qEventExists, []any{"e"}, "sqlite_autoindex_events_1"},
 		{"events after", qEventsAfter, []any{0, -1}, "INTEGER PRIMARY KEY"},
 		{"pending triggers", qTriggersPending, []any{"m"}, "triggers_pending"},
+		{"find event by ID", findByID, findByIDArgs, "sqlite_autoindex_events_1"},
+		{"find events before, by delivery", findPage, findPageArgs, "sqlite_autoindex_deliveries_1"},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {

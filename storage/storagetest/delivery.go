@@ -342,3 +342,70 @@ func testDeliveryInvalid(t *testing.T, open Opener) {
 		t.Errorf("SetNotifierEnabled(empty ID): %v, want ErrInvalid", err)
 	}
 }
+
+// testFindEvents: FindEvents pages newest first and filters by ID and by the state and
+// notifier of an event's deliveries; bad queries are refused with ErrInvalid.
+func testFindEvents(t *testing.T, open Opener) {
+	s := open(t)
+	ds, es := deliveryStore(t, s), s.(retune.EventStore)
+	ctx := ctxT(t)
+	// f1 for a and b, f2 for none, f3 for a, f4 for b; then f1's delivery to a goes dead
+	// and f4's to b is delivered.
+	if err := ds.AppendEvents(ctx, []retune.Event{notifyEvent("f1", "a", "b"), event("f2"), notifyEvent("f3", "a"), notifyEvent("f4", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range claim(t, ds, "d", time.Hour, 10, "a", "b") {
+		state := retune.DeliveryPending
+		switch {
+		case c.Event.ID == "f1" && c.Notifier == "a":
+			state = retune.DeliveryDead
+		case c.Event.ID == "f4":
+			state = retune.DeliveryDelivered
+		}
+		if _, err := ds.RecordAttempt(ctx, attempt("d", c.ID, state, time.Now().Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(q retune.EventQuery) []string {
+		t.Helper()
+		evs, err := es.FindEvents(ctx, q)
+		if err != nil {
+			t.Fatalf("FindEvents(%+v) error: %v", q, err)
+		}
+		out := []string{}
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	all, err := es.FindEvents(ctx, retune.EventQuery{})
+	if err != nil || len(all) != 4 || all[0].ID != "f4" || all[0].Seq <= all[1].Seq || !slices.Equal(all[3].Notify, []string{"a", "b"}) {
+		t.Fatalf("FindEvents() = %+v, %v, want f4, f3, f2, f1 newest first, with their notifiers", all, err)
+	}
+	for _, tc := range []struct {
+		q    retune.EventQuery
+		want []string
+	}{
+		{retune.EventQuery{Limit: 2}, []string{"f4", "f3"}},
+		{retune.EventQuery{Before: all[1].Seq, Limit: 2}, []string{"f2", "f1"}}, // the next page
+		{retune.EventQuery{Before: all[3].Seq}, []string{}},
+		{retune.EventQuery{ID: "f2"}, []string{"f2"}},
+		{retune.EventQuery{ID: "f2", Before: all[2].Seq}, []string{}},
+		{retune.EventQuery{ID: "nope"}, []string{}},
+		{retune.EventQuery{Notifier: "a"}, []string{"f3", "f1"}},
+		{retune.EventQuery{State: retune.DeliveryPending}, []string{"f3", "f1"}}, // f1's to b
+		{retune.EventQuery{State: retune.DeliveryDead}, []string{"f1"}},
+		{retune.EventQuery{State: retune.DeliveryPending, Notifier: "a"}, []string{"f3"}}, // one delivery matches both
+		{retune.EventQuery{State: retune.DeliveryDelivered, Notifier: "b", Limit: 5}, []string{"f4"}},
+		{retune.EventQuery{Notifier: "c"}, []string{}},
+	} {
+		if got := ids(tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("FindEvents(%+v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	for _, q := range []retune.EventQuery{{Before: -1}, {Limit: -1}, {State: "lost"}, {Notifier: "no good"}} {
+		if _, err := es.FindEvents(ctx, q); !errors.Is(err, retune.ErrInvalid) {
+			t.Errorf("FindEvents(%+v) = %v, want ErrInvalid", q, err)
+		}
+	}
+}

@@ -57,6 +57,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"DeliveryRetryDead", testDeliveryRetryDead},
 		{"NotifierDisable", testNotifierDisable},
 		{"DeliveryInvalid", testDeliveryInvalid},
+		{"FindEvents", testFindEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
