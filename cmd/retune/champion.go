@@ -91,7 +91,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 	var values floatList
 	metrics := metricFlags{}
 	force := new(bool)
-	notifyIDs := new(string)
+	var notifyIDs idList
 	switch sub {
 	case "set":
 		fs.Var(params, "param", "a param of the champion as name=value (repeatable)")
@@ -101,7 +101,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 		fs.Var(&values, "value", "the retrained model's measured objective value (default: the candidate trial's)")
 		fs.Var(metrics, "metric", "the retrained model's other metric as name=value (repeatable)")
 		force = fs.Bool("force", false, "promote even within the cooldown (retrain.cooldown) of the previous promotion")
-		notifyIDs = fs.String("notify", "-", "comma-separated notifier IDs the champion-promoted event is for; \"\" for none (default: those of the decision's event)")
+		fs.Var(&notifyIDs, "notify", "a notifier the champion-promoted event is for (repeatable or comma-separated; \"\" for none; default: those of the decision's event)")
 	case "show", "history":
 	default:
 		return usagef("champion %s: want set, show, history or promote", sub)
@@ -140,13 +140,8 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 			return usagef("decision %d is about model %q, not %q", *decision, d.Model, model)
 		}
 		po := retrain.PromoteOptions{Values: values, Metrics: metrics, Force: *force}
-		if *notifyIDs != "-" {
-			po.Notify = []string{}
-			for _, id := range strings.Split(*notifyIDs, ",") {
-				if id = strings.TrimSpace(id); id != "" {
-					po.Notify = append(po.Notify, id)
-				}
-			}
+		if notifyIDs.set {
+			po.Notify = append([]string{}, notifyIDs.ids...)
 		}
 		c, err := retrain.Promote(ctx, st, *decision, po)
 		if errors.Is(err, retune.ErrVersionConflict) {

@@ -24,6 +24,25 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
+// idList is a flag of notifier IDs, repeatable and comma-separated ("-x a,b" = "-x a -x
+// b"); set tells an explicit empty list ("-x ”") from an absent flag.
+type idList struct {
+	ids []string
+	set bool
+}
+
+func (l *idList) String() string { return strings.Join(l.ids, ",") }
+
+func (l *idList) Set(v string) error {
+	l.set = true
+	for _, id := range strings.Split(v, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			l.ids = append(l.ids, id)
+		}
+	}
+	return nil
+}
+
 func runDispatch(ctx context.Context, m *Main, args []string) error {
 	fs := m.flagSet("dispatch")
 	db := dbFlag(fs)

@@ -40,7 +40,7 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 		state, notifier *string
 		limit           *int
 		before          *int64
-		notifiers       stringList
+		notifiers       idList
 		want            = 1
 	)
 	switch sub {
@@ -52,7 +52,7 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 		before = fs.Int64("before", 0, "only events older than this sequence number (the next page)")
 	case "show":
 	case "redeliver":
-		fs.Var(&notifiers, "notifier", "deliver to this notifier (repeatable; default: every notifier the event has a delivery for)")
+		fs.Var(&notifiers, "notifier", "deliver to this notifier (repeatable or comma-separated; default: every notifier the event has a delivery for)")
 	default:
 		return usagef("events %s: want list, show or redeliver", sub)
 	}
@@ -75,7 +75,7 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 	case "show":
 		return m.eventShow(ctx, ds, es, pos[0], *asJSON)
 	}
-	ids, err := ds.Redeliver(ctx, pos[0], notifiers)
+	ids, err := ds.Redeliver(ctx, pos[0], notifiers.ids)
 	if err != nil {
 		return err
 	}

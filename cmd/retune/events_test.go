@@ -98,6 +98,9 @@ notifiers:
 	if r := cli(t, nil, "events", "redeliver", list[1].ID, "--notifier", "hook", "--db", db); r.code != ExitOK || !strings.Contains(r.stdout, "1 deliveries pending again") {
 		t.Errorf("redeliver: %v", r)
 	}
+	if r := cli(t, nil, "events", "redeliver", list[1].ID, "--notifier", "hook,audit", "--db", db); r.code != ExitOK || !strings.Contains(r.stdout, "2 deliveries pending again") {
+		t.Errorf("redeliver --notifier hook,audit: %v", r)
+	}
 	mustCLI(t, "notifiers", "disable", "hook", "--reason", "endpoint moved", "--db", db)
 	if out := mustCLI(t, "notifiers", "--db", db); !strings.Contains(out, "DISABLED") || !strings.Contains(out, "endpoint moved") {
 		t.Errorf("notifiers:\n%s\nwant hook disabled with its reason", out)

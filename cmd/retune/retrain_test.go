@@ -59,11 +59,19 @@ retrain:
 		t.Fatalf("decisions list: %v, %v", ds, err)
 	}
 	ev := ds[0]["evidence"].(map[string]any)
-	if ds[0]["improved"] != true || ev["method"] != "paired" || ev["repeats"] != float64(3) {
+	if ds[0]["improved"] != true || ev["method"] != "paired" || ev["analysis"] != "both" || ev["repeats"] != float64(3) {
 		t.Errorf("newest decision = %v", ds[0])
 	}
-	if r := cli(t, nil, "champion", "promote", "m", "--decision", "2", "--value", "0.02", "--db", db); r.code != ExitOK || !strings.Contains(r.stdout, "version 3") {
+	if r := cli(t, nil, "champion", "promote", "m", "--decision", "2", "--value", "0.02", "--notify", "hook,audit", "--notify", "bus", "--db", db); r.code != ExitOK || !strings.Contains(r.stdout, "version 3") {
 		t.Fatalf("promote decision 2: %v", r)
+	}
+	var evs []struct {
+		Type   string
+		Notify []string
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, "events", "list", "--limit", "1", "--json", "--db", db)), &evs); err != nil ||
+		len(evs) != 1 || evs[0].Type != "dev.retune.champion.promoted.v1" || strings.Join(evs[0].Notify, " ") != "hook audit bus" {
+		t.Errorf("the promotion's event = %+v, %v, want it for hook, audit and bus (--notify, comma-separated and repeated)", evs, err)
 	}
 	hist := mustCLI(t, "champion", "history", "m", "--db", db)
 	if strings.Count(hist, "\n") != 4 || !strings.Contains(hist, "manual") || !strings.Contains(hist, "trial") {
