@@ -22,11 +22,12 @@ import (
 
 // CreateTrial implements retune.TrialStore.
 //
-// One transaction. Its first two statements go in one round trip: the first locks the
-// study row, counting the trial against the budget; the second, which runs once the lock
-// is held and so sees every earlier claim, finds and locks the lowest-numbered WAITING
-// trial of the kind. Then the trial is claimed, or else a new one is inserted with the
-// number taken from the study's next_number. The claim needs no SKIP LOCKED: claimers
+// One transaction (a pipeTx) in two round trips. The first carries BEGIN and two
+// statements: one locks the study row, counting the trial against the budget; the other,
+// which runs once the lock is held and so sees every earlier claim, finds and locks the
+// lowest-numbered WAITING trial of the kind. The second carries the write and COMMIT: the
+// trial is claimed, or else a new one is inserted with the number taken from the study's
+// next_number. The claim needs no SKIP LOCKED: claimers
 // already take turns on the study row, which they need anyway for the budget and the
 // dense numbers, nothing else locks a WAITING trial, and skipping a locked row could only
 // make a claimer pass over the lowest one. When the budget is spent or there is nothing
@@ -46,7 +47,7 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 	}
 	what := fmt.Sprintf("create trial in study id %d", req.StudyID)
 	var ft retune.FrozenTrial
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
 		var err error
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE studies SET search_started = search_started + $2 WHERE id = $1
@@ -85,33 +86,36 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 	return ft, err
 }
 
-// claim makes the WAITING trial id RUNNING under a new lease.
-func (s *Store) claim(ctx context.Context, tx pgx.Tx, req retune.CreateTrialRequest, id int64, oldSystem string, system patch) (retune.FrozenTrial, error) {
+// claim makes the WAITING trial id (locked) RUNNING under a new lease, and commits.
+func (s *Store) claim(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, id int64, oldSystem string, system patch) (ft retune.FrozenTrial, err error) {
 	newSystem, err := system.apply(oldSystem)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	return scanTrial(tx.QueryRow(ctx, `UPDATE trials t SET state = 1, lease_holder = $2,
+	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err }, `UPDATE trials t SET state = 1, lease_holder = $2,
 			lease_epoch = t.lease_epoch + 1, lease_expires = c.now + $3 * interval '1 microsecond',
 			started_at = c.now, system_attrs = $4
 		FROM (SELECT clock_timestamp() AS now) c
 		WHERE t.id = $1
-		RETURNING `+trialCols, id, req.Holder, micros(req.LeaseTTL), newSystem))
+		RETURNING `+trialCols, id, req.Holder, micros(req.LeaseTTL), newSystem)
+	return ft, err
 }
 
-// insertRunning inserts a new RUNNING trial with the study's next number.
-func (s *Store) insertRunning(ctx context.Context, tx pgx.Tx, req retune.CreateTrialRequest, fixed string, system patch) (retune.FrozenTrial, error) {
+// insertRunning inserts a new RUNNING trial with the study's next number (its row
+// locked), and commits.
+func (s *Store) insertRunning(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, fixed string, system patch) (ft retune.FrozenTrial, err error) {
 	newSystem, err := system.apply("{}")
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	return scanTrial(tx.QueryRow(ctx, `WITH n AS (
+	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err }, `WITH n AS (
 			UPDATE studies SET next_number = next_number + 1 WHERE id = $1
 			RETURNING next_number - 1 AS number, clock_timestamp() AS now)
 		INSERT INTO trials AS t (study_id, number, kind, state, fixed, system_attrs,
 			lease_holder, lease_epoch, lease_expires, started_at)
 		SELECT $1, n.number, $2, 1, $3, $4, $5, 1, n.now + $6 * interval '1 microsecond', n.now FROM n
-		RETURNING `+trialCols, req.StudyID, int16(req.Kind), fixed, newSystem, req.Holder, micros(req.LeaseTTL)))
+		RETURNING `+trialCols, req.StudyID, int16(req.Kind), fixed, newSystem, req.Holder, micros(req.LeaseTTL))
+	return ft, err
 }
 
 // Enqueue implements retune.TrialStore. The numbers come from the study row, like
@@ -323,8 +327,8 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	ref := req.Ref
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
 	var ft retune.FrozenTrial
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
-		// Lock the study row, then the trial's: one round trip, in that order.
+	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
+		// Lock the study row, then the trial's: one round trip with BEGIN, in that order.
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = $1 RETURNING finish_seq`, ref.StudyID)
 		b.Queue(lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch)
@@ -350,12 +354,13 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if err != nil {
 			return err
 		}
-		ft, err = scanTrial(tx.QueryRow(ctx, `UPDATE trials t SET state = $2, vals = $3, metrics = $4,
+		// The trial's row is locked: the update returns it, and commits in the same round trip.
+		err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err }, `UPDATE trials t SET state = $2, vals = $3, metrics = $4,
 				reason = $5, ended_at = clock_timestamp(), params = $6, user_attrs = $7,
 				system_attrs = $8, finish_seq = $9
 			WHERE t.id = $1
 			RETURNING `+trialCols,
-			id, int16(req.State), vals, metrics, []byte(req.Reason), newParams, newUser, newSystem, seq))
+			id, int16(req.State), vals, metrics, []byte(req.Reason), newParams, newUser, newSystem, seq)
 		if err != nil {
 			return dbErr(what, err)
 		}
