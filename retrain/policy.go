@@ -196,6 +196,9 @@ func (p Policy) ComparePaired(dir retune.Direction, candidate, champion []float6
 		ssCand += (candidate[i] - candMean) * (candidate[i] - candMean)
 		ssChamp += (champion[i] - champMean) * (champion[i] - champMean)
 	}
+	if math.IsInf(mean, 0) || math.IsNaN(ssDiff+ssCand+ssChamp) {
+		return retune.Evidence{}, fmt.Errorf("%w: the repeats' values overflow float64 arithmetic: candidate %v, champion %v", errNoData, candidate, champion)
+	}
 	level := p.level()
 	if p.analysis() == AnalysisBoth {
 		level = 1 - (1-level)/2 // the union bound: each bound may miss with half the chance

@@ -117,6 +117,15 @@ func TestComparePaired(t *testing.T) {
 	if _, err := (retrain.Policy{Repeats: 2}).ComparePaired(retune.Maximize, []float64{1, math.NaN()}, []float64{1, 2}); err == nil {
 		t.Error("a NaN repeat compared")
 	}
+	// Finite values whose differences overflow: no bound, rather than a NaN one.
+	if e, err := (retrain.Policy{Repeats: 2}).ComparePaired(retune.Maximize, []float64{1e308, 1.5e308}, []float64{-1e308, -1e308}); err == nil {
+		t.Errorf("overflowing differences compared: %+v", e)
+	}
+	// A huge spread is no error: the bound is -Inf, and nothing is confirmed.
+	e, err := (retrain.Policy{Repeats: 2}).ComparePaired(retune.Maximize, []float64{1e200, -1e200}, []float64{0, 0})
+	if err != nil || !math.IsInf(*e.LowerBound, -1) {
+		t.Errorf("huge spread: bound %v, %v; want -Inf", e.LowerBound, err)
+	}
 }
 
 func TestGuardrails(t *testing.T) {
