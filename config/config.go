@@ -15,7 +15,8 @@
 //	budget:  {trials: 100, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
 //	retrain:
 //	  min_improvement: 0.005        # absolute; or min_relative_improvement: 0.01
-//	  confirm: {repeats: 5}         # re-run winner and champion before deciding
+//	  confirm: {repeats: 5}         # re-run winner and champion before deciding; also
+//	                                # level: 0.95, analysis: both | paired | unpaired
 //	  guardrails: {latency_ms: {max_regression: 0.10}}
 //	  cooldown: 12h                 # least time between two promotions of the model
 //	schedule:                       # re-tune periodically: retune run keeps running
