@@ -11,6 +11,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/auto"
 )
 
@@ -114,24 +115,6 @@ func TestChoiceCache(t *testing.T) {
 	}
 }
 
-func newStudy(t testing.TB, cfg retune.Config) *retune.Study {
-	t.Helper()
-	s, err := retune.NewStudy(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func trialsOf(t testing.TB, s *retune.Study) []retune.FrozenTrial {
-	t.Helper()
-	ts, err := s.Trials(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 // checkTrials fails unless every trial is COMPLETE with params inside their distributions
 // and records a choice.
 func checkTrials(t *testing.T, ts []retune.FrozenTrial) {
@@ -217,11 +200,11 @@ func TestStudyChoices(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newStudy(t, retune.Config{Seed: 4, Sampler: auto.New(tt.o)})
+			s := samplertest.NewStudy(t, retune.Config{Seed: 4, Sampler: auto.New(tt.o)})
 			if _, err := s.Optimize(context.Background(), tt.obj, retune.OptimizeOptions{Trials: tt.n}); err != nil {
 				t.Fatal(err)
 			}
-			ts := trialsOf(t, s)
+			ts := samplertest.Trials(t, s)
 			checkTrials(t, ts)
 			if got := choices(ts); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("choices = %v, want %v", got, tt.want)
@@ -232,11 +215,11 @@ func TestStudyChoices(t *testing.T) {
 
 func TestStudyConditional(t *testing.T) {
 	t.Parallel()
-	s := newStudy(t, retune.Config{Seed: 5, Sampler: auto.New(auto.Options{})})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 5, Sampler: auto.New(auto.Options{})})
 	if _, err := s.Optimize(context.Background(), conditionalObjective, retune.OptimizeOptions{Trials: 30}); err != nil {
 		t.Fatal(err)
 	}
-	ts := trialsOf(t, s)
+	ts := samplertest.Trials(t, s)
 	checkTrials(t, ts)
 	// GP until a trial with y and one without have completed, TPE from then on.
 	withY, withoutY := false, false
@@ -258,7 +241,7 @@ func TestStudyConditional(t *testing.T) {
 
 func TestStudyMultiObjective(t *testing.T) {
 	t.Parallel()
-	s := newStudy(t, retune.Config{
+	s := samplertest.NewStudy(t, retune.Config{
 		Seed: 6, Directions: []retune.Direction{retune.Minimize, retune.Minimize},
 		Sampler: auto.New(auto.Options{NSGA2Trials: 12}),
 	})
@@ -273,7 +256,7 @@ func TestStudyMultiObjective(t *testing.T) {
 	if _, err := s.OptimizeMulti(context.Background(), obj, retune.OptimizeOptions{Trials: 70}); err != nil {
 		t.Fatal(err)
 	}
-	ts := trialsOf(t, s)
+	ts := samplertest.Trials(t, s)
 	checkTrials(t, ts)
 	if got, want := choices(ts), repeat(auto.TPE, 12, auto.NSGA2, 58); !reflect.DeepEqual(got, want) {
 		t.Errorf("choices = %v, want %v", got, want)
@@ -283,11 +266,11 @@ func TestStudyMultiObjective(t *testing.T) {
 // TestParallel runs workers concurrently through the switch from GP to CMA-ES.
 func TestParallel(t *testing.T) {
 	t.Parallel()
-	s := newStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{GPTrials: 10})})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{GPTrials: 10})})
 	if _, err := s.Optimize(context.Background(), numericObjective, retune.OptimizeOptions{Trials: 40, Parallel: 4}); err != nil {
 		t.Fatal(err)
 	}
-	ts := trialsOf(t, s)
+	ts := samplertest.Trials(t, s)
 	checkTrials(t, ts)
 	if c := choices(ts); c[0] != auto.GP || c[len(c)-1] != auto.CMAES {
 		t.Errorf("choices = %v, want GP first and CMA-ES last", c)
@@ -305,11 +288,11 @@ func params(ts []retune.FrozenTrial) []map[string]any {
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	run := func(seed uint64) []retune.FrozenTrial {
-		s := newStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{GPTrials: 12})})
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{GPTrials: 12})})
 		if _, err := s.Optimize(context.Background(), numericObjective, retune.OptimizeOptions{Trials: 25}); err != nil {
 			t.Fatal(err)
 		}
-		return trialsOf(t, s)
+		return samplertest.Trials(t, s)
 	}
 	a, b, c := run(11), run(11), run(12)
 	if !reflect.DeepEqual(params(a), params(b)) {
@@ -329,23 +312,23 @@ func TestResume(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	o := auto.Options{GPTrials: 12}
-	whole := newStudy(t, retune.Config{Name: "r", Seed: 8, Sampler: auto.New(o)})
+	whole := samplertest.NewStudy(t, retune.Config{Name: "r", Seed: 8, Sampler: auto.New(o)})
 	if _, err := whole.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 30}); err != nil {
 		t.Fatal(err)
 	}
 	store := retune.NewMemoryStorage()
-	first := newStudy(t, retune.Config{Name: "r", Seed: 8, Storage: store, Sampler: auto.New(o)})
+	first := samplertest.NewStudy(t, retune.Config{Name: "r", Seed: 8, Storage: store, Sampler: auto.New(o)})
 	if _, err := first.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 20}); err != nil {
 		t.Fatal(err)
 	}
 	if first.Record().SystemAttrs["sampler.state"] == nil {
 		t.Fatalf("no CMA-ES state stored after 20 trials")
 	}
-	again := newStudy(t, retune.Config{Name: "r", Storage: store, Sampler: auto.New(o)})
+	again := samplertest.NewStudy(t, retune.Config{Name: "r", Storage: store, Sampler: auto.New(o)})
 	if _, err := again.Optimize(ctx, numericObjective, retune.OptimizeOptions{Trials: 10}); err != nil {
 		t.Fatal(err)
 	}
-	want, got := trialsOf(t, whole), trialsOf(t, again)
+	want, got := samplertest.Trials(t, whole), samplertest.Trials(t, again)
 	if !reflect.DeepEqual(params(got), params(want)) {
 		t.Errorf("resumed params:\n%v\nwant\n%v", params(got), params(want))
 	}
@@ -371,7 +354,7 @@ func TestRegret(t *testing.T) {
 		}
 	}
 	for seed := uint64(1); seed <= 3; seed++ {
-		s := newStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{})})
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed, Sampler: auto.New(auto.Options{})})
 		res, err := s.Optimize(context.Background(), func(_ context.Context, t *retune.Trial) (float64, error) {
 			return branin.Eval(map[string]any{"x0": t.Float("x0", -5, 10), "x1": t.Float("x1", 0, 15)}), nil
 		}, retune.OptimizeOptions{Trials: 30})

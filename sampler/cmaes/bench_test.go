@@ -1,12 +1,11 @@
 package cmaes_test
 
 import (
-	"context"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/cmaes"
 )
 
@@ -28,33 +27,8 @@ func BenchmarkAskTell(b *testing.B) {
 }
 
 func benchAskTell(b *testing.B, o cmaes.SamplerOptions, n int) {
-	ctx := context.Background()
 	const window = 100
-	var s *retune.Study
-	step := func() {
-		t, err := s.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := rosen5(ctx, t)
-		if err := s.Tell(ctx, t, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	done := window
-	b.ReportAllocs()
-	for b.Loop() {
-		if done == window {
-			b.StopTimer()
-			s = newStudy(b, retune.Config{Seed: 1, Sampler: cmaes.New(o)})
-			for range n {
-				step()
-			}
-			done = 0
-			runtime.GC()
-			b.StartTimer()
-		}
-		step()
-		done++
-	}
+	samplertest.BenchAskTell(b, rosen5, window, n, func() *retune.Study {
+		return samplertest.NewStudy(b, retune.Config{Seed: 1, Sampler: cmaes.New(o)})
+	})
 }

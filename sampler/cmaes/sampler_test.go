@@ -12,17 +12,9 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/cmaes"
 )
-
-func newStudy(t testing.TB, cfg retune.Config) *retune.Study {
-	t.Helper()
-	s, err := retune.NewStudy(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // rosen5 is Rosenbrock5 of the benchmark problems.
 func rosen5(_ context.Context, t *retune.Trial) (float64, error) {
@@ -53,23 +45,14 @@ func run(t testing.TB, s *retune.Study, obj retune.Objective, n, parallel int) {
 	}
 }
 
-func trialsOf(t testing.TB, s *retune.Study) []retune.FrozenTrial {
-	t.Helper()
-	ts, err := s.Trials(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 func TestSamplerInBounds(t *testing.T) {
 	t.Parallel()
 	for _, o := range []cmaes.SamplerOptions{{}, {Separable: true, Restart: "bipop"}, {Margin: -1}} {
 		t.Run(fmt.Sprintf("%+v", o), func(t *testing.T) {
 			t.Parallel()
-			s := newStudy(t, retune.Config{Seed: 3, Sampler: cmaes.New(o)})
+			s := samplertest.NewStudy(t, retune.Config{Seed: 3, Sampler: cmaes.New(o)})
 			run(t, s, mixed, 150, 1)
-			for _, tr := range trialsOf(t, s) {
+			for _, tr := range samplertest.Trials(t, s) {
 				if tr.State != retune.TrialComplete {
 					t.Fatalf("trial %d: %v %s", tr.Number, tr.State, tr.Reason)
 				}
@@ -101,7 +84,7 @@ func TestSamplerInBounds(t *testing.T) {
 func paramsOf(t testing.TB, s *retune.Study) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for _, tr := range trialsOf(t, s) {
+	for _, tr := range samplertest.Trials(t, s) {
 		out = append(out, tr.Params)
 	}
 	return out
@@ -109,14 +92,14 @@ func paramsOf(t testing.TB, s *retune.Study) []map[string]any {
 
 func TestSamplerDeterministic(t *testing.T) {
 	t.Parallel()
-	a := newStudy(t, retune.Config{Seed: 5, Sampler: cmaes.New(cmaes.SamplerOptions{})})
-	b := newStudy(t, retune.Config{Seed: 5, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	a := samplertest.NewStudy(t, retune.Config{Seed: 5, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	b := samplertest.NewStudy(t, retune.Config{Seed: 5, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, a, mixed, 40, 1)
 	run(t, b, mixed, 40, 1)
 	if pa, pb := paramsOf(t, a), paramsOf(t, b); !reflect.DeepEqual(pa, pb) {
 		t.Errorf("same seed, different params:\n%v\n%v", pa, pb)
 	}
-	c := newStudy(t, retune.Config{Seed: 6, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	c := samplertest.NewStudy(t, retune.Config{Seed: 6, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, c, mixed, 40, 1)
 	if reflect.DeepEqual(paramsOf(t, a)[20], paramsOf(t, c)[20]) {
 		t.Errorf("seeds 5 and 6 gave trial 20 the same params")
@@ -130,18 +113,18 @@ func TestSamplerResume(t *testing.T) {
 	for _, o := range []cmaes.SamplerOptions{{}, {Separable: true}, {Restart: "ipop", PopSize: 4, Margin: -1}} {
 		t.Run(fmt.Sprintf("%+v", o), func(t *testing.T) {
 			t.Parallel()
-			whole := newStudy(t, retune.Config{Name: "s", Seed: 11, Storage: retune.NewMemoryStorage(), Sampler: cmaes.New(o)})
+			whole := samplertest.NewStudy(t, retune.Config{Name: "s", Seed: 11, Storage: retune.NewMemoryStorage(), Sampler: cmaes.New(o)})
 			run(t, whole, rosen5, 60, 1)
 			want := paramsOf(t, whole)
 
 			store := retune.NewMemoryStorage()
 			cfg := retune.Config{Name: "s", Seed: 11, Storage: store, Sampler: cmaes.New(o)}
-			run(t, newStudy(t, cfg), rosen5, 13, 1) // trials 1..8 are a generation; 9..12 half the next
+			run(t, samplertest.NewStudy(t, cfg), rosen5, 13, 1) // trials 1..8 are a generation; 9..12 half the next
 			cfg.Sampler = cmaes.New(o)
-			run(t, newStudy(t, cfg), rosen5, 20, 1)
+			run(t, samplertest.NewStudy(t, cfg), rosen5, 20, 1)
 			cfg.Sampler = cmaes.New(o)
-			run(t, newStudy(t, cfg), rosen5, 27, 1)
-			if got := paramsOf(t, newStudy(t, cfg)); !reflect.DeepEqual(got, want) {
+			run(t, samplertest.NewStudy(t, cfg), rosen5, 27, 1)
+			if got := paramsOf(t, samplertest.NewStudy(t, cfg)); !reflect.DeepEqual(got, want) {
 				for i := range want {
 					if !reflect.DeepEqual(got[i], want[i]) {
 						t.Fatalf("resumed trial %d: %v, want %v", i, got[i], want[i])
@@ -159,11 +142,11 @@ func TestSamplerLostState(t *testing.T) {
 	ctx := context.Background()
 	store := retune.NewMemoryStorage()
 	cfg := retune.Config{Name: "l", Seed: 11, Storage: store, Sampler: cmaes.New(cmaes.SamplerOptions{})}
-	run(t, newStudy(t, cfg), rosen5, 30, 1)
-	if err := store.UpdateStudy(ctx, newStudy(t, cfg).Record().ID, retune.StudyUpdate{SystemAttrs: map[string]any{"sampler.state": "garbage"}}); err != nil {
+	run(t, samplertest.NewStudy(t, cfg), rosen5, 30, 1)
+	if err := store.UpdateStudy(ctx, samplertest.NewStudy(t, cfg).Record().ID, retune.StudyUpdate{SystemAttrs: map[string]any{"sampler.state": "garbage"}}); err != nil {
 		t.Fatal(err)
 	}
-	s := newStudy(t, cfg)
+	s := samplertest.NewStudy(t, cfg)
 	run(t, s, rosen5, 5, 1)
 	if st := stateOf(t, s); st.Start != 30 || st.Optimizer.Gen != 0 {
 		t.Errorf("after losing the state: start %d, generation %d; want 30 and 0", st.Start, st.Optimizer.Gen)
@@ -194,7 +177,7 @@ func stateOf(t testing.TB, s *retune.Study) storedState {
 func TestSamplerParallel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStudy(t, retune.Config{Seed: 2, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 2, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, s, rosen5, 1, 1)
 	seen := map[string]int{}
 	var open []*retune.Trial
@@ -220,10 +203,10 @@ func TestSamplerParallel(t *testing.T) {
 		}
 	}
 
-	p := newStudy(t, retune.Config{Seed: 2, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	p := samplertest.NewStudy(t, retune.Config{Seed: 2, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, p, rosen5, 200, 4)
 	seen = map[string]int{}
-	for _, tr := range trialsOf(t, p) {
+	for _, tr := range samplertest.Trials(t, p) {
 		key := fmt.Sprint(tr.Params)
 		if j, dup := seen[key]; dup {
 			t.Errorf("parallel: trials %d and %d both got %s", j, tr.Number, key)
@@ -258,7 +241,7 @@ func TestSamplerFailuresAndDirections(t *testing.T) {
 		}
 		return v, nil
 	}
-	s := newStudy(t, retune.Config{Seed: 4, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 4, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, s, obj, 250, 1)
 	best, err := s.Best(ctx)
 	if err != nil {
@@ -268,7 +251,7 @@ func TestSamplerFailuresAndDirections(t *testing.T) {
 		t.Errorf("best with failures = %v, want < 300", best.Value())
 	}
 
-	m := newStudy(t, retune.Config{Seed: 4, Direction: retune.Maximize, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	m := samplertest.NewStudy(t, retune.Config{Seed: 4, Direction: retune.Maximize, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, m, func(ctx context.Context, t *retune.Trial) (float64, error) {
 		v, err := rosen5(ctx, t)
 		return -v, err
@@ -277,7 +260,7 @@ func TestSamplerFailuresAndDirections(t *testing.T) {
 		t.Errorf("maximizing: best = %v, %v; want > -100", best.Value(), err)
 	}
 
-	mo := newStudy(t, retune.Config{Seed: 4, Directions: []retune.Direction{retune.Minimize, retune.Minimize}, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	mo := samplertest.NewStudy(t, retune.Config{Seed: 4, Directions: []retune.Direction{retune.Minimize, retune.Minimize}, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	_, err = mo.OptimizeMulti(ctx, func(ctx context.Context, t *retune.Trial) ([]float64, error) {
 		v, err := rosen5(ctx, t)
 		return []float64{v, -v}, err
@@ -299,7 +282,7 @@ func TestSamplerIntegers(t *testing.T) {
 		}
 		return s, nil
 	}
-	s := newStudy(t, retune.Config{Seed: 8, Sampler: cmaes.New(cmaes.SamplerOptions{})})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 8, Sampler: cmaes.New(cmaes.SamplerOptions{})})
 	run(t, s, obj, 300, 1)
 	best, err := s.Best(context.Background())
 	if err != nil {
@@ -319,14 +302,14 @@ func TestSamplerWarmStart(t *testing.T) {
 		x, y := t.Float("x", -10, 10), t.Float("y", -10, 10)
 		return (x-6)*(x-6) + (y+6)*(y+6), nil
 	}
-	s := newStudy(t, retune.Config{Name: "w", Seed: 1, Storage: store})
+	s := samplertest.NewStudy(t, retune.Config{Name: "w", Seed: 1, Storage: store})
 	run(t, s, sphere, 60, 1) // default sampler
-	w := newStudy(t, retune.Config{Name: "w", Seed: 1, Storage: store, Replace: true, Sampler: cmaes.New(cmaes.SamplerOptions{WarmStart: true})})
+	w := samplertest.NewStudy(t, retune.Config{Name: "w", Seed: 1, Storage: store, Replace: true, Sampler: cmaes.New(cmaes.SamplerOptions{WarmStart: true})})
 	run(t, w, sphere, 6, 1)
 	// A cold start is centred at (0, 0), 8.5 from the optimum: warm-started draws should be
 	// much closer, most of them well within 6.
 	var ds []float64
-	for _, tr := range trialsOf(t, w)[60:] {
+	for _, tr := range samplertest.Trials(t, w)[60:] {
 		x, y := tr.Params["x"].(float64), tr.Params["y"].(float64)
 		ds = append(ds, math.Hypot(x-6, y+6))
 	}
@@ -344,7 +327,7 @@ func TestSamplerSpaceChange(t *testing.T) {
 	t.Parallel()
 	store := retune.NewMemoryStorage()
 	cfg := retune.Config{Name: "c", Seed: 1, Storage: store, Sampler: cmaes.New(cmaes.SamplerOptions{})}
-	run(t, newStudy(t, cfg), rosen5, 20, 1)
+	run(t, samplertest.NewStudy(t, cfg), rosen5, 20, 1)
 	wide := func(_ context.Context, t *retune.Trial) (float64, error) {
 		x := make([]float64, 5)
 		for i := range x {
@@ -353,7 +336,7 @@ func TestSamplerSpaceChange(t *testing.T) {
 		return problem.Rosenbrock(x), nil
 	}
 	cfg.Sampler = cmaes.New(cmaes.SamplerOptions{})
-	s := newStudy(t, cfg)
+	s := samplertest.NewStudy(t, cfg)
 	run(t, s, wide, 40, 1)
 	st := stateOf(t, s)
 	if len(st.Space) != 5 || st.Space[0][0] != "x0" || st.Space[0][1] != `{"type":"float","low":-50,"high":100}` || st.Start < 21 {

@@ -3,12 +3,12 @@ package gp_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/gp"
 )
 
@@ -20,68 +20,11 @@ func hartmann6(_ context.Context, t *retune.Trial) (float64, error) {
 	return problem.Hartmann6(x), nil
 }
 
-// template is a history the sampler made itself, grown on demand and shared by the
-// benchmarks, so that each measures asks against the history GP really produces.
-type template struct {
-	mu     sync.Mutex
-	study  *retune.Study
-	params []map[string]any
-	values []float64
-}
-
-var tmpl = sync.OnceValues(func() (*template, error) {
+// tmpl is a history GP made itself on Hartmann6, shared by the benchmarks.
+var tmpl = sync.OnceValues(func() (*samplertest.Template, error) {
 	s, err := retune.NewStudy(context.Background(), retune.Config{Seed: 1, Sampler: gp.New(gp.Options{})})
-	return &template{study: s}, err
+	return samplertest.NewTemplate(s, hartmann6), err
 })
-
-func (tp *template) grow(b *testing.B, n int) {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	ctx := context.Background()
-	for len(tp.params) < n {
-		t, err := tp.study.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := hartmann6(ctx, t)
-		if err := tp.study.Tell(ctx, t, v); err != nil {
-			b.Fatal(err)
-		}
-		tp.params = append(tp.params, t.Params())
-		tp.values = append(tp.values, v)
-	}
-}
-
-// clone returns a new study with the template's first n trials, sampled from then on by a
-// fresh GP sampler.
-func (tp *template) clone(b *testing.B, n int) *retune.Study {
-	ctx := context.Background()
-	store := retune.NewMemoryStorage()
-	s, err := retune.NewStudy(ctx, retune.Config{Seed: 2, Storage: store})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range n {
-		if err := s.Enqueue(ctx, tp.params[i]); err != nil {
-			b.Fatal(err)
-		}
-		t, err := s.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := hartmann6(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Tell(ctx, t, tp.values[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s, err = retune.NewStudy(ctx, retune.Config{Seed: 2, Storage: store, Sampler: gp.New(gp.Options{}), Replace: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
 
 // BenchmarkAskTell measures one ask + suggesting every param + tell on Hartmann6 at history
 // sizes 100, 200 and 500. The timed asks are trials N-W+1..N, W = 5, 10 and 50 (the
@@ -99,32 +42,10 @@ func BenchmarkAskTell(b *testing.B) {
 			if n > 256 {
 				window = n / 10
 			}
-			tp.grow(b, n-window)
-			ctx := context.Background()
-			var s *retune.Study
-			step := func() {
-				t, err := s.Ask(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				v, _ := hartmann6(ctx, t)
-				if err := s.Tell(ctx, t, v); err != nil {
-					b.Fatal(err)
-				}
-			}
-			done := window
-			b.ReportAllocs()
-			for b.Loop() {
-				if done == window {
-					b.StopTimer()
-					s, done = tp.clone(b, n-window-1), 0
-					step()
-					runtime.GC()
-					b.StartTimer()
-				}
-				step()
-				done++
-			}
+			tp.Grow(b, n-window)
+			samplertest.BenchAskTell(b, hartmann6, window, 1, func() *retune.Study {
+				return tp.Clone(b, n-window-1, gp.New(gp.Options{}))
+			})
 		})
 	}
 }

@@ -10,98 +10,30 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/gp"
 )
-
-// mixedSpace has one param of every kind the sampler models differently.
-var mixedSpace = []struct {
-	name string
-	d    retune.Distribution
-}{
-	{"f", retune.FloatDistribution{Low: -3, High: 7}},
-	{"flog", retune.FloatDistribution{Low: 1e-4, High: 10, Log: true}},
-	{"fstep", retune.FloatDistribution{Low: 0, High: 1, Step: 0.125}},
-	{"i", retune.IntDistribution{Low: -4, High: 6}},
-	{"istep", retune.IntDistribution{Low: 10, High: 100, Step: 15}},
-	{"ilog", retune.IntDistribution{Low: 1, High: 4096, Log: true}},
-	{"c", retune.CategoricalDistribution{Choices: []any{"a", "b", "c"}}},
-	{"one", retune.FloatDistribution{Low: 2, High: 2}},
-}
-
-// suggestMixed asks t for every param of mixedSpace and returns a value to minimize.
-func suggestMixed(t *retune.Trial) float64 {
-	v := 0.0
-	for _, p := range mixedSpace {
-		switch d := p.d.(type) {
-		case retune.FloatDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(d.Step))
-			}
-			x := t.Float(p.name, d.Low, d.High, opts...)
-			if d.Log {
-				x = math.Log10(x)
-			}
-			v += (x - 1) * (x - 1)
-		case retune.IntDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(float64(d.Step)))
-			}
-			v += math.Abs(float64(t.Int(p.name, d.Low, d.High, opts...) - d.Low - 1))
-		case retune.CategoricalDistribution:
-			if retune.Choice(t, p.name, d.Choices...) != d.Choices[1] {
-				v++
-			}
-		}
-	}
-	return v
-}
 
 // fast are options that keep the tests quick.
 var fast = gp.Options{StartupTrials: 5, Candidates: 256, LocalSearches: 2}
 
-func newStudy(t *testing.T, cfg retune.Config) *retune.Study {
-	t.Helper()
-	s, err := retune.NewStudy(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("NewStudy: %v", err)
-	}
-	return s
-}
-
-func allTrials(t *testing.T, s *retune.Study) []retune.FrozenTrial {
-	t.Helper()
-	ts, err := s.Trials(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 func TestSamplesInsideSpace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStudy(t, retune.Config{Seed: 3, Sampler: gp.New(fast)})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 3, Sampler: gp.New(fast)})
 	_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
-		return suggestMixed(tr), nil
+		return samplertest.Loss(tr, samplertest.Mixed, math.Log10), nil
 	}, retune.OptimizeOptions{Trials: 25, Parallel: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range allTrials(t, s) {
+	for _, tr := range samplertest.Trials(t, s) {
 		if tr.State != retune.TrialComplete {
 			t.Fatalf("trial %d is %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
 		}
-		for _, p := range mixedSpace {
-			if v := tr.Params[p.name]; !p.d.Contains(v) {
-				t.Errorf("trial %d: %s = %v (%T), want a value in %v", tr.Number, p.name, v, v, p.d)
+		for _, p := range samplertest.Mixed {
+			if v := tr.Params[p.Name]; !p.Dist.Contains(v) {
+				t.Errorf("trial %d: %s = %v (%T), want a value in %v", tr.Number, p.Name, v, v, p.Dist)
 			}
 		}
 	}
@@ -111,15 +43,15 @@ func TestSameSeedSameParams(t *testing.T) {
 	t.Parallel()
 	run := func() []map[string]any {
 		ctx := context.Background()
-		s := newStudy(t, retune.Config{Seed: 11, Sampler: gp.New(fast), Direction: retune.Maximize})
+		s := samplertest.NewStudy(t, retune.Config{Seed: 11, Sampler: gp.New(fast), Direction: retune.Maximize})
 		_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
-			return -suggestMixed(tr), nil
+			return -samplertest.Loss(tr, samplertest.Mixed, math.Log10), nil
 		}, retune.OptimizeOptions{Trials: 15})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []map[string]any
-		for _, tr := range allTrials(t, s) {
+		for _, tr := range samplertest.Trials(t, s) {
 			out = append(out, tr.Params)
 		}
 		return out
@@ -213,7 +145,7 @@ func TestRunningTrialsSpreadProposals(t *testing.T) {
 	}
 
 	// Through a study: asks while earlier ones run all differ.
-	s := newStudy(t, retune.Config{Seed: 4, Sampler: gp.New(fast)})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 4, Sampler: gp.New(fast)})
 	branin := func(ctx context.Context, tr *retune.Trial) (float64, error) {
 		return problem.Branin(tr.Float("x", -5, 10), tr.Float("y", 0, 15)), nil
 	}
@@ -240,7 +172,7 @@ func TestRunningTrialsSpreadProposals(t *testing.T) {
 func TestUnusableTrials(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStudy(t, retune.Config{Seed: 5, Sampler: gp.New(fast)})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 5, Sampler: gp.New(fast)})
 	errBoom := errors.New("boom")
 	n := 0
 	res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
@@ -265,7 +197,7 @@ func TestUnusableTrials(t *testing.T) {
 	if res.Failed == 0 || res.Completed == 0 {
 		t.Fatalf("completed %d, failed %d: want both", res.Completed, res.Failed)
 	}
-	for _, tr := range allTrials(t, s) {
+	for _, tr := range samplertest.Trials(t, s) {
 		if x, ok := tr.Params["x"].(float64); !ok || x < 0 || x > 1 {
 			t.Errorf("trial %d: x = %v, want a value in [0, 1]", tr.Number, tr.Params["x"])
 		}
@@ -278,7 +210,7 @@ func TestUnusableTrials(t *testing.T) {
 func TestSeveralObjectives(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStudy(t, retune.Config{Seed: 1, Sampler: gp.New(fast), Directions: []retune.Direction{retune.Minimize, retune.Minimize}})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 1, Sampler: gp.New(fast), Directions: []retune.Direction{retune.Minimize, retune.Minimize}})
 	tr, err := s.Ask(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +236,7 @@ func TestBraninRegret(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for seed := range uint64(3) {
-		s := newStudy(t, retune.Config{Seed: seed + 1, Sampler: gp.New(gp.Options{})})
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed + 1, Sampler: gp.New(gp.Options{})})
 		res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
 			return problem.Branin(tr.Float("x0", -5, 10), tr.Float("x1", 0, 15)), nil
 		}, retune.OptimizeOptions{Trials: 40})

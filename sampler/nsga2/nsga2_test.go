@@ -13,6 +13,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/pareto"
 	"github.com/a6b40afc/retune/sampler/nsga2"
 	"github.com/a6b40afc/retune/sampler/random"
@@ -23,37 +24,14 @@ var (
 	min3 = []retune.Direction{retune.Minimize, retune.Minimize, retune.Minimize}
 )
 
-// mixedSpace has one param of every kind the sampler maps differently.
-var mixedSpace = []struct {
-	name string
-	d    retune.Distribution
-}{
-	{"f", retune.FloatDistribution{Low: -3, High: 7}},
-	{"flog", retune.FloatDistribution{Low: 1e-4, High: 10, Log: true}},
-	{"fstep", retune.FloatDistribution{Low: 0, High: 1, Step: 0.125}},
-	{"i", retune.IntDistribution{Low: -4, High: 6}},
-	{"istep", retune.IntDistribution{Low: 10, High: 100, Step: 15}},
-	{"ilog", retune.IntDistribution{Low: 1, High: 4096, Log: true}},
-	{"c", retune.CategoricalDistribution{Choices: []any{"a", "b", "c"}}},
-	{"one", retune.FloatDistribution{Low: 2, High: 2}},
-}
-
-// suggestMixed asks t for every param of mixedSpace and returns two conflicting
+// suggestMixed asks t for every param of samplertest.Mixed and returns two conflicting
 // objectives that depend on all of them.
 func suggestMixed(t *retune.Trial) []float64 {
 	a, b := 0.0, 0.0
-	for k, p := range mixedSpace {
+	for k, v := range samplertest.Suggest(t, samplertest.Mixed) {
 		var x float64 // in [0, 1]
-		switch d := p.d.(type) {
+		switch d := samplertest.Mixed[k].Dist.(type) {
 		case retune.FloatDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(d.Step))
-			}
-			v := t.Float(p.name, d.Low, d.High, opts...)
 			x = 0.5
 			if d.High > d.Low {
 				x = (v - d.Low) / (d.High - d.Low)
@@ -62,16 +40,9 @@ func suggestMixed(t *retune.Trial) []float64 {
 				x = math.Log(v/d.Low) / math.Log(d.High/d.Low)
 			}
 		case retune.IntDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(float64(d.Step)))
-			}
-			x = float64(t.Int(p.name, d.Low, d.High, opts...)-d.Low) / float64(d.High-d.Low)
+			x = (v - float64(d.Low)) / float64(d.High-d.Low)
 		case retune.CategoricalDistribution:
-			x = float64(slices.Index(d.Choices, retune.Choice(t, p.name, d.Choices...))) / 2
+			x = v / 2 // the index of one of 3 choices
 		}
 		if k == 0 {
 			a += x
@@ -84,34 +55,16 @@ func suggestMixed(t *retune.Trial) []float64 {
 	return []float64{a, b}
 }
 
-func newStudy(t *testing.T, cfg retune.Config) *retune.Study {
-	t.Helper()
-	s, err := retune.NewStudy(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("NewStudy: %v", err)
-	}
-	return s
-}
-
-func allTrials(t *testing.T, s *retune.Study) []retune.FrozenTrial {
-	t.Helper()
-	ts, err := s.Trials(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 func runMixed(t *testing.T, cfg retune.Config, n int) []retune.FrozenTrial {
 	t.Helper()
-	s := newStudy(t, cfg)
+	s := samplertest.NewStudy(t, cfg)
 	_, err := s.OptimizeMulti(context.Background(), func(_ context.Context, tr *retune.Trial) ([]float64, error) {
 		return suggestMixed(tr), nil
 	}, retune.OptimizeOptions{Trials: n})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return allTrials(t, s)
+	return samplertest.Trials(t, s)
 }
 
 var modes = []struct {
@@ -134,9 +87,9 @@ func TestSamplesInsideSpace(t *testing.T) {
 				if tr.State != retune.TrialComplete {
 					t.Fatalf("trial %d: %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
 				}
-				for _, p := range mixedSpace {
-					if v := tr.Params[p.name]; !p.d.Contains(v) {
-						t.Errorf("trial %d: %s = %v, want a value in %v", tr.Number, p.name, v, p.d)
+				for _, p := range samplertest.Mixed {
+					if v := tr.Params[p.Name]; !p.Dist.Contains(v) {
+						t.Errorf("trial %d: %s = %v, want a value in %v", tr.Number, p.Name, v, p.Dist)
 					}
 				}
 			}
@@ -183,7 +136,7 @@ func TestSameSeedSameParams(t *testing.T) {
 func TestParallelAsksDistinct(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStudy(t, retune.Config{Directions: min2, Seed: 3, Sampler: nsga2.New(nsga2.Options{PopulationSize: 10})})
+	s := samplertest.NewStudy(t, retune.Config{Directions: min2, Seed: 3, Sampler: nsga2.New(nsga2.Options{PopulationSize: 10})})
 	for range 20 {
 		tr, err := s.Ask(ctx)
 		if err != nil {
@@ -227,11 +180,11 @@ func TestResumeContinues(t *testing.T) {
 	cfg := retune.Config{Name: "resume", Directions: min2, Seed: 4, Storage: store}
 	for _, n := range []int{17, 13, 15} { // resumed mid-generation, twice
 		cfg.Sampler = nsga2.New(nsga2.Options{PopulationSize: 10})
-		if _, err := newStudy(t, cfg).OptimizeMulti(ctx, obj, retune.OptimizeOptions{Trials: n}); err != nil {
+		if _, err := samplertest.NewStudy(t, cfg).OptimizeMulti(ctx, obj, retune.OptimizeOptions{Trials: n}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	resumed := allTrials(t, newStudy(t, cfg))
+	resumed := samplertest.Trials(t, samplertest.NewStudy(t, cfg))
 	if len(resumed) != len(whole) {
 		t.Fatalf("resumed study has %d trials, want %d", len(resumed), len(whole))
 	}
@@ -365,7 +318,7 @@ func TestDistributionChange(t *testing.T) {
 func TestInfiniteValues(t *testing.T) {
 	t.Parallel()
 	for _, dirs := range [][]retune.Direction{{retune.Maximize}, min2, min3} {
-		s := newStudy(t, retune.Config{Directions: dirs, Seed: 5, Sampler: nsga2.New(nsga2.Options{PopulationSize: 6})})
+		s := samplertest.NewStudy(t, retune.Config{Directions: dirs, Seed: 5, Sampler: nsga2.New(nsga2.Options{PopulationSize: 6})})
 		_, err := s.OptimizeMulti(context.Background(), func(_ context.Context, tr *retune.Trial) ([]float64, error) {
 			x := tr.Float("x", 0, 1)
 			vals := make([]float64, len(dirs))
@@ -380,7 +333,7 @@ func TestInfiniteValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, tr := range allTrials(t, s) {
+		for _, tr := range samplertest.Trials(t, s) {
 			if tr.State != retune.TrialComplete {
 				t.Errorf("%d objectives: trial %d is %v (%s)", len(dirs), tr.Number, tr.State, tr.Reason)
 			}
@@ -391,7 +344,7 @@ func TestInfiniteValues(t *testing.T) {
 // hvOf runs n trials of obj and returns the hypervolume of the completed trials at ref.
 func hvOf(t *testing.T, dirs []retune.Direction, smp retune.Sampler, seed uint64, n int, obj func(x []float64) []float64, vars int, ref []float64) float64 {
 	t.Helper()
-	s := newStudy(t, retune.Config{Directions: dirs, Seed: seed, Sampler: smp})
+	s := samplertest.NewStudy(t, retune.Config{Directions: dirs, Seed: seed, Sampler: smp})
 	var pts [][]float64
 	_, err := s.OptimizeMulti(context.Background(), func(_ context.Context, tr *retune.Trial) ([]float64, error) {
 		x := make([]float64, vars)
@@ -464,7 +417,7 @@ func TestSingleObjective(t *testing.T) {
 	}
 	t.Parallel()
 	best := func(smp retune.Sampler, seed uint64) float64 {
-		s := newStudy(t, retune.Config{Seed: seed, Sampler: smp})
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed, Sampler: smp})
 		res, err := s.Optimize(context.Background(), func(_ context.Context, tr *retune.Trial) (float64, error) {
 			v := 0.0
 			for i := range 5 {
@@ -506,7 +459,7 @@ func TestSpec(t *testing.T) {
 	ctx := context.Background()
 	store := retune.NewMemoryStorage()
 	cfg := retune.Config{Name: "spec", Directions: min2, Storage: store, Seed: 1, Sampler: nsga2.New(nsga2.Options{})}
-	newStudy(t, cfg)
+	samplertest.NewStudy(t, cfg)
 	cfg.Sampler = nsga2.New(nsga2.Options{})
 	if _, err := retune.NewStudy(ctx, cfg); err != nil {
 		t.Errorf("resume with the same options: %v", err)
@@ -541,8 +494,8 @@ func TestConcurrentWorkers(t *testing.T) {
 	t.Parallel()
 	smp := nsga2.New(nsga2.Options{PopulationSize: 8})
 	studies := []*retune.Study{
-		newStudy(t, retune.Config{Directions: min2, Seed: 6, Sampler: smp}),
-		newStudy(t, retune.Config{Directions: min3, Seed: 6, Sampler: smp}),
+		samplertest.NewStudy(t, retune.Config{Directions: min2, Seed: 6, Sampler: smp}),
+		samplertest.NewStudy(t, retune.Config{Directions: min3, Seed: 6, Sampler: smp}),
 	}
 	done := make(chan error, len(studies))
 	for _, s := range studies {
@@ -560,13 +513,13 @@ func TestConcurrentWorkers(t *testing.T) {
 		}
 	}
 	for _, s := range studies {
-		for _, tr := range allTrials(t, s) {
+		for _, tr := range samplertest.Trials(t, s) {
 			if tr.State != retune.TrialComplete {
 				t.Fatalf("trial %d: %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
 			}
-			for _, p := range mixedSpace {
-				if v := tr.Params[p.name]; !p.d.Contains(v) {
-					t.Errorf("%d objectives, trial %d: %s = %v, want a value in %v", len(s.Directions()), tr.Number, p.name, v, p.d)
+			for _, p := range samplertest.Mixed {
+				if v := tr.Params[p.Name]; !p.Dist.Contains(v) {
+					t.Errorf("%d objectives, trial %d: %s = %v, want a value in %v", len(s.Directions()), tr.Number, p.Name, v, p.Dist)
 				}
 			}
 		}

@@ -3,12 +3,12 @@ package tpe_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/tpe"
 )
 
@@ -31,22 +31,13 @@ func mixedB(_ context.Context, t *retune.Trial) (float64, error) {
 	return problem.MixedB(x, lr, depth, n, kind), nil
 }
 
-// template is a history made by the sampler itself, grown on demand and shared by the
-// benchmarks, so that each measures asks against the history TPE really produces.
-type template struct {
-	mu     sync.Mutex
-	study  *retune.Study
-	obj    retune.Objective
-	params []map[string]any
-	values []float64
-}
-
+// templates are histories TPE made itself, one a space and mode, shared by the benchmarks.
 var (
 	templatesMu sync.Mutex
-	templates   = map[string]*template{}
+	templates   = map[string]*samplertest.Template{}
 )
 
-func getTemplate(b *testing.B, key string, obj retune.Objective, o tpe.Options) *template {
+func getTemplate(b *testing.B, key string, obj retune.Objective, o tpe.Options) *samplertest.Template {
 	templatesMu.Lock()
 	defer templatesMu.Unlock()
 	tp := templates[key]
@@ -55,60 +46,10 @@ func getTemplate(b *testing.B, key string, obj retune.Objective, o tpe.Options) 
 		if err != nil {
 			b.Fatal(err)
 		}
-		tp = &template{study: s, obj: obj}
+		tp = samplertest.NewTemplate(s, obj)
 		templates[key] = tp
 	}
 	return tp
-}
-
-// grow extends the template to n trials.
-func (tp *template) grow(b *testing.B, n int) {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	ctx := context.Background()
-	for len(tp.params) < n {
-		t, err := tp.study.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := tp.obj(ctx, t)
-		if err := tp.study.Tell(ctx, t, v); err != nil {
-			b.Fatal(err)
-		}
-		tp.params = append(tp.params, t.Params())
-		tp.values = append(tp.values, v)
-	}
-}
-
-// clone returns a new study with the template's first n trials (enqueued and told again),
-// sampled from then on by a fresh sampler with options o.
-func (tp *template) clone(b *testing.B, n int, o tpe.Options) *retune.Study {
-	ctx := context.Background()
-	store := retune.NewMemoryStorage()
-	s, err := retune.NewStudy(ctx, retune.Config{Seed: 2, Storage: store})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range n {
-		if err := s.Enqueue(ctx, tp.params[i]); err != nil {
-			b.Fatal(err)
-		}
-		t, err := s.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := tp.obj(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Tell(ctx, t, tp.values[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s, err = retune.NewStudy(ctx, retune.Config{Seed: 2, Storage: store, Sampler: tpe.New(o), Replace: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
 }
 
 // BenchmarkAskTell measures one ask + suggesting every param + tell through the library, in
@@ -142,30 +83,8 @@ func benchAskTell(b *testing.B, key string, obj retune.Objective, o tpe.Options,
 		window = 10
 	}
 	tp := getTemplate(b, key, obj, o)
-	tp.grow(b, n-window)
-	ctx := context.Background()
-	var s *retune.Study
-	step := func() {
-		t, err := s.Ask(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := obj(ctx, t)
-		if err := s.Tell(ctx, t, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	done := window
-	b.ReportAllocs()
-	for b.Loop() {
-		if done == window {
-			b.StopTimer()
-			s, done = tp.clone(b, n-window-1, o), 0
-			step()
-			runtime.GC() // the copy's garbage is not the ask's
-			b.StartTimer()
-		}
-		step()
-		done++
-	}
+	tp.Grow(b, n-window)
+	samplertest.BenchAskTell(b, obj, window, 1, func() *retune.Study {
+		return tp.Clone(b, n-window-1, tpe.New(o))
+	})
 }

@@ -14,82 +14,19 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/random"
 	"github.com/a6b40afc/retune/sampler/tpe"
 )
 
-// mixedSpace has one param of every kind the sampler models differently.
-var mixedSpace = []struct {
-	name string
-	d    retune.Distribution
-}{
-	{"f", retune.FloatDistribution{Low: -3, High: 7}},
-	{"flog", retune.FloatDistribution{Low: 1e-4, High: 10, Log: true}},
-	{"fstep", retune.FloatDistribution{Low: 0, High: 1, Step: 0.125}},
-	{"i", retune.IntDistribution{Low: -4, High: 6}},
-	{"istep", retune.IntDistribution{Low: 10, High: 100, Step: 15}},
-	{"ilog", retune.IntDistribution{Low: 1, High: 4096, Log: true}},
-	{"c", retune.CategoricalDistribution{Choices: []any{"a", "b", "c"}}},
-	{"cnum", retune.CategoricalDistribution{Choices: []any{1, 2.5, true}}},
-	{"one", retune.FloatDistribution{Low: 2, High: 2}},
-	{"ione", retune.IntDistribution{Low: 3, High: 3}},
-}
-
-// suggest asks t for every param of mixedSpace and returns a value to minimize that
-// depends on all of them.
-func suggestMixed(t *retune.Trial) float64 {
-	v := 0.0
-	for _, p := range mixedSpace {
-		switch d := p.d.(type) {
-		case retune.FloatDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(d.Step))
-			}
-			x := t.Float(p.name, d.Low, d.High, opts...)
-			if d.Log {
-				x = math.Log(x)
-			}
-			v += (x - 1) * (x - 1)
-		case retune.IntDistribution:
-			var opts []retune.ParamOption
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(float64(d.Step)))
-			}
-			x := float64(t.Int(p.name, d.Low, d.High, opts...))
-			v += math.Abs(x - float64(d.Low+1))
-		case retune.CategoricalDistribution:
-			if retune.Choice(t, p.name, d.Choices...) != d.Choices[1] {
-				v++
-			}
-		}
-	}
-	return v
-}
-
-func newStudy(t *testing.T, cfg retune.Config) *retune.Study {
-	t.Helper()
-	s, err := retune.NewStudy(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("NewStudy: %v", err)
-	}
-	return s
-}
-
-func allTrials(t *testing.T, s *retune.Study) []retune.FrozenTrial {
-	t.Helper()
-	ts, err := s.Trials(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
+// mixedSpace is samplertest.Mixed with two params more that TPE models apart: a
+// categorical of choices that are not strings, after "c", and an int of one value, at the end.
+var mixedSpace = slices.Concat(
+	samplertest.Mixed[:7], // f … c
+	[]samplertest.Param{{Name: "cnum", Dist: retune.CategoricalDistribution{Choices: []any{1, 2.5, true}}}},
+	samplertest.Mixed[7:], // one
+	[]samplertest.Param{{Name: "ione", Dist: retune.IntDistribution{Low: 3, High: 3}}},
+)
 
 var modes = []struct {
 	name string
@@ -107,20 +44,20 @@ func TestSamplesInsideSpace(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := newStudy(t, retune.Config{Seed: 3, Sampler: tpe.New(m.o)})
+			s := samplertest.NewStudy(t, retune.Config{Seed: 3, Sampler: tpe.New(m.o)})
 			_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
-				return suggestMixed(tr), nil
+				return samplertest.Loss(tr, mixedSpace, math.Log), nil
 			}, retune.OptimizeOptions{Trials: 60, Parallel: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, tr := range allTrials(t, s) {
+			for _, tr := range samplertest.Trials(t, s) {
 				if tr.State != retune.TrialComplete {
 					t.Fatalf("trial %d is %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
 				}
 				for _, p := range mixedSpace {
-					if v := tr.Params[p.name]; !p.d.Contains(v) {
-						t.Errorf("trial %d: %s = %v (%T), want a value in %v", tr.Number, p.name, v, v, p.d)
+					if v := tr.Params[p.Name]; !p.Dist.Contains(v) {
+						t.Errorf("trial %d: %s = %v (%T), want a value in %v", tr.Number, p.Name, v, v, p.Dist)
 					}
 				}
 			}
@@ -137,8 +74,8 @@ func history(n int, seed uint64) []retune.FrozenTrial {
 		dists := map[string]retune.Distribution{}
 		v := 0.0
 		for _, p := range mixedSpace {
-			x := retune.SampleUniform(r, p.d)
-			params[p.name], dists[p.name] = x, p.d
+			x := retune.SampleUniform(r, p.Dist)
+			params[p.Name], dists[p.Name] = x, p.Dist
 			if f, ok := x.(float64); ok {
 				v += (f - 1) * (f - 1)
 			}
@@ -177,17 +114,17 @@ func propose(t *testing.T, s *tpe.Sampler, req *retune.SampleRequest) map[string
 	}
 	out := map[string]any{}
 	for i, p := range mixedSpace {
-		if v, ok := rel[p.name]; ok {
-			out[p.name] = v
+		if v, ok := rel[p.Name]; ok {
+			out[p.Name] = v
 			continue
 		}
 		ind := *req
 		ind.Rand = rand.New(rand.NewPCG(uint64(i), req.Rand.Uint64()))
-		v, err := s.Independent(ctx, &ind, p.name, p.d)
+		v, err := s.Independent(ctx, &ind, p.Name, p.Dist)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[p.name] = v
+		out[p.Name] = v
 	}
 	return out
 }
@@ -199,14 +136,14 @@ func TestSameSeedSameParams(t *testing.T) {
 			t.Parallel()
 			run := func() []map[string]any {
 				ctx := context.Background()
-				s := newStudy(t, retune.Config{Seed: 11, Sampler: tpe.New(m.o)})
+				s := samplertest.NewStudy(t, retune.Config{Seed: 11, Sampler: tpe.New(m.o)})
 				if _, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
-					return suggestMixed(tr), nil
+					return samplertest.Loss(tr, mixedSpace, math.Log), nil
 				}, retune.OptimizeOptions{Trials: 40}); err != nil {
 					t.Fatal(err)
 				}
 				var ps []map[string]any
-				for _, tr := range allTrials(t, s) {
+				for _, tr := range samplertest.Trials(t, s) {
 					ps = append(ps, tr.Params)
 				}
 				return ps
@@ -389,7 +326,7 @@ func TestDistributionChange(t *testing.T) {
 			for _, m := range modes {
 				s := tpe.New(m.o)
 				req := request(old, 1)
-				req.Space = map[string]retune.Distribution{name: c.d, "flog": mixedSpace[1].d}
+				req.Space = map[string]retune.Distribution{name: c.d, "flog": mixedSpace[1].Dist}
 				if m.o.Multivariate || m.o.Group {
 					rel, err := s.Relative(ctx, req)
 					if err != nil {
@@ -448,7 +385,7 @@ func TestInfiniteValues(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := newStudy(t, retune.Config{Seed: 5, Sampler: tpe.New(m.o)})
+			s := samplertest.NewStudy(t, retune.Config{Seed: 5, Sampler: tpe.New(m.o)})
 			_, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
 				x := tr.Float("x", -1, 1)
 				y := tr.Int("y", 0, 4)
@@ -463,7 +400,7 @@ func TestInfiniteValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, tr := range allTrials(t, s) {
+			for _, tr := range samplertest.Trials(t, s) {
 				if tr.State != retune.TrialComplete {
 					t.Errorf("trial %d: %v (%s), want COMPLETE", tr.Number, tr.State, tr.Reason)
 				}
@@ -481,7 +418,7 @@ func TestMultiObjective(t *testing.T) {
 				ctx := context.Background()
 				dirs := make([]retune.Direction, k)
 				dirs[1] = retune.Maximize
-				s := newStudy(t, retune.Config{Seed: 8, Directions: dirs, Sampler: tpe.New(m.o)})
+				s := samplertest.NewStudy(t, retune.Config{Seed: 8, Directions: dirs, Sampler: tpe.New(m.o)})
 				res, err := s.OptimizeMulti(ctx, func(ctx context.Context, tr *retune.Trial) ([]float64, error) {
 					x, y := tr.Float("x", 0, 1), tr.Float("y", 0, 1)
 					c := tr.Categorical("c", "a", "b")
@@ -510,7 +447,7 @@ func TestGroupConditionalSpace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := tpe.New(tpe.Options{Group: true, StartupTrials: 5})
-	st := newStudy(t, retune.Config{Seed: 2, Sampler: s})
+	st := samplertest.NewStudy(t, retune.Config{Seed: 2, Sampler: s})
 	obj := func(ctx context.Context, tr *retune.Trial) (float64, error) {
 		if tr.Categorical("model", "linear", "tree") == "linear" {
 			a, b := tr.Float("alpha", 1e-4, 1, retune.Log), tr.Float("l1", 0, 1)
@@ -521,7 +458,7 @@ func TestGroupConditionalSpace(t *testing.T) {
 	if _, err := st.Optimize(ctx, obj, retune.OptimizeOptions{Trials: 40}); err != nil {
 		t.Fatal(err)
 	}
-	ts := allTrials(t, st)
+	ts := samplertest.Trials(t, st)
 	req := &retune.SampleRequest{Directions: []retune.Direction{retune.Minimize}, Trials: ts, Rand: rand.New(rand.NewPCG(1, 1))}
 	space, err := s.Space(ctx, req)
 	if err != nil {
@@ -569,7 +506,7 @@ func TestSpec(t *testing.T) {
 	// A study resumed with the same options is not a sampler change.
 	ctx := context.Background()
 	store := retune.NewMemoryStorage()
-	newStudy(t, retune.Config{Seed: 1, Storage: store, Sampler: tpe.New(tpe.Options{Multivariate: true})})
+	samplertest.NewStudy(t, retune.Config{Seed: 1, Storage: store, Sampler: tpe.New(tpe.Options{Multivariate: true})})
 	if _, err := retune.NewStudy(ctx, retune.Config{Seed: 1, Storage: store, Sampler: tpe.New(tpe.Options{Multivariate: true})}); err != nil {
 		t.Errorf("resume with the same options: %v", err)
 	}
@@ -604,13 +541,13 @@ func TestCustomFuncs(t *testing.T) {
 		return w
 	}})
 	for _, p := range mixedSpace {
-		v, err := s.Independent(ctx, request(h, 1), p.name, p.d)
-		if err != nil || !p.d.Contains(v) {
-			t.Errorf("Independent(%s) = %v, %v, want a value in %v", p.name, v, err, p.d)
+		v, err := s.Independent(ctx, request(h, 1), p.Name, p.Dist)
+		if err != nil || !p.Dist.Contains(v) {
+			t.Errorf("Independent(%s) = %v, %v, want a value in %v", p.Name, v, err, p.Dist)
 		}
 	}
 	bad := tpe.New(tpe.Options{WeightFunc: func(n int) []float64 { return make([]float64, n+1) }})
-	if _, err := bad.Independent(ctx, request(h, 1), "f", mixedSpace[0].d); err == nil {
+	if _, err := bad.Independent(ctx, request(h, 1), "f", mixedSpace[0].Dist); err == nil {
 		t.Errorf("Independent with a WeightFunc returning too many weights: no error")
 	}
 }
@@ -624,7 +561,7 @@ func TestBeatsRandom(t *testing.T) {
 		return (x-1.3)*(x-1.3) + 2*(y+0.7)*(y+0.7), nil
 	}
 	best := func(sampler retune.Sampler, seed uint64) float64 {
-		s := newStudy(t, retune.Config{Seed: seed, Sampler: sampler})
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed, Sampler: sampler})
 		res, err := s.Optimize(context.Background(), obj, retune.OptimizeOptions{Trials: 60})
 		if err != nil {
 			t.Fatal(err)
