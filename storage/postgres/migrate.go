@@ -21,7 +21,7 @@ import (
 // SchemaVersion is the newest schema version this package knows: the number of its
 // migrations, migration/NNNN_name.sql numbered 1, 2, 3 … with no gap. The SQLite storage
 // uses the same numbers for the same changes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 //go:embed migration/*.sql
 var migrationFS embed.FS

@@ -1,11 +1,12 @@
 // Package postgres is the retune.Storage on PostgreSQL, for studies shared by any number of
 // processes on any number of machines. All coordination state lives in the database:
 //
-//   - Each study row carries its counters: the next trial number, the search trials
-//     started (for Budget.Trials) and the finish sequence. Every write that allocates a
-//     number, spends budget or finishes a trial updates that row first, so these writes
-//     are serialized per study by its row lock and numbers stay dense (a transaction that
-//     rolls back leaves no gap).
+//   - Each study row carries its counters: the next trial number and the search trials
+//     started (for Budget.Trials); a row of its own in study_finish carries its finish
+//     sequence. Every write that allocates a number or spends budget updates the study
+//     row first, and every write that finishes a trial the finish row, so these writes
+//     are serialized per study by those row locks and numbers stay dense (a transaction
+//     that rolls back leaves no gap).
 //   - Leases are judged by the database clock, never the client's: expiry is written as
 //     clock_timestamp() + ttl and compared with clock_timestamp().
 //   - The finish sequence follows commit order (see Finish), so FinishedSince never skips

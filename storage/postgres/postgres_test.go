@@ -225,9 +225,10 @@ func TestTimesUTC(t *testing.T) {
 	}
 }
 
-// TestFinishWaitsForEarlierFinish: a finish takes its sequence number under the study
-// row's lock, so while another transaction holds it, Finish waits, and FinishedSince
-// shows nothing in between; the held transaction rolls back and leaves no gap.
+// TestFinishWaitsForEarlierFinish: a finish takes its sequence number under the study's
+// finish counter row lock, so while another transaction holds it, Finish waits, and
+// FinishedSince shows nothing in between, while creating a trial (which locks the study
+// row) goes ahead; the held transaction rolls back and leaves no gap.
 func TestFinishWaitsForEarlierFinish(t *testing.T) {
 	t.Parallel()
 	dsn, schema := newSchema(t)
@@ -250,7 +251,7 @@ func TestFinishWaitsForEarlierFinish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := held.Exec(ctx, `UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = $1`, st.ID); err != nil {
+	if _, err := held.Exec(ctx, `UPDATE study_finish SET finish_seq = finish_seq + 1 WHERE study_id = $1`, st.ID); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -265,6 +266,12 @@ func TestFinishWaitsForEarlierFinish(t *testing.T) {
 	}
 	if fs, cur, err := s.FinishedSince(ctx, st.ID, 0); err != nil || len(fs) != 0 || cur != 0 {
 		t.Errorf("FinishedSince during the held finish = %d trials, cursor %d, %v; want none, 0", len(fs), cur, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	other, err := s.CreateTrial(cctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "h2", LeaseTTL: time.Minute})
+	cancel()
+	if err != nil || other.Number != ft.Number+1 {
+		t.Errorf("CreateTrial during the held finish = %d, %v; want trial %d at once (creating does not lock the finish counter)", other.Number, err, ft.Number+1)
 	}
 	if err := held.Rollback(ctx); err != nil {
 		t.Fatal(err)

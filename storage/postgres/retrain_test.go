@@ -34,8 +34,23 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	s := openStore(t, dsn, schema)
 	wantVersions(t, versions(t, dsn, schema), SchemaVersion)
-	if st, err := s.Study(t.Context(), "old"); err != nil || st.Model != "old" {
-		t.Errorf("Study(old) after migrating = %+v, %v, want it kept", st, err)
+	st, err := s.Study(t.Context(), "old")
+	if err != nil || st.Model != "old" {
+		t.Fatalf("Study(old) after migrating = %+v, %v, want it kept", st, err)
+	}
+	// Its finish counter moved to study_finish (version 5): trials still finish in order.
+	for want := int64(1); want <= 2; want++ {
+		ft, err := s.CreateTrial(t.Context(), retune.CreateTrialRequest{StudyID: st.ID, Holder: "h", LeaseTTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Finish(t.Context(), retune.FinishRequest{Ref: retune.TrialRef{StudyID: st.ID, Number: ft.Number, Epoch: ft.Lease.Epoch},
+			State: retune.TrialComplete, Values: []float64{1}}); err != nil {
+			t.Fatalf("Finish after migrating: %v", err)
+		}
+		if _, cursor, err := s.FinishedSince(t.Context(), st.ID, 0); err != nil || cursor != want {
+			t.Errorf("FinishedSince after %d finishes: cursor %d, %v", want, cursor, err)
+		}
 	}
 	c, err := s.PromoteChampion(t.Context(), retune.Champion{Model: "old", Source: "manual", Trial: -1}, 0,
 		[]retune.Event{{ID: "e1", Type: retune.TypeChampionPromoted, Source: "retune/model/old"}})

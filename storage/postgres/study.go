@@ -86,11 +86,15 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 		dirs[i] = int16(d)
 	}
 	var created time.Time
-	err = s.pool.QueryRow(ctx, `INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
-			budget_trials, budget_retries, user_attrs, system_attrs, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
-		ON CONFLICT (name) DO NOTHING
-		RETURNING id, created_at`,
+	// The study and its finish counter's row, in one statement.
+	err = s.pool.QueryRow(ctx, `WITH s AS (
+			INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
+				budget_trials, budget_retries, user_attrs, system_attrs, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+			ON CONFLICT (name) DO NOTHING
+			RETURNING id, created_at),
+		f AS (INSERT INTO study_finish (study_id) SELECT id FROM s)
+		SELECT id, created_at FROM s`,
 		rec.Name, dirs, rec.Metrics, rec.Model, int64(rec.Seed), sampler, pruner,
 		rec.Budget.Trials, rec.Budget.Retries, user, system).Scan(&rec.ID, &created)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -12,13 +12,16 @@ import (
 
 // How writes coordinate.
 //
-// Every write that allocates trial numbers, spends search budget or finishes a trial
-// (CreateTrial, Enqueue, Finish, ExpireLeases) starts by locking its study's row, and
-// keeps the lock until it commits. These writes are therefore serialized per study, and
-// because each later statement of the transaction runs on a fresh READ COMMITTED snapshot
-// taken after the lock was granted, each one sees everything the previous holders
-// committed. Lock order is always study row first, then trial rows; writes that touch a
-// single running trial (Update, Report, Heartbeat) lock only that trial's row.
+// Every write that allocates trial numbers or spends search budget (CreateTrial, Enqueue,
+// ExpireLeases) starts by locking its study's row; every write that finishes trials
+// (Finish, ExpireLeases) locks the study's finish counter row (study_finish). Each keeps
+// its locks until it commits, so these writes are serialized per study and per counter,
+// and because each later statement of the transaction runs on a fresh READ COMMITTED
+// snapshot taken after the lock was granted, each one sees everything the previous
+// holders committed. Creating and finishing take different rows, so with many workers
+// they do not wait for each other. Lock order is always study row, then finish counter
+// row, then trial rows; writes that touch a single running trial (Update, Report,
+// Heartbeat) lock only that trial's row.
 
 // CreateTrial implements retune.TrialStore.
 //
@@ -296,7 +299,7 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 
 // Finish implements retune.TrialStore.
 //
-// The trial's finish_seq comes from its study row's counter, incremented by this
+// The trial's finish_seq comes from its study's finish counter row, incremented by this
 // transaction, which holds the row's lock until it commits. The next finisher of the study
 // can read the counter only after that commit, so finish_seq order is commit order. A
 // PostgreSQL sequence would not do: it hands out numbers when a row is written, not when
@@ -328,9 +331,9 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
 	var ft retune.FrozenTrial
 	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
-		// Lock the study row, then the trial's: one round trip with BEGIN, in that order.
+		// Lock the finish counter row, then the trial's: one round trip with BEGIN, in that order.
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = $1 RETURNING finish_seq`, ref.StudyID)
+		b.Queue(`UPDATE study_finish SET finish_seq = finish_seq + 1 WHERE study_id = $1 RETURNING finish_seq`, ref.StudyID)
 		b.Queue(lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch)
 		br := tx.SendBatch(ctx, b)
 		var seq, id int64
@@ -374,7 +377,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 // trial query go in one round trip.
 func (s *Store) readTrials(ctx context.Context, what string, studyID int64, cond, order string, args ...any) ([]retune.FrozenTrial, int64, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT finish_seq FROM studies WHERE id = $1`, studyID)
+	b.Queue(`SELECT finish_seq FROM study_finish WHERE study_id = $1`, studyID)
 	b.Queue(`SELECT `+trialCols+` FROM trials t WHERE t.study_id = $1 AND `+cond+` ORDER BY `+order,
 		append([]any{studyID}, args...)...)
 	br := s.pool.SendBatch(ctx, b)
@@ -477,13 +480,23 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 	err = s.tx(ctx, what, func(tx pgx.Tx) error {
 		var retries, seq int64
 		var next int
-		err := tx.QueryRow(ctx, `SELECT budget_retries, finish_seq, next_number FROM studies WHERE id = $1 FOR NO KEY UPDATE`,
-			studyID).Scan(&retries, &seq, &next)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return studyNotFound(studyID)
-		}
-		if err != nil {
+		// The study row (retry budget, numbers), then the finish counter's row.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT budget_retries, next_number FROM studies WHERE id = $1 FOR NO KEY UPDATE`, studyID)
+		b.Queue(`SELECT finish_seq FROM study_finish WHERE study_id = $1 FOR NO KEY UPDATE`, studyID)
+		br := tx.SendBatch(ctx, b)
+		studyErr := br.QueryRow().Scan(&retries, &next)
+		finishErr := br.QueryRow().Scan(&seq)
+		if err := br.Close(); err != nil && studyErr == nil && finishErr == nil {
 			return dbErr(what, err)
+		}
+		switch {
+		case errors.Is(studyErr, pgx.ErrNoRows) || errors.Is(finishErr, pgx.ErrNoRows):
+			return studyNotFound(studyID)
+		case studyErr != nil:
+			return dbErr(what, studyErr)
+		case finishErr != nil:
+			return dbErr(what, finishErr)
 		}
 		rows, err := tx.Query(ctx, `SELECT t.id, t.retry_depth, `+trialCols+` FROM trials t
 			WHERE t.study_id = $1 AND t.state = 1 AND t.lease_expires < clock_timestamp()
@@ -543,8 +556,10 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 				return dbErr(what, err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE studies SET finish_seq = $2, next_number = $3 WHERE id = $1`,
-			studyID, seq, next); err != nil {
+		b = &pgx.Batch{}
+		b.Queue(`UPDATE studies SET next_number = $2 WHERE id = $1`, studyID, next)
+		b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, studyID, seq)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return dbErr(what, err)
 		}
 		return nil
