@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -55,15 +56,12 @@ func (p *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return br
 }
 
-// QueryRow runs one statement of the transaction (opening it, if first) and returns its row.
+// QueryRow runs one statement of the transaction after its first batch has opened it.
 func (p *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if p.begun {
-		return p.conn.QueryRow(ctx, sql, args...)
+	if !p.begun {
+		return errRow{errors.New("postgres: a statement before the transaction's first batch")}
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := p.SendBatch(ctx, b)
-	return closingRow{br.QueryRow(), br}
+	return p.conn.QueryRow(ctx, sql, args...)
 }
 
 // CommitWith runs the transaction's last statement and commits, in one round trip; scan
@@ -104,17 +102,3 @@ func (f failedResults) QueryRow() pgx.Row                { return errRow{f.err} 
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
-
-// closingRow closes its batch once scanned, freeing the connection for the next statement.
-type closingRow struct {
-	row pgx.Row
-	br  pgx.BatchResults
-}
-
-func (r closingRow) Scan(dest ...any) error {
-	err := r.row.Scan(dest...)
-	if cerr := r.br.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
