@@ -25,6 +25,8 @@
 //	notifiers:                      # where events go (see Notifier); retune run and
 //	  hook: {type: webhook, url: "https://ml.example.com/hooks/retune", secret_env: HOOK_SECRET}
 //	notify: [hook]                  # retune dispatch deliver them; default: all notifiers
+//	secret_env: [HF_TOKEN]          # variables trainers and exec notifiers must not see
+//	                                # (besides RETUNE_DB and every notifier's secret_env)
 //
 // Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
 // Unknown keys are errors, and every error names the file, the line and the field and says
@@ -38,6 +40,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,12 +58,15 @@ const MaxFileSize = 1 << 20
 
 // Study is a parsed, validated study file.
 type Study struct {
-	Path        string // the file it came from
-	Name        string
-	Model       string
-	Command     []string
-	Dir         string            // working directory of the command; default: the file's directory
-	Env         map[string]string // extra environment for the command
+	Path    string // the file it came from
+	Name    string
+	Model   string
+	Command []string
+	Dir     string            // working directory of the command; default: the file's directory
+	Env     map[string]string // extra environment for the command
+	// SecretEnv names environment variables that hold secrets of the machine running the
+	// study: trainers and exec notifiers never see them (see Secrets).
+	SecretEnv   []string
 	Objectives  []Objective
 	Params      []Param // in file order
 	Seed        uint64
@@ -377,7 +383,7 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, &Error{File: path, Msg: "file is empty: want at least name, command, objective and params"}
 	}
 	root := doc.Content[0]
-	f := p.fields(root, "", "name", "model", "command", "dir", "env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify")
+	f := p.fields(root, "", "name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify")
 	if f == nil {
 		return nil, errors.Join(p.errs...)
 	}
@@ -424,6 +430,9 @@ func Parse(path string, data []byte) (*Study, error) {
 				}
 			}
 		}
+	}
+	if n, ok := f["secret_env"]; ok {
+		s.SecretEnv = p.envNames(n, "secret_env")
 	}
 	p.objectives(f, root, s)
 	p.params(f, root, s)
@@ -504,6 +513,35 @@ func Parse(path string, data []byte) (*Study, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	return s, nil
+}
+
+// Secrets returns the names of the environment variables that trainers and exec notifiers
+// must not see: RETUNE_DB, the file's secret_env and every notifier's secret_env, sorted.
+// (The runner and the exec notifier also drop RETUNE_* variables whose names contain
+// SECRET, PASSWORD or TOKEN.)
+func (s *Study) Secrets() []string {
+	names := append([]string{"RETUNE_DB"}, s.SecretEnv...)
+	for _, n := range s.Notifiers {
+		names = append(names, n.SecretEnv...)
+	}
+	sort.Strings(names)
+	return slices.Compact(names)
+}
+
+// envNames reads one environment variable's name or a list of them.
+func (p *parser) envNames(n *yaml.Node, field string) []string {
+	var names []string
+	if n.Kind == yaml.SequenceNode {
+		names = p.strings(n, field)
+	} else if s, ok := p.str(n, field); ok {
+		names = []string{s}
+	}
+	for _, e := range names {
+		if e == "" || strings.ContainsAny(e, "= \t\n") {
+			p.errorf(n, field, "%q: want an environment variable's name", e)
+		}
+	}
+	return names
 }
 
 // relativeTo resolves a relative path in a study file against the file's directory.

@@ -121,17 +121,17 @@ func TestNotifiers(t *testing.T) {
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.LoadNotifiers(path, only); err == nil || !strings.Contains(err.Error(), "also defined in") {
+	if _, _, err := config.LoadNotifiers(path, only); err == nil || !strings.Contains(err.Error(), "also defined in") {
 		t.Errorf("LoadNotifiers with audit twice: %v, want an error", err)
 	}
-	got, err := config.LoadNotifiers(only)
+	got, _, err := config.LoadNotifiers(only)
 	if err != nil || len(got) != 1 || got[0].Type != "log" {
 		t.Errorf("LoadNotifiers(notifiers-only file) = %+v, %v", got, err)
 	}
 	if err := os.WriteFile(only, []byte("notifers: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.LoadNotifiers(only); err == nil || !strings.Contains(err.Error(), "unknown key") {
+	if _, _, err := config.LoadNotifiers(only); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Errorf("LoadNotifiers(misspelt section): %v, want an unknown-key error", err)
 	}
 }
@@ -175,6 +175,8 @@ func TestParseErrors(t *testing.T) {
 		{"schedule every not a duration", valid + "schedule: {every: daily, timezone: [UTC]}\n"},
 		{"bad notifiers", valid + "notifiers:\n  hook: {type: webhook, url: ftp://x/y, secret_env: [\"A=B\"], retries: 3}\n  bad id: {type: log}\n  cmd: {type: exec, command: []}\n  bus: {type: nats}\n  pager: {type: sms}\n  plain: log\n  nohook: {type: webhook, url: \"https://h.example/x\"}\nnotify: [hook, other, hook]\n"},
 		{"notify without notifiers", valid + "notify: [hook]\n"},
+		{"bad secret_env", valid + "secret_env: [OK_NAME, \"A B\", \"\"]\n"},
+		{"secret_env not names", valid + "secret_env: {A: b}\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {

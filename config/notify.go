@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,21 +115,10 @@ func (p *parser) notifiers(n *yaml.Node) []Notifier {
 			if u, err := url.Parse(nt.URL); nt.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 				p.errorf(f["url"], field+".url", "%q: want an absolute http or https URL", nt.URL)
 			}
-			x, ok := f["secret_env"]
-			switch {
-			case !ok:
+			if x, ok := f["secret_env"]; ok {
+				nt.SecretEnv = p.envNames(x, field+".secret_env")
+			} else {
 				p.errorf(v, field+".secret_env", "missing: want the environment variable holding the signing secret (whsec_…; `retune notifiers secret` makes one)")
-			case x.Kind == yaml.SequenceNode:
-				nt.SecretEnv = p.strings(x, field+".secret_env")
-			default:
-				if s, ok := p.str(x, field+".secret_env"); ok {
-					nt.SecretEnv = []string{s}
-				}
-			}
-			for _, e := range nt.SecretEnv {
-				if e == "" || strings.ContainsAny(e, "= ") {
-					p.errorf(x, field+".secret_env", "%q: want an environment variable's name", e)
-				}
 			}
 		case "exec":
 			if x, ok := f["command"]; !ok {
@@ -194,19 +184,21 @@ func (p *parser) notify(n *yaml.Node, defined []Notifier) []string {
 }
 
 // LoadNotifiers reads the notifiers sections of files: study files, or files with only a
-// notifiers section. An ID defined by two files is an error.
-func LoadNotifiers(paths ...string) ([]Notifier, error) {
+// notifiers section (and optionally secret_env). An ID defined by two files is an error.
+// secretEnv holds the files' top-level secret_env names, for BuildNotifiers.
+func LoadNotifiers(paths ...string) (ns []Notifier, secretEnv []string, err error) {
 	var (
 		out  []Notifier
 		errs []error
 		by   = map[string]string{}
 	)
 	for _, path := range paths {
-		ns, err := loadNotifierFile(path)
+		ns, se, err := loadNotifierFile(path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		secretEnv = append(secretEnv, se...)
 		for _, n := range ns {
 			if prev, dup := by[n.ID]; dup {
 				errs = append(errs, &Error{File: path, Line: n.Line, Field: "notifiers." + n.ID, Msg: "also defined in " + prev + ": want each notifier ID once"})
@@ -217,46 +209,50 @@ func LoadNotifiers(paths ...string) ([]Notifier, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return out, nil
+	return out, secretEnv, nil
 }
 
-func loadNotifierFile(path string) ([]Notifier, error) {
+func loadNotifierFile(path string) ([]Notifier, []string, error) {
 	data, err := readFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		s, err := Parse(path, data) // for its error message
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return s.Notifiers, nil
+		return s.Notifiers, s.SecretEnv, nil
 	}
 	root := doc.Content[0]
 	for i := 0; i < len(root.Content); i += 2 {
 		if root.Content[i].Value == "command" { // a study file: validate all of it
 			s, err := Parse(path, data)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return s.Notifiers, nil
+			return s.Notifiers, s.SecretEnv, nil
 		}
 	}
 	p := &parser{file: path}
-	f := p.fields(root, "", "notifiers")
+	f := p.fields(root, "", "notifiers", "secret_env")
 	var out []Notifier
+	var secretEnv []string
 	if n, ok := f["notifiers"]; ok {
 		out = p.notifiers(n)
 	} else if f != nil {
 		p.errorf(root, "notifiers", "missing: want a notifiers section (or a study file)")
 	}
-	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
+	if n, ok := f["secret_env"]; ok {
+		secretEnv = p.envNames(n, "secret_env")
 	}
-	return out, nil
+	if len(p.errs) > 0 {
+		return nil, nil, errors.Join(p.errs...)
+	}
+	return out, secretEnv, nil
 }
 
 // Build makes the notifier. A webhook's secrets are read from the environment now; a log
@@ -289,7 +285,7 @@ func (n Notifier) Build(secretEnv []string) (notify.Notifier, func() error, erro
 		if n.Path == "" || n.Path == "-" {
 			return &notify.Log{W: os.Stderr}, noop, nil
 		}
-		f, err := os.OpenFile(n.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := os.OpenFile(n.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("notifier %q: %w", n.ID, err)
 		}
@@ -298,9 +294,11 @@ func (n Notifier) Build(secretEnv []string) (notify.Notifier, func() error, erro
 	return nil, nil, fmt.Errorf("%w: notifier %q: type %q: want webhook, exec, nats or log", retune.ErrInvalid, n.ID, n.Type)
 }
 
-// BuildNotifiers builds every notifier; the returned func closes them.
-func BuildNotifiers(ns []Notifier) (map[string]notify.Notifier, func() error, error) {
-	var secretEnv []string
+// BuildNotifiers builds every notifier; the returned func closes them. Exec notifiers'
+// commands see none of the variables named by secretEnv (a study file's secret_env) or by
+// any notifier's secret_env.
+func BuildNotifiers(ns []Notifier, secretEnv ...string) (map[string]notify.Notifier, func() error, error) {
+	secretEnv = slices.Clone(secretEnv)
 	for _, n := range ns {
 		secretEnv = append(secretEnv, n.SecretEnv...)
 	}

@@ -74,7 +74,8 @@ type Command struct {
 	Objectives []string
 	// Study is the study name, for RETUNE_STUDY and the log path.
 	Study string
-	// LogDir, if set, keeps each trial's output in LogDir/<study>/<number>.log (mode 0600):
+	// LogDir, if set, keeps each trial's output in LogDir/<study>/<number>.log (mode 0600),
+	// where <study> is PathName(Study), so no study name can point outside LogDir:
 	// the first LogHead and last LogTail bytes of stdout and stderr together.
 	LogDir           string
 	LogHead, LogTail int
@@ -169,7 +170,7 @@ func (c *Command) LogPath(number int) string {
 	if c.LogDir == "" {
 		return ""
 	}
-	return filepath.Join(c.LogDir, c.Study, strconv.Itoa(number)+".log")
+	return filepath.Join(StudyLogDir(c.LogDir, c.Study), strconv.Itoa(number)+".log")
 }
 
 // Run runs the command for trial t with params and returns the objective values. env adds

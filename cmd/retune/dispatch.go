@@ -61,14 +61,14 @@ func runDispatch(ctx context.Context, m *Main, args []string) error {
 	if *lease <= 0 || *poll <= 0 || *parallel <= 0 {
 		return usagef("dispatch: --lease, --poll and --parallel must be > 0")
 	}
-	ns, err := config.LoadNotifiers(configs...)
+	ns, secretEnv, err := config.LoadNotifiers(configs...)
 	if err != nil {
 		return err
 	}
 	if len(ns) == 0 {
 		return usagef("dispatch: %s define no notifiers", strings.Join(configs, ", "))
 	}
-	built, closeAll, err := config.BuildNotifiers(ns)
+	built, closeAll, err := config.BuildNotifiers(ns, secretEnv...)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *c
 	if !ok {
 		return nil, fmt.Errorf("%w: this storage keeps no deliveries", retune.ErrInvalid)
 	}
-	built, closeAll, err := config.BuildNotifiers(cfg.Notifiers)
+	built, closeAll, err := config.BuildNotifiers(cfg.Notifiers, cfg.SecretEnv...)
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	host, _ := os.Hostname()
 	cmd := &runner.Command{
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
-		LogDir: o.logs, Secrets: []string{"RETUNE_DB"}, KillGrace: o.grace,
+		LogDir: o.logs, Secrets: cfg.Secrets(), KillGrace: o.grace,
 	}
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {

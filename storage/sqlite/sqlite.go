@@ -25,8 +25,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +114,9 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 	if o.Readers == 0 {
 		o.Readers = defaultReaders
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	w, err := openWriter(ctx, path, o)
 	if err != nil {
 		return nil, err
@@ -133,6 +138,20 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite %s: open readers: %w", path, err)
 	}
 	return &Store{w: w, r: r, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
+}
+
+// createPrivate creates the database file with mode 0600 if it does not exist: it holds
+// trainers' output and decision evidence. SQLite gives the -wal and -shm files it creates
+// beside it the database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlite %s: create: %w", path, err)
+	}
+	return f.Close()
 }
 
 // openWriter opens the single writer connection and checks that the file is in WAL mode.

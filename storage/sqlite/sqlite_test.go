@@ -500,3 +500,23 @@ func TestDeleteCascade(t *testing.T) {
 		t.Errorf("Report to a deleted study: error = %v, want ErrNotFound", err)
 	}
 }
+
+// TestFilesArePrivate: the database and its -wal and -shm files hold trainers' output and
+// decision evidence, so only their owner may read them.
+func TestFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "retune.db")
+	s := openT(t, path, Options{})
+	if _, err := s.CreateStudy(t.Context(), retune.StudyRecord{Name: "private", Directions: []retune.Direction{retune.Minimize}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", filepath.Base(p), m)
+		}
+	}
+}
