@@ -3,6 +3,7 @@ package retune
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -356,6 +357,13 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 	if err != nil {
 		return FrozenTrial{}, err
 	}
+	if req.Interrupted {
+		req.SystemAttrs = maps.Clone(req.SystemAttrs)
+		if req.SystemAttrs == nil {
+			req.SystemAttrs = map[string]any{}
+		}
+		req.SystemAttrs[attrInterrupted] = true
+	}
 	sys, err := roundTripAttrs(req.SystemAttrs)
 	if err != nil {
 		return FrozenTrial{}, err
@@ -382,6 +390,9 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, req.SystemAttrs)
 	t.ft = ft
 	st.finish(ft.Number)
+	if req.Interrupted && ft.Kind == KindSearch {
+		st.started--
+	}
 	return ft, nil
 }
 
@@ -404,6 +415,9 @@ func CheckFinish(req FinishRequest) error {
 	case TrialPruned, TrialFail:
 	default:
 		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if req.Interrupted && req.State != TrialFail {
+		return fmt.Errorf("%w: finishing trial %d as an interrupted %v: an interruption ends FAIL", ErrInvalid, req.Ref.Number, req.State)
 	}
 	if len(req.Reason) > MaxReasonLen {
 		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, len(req.Reason), MaxReasonLen)
@@ -495,6 +509,9 @@ func (m *memStore) ExpireLeases(_ context.Context, studyID int64) (int, error) {
 		t := st.trials[n]
 		t.ft.State, t.ft.Reason, t.ft.End = TrialFail, ReasonLeaseExpired, now
 		st.finish(n)
+		if t.ft.Kind == KindSearch {
+			st.started--
+		}
 		if t.depth < st.rec.Budget.Retries {
 			fixed, err := roundTripFixed(RetryParams(t.ft))
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,12 @@ type OptimizeOptions struct {
 	// StopOnError stops the run at the first objective error (after recording the trial as
 	// FAIL) and returns that error. Default: record and go on.
 	StopOnError bool
+	// FailFast stops the run (Result.Stop FailedAlike) when the first FailFast trials of
+	// this call to finish all failed with the same reason (its first line): a broken
+	// command or environment fails every trial alike, and would otherwise spend the whole
+	// budget. Interrupted trials do not count; one that completes or is pruned turns the
+	// check off. 0 = never.
+	FailFast int
 	// Callbacks are called after each trial of this run finishes, one at a time.
 	Callbacks []func(ctx context.Context, s *Study, t FrozenTrial)
 	// ObserverTimeout bounds each observer call; default 30s.
@@ -48,9 +55,11 @@ type OptimizeOptions struct {
 type Result struct {
 	// Best is the study's best trial after the run (single objective), or its Pareto front.
 	Best []FrozenTrial
-	// Counts of the trials this call started and how they ended.
-	Started, Completed, Pruned, Failed int
-	Stop                               StopReason
+	// Counts of the trials this call started and how they ended. Interrupted counts the
+	// Failed trials that were interrupted (FrozenTrial.Interrupted): they are no outcome
+	// and do not count against Budget.Trials.
+	Started, Completed, Pruned, Failed, Interrupted int
+	Stop                                            StopReason
 	// ObserverErrors are the errors (and timeouts, and panics) of observers.
 	ObserverErrors []error
 	// Abandoned counts objective and observer calls that were still running when they were
@@ -99,6 +108,7 @@ type outcome struct {
 type runState struct {
 	mu        sync.Mutex
 	res       Result
+	alike     failStreak
 	stopped   bool
 	err       error
 	completed map[int]bool
@@ -181,8 +191,15 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 					st.res.Pruned++
 				case TrialFail:
 					st.res.Failed++
+					if ft.Interrupted() {
+						st.res.Interrupted++
+					}
 				}
+				failedAlike := o.FailFast > 0 && st.alike.add(ft) >= o.FailFast
 				st.mu.Unlock()
+				if failedAlike {
+					st.stop(FailedAlike, nil)
+				}
 				if len(o.Callbacks) > 0 {
 					st.cbMu.Lock()
 					for _, cb := range o.Callbacks {
@@ -218,6 +235,38 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 	res.Abandoned = int(st.abandoned.Load())
 	res.Elapsed = time.Since(start)
 	return res, st.err
+}
+
+// failStreak follows the first outcomes of a run for OptimizeOptions.FailFast.
+type failStreak struct {
+	n      int    // trials that failed with reason
+	reason string // first line of the first failure's reason
+	broken bool   // an outcome other than that failure came: the check is off
+}
+
+// add records a finished trial and returns how many trials have failed alike so far.
+func (f *failStreak) add(ft FrozenTrial) int {
+	if f.broken {
+		return 0
+	}
+	if ft.Interrupted() {
+		return f.n
+	}
+	first, _, _ := strings.Cut(ft.Reason, "\n")
+	switch {
+	case ft.State != TrialFail:
+		f.broken = true
+	case f.n == 0:
+		f.n, f.reason = 1, first
+	case first == f.reason:
+		f.n++
+	default:
+		f.broken = true
+	}
+	if f.broken {
+		return 0
+	}
+	return f.n
 }
 
 // runTrial runs one trial and records how it ended. The returned error is a storage
@@ -289,8 +338,8 @@ func cancelReason(tctx context.Context, o OptimizeOptions) error {
 	case errors.Is(cause, errTrialTimeout):
 		return fmt.Errorf("trial timeout: no result within %v", o.TrialTimeout)
 	case errors.Is(cause, errRunTimeout):
-		return fmt.Errorf("interrupted: run timeout of %v reached", o.Timeout)
+		return interruption{fmt.Errorf("run timeout of %v reached", o.Timeout)}
 	default:
-		return fmt.Errorf("interrupted: %v", cause)
+		return interruption{cause}
 	}
 }

@@ -245,6 +245,44 @@ func TestStopOnError(t *testing.T) {
 	}
 }
 
+func TestFailFast(t *testing.T) {
+	t.Parallel()
+	broken := errors.New(`start "trian.py": no such file`)
+	tests := []struct {
+		name      string
+		obj       func(n int) (float64, error)
+		stop      retune.StopReason
+		completed int
+	}{
+		{"alike", func(int) (float64, error) { return 0, broken }, retune.FailedAlike, 0},
+		{"different reasons", func(n int) (float64, error) { return 0, fmt.Errorf("diverged at step %d", n) }, retune.BudgetExhausted, 0},
+		{"one success", func(n int) (float64, error) {
+			if n == 3 {
+				return 1, nil
+			}
+			return 0, broken
+		}, retune.BudgetExhausted, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStudy(t, retune.Config{Budget: retune.Budget{Trials: 20}})
+			res, err := s.Optimize(t.Context(), func(ctx context.Context, t *retune.Trial) (float64, error) {
+				return tt.obj(t.Number())
+			}, retune.OptimizeOptions{FailFast: 5})
+			if err != nil || res.Stop != tt.stop || res.Completed != tt.completed {
+				t.Fatalf("Optimize = %+v, %v, want stop %v with %d complete", res, err, tt.stop, tt.completed)
+			}
+			if tt.stop == retune.FailedAlike && res.Started != 5 {
+				t.Errorf("started %d trials, want 5: the rest of the budget unspent", res.Started)
+			}
+			if tt.stop == retune.BudgetExhausted && res.Started != 20 {
+				t.Errorf("started %d trials, want the budget of 20", res.Started)
+			}
+		})
+	}
+}
+
 func TestTrialTimeout(t *testing.T) {
 	t.Parallel()
 	s := newStudy(t, retune.Config{})

@@ -33,7 +33,18 @@ var (
 	ErrGridExhausted = errors.New("retune: grid exhausted")
 	// ErrInvalid is wrapped by every validation error: a bad distribution, config or value.
 	ErrInvalid = errors.New("retune: invalid")
+	// ErrInterrupted is wrapped by the fail reason of a trial that its runner stopped
+	// (cancellation, the run's timeout, a dead process) before the objective had an
+	// outcome. Such a trial ends FAIL but gives its place in Budget.Trials back;
+	// TellState(ctx, t, TrialFail, err) with an err wrapping it does the same.
+	ErrInterrupted = errors.New("retune: trial interrupted")
 )
+
+// interruption is a fail reason that wraps ErrInterrupted; it reads "interrupted: why".
+type interruption struct{ why error }
+
+func (e interruption) Error() string   { return "interrupted: " + e.why.Error() }
+func (e interruption) Unwrap() []error { return []error{ErrInterrupted, e.why} }
 
 // Direction says whether an objective is minimized or maximized.
 type Direction int8
@@ -150,9 +161,10 @@ const (
 	Canceled                          // the caller's context was cancelled
 	GridExhausted                     // an exhaustive sampler ran every point
 	Error                             // an error stopped the run (see the returned error)
+	FailedAlike                       // the run's first trials all failed alike (OptimizeOptions.FailFast)
 )
 
-var stopNames = [...]string{"trials done", "budget exhausted", "timeout", "canceled", "grid exhausted", "error"}
+var stopNames = [...]string{"trials done", "budget exhausted", "timeout", "canceled", "grid exhausted", "error", "first trials failed alike"}
 
 func (r StopReason) String() string {
 	if int(r) >= 0 && int(r) < len(stopNames) {

@@ -57,7 +57,8 @@ type TrialStore interface {
 	// Heartbeat renews the lease for ttl and returns the new expiry.
 	Heartbeat(ctx context.Context, ref TrialRef, ttl time.Duration) (time.Time, error)
 	// Finish moves a running trial to COMPLETE, PRUNED or FAIL with everything in req, in
-	// one transaction, and returns the stored trial. A COMPLETE trial needs one value per
+	// one transaction, and returns the stored trial; an interrupted search trial
+	// (req.Interrupted) gives its place in Budget.Trials back in the same transaction. A COMPLETE trial needs one value per
 	// objective and none may be NaN.
 	Finish(ctx context.Context, req FinishRequest) (FrozenTrial, error)
 	// FinishedSince returns the trials (all kinds) that finished after cursor, in the order
@@ -71,15 +72,19 @@ type TrialStore interface {
 	// Trial returns one trial by number, or an error wrapping ErrNotFound.
 	Trial(ctx context.Context, studyID int64, number int) (FrozenTrial, error)
 	// ExpireLeases fails every RUNNING trial whose lease has expired with reason
-	// "lease expired" and, while the study's Budget.Retries allows, enqueues a WAITING copy
+	// "lease expired" (an interruption: the trial's place in Budget.Trials is given back) and, while the study's Budget.Retries allows, enqueues a WAITING copy
 	// with the same params (RetryOf set). It returns how many trials it failed.
 	ExpireLeases(ctx context.Context, studyID int64) (int, error)
 }
 
 // Budget holds study-wide caps, enforced atomically in storage.
 type Budget struct {
-	// Trials caps the search trials the study ever starts, across all processes; every
-	// started search trial counts, failed ones and retries too. 0 = unlimited.
+	// Trials caps the search trials of the study that have an outcome or are running,
+	// across all processes: a trial counts from its start, whatever its end (COMPLETE,
+	// PRUNED, FAIL, retries too), unless it was interrupted (FrozenTrial.Interrupted: its
+	// lease expired, or its runner stopped it before it had an outcome), which gives its
+	// place back to the trial that runs next, usually its re-run. So a budget of N yields
+	// N outcomes however often the runs are stopped. 0 = unlimited.
 	Trials int `json:"trials,omitempty"`
 	// Retries is how many times a trial whose lease expired is re-run with the same params
 	// (a chain of copies, each linked to the one it retries). 0 = never.
@@ -173,6 +178,11 @@ type FinishRequest struct {
 	UserAttrs     map[string]any
 	SystemAttrs   map[string]any
 	Reason        string
+	// Interrupted marks a FAIL that is no outcome of the trial: its runner stopped it
+	// (see ErrInterrupted). Storage records it as the system attribute "interrupted"
+	// (see FrozenTrial.Interrupted), and a search trial finished so no longer counts
+	// against Budget.Trials.
+	Interrupted bool
 }
 
 // Limits on names and attributes, checked by the library and by every storage.

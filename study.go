@@ -42,9 +42,10 @@ type Config struct {
 	// Baseline is the value to beat: observers fire when a run's best beats it
 	// (direction-aware). Nil = any completed best counts.
 	Baseline *float64
-	// Replace allows a resumed study to change its stored sampler, pruner, seed or model;
-	// without it a difference is an error. Each change is recorded in the study's system
-	// attribute "changes".
+	// Replace allows a resumed study to change its stored sampler or pruner; without it a
+	// difference is an error. Each change is recorded in the study's system attribute
+	// "changes". A study's seed and model never change (they are part of what its trials
+	// mean): a different one is an error even with Replace.
 	Replace bool
 	// LeaseTTL is how long a running trial's lease lasts between renewals; the library
 	// renews open trials every LeaseTTL/3. Default 30s.
@@ -89,8 +90,8 @@ type Study struct {
 const defaultLeaseTTL = 30 * time.Second
 
 // NewStudy creates the study cfg describes, or resumes the stored one with the same name.
-// A resumed study must have the same directions; a different sampler, pruner, seed or
-// model is an error unless cfg.Replace. The budget is taken from cfg.
+// A resumed study must have the same directions, metrics, seed and model; a different
+// sampler or pruner is an error unless cfg.Replace. The budget is taken from cfg.
 func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 	dirs := cfg.Directions
 	switch {
@@ -236,10 +237,10 @@ func resume(ctx context.Context, store Storage, rec, want StudyRecord, replace b
 		upd.Pruner = &want.Pruner
 	}
 	if want.Seed != 0 && want.Seed != rec.Seed {
-		return rec, fmt.Errorf("%w: study has seed %d, config has %d: a study keeps its seed", ErrConflict, rec.Seed, want.Seed)
+		return rec, fmt.Errorf("%w: study has seed %d, config has %d: a study keeps its seed, even with Replace (--replace); use the stored seed, 0, or a new study name", ErrConflict, rec.Seed, want.Seed)
 	}
 	if want.Model != rec.Model {
-		return rec, fmt.Errorf("%w: study belongs to model %q, config says %q: a study keeps its model", ErrConflict, rec.Model, want.Model)
+		return rec, fmt.Errorf("%w: study belongs to model %q, config says %q: a study keeps its model, even with Replace (--replace); use a new study name", ErrConflict, rec.Model, want.Model)
 	}
 	if want.Budget != rec.Budget {
 		upd.Budget = &want.Budget
@@ -583,6 +584,7 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 	if reason != nil {
 		req.Reason = CutReason(reason.Error())
 	}
+	req.Interrupted = state == TrialFail && errors.Is(reason, ErrInterrupted)
 	t.mu.Unlock()
 	s.removeOpen(t)
 

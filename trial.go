@@ -38,6 +38,17 @@ type FrozenTrial struct {
 	End     time.Time // zero until finished
 }
 
+// Interrupted reports whether the trial ended FAIL without an outcome of its own: its
+// runner stopped it (see ErrInterrupted) or its lease expired. Such trials do not count
+// against Budget.Trials.
+func (t FrozenTrial) Interrupted() bool {
+	return t.State == TrialFail && (t.Reason == ReasonLeaseExpired || t.SystemAttrs[attrInterrupted] == true)
+}
+
+// attrInterrupted is the system attribute with which every storage marks an interrupted
+// finish (FinishRequest.Interrupted).
+const attrInterrupted = "interrupted"
+
 // Value returns the first objective value, or NaN if there is none.
 func (t FrozenTrial) Value() float64 {
 	if len(t.Values) == 0 {

@@ -15,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
 	"github.com/a6b40afc/retune/export"
+	"github.com/a6b40afc/retune/storage"
 )
 
 // studyOut is the part of `retune studies --json` the tests read.
@@ -268,6 +270,13 @@ func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "empty.db")
+	missing := filepath.Join(dir, "typo.db") // commands that read never create it
+	if s, err := storage.Open(t.Context(), db); err != nil {
+		t.Fatal(err)
+	} else {
+		s.Close()
+	}
+
 	write := func(name, yaml string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
@@ -333,7 +342,13 @@ params:
 		{"bad budget", []string{"run", badBudget, "--db", db}, ExitUsage, []string{badBudget + ":6: budget.trials: want a whole number >= 1"}, ""},
 		{"unknown placeholder", []string{"run", unknownPlaceholder, "--db", db}, ExitUsage, []string{unknownPlaceholder + ":2: command: {y} is not a param"}, ""},
 		{"nothing stops the run", []string{"run", noStop, "--db", db}, ExitUsage, []string{noStop + ": nothing would stop this run"}, ""},
-		{"negative trials", []string{"run", valid, "--db", db, "--trials", "-1"}, ExitUsage, []string{"--trials, --parallel and --timeout must be >= 0"}, ""},
+		{"negative trials", []string{"run", valid, "--db", db, "--trials", "-1"}, ExitUsage, []string{"--trials, --parallel, --timeout and --fail-fast must be >= 0"}, ""},
+		{"no database: studies", []string{"studies", "--db", missing}, ExitNotFound, []string{"sqlite database " + missing + " does not exist (check --db or RETUNE_DB"}, ""},
+		{"no database: best", []string{"best", "x", "--db", missing}, ExitNotFound, []string{"does not exist"}, ""},
+		{"no database: trials", []string{"trials", "x", "--db", missing}, ExitNotFound, []string{"does not exist"}, ""},
+		{"no database: events", []string{"events", "list", "--db", missing}, ExitNotFound, []string{"does not exist"}, ""},
+		{"no database: decisions", []string{"decisions", "list", "--db", missing}, ExitNotFound, []string{"does not exist"}, ""},
+		{"no database: champion show", []string{"champion", "show", "m", "--db", missing}, ExitNotFound, []string{"does not exist"}, ""},
 		{"trials of no study", []string{"trials", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
 		{"best of no study", []string{"best", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
 		{"export of no study", []string{"export", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
@@ -345,6 +360,9 @@ params:
 			r := cli(t, nil, tt.args...)
 			if r.code != tt.code {
 				t.Errorf("exit code %d, want %d\n%v", r.code, tt.code, r)
+			}
+			if _, err := os.Stat(missing); err == nil {
+				t.Errorf("%s created %s", tt.name, missing)
 			}
 			for _, s := range tt.stderr {
 				if !strings.Contains(r.stderr, s) {
@@ -440,5 +458,126 @@ func TestDatabasePrecedence(t *testing.T) {
 				t.Errorf("log beside %s: %v", tt.want, err)
 			}
 		})
+	}
+}
+
+// TestEnqueueChecksSpace: enqueued params are checked against the study's space before
+// they are stored: unknown names, values outside a range and unknown choices are refused.
+func TestEnqueueChecksSpace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	file := writeStudy(t, dir, "study.yaml", "enq", []string{"-steps={steps}", "--", "{opt}"}, `params:
+  x: {type: float, low: 0, high: 1}
+  steps: {type: int, low: 1, high: 3}
+  opt: {type: categorical, choices: [adam, "5"]}
+budget: {trials: 10}
+`)
+	mustCLI(t, "run", file, "--db", db, "--trials", "1")
+	if r := cli(t, nil, "run", file, "--db", db, "--trials", "0"); r.code != ExitUsage || !strings.Contains(r.stderr, "--trials 0: want at least 1") {
+		t.Errorf("run --trials 0: %v", r)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--param", "lr=5"}, `"lr" is not a param of study "enq": its params are opt, steps, x`},
+		{[]string{"--param", "x=7"}, "param x = 7 is outside its space float[0, 1]"},
+		{[]string{"--param", "steps=2.5"}, "param steps = 2.5 is outside its space"},
+		{[]string{"--param", "opt=rmsprop"}, "param opt = rmsprop is outside its space categorical{adam, 5}"},
+	} {
+		r := cli(t, nil, append([]string{"enqueue", "enq", "--db", db}, c.args...)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("enqueue %v: %v, want exit %d and %q", c.args, r, ExitUsage, c.want)
+		}
+	}
+	out := mustCLI(t, "enqueue", "enq", "--db", db, "--param", "x=1", "--param", "opt=5")
+	if !strings.Contains(out, "enqueued trial 1 of enq (steps sampled when it runs)") {
+		t.Errorf("enqueue = %q", out)
+	}
+	mustCLI(t, "enqueue", "enq", "--db", db, "--json", `{"steps": 2.0, "x": 0}`)
+	mustCLI(t, "run", file, "--db", db, "--trials", "2")
+	ts := trials(t, db, "enq")
+	if len(ts) != 3 || ts[1].State != "COMPLETE" || ts[1].Params["x"] != 1.0 || ts[1].Params["opt"] != "5" ||
+		ts[2].State != "COMPLETE" || ts[2].Params["steps"] != 2.0 {
+		t.Errorf("enqueued trials ran as %+v", ts)
+	}
+	if st := studies(t, db); len(st) != 1 || st[0].Waiting != 0 {
+		t.Errorf("studies after the runs: %+v", st)
+	}
+
+	// A study no trial has drawn params for yet has no recorded space: the study file gives it.
+	db2 := filepath.Join(dir, "fresh.db")
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := storage.Open(t.Context(), db2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.NewStudy(t.Context(), store, false); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if r := cli(t, nil, "enqueue", "enq", "--db", db2, "--param", "x=0.5"); r.code != ExitUsage || !strings.Contains(r.stderr, "no recorded search space yet") {
+		t.Errorf("enqueue to a study without trials: %v", r)
+	}
+	if r := cli(t, nil, "enqueue", "enq", "--db", db2, "--param", "x=2", "--config", file); r.code != ExitUsage || !strings.Contains(r.stderr, "outside its space") {
+		t.Errorf("enqueue x=2 checked by --config: %v", r)
+	}
+	mustCLI(t, "enqueue", "enq", "--db", db2, "--param", "x=0.5", "--config", file)
+}
+
+// TestBrokenCommandSpendsNoBudget: what would fail every trial is found before the first
+// one, and a run whose first trials all fail alike stops with the budget unspent.
+func TestBrokenCommandSpendsNoBudget(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	params := "params:\n  x: {type: float, low: 0, high: 1}\nbudget: {trials: 20}\n"
+	write := func(name, command string) string {
+		p := filepath.Join(dir, name+".yaml")
+		body := "name: " + name + "\ncommand: " + command + "\nobjective: {metric: loss, direction: minimize}\n" + params
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notAFolder := filepath.Join(dir, "file")
+	if err := os.WriteFile(notAFolder, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, file string
+		flags      []string
+		want       string
+	}{
+		{"missing program", write("missing", `["no-such-trainer-program", "{x}"]`), nil, `command "no-such-trainer-program" is not found in PATH`},
+		{"missing path", write("path", `["./train.sh", "{x}"]`), nil, `command "./train.sh": ` + filepath.Join(dir, "train.sh") + " does not exist"},
+		{"log folder", write("logs", `["true", "{x}"]`), []string{"--log-dir", filepath.Join(notAFolder, "logs")}, "log folder"},
+	} {
+		r := cli(t, nil, append([]string{"run", c.file, "--db", db}, c.flags...)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: %v, want exit %d and %q", c.name, r, ExitUsage, c.want)
+		}
+	}
+	for _, s := range studies(t, db) {
+		if s.Complete+s.Failed+s.Running+s.Pruned > 0 {
+			t.Errorf("study %s ran trials with a broken command: %+v", s.Name, s)
+		}
+	}
+
+	failing := writeStudy(t, dir, "failing.yaml", "failing", []string{"-fail", "-steps=1"}, params)
+	r := cli(t, nil, "run", failing, "--db", db)
+	if r.code != ExitAllFailed || !strings.Contains(r.stderr, "first 5 trials all failed alike") || !strings.Contains(r.stderr, "trainer exited with status 1") {
+		t.Errorf("run of a failing trainer: %v", r)
+	}
+	if ts := trials(t, db, "failing"); len(ts) != 5 {
+		t.Errorf("%d trials ran, want 5 of the budget of 20", len(ts))
+	}
+	r = cli(t, nil, "run", failing, "--db", db, "--fail-fast", "0")
+	if r.code != ExitAllFailed || !strings.Contains(r.stdout, "ran 15 trials") {
+		t.Errorf("run with --fail-fast 0: %v", r)
 	}
 }

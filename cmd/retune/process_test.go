@@ -142,21 +142,27 @@ func waitRunning(t *testing.T, db, study string, n int) []export.Trial {
 func pgidOf(tr export.Trial) int { return int(tr.SystemAttrs["pgid"].(float64)) }
 
 // checkRequeuedRan checks, once a study is done, that each of the interrupted trials is FAIL
-// ("interrupted…") and that a later trial with its params is COMPLETE; that nothing is left
-// RUNNING or WAITING; and that budget search trials started in all.
+// ("interrupted…", marked interrupted) and that a later trial with its params is COMPLETE;
+// that nothing is left RUNNING or WAITING; and that the budget is exactly the number of
+// search trials with an outcome: interruptions give their places back.
 func checkRequeuedRan(t *testing.T, ts []export.Trial, interrupted []export.Trial, budget int) {
 	t.Helper()
-	started := 0
+	outcomes := 0
 	for _, tr := range ts {
 		if tr.State == "RUNNING" || tr.State == "WAITING" {
 			t.Errorf("trial %d left %s", tr.Number, tr.State)
 		}
-		if tr.Kind == "search" && tr.State != "WAITING" {
-			started++
+		if tr.Kind == "search" && tr.State != "WAITING" && tr.SystemAttrs["interrupted"] != true {
+			outcomes++
 		}
 	}
-	if started != budget {
-		t.Errorf("%d search trials started, want the budget %d (states %v)", started, budget, byState(ts))
+	if outcomes != budget {
+		t.Errorf("%d search trials with an outcome, want the budget %d (states %v)", outcomes, budget, byState(ts))
+	}
+	for _, it := range interrupted {
+		if tr := ts[it.Number]; tr.SystemAttrs["interrupted"] != true {
+			t.Errorf("interrupted trial %d: system attrs %v, want interrupted: true", tr.Number, tr.SystemAttrs)
+		}
 	}
 	for _, it := range interrupted {
 		tr := ts[it.Number]
@@ -223,6 +229,44 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("second run: %v", r)
 	}
 	checkRequeuedRan(t, trials(t, db, "intr"), running, 5)
+}
+
+// TestInterruptTwice: with a small budget, two runs stopped by SIGINT leave their trials
+// re-enqueued with their places in the budget given back, so a third run runs them all and
+// the budget yields exactly its number of outcomes, with nothing stranded WAITING.
+func TestInterruptTwice(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	body := "params:\n  x: {type: float, low: 0, high: 1}\nseed: 9\nbudget: {trials: 3, parallel: 2}\n"
+	slow := writeStudy(t, dir, "slow.yaml", "twice", []string{"-steps=600", "-delay=50ms", "-quick=0"}, body)
+	fast := writeStudy(t, dir, "fast.yaml", "twice", []string{"-steps=2"}, body)
+	var interrupted []export.Trial
+	for round := range 2 {
+		p := startRetune(t, dir, "run", slow, "--db", db)
+		if round == 0 {
+			p.waitLine(t, `^trial 0 COMPLETE`, 30*time.Second)
+		}
+		running := waitRunning(t, db, "twice", 2)
+		interrupted = append(interrupted, running...)
+		if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t); code != ExitInterrupt {
+			t.Fatalf("round %d: exit code %d after SIGINT, want %d\n%s", round, code, ExitInterrupt, p.errText())
+		}
+		if !strings.Contains(p.stdout.String(), "2 interrupted trial(s) were enqueued again") {
+			t.Errorf("round %d: stdout after SIGINT:\n%s", round, &p.stdout)
+		}
+	}
+	r := cli(t, nil, "run", fast, "--db", db)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "ran 2 trials") {
+		t.Fatalf("third run, want the 2 re-enqueued trials run: %v", r)
+	}
+	ts := trials(t, db, "twice")
+	// The second round re-ran the first round's interrupted params: only its own
+	// interrupted trials must be completed later.
+	checkRequeuedRan(t, ts, interrupted[2:], 3)
 }
 
 // TestTwoProcesses runs two `retune run` processes on one SQLite study at once.

@@ -27,12 +27,13 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	fs := m.flagSet("run")
 	db := dbFlag(fs)
 	logDir := fs.String("log-dir", "", "where trial logs go (default $RETUNE_LOG_DIR, the study file's log_dir, else retune-logs beside a SQLite file or in the working directory)")
-	trials := fs.Int("trials", 0, "trials this run starts (default: until the study budget, the grid or the timeout ends)")
+	trials := fs.Int("trials", 0, "trials this run starts, >= 1 (default: until the study budget, the grid or the timeout ends)")
 	timeout := fs.Duration("timeout", 0, "wall clock for this run (default: the study file's budget.timeout)")
 	parallel := fs.Int("parallel", 0, "trainers at once (default: the study file's budget.parallel, else 1)")
-	replace := fs.Bool("replace", false, "allow a resumed study to change its sampler, pruner, seed or model (the change is recorded)")
+	replace := fs.Bool("replace", false, "allow a resumed study to change its sampler or pruner (the change is recorded; seed and model never change)")
 	grace := fs.Duration("kill-grace", runner.DefaultKillGrace, "time between SIGTERM and SIGKILL when a trainer is stopped")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	failFast := fs.Int("fail-fast", 5, "stop when this run's first N trials all fail with the same reason, leaving the budget unspent (0 = never)")
 	usage := fs.Usage
 	fs.Usage = func() { usage(); fmt.Fprint(fs.Output(), scheduleHelp) }
 	drain := fs.Duration("drain", 10*time.Second, "at exit, how long to wait for the run's events to be delivered to the study file's notifiers (retune dispatch retries the rest)")
@@ -46,8 +47,10 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	switch {
-	case *trials < 0 || *parallel < 0 || *timeout < 0 || *grace <= 0:
-		return usagef("--trials, --parallel and --timeout must be >= 0 and --kill-grace > 0")
+	case isSet(fs, "trials") && *trials == 0:
+		return usagef("--trials 0: want at least 1, or leave the flag out to run until the study budget, the grid or the timeout ends")
+	case *trials < 0 || *parallel < 0 || *timeout < 0 || *grace <= 0 || *failFast < 0:
+		return usagef("--trials, --parallel, --timeout and --fail-fast must be >= 0 and --kill-grace > 0")
 	case *every < 0:
 		return usagef("--every must be > 0, or 0 to run once")
 	case *drain < 0:
@@ -73,7 +76,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	}
 	o := runOptions{
 		cfg: cfg, dsn: m.dsn(*db, cfg.Storage), trials: *trials, timeout: *timeout, parallel: *parallel,
-		replace: *replace, grace: *grace, quiet: *quiet,
+		replace: *replace, grace: *grace, quiet: *quiet, failFast: *failFast,
 	}
 	o.logs = m.logDir(*logDir, cfg.LogDir, o.dsn)
 	store, err := m.open(ctx, o.dsn)
@@ -108,6 +111,7 @@ type runOptions struct {
 	timeout  time.Duration
 	parallel int
 	replace  bool
+	failFast int
 	grace    time.Duration
 	quiet    bool
 	disp     *runDispatcher // delivers events to the study file's notifiers; nil if none
@@ -145,6 +149,9 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+cfg.Env[k])
 	}
+	if err := cmd.Check(); err != nil {
+		return usagef("%s: %v", cfg.Path, err)
+	}
 	if n, err := recoverOrphans(ctx, store, study, host, o.grace); err != nil {
 		return fmt.Errorf("recover trials of a stopped run: %w", err)
 	} else if n > 0 {
@@ -162,7 +169,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	var interrupted []retune.FrozenTrial
 	var mu sync.Mutex
 	opts := retune.OptimizeOptions{
-		Trials: o.trials, Timeout: o.timeout, Parallel: o.parallel, TrialTimeout: cfg.Budget.TrialTimeout,
+		Trials: o.trials, Timeout: o.timeout, Parallel: o.parallel, TrialTimeout: cfg.Budget.TrialTimeout, FailFast: o.failFast,
 		CancelGrace: o.grace + 2*time.Second,
 		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(cbCtx context.Context, _ *retune.Study, t retune.FrozenTrial) {
 			if pr.finished(t) && dec != nil && cfg.Retrain.EachBest && cbCtx.Err() == nil {
@@ -170,7 +177,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 					fmt.Fprintln(m.Stderr, "retune:", err)
 				}
 			}
-			if t.State == retune.TrialFail && strings.HasPrefix(t.Reason, "interrupted") && ctx.Err() != nil {
+			if t.Interrupted() {
 				mu.Lock()
 				interrupted = append(interrupted, t)
 				mu.Unlock()
@@ -214,7 +221,18 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	switch {
 	case ctx.Err() != nil:
 		return errInterrupted
-	case res.Started > 0 && res.Failed == res.Started:
+	case res.Stop == retune.FailedAlike:
+		first := ""
+		if ts, err := study.Trials(bg); err == nil && len(ts) > 0 {
+			for _, t := range ts {
+				if t.State == retune.TrialFail && !t.Interrupted() {
+					first = t.Reason
+				}
+			}
+		}
+		return fmt.Errorf("%w: this run's first %d trials all failed alike, so it stopped with the rest of the budget unspent; fix the command or its environment (see `retune trials %s --state FAIL` and the logs in %s) and run again. The last failure:\n%s",
+			errAllFailed, o.failFast, cfg.Name, o.logs, first)
+	case res.Started > res.Interrupted && res.Failed == res.Started:
 		return fmt.Errorf("%w: %d of %d (see `retune trials %s --state FAIL` and the logs in %s)", errAllFailed, res.Failed, res.Started, cfg.Name, o.logs)
 	}
 	return nil
@@ -243,9 +261,10 @@ func recoverOrphans(ctx context.Context, store retune.Storage, study *retune.Stu
 			runner.StopOrphan(int(pg), rec.Name, t.Number, grace)
 		}
 		_, err = store.Finish(ctx, retune.FinishRequest{
-			Ref:    retune.TrialRef{StudyID: rec.ID, Number: t.Number, Epoch: t.Lease.Epoch},
-			State:  retune.TrialFail,
-			Reason: fmt.Sprintf("interrupted: the retune process %d on %s that ran it died", pid, host),
+			Ref:         retune.TrialRef{StudyID: rec.ID, Number: t.Number, Epoch: t.Lease.Epoch},
+			State:       retune.TrialFail,
+			Reason:      fmt.Sprintf("interrupted: the retune process %d on %s that ran it died", pid, host),
+			Interrupted: true,
 		})
 		if errors.Is(err, retune.ErrConflict) {
 			continue // finished or recovered meanwhile
@@ -294,7 +313,7 @@ func startedSoFar(s *retune.Study) int {
 	}
 	n := 0
 	for _, t := range ts {
-		if t.Kind == retune.KindSearch && t.State != retune.TrialWaiting {
+		if t.Kind == retune.KindSearch && t.State != retune.TrialWaiting && !t.Interrupted() {
 			n++
 		}
 	}
@@ -392,10 +411,14 @@ func (p *progress) finished(t retune.FrozenTrial) (newBest bool) {
 // summary prints what the run did and the study's best trials.
 func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, logs, dsn string, requeued int) {
 	w := m.Stdout
-	fmt.Fprintf(w, "\nstudy %s: ran %d trials in %v (%d complete, %d pruned, %d failed); stopped: %v\n",
-		s.Name(), res.Started, res.Elapsed.Round(time.Millisecond), res.Completed, res.Pruned, res.Failed, res.Stop)
+	interrupted := ""
+	if res.Interrupted > 0 {
+		interrupted = fmt.Sprintf(", %d interrupted", res.Interrupted)
+	}
+	fmt.Fprintf(w, "\nstudy %s: ran %d trials in %v (%d complete, %d pruned, %d failed%s); stopped: %v\n",
+		s.Name(), res.Started, res.Elapsed.Round(time.Millisecond), res.Completed, res.Pruned, res.Failed-res.Interrupted, interrupted, res.Stop)
 	if requeued > 0 {
-		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again: the next run of study %s starts with them\n", requeued, s.Name())
+		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again and gave their places in the budget back: the next run of study %s starts with them\n", requeued, s.Name())
 	}
 	ts, err := s.Trials(ctx)
 	if err != nil {

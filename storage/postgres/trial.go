@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/finishreq"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -318,7 +319,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	system, err := attrPatch(req.SystemAttrs)
+	system, err := attrPatch(finishreq.SystemAttrs(req))
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -332,12 +333,26 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	var ft retune.FrozenTrial
 	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
 		// Lock the finish counter row, then the trial's: one round trip with BEGIN, in that order.
+		// An interrupted search trial first gives its place in the budget back, locking the
+		// study row before the others as CreateTrial and ExpireLeases do (if the fence then
+		// fails, the transaction rolls back with it).
 		b := &pgx.Batch{}
+		if req.Interrupted {
+			b.Queue(`UPDATE studies SET search_started = search_started - 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM trials
+				WHERE study_id = $1 AND number = $2 AND kind = $3 AND state = 1 AND lease_epoch = $4)`,
+				ref.StudyID, ref.Number, int16(retune.KindSearch), ref.Epoch)
+		}
 		b.Queue(`UPDATE study_finish SET finish_seq = finish_seq + 1 WHERE study_id = $1 RETURNING finish_seq`, ref.StudyID)
 		b.Queue(lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch)
 		br := tx.SendBatch(ctx, b)
 		var seq, id int64
 		var oldParams, oldUser, oldSystem string
+		if req.Interrupted {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return dbErr(what, err)
+			}
+		}
 		studyErr := br.QueryRow().Scan(&seq)
 		trialErr := br.QueryRow().Scan(&id, &oldParams, &oldUser, &oldSystem)
 		if err := br.Close(); err != nil && studyErr == nil && trialErr == nil {
@@ -504,6 +519,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 		if err != nil {
 			return dbErr(what, err)
 		}
+		search := 0 // expired search trials give their places in the budget back
 		var (
 			ids, seqs                      []int64
 			retryNums, retryOf, retryDepth []int32
@@ -520,6 +536,9 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			}
 			seq++
 			ids, seqs = append(ids, id), append(seqs, seq)
+			if ft.Kind == retune.KindSearch {
+				search++
+			}
 			if int64(depth) < retries {
 				fixed, err := encodeFixed(retune.RetryParams(ft))
 				if err != nil {
@@ -557,7 +576,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			}
 		}
 		b = &pgx.Batch{}
-		b.Queue(`UPDATE studies SET next_number = $2 WHERE id = $1`, studyID, next)
+		b.Queue(`UPDATE studies SET next_number = $2, search_started = search_started - $3 WHERE id = $1`, studyID, next, search)
 		b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, studyID, seq)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return dbErr(what, err)

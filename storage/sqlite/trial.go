@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/finishreq"
 )
 
 // The queries of the hot path, named so that a test can check their plans: none of them
@@ -458,7 +459,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	sys, err := encodeAttrs(req.SystemAttrs)
+	sys, err := encodeAttrs(finishreq.SystemAttrs(req))
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -493,6 +494,13 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 			req.State, p, string(vals), value0, string(metrics), u, y, req.Reason, nowNanos(), seq, f.id)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
+		}
+		if req.Interrupted { // gives the trial's place in the budget back
+			_, err = tx.ExecContext(ctx, `UPDATE studies SET started = started - 1
+				WHERE id = ? AND (SELECT kind FROM trials WHERE id = ?) = ?`, req.Ref.StudyID, f.id, retune.KindSearch)
+			if err != nil {
+				return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
+			}
 		}
 		ft, err = loadTrial(ctx, tx, f.id)
 		return err
@@ -645,7 +653,11 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			return fmt.Errorf("sqlite: expire leases: %w", err)
 		}
 		rows.Close()
+		search := 0 // expired search trials give their places in the budget back
 		for _, e := range exp {
+			if e.ft.Kind == retune.KindSearch {
+				search++
+			}
 			seq++
 			_, err := tx.ExecContext(ctx, `UPDATE trials SET state = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
 				retune.TrialFail, retune.ReasonLeaseExpired, now, seq, e.id)
@@ -669,7 +681,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 		if len(exp) == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE studies SET finish_seq = ?, next_number = ? WHERE id = ?`, seq, next, studyID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE studies SET finish_seq = ?, next_number = ?, started = started - ? WHERE id = ?`, seq, next, search, studyID); err != nil {
 			return fmt.Errorf("sqlite: expire leases: %w", err)
 		}
 		n = len(exp)

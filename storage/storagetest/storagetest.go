@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"StudyUpdate", testStudyUpdate},
 		{"DenseNumbers", testDenseNumbers},
 		{"BudgetExact", testBudgetExact},
+		{"InterruptedGiveBudgetBack", testInterruptedBudget},
 		{"ClaimWaitingOnce", testClaimWaitingOnce},
 		{"EnqueueOnce", testEnqueueOnce},
 		{"Fencing", testFencing},
@@ -261,6 +262,73 @@ func testBudgetExact(t *testing.T, open Opener) {
 	if ft.Kind != retune.KindConfirm || ft.Fixed["x"] == nil {
 		t.Errorf("confirm trial = %+v, want kind confirm with fixed x", ft)
 	}
+}
+
+// testInterruptedBudget: an interrupted search trial (Finish with Interrupted, or an
+// expired lease) gives its place in Budget.Trials back; other ends, other kinds and
+// rejected finishes do not.
+func testInterruptedBudget(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	st := newStudy(t, s, "interrupted", func(r *retune.StudyRecord) { r.Budget.Trials = 3 })
+	exhausted := func(when string) {
+		t.Helper()
+		if _, err := s.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "h", LeaseTTL: time.Minute}); !errors.Is(err, retune.ErrBudgetExhausted) {
+			t.Fatalf("%s: CreateTrial error = %v, want ErrBudgetExhausted", when, err)
+		}
+	}
+	a, b, c := create(t, s, st.ID, nil), create(t, s, st.ID, nil), create(t, s, st.ID, nil)
+	exhausted("3 of 3 started")
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: ref(st.ID, a), State: retune.TrialComplete, Values: []float64{1}, Interrupted: true}); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Finish COMPLETE and interrupted: error = %v, want ErrInvalid", err)
+	}
+	complete(t, s, st.ID, a, 1)
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: ref(st.ID, b), State: retune.TrialFail, Reason: "trainer exited with status 1"}); err != nil {
+		t.Fatal(err)
+	}
+	exhausted("a complete and a failed trial")
+	stale := ref(st.ID, c)
+	stale.Epoch++
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: stale, State: retune.TrialFail, Reason: "interrupted: x", Interrupted: true}); !errors.Is(err, retune.ErrConflict) {
+		t.Fatalf("interrupted Finish under a stale epoch: error = %v, want ErrConflict", err)
+	}
+	exhausted("a rejected interrupted finish")
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: ref(st.ID, c), State: retune.TrialFail, Reason: "interrupted: stopped",
+		Interrupted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustTrial(t, s, st.ID, c.Number); !got.Interrupted() {
+		t.Errorf("trial finished as interrupted: Interrupted() = false (%v %q %v)", got.State, got.Reason, got.SystemAttrs)
+	}
+	if got := mustTrial(t, s, st.ID, b.Number); got.Interrupted() {
+		t.Errorf("trial failed by its trainer: Interrupted() = true")
+	}
+	// A confirm trial interrupted gives nothing back: it never counted.
+	conf := create(t, s, st.ID, func(r *retune.CreateTrialRequest) { r.Kind = retune.KindConfirm })
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: ref(st.ID, conf), State: retune.TrialFail, Reason: "interrupted: x", Interrupted: true}); err != nil {
+		t.Fatal(err)
+	}
+	d := create(t, s, st.ID, func(r *retune.CreateTrialRequest) { r.LeaseTTL = 50 * time.Millisecond })
+	exhausted("the interrupted trial's place taken")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := s.ExpireLeases(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a 50 ms lease did not expire within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := mustTrial(t, s, st.ID, d.Number); !got.Interrupted() {
+		t.Errorf("trial whose lease expired: Interrupted() = false")
+	}
+	create(t, s, st.ID, nil)
+	exhausted("the expired trial's place taken")
 }
 
 // testClaimWaitingOnce: enqueued trials are claimed exactly once, lowest number first per
