@@ -72,6 +72,13 @@ func TestResume(t *testing.T) {
 		if _, err := retune.NewStudy(ctx, c.cfg); !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("resume with another %s: error = %v, want ErrConflict containing %q", c.name, err, c.want)
 		}
+		// As Config.Replace documents: the seed and the model stay even with Replace.
+		if c.name == "seed" || c.name == "model" {
+			c.cfg.Replace = true
+			if _, err := retune.NewStudy(ctx, c.cfg); !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "even with Replace") {
+				t.Errorf("resume with another %s and Replace: error = %v, want ErrConflict saying it stays even with Replace", c.name, err)
+			}
+		}
 	}
 	// With Replace the change is allowed and recorded.
 	rep := newStudy(t, retune.Config{Name: "r", Storage: store, Sampler: grid.New(map[string][]any{"x": {0.5}}), Replace: true})

@@ -357,7 +357,7 @@ func (s *Study) Suggest(t *retune.Trial) map[string]any {
 }
 
 // NewStudy opens the study the file describes in store (creating or resuming it).
-// replace allows a changed sampler, pruner, seed or model on resume.
+// replace allows a changed sampler or pruner on resume (seed and model never change).
 func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool) (*retune.Study, error) {
 	smp, err := s.Sampler()
 	if err != nil {

@@ -61,6 +61,19 @@ func Open(ctx context.Context, dsn string) (retune.Storage, error) {
 	return sqlite.Open(ctx, target)
 }
 
+// OpenExisting is Open for commands that only read or change what is there: a SQLite file
+// that does not exist is an error wrapping retune.ErrNotFound, not a new empty database.
+func OpenExisting(ctx context.Context, dsn string) (retune.Storage, error) {
+	kind, target, err := Kind(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "sqlite" {
+		return sqlite.OpenOptions(ctx, target, sqlite.Options{MustExist: true})
+	}
+	return Open(ctx, dsn)
+}
+
 // Migrate applies pending migrations to the database dsn names (nothing for memory).
 func Migrate(ctx context.Context, dsn string) error {
 	kind, target, err := Kind(dsn)

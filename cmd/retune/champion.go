@@ -16,9 +16,14 @@ import (
 	"github.com/a6b40afc/retune/retrain"
 )
 
-// retrainStore opens the database as a store of champions and decisions.
-func (m *Main) retrainStore(ctx context.Context, db string) (retrain.Store, error) {
-	s, err := m.open(ctx, m.dsn(db, ""))
+// retrainStore opens the database as a store of champions and decisions; create lets a
+// SQLite file that does not exist be created (champion set may come before any run).
+func (m *Main) retrainStore(ctx context.Context, db string, create bool) (retrain.Store, error) {
+	open := m.openExisting
+	if create {
+		open = m.open
+	}
+	s, err := open(ctx, m.dsn(db, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +117,7 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	model := pos[0]
-	st, err := m.retrainStore(ctx, *db)
+	st, err := m.retrainStore(ctx, *db, sub == "set")
 	if err != nil {
 		return err
 	}
@@ -241,7 +246,7 @@ func runDecisions(ctx context.Context, m *Main, args []string) error {
 	} else if pos, err = parse(fs, args, 1); err != nil {
 		return err
 	}
-	st, err := m.retrainStore(ctx, *db)
+	st, err := m.retrainStore(ctx, *db, false)
 	if err != nil {
 		return err
 	}

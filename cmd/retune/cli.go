@@ -233,8 +233,22 @@ func (m *Main) dsn(flagValue, fileValue string) string {
 	return storage.DefaultDSN
 }
 
+// open opens the database dsn names, creating a SQLite file that does not exist yet.
 func (m *Main) open(ctx context.Context, dsn string) (retune.Storage, error) {
 	s, err := storage.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", storage.Redact(dsn), err)
+	}
+	return s, nil
+}
+
+// openExisting opens the database dsn names for a command that reads or changes what is
+// there: a SQLite file that does not exist is an error (exit 4), not a new empty database.
+func (m *Main) openExisting(ctx context.Context, dsn string) (retune.Storage, error) {
+	s, err := storage.OpenExisting(ctx, dsn)
+	if errors.Is(err, retune.ErrNotFound) {
+		return nil, fmt.Errorf("%w (check --db or RETUNE_DB; retune run creates the database)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", storage.Redact(dsn), err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // deliveryStore opens the database as a store of events and their deliveries.
 func (m *Main) deliveryStore(ctx context.Context, db string) (retune.Storage, retune.DeliveryStore, retune.EventStore, error) {
-	s, err := m.open(ctx, m.dsn(db, ""))
+	s, err := m.openExisting(ctx, m.dsn(db, ""))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -269,7 +269,7 @@ func runTrigger(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := m.open(ctx, m.dsn(*db, ""))
+	s, err := m.openExisting(ctx, m.dsn(*db, ""))
 	if err != nil {
 		return err
 	}

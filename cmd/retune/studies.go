@@ -44,7 +44,7 @@ func runStudies(ctx context.Context, m *Main, args []string) error {
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := m.open(ctx, m.dsn(*db, ""))
+	s, err := m.openExisting(ctx, m.dsn(*db, ""))
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 // openStudy opens the database and finds study name.
 func (m *Main) openStudy(ctx context.Context, db, name string) (retune.Storage, retune.StudyRecord, error) {
-	s, err := m.open(ctx, m.dsn(db, ""))
+	s, err := m.openExisting(ctx, m.dsn(db, ""))
 	if err != nil {
 		return nil, retune.StudyRecord{}, err
 	}

@@ -74,6 +74,10 @@ type Options struct {
 	// is older than this package's (see Migrate). Default false: pending migrations are
 	// applied.
 	NoMigrate bool
+	// MustExist makes OpenOptions fail with an error wrapping retune.ErrNotFound, instead
+	// of creating the file, when there is no database at path: for commands that only
+	// read. Default false: a missing file is created.
+	MustExist bool
 }
 
 const (
@@ -114,7 +118,11 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 	if o.Readers == 0 {
 		o.Readers = defaultReaders
 	}
-	if err := createPrivate(path); err != nil {
+	if o.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, notExist(path)
+		}
+	} else if err := createPrivate(path); err != nil {
 		return nil, err
 	}
 	w, err := openWriter(ctx, path, o)
@@ -139,6 +147,12 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	return &Store{w: w, r: r, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
 }
+
+// notExist is the error of MustExist for a missing file; it matches retune.ErrNotFound.
+type notExist string
+
+func (e notExist) Error() string        { return "sqlite database " + string(e) + " does not exist" }
+func (e notExist) Is(target error) bool { return target == retune.ErrNotFound }
 
 // createPrivate creates the database file with mode 0600 if it does not exist: it holds
 // trainers' output and decision evidence. SQLite gives the -wal and -shm files it creates
