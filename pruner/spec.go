@@ -2,25 +2,75 @@ package pruner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/specopt"
 )
 
-// names lists the pruner names FromSpec accepts.
-var names = []string{"asha", "hyperband", "median", "patience", "percentile", "threshold", "wilcoxon"}
+// plugins documents every pruner's spec options: FromSpec reads exactly these, and
+// `retune help pruners` prints them.
+var plugins = []specopt.Plugin{
+	{Kind: "pruner", Name: "median", Doc: "prunes a trial whose best value so far is worse than the median of completed trials at the same step", Options: percentileOptions},
+	{Kind: "pruner", Name: "percentile", Doc: "median with another percentile: keeps a trial as good as the P-th percentile, counted from the best", Options: append([]specopt.Option{
+		specopt.Opt("percentile", "25", "P in (0, 100]: 25 keeps about the best quarter"),
+	}, percentileOptions...)},
+	{Kind: "pruner", Name: "asha", Doc: "asynchronous successive halving: at each rung keeps the best 1/reduction_factor", Options: []specopt.Option{
+		specopt.Opt("min_resource", "1", "step of the first rung, or \"auto\" (from the first finished trial's steps)"),
+		specopt.Opt("reduction_factor", "4", "rung growth and the fraction kept (1/reduction_factor); at least 2"),
+		specopt.Opt("min_early_stopping_rate", "0", "rungs skipped before the first"),
+	}},
+	{Kind: "pruner", Name: "hyperband", Doc: "Hyperband: several successive-halving brackets of different aggressiveness", Options: []specopt.Option{
+		specopt.Opt("min_resource", "1", "step of the first rung of the most aggressive bracket"),
+		specopt.Opt("max_resource", "auto", "step a trial that is never pruned reaches, or \"auto\" (the first finished trial's last step)"),
+		specopt.Opt("reduction_factor", "3", "rung growth and the fraction kept; at least 2"),
+	}},
+	{Kind: "pruner", Name: "threshold", Doc: "prunes a trial whose value leaves [lower, upper], or is NaN", Options: []specopt.Option{
+		specopt.Opt("lower", "none", "least allowed value"),
+		specopt.Opt("upper", "none", "greatest allowed value"),
+		specopt.Opt("objective", "0", "index of the objective checked"),
+		specopt.Opt("warmup_steps", "0", "steps before any check"),
+		specopt.Opt("interval_steps", "1", "check every this many steps"),
+	}},
+	{Kind: "pruner", Name: "patience", Doc: "prunes a trial that has not improved for patience steps (optionally only when a wrapped pruner agrees)", Options: []specopt.Option{
+		specopt.Opt("patience", "1", "steps without improvement allowed"),
+		specopt.Opt("min_delta", "0", "least change that counts as an improvement"),
+		specopt.Opt("wrapped", "none", "a pruner spec {name, options} consulted for a stagnant trial"),
+	}},
+	{Kind: "pruner", Name: "wilcoxon", Doc: "prunes a trial significantly worse than the best trial at the steps both reported (Wilcoxon signed-rank test)", Options: []specopt.Option{
+		specopt.Opt("level", "0.1", "significance level in (0, 1)"),
+		specopt.Opt("startup_steps", "2", "steps before the test is applied (0: none)"),
+	}},
+}
+
+var percentileOptions = []specopt.Option{
+	specopt.Opt("startup_trials", "5", "completed trials before any trial is pruned (0: none)"),
+	specopt.Opt("warmup_steps", "0", "steps of a trial before it may be pruned"),
+	specopt.Opt("interval_steps", "1", "check every this many steps"),
+	specopt.Opt("min_trials", "1", "trials that must have reported a step before it is judged"),
+}
+
+// Plugins describes every pruner and its options, for help texts.
+func Plugins() []specopt.Plugin { return slices.Clone(plugins) }
+
+// names returns the names FromSpec accepts.
+func names() []string {
+	out := make([]string, len(plugins))
+	for i, p := range plugins {
+		out[i] = p.Name
+	}
+	return out
+}
 
 // FromSpec returns the pruner a Spec describes, in the form the pruners' Spec methods
-// write: a name ("asha", "hyperband", "median", "patience", "percentile", "threshold" or
-// "wilcoxon") and options under their snake_case names ("startup_trials",
-// "reduction_factor", …). Numbers may be of any Go integer or float type, as JSON and YAML
-// decoders produce them; options left out take their defaults. Values are the ones the
-// pruner uses, so 0 startup_trials or startup_steps means none; elsewhere 0 takes the
-// default, as in the options structs. "min_resource" of "asha" and
+// write: a name (see Plugins) and options under their snake_case names
+// ("startup_trials", "reduction_factor", …). Numbers may be of any Go integer or float
+// type, as JSON and YAML decoders produce them; options left out take their defaults.
+// Values are the ones the pruner uses, so 0 startup_trials or startup_steps means none;
+// elsewhere 0 takes the default, as in the options structs. "min_resource" of "asha" and
 // "max_resource" of "hyperband" may be "auto". The wrapped pruner of "patience" is a
 // nested Spec (a retune.Spec or a map with "name" and "options"). The empty Spec gives a
 // nil Pruner (no pruning). An unknown name or option, or a value out of range, is an error
@@ -28,11 +78,15 @@ var names = []string{"asha", "hyperband", "median", "patience", "percentile", "t
 func FromSpec(s retune.Spec) (retune.Pruner, error) {
 	if s.Name == "" {
 		if len(s.Options) > 0 {
-			return nil, invalid("spec has options but no name: want one of %s", strings.Join(names, ", "))
+			return nil, fmt.Errorf("%w: pruner spec has options but no name: want one of %s", retune.ErrInvalid, strings.Join(names(), ", "))
 		}
 		return nil, nil
 	}
-	r := &optReader{spec: s.Name, opts: s.Options}
+	i := slices.IndexFunc(plugins, func(p specopt.Plugin) bool { return p.Name == s.Name })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: unknown pruner %q: want one of %s", retune.ErrInvalid, s.Name, strings.Join(names(), ", "))
+	}
+	r := specopt.NewReader(plugins[i], s.Options)
 	var (
 		p   retune.Pruner
 		err error
@@ -43,79 +97,92 @@ func FromSpec(s retune.Spec) (retune.Pruner, error) {
 		o.Percentile = 50
 		if s.Name == "percentile" {
 			o.Percentile = 25
-			r.float("percentile", &o.Percentile)
+			r.Float("percentile", &o.Percentile)
 		}
 		o.StartupTrials = 5
-		integer(r, "startup_trials", &o.StartupTrials)
-		if o.StartupTrials == 0 {
+		if specopt.Int(r, "startup_trials", &o.StartupTrials, 0) && o.StartupTrials == 0 {
 			o.StartupTrials = -1
 		}
-		integer(r, "warmup_steps", &o.WarmupSteps)
-		integer(r, "interval_steps", &o.IntervalSteps)
-		integer(r, "min_trials", &o.MinTrials)
+		specopt.Int(r, "warmup_steps", &o.WarmupSteps, 0)
+		specopt.Int(r, "interval_steps", &o.IntervalSteps, 0)
+		specopt.Int(r, "min_trials", &o.MinTrials, 0)
 		p, err = newPercentile(s.Name, o)
 	case "asha":
 		var o SuccessiveHalvingOptions
-		o.AutoMinResource = r.auto("min_resource", &o.MinResource)
-		integer(r, "reduction_factor", &o.ReductionFactor)
-		integer(r, "min_early_stopping_rate", &o.MinEarlyStoppingRate)
+		o.AutoMinResource = auto(r, "min_resource", &o.MinResource)
+		specopt.Int(r, "reduction_factor", &o.ReductionFactor, 0)
+		specopt.Int(r, "min_early_stopping_rate", &o.MinEarlyStoppingRate, 0)
 		p, err = newSuccessiveHalving(o)
 	case "hyperband":
 		var o HyperbandOptions
-		integer(r, "min_resource", &o.MinResource)
-		if r.auto("max_resource", &o.MaxResource) {
+		specopt.Int(r, "min_resource", &o.MinResource, 0)
+		if auto(r, "max_resource", &o.MaxResource) {
 			o.MaxResource = 0
 		}
-		integer(r, "reduction_factor", &o.ReductionFactor)
+		specopt.Int(r, "reduction_factor", &o.ReductionFactor, 0)
 		p, err = newHyperband(o)
 	case "threshold":
 		var o ThresholdOptions
 		var lo, hi float64
-		if r.float("lower", &lo) {
+		if r.Float("lower", &lo) {
 			o.Lower = &lo
 		}
-		if r.float("upper", &hi) {
+		if r.Float("upper", &hi) {
 			o.Upper = &hi
 		}
-		integer(r, "objective", &o.Objective)
-		integer(r, "warmup_steps", &o.WarmupSteps)
-		integer(r, "interval_steps", &o.IntervalSteps)
+		specopt.Int(r, "objective", &o.Objective, 0)
+		specopt.Int(r, "warmup_steps", &o.WarmupSteps, 0)
+		specopt.Int(r, "interval_steps", &o.IntervalSteps, 0)
 		p, err = newThreshold(o)
 	case "patience":
 		var o PatienceOptions
-		integer(r, "patience", &o.Patience)
-		r.float("min_delta", &o.MinDelta)
-		r.know("wrapped")
-		if w, ok := s.Options["wrapped"]; ok {
+		specopt.Int(r, "patience", &o.Patience, 0)
+		r.Float("min_delta", &o.MinDelta)
+		if w, ok := r.Raw("wrapped"); ok {
 			ws, werr := nestedSpec(w)
 			if werr == nil {
 				o.Wrapped, werr = FromSpec(ws)
 			}
 			if werr != nil {
-				return nil, fmt.Errorf("pruner %q: option wrapped: %w", s.Name, werr)
+				return nil, fmt.Errorf("%w: pruner %q: option wrapped: %s", retune.ErrInvalid, s.Name, strings.TrimPrefix(werr.Error(), retune.ErrInvalid.Error()+": "))
 			}
 		}
 		p, err = newPatience(o)
 	case "wilcoxon":
 		var o WilcoxonOptions
 		o.Level = 0.1
-		r.float("level", &o.Level)
+		r.Float("level", &o.Level)
 		o.StartupSteps = 2
-		integer(r, "startup_steps", &o.StartupSteps)
-		if o.StartupSteps == 0 {
+		if specopt.Int(r, "startup_steps", &o.StartupSteps, 0) && o.StartupSteps == 0 {
 			o.StartupSteps = -1
 		}
 		p, err = newWilcoxon(o)
-	default:
-		return nil, invalid("unknown pruner %q: want one of %s", s.Name, strings.Join(names, ", "))
 	}
-	if err := r.finish(); err != nil {
-		return nil, err
+	if rerr := r.Err(); rerr != nil {
+		return nil, rerr
+	}
+	var ce *configError
+	if errors.As(err, &ce) {
+		return nil, fmt.Errorf("%w: pruner %q: %s", retune.ErrInvalid, s.Name, ce.msg)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// auto reads key as "auto" (reporting true) or a whole number >= 0 into dst.
+func auto(r *specopt.Reader, key string, dst *int64) bool {
+	if v, ok := r.Raw(key); ok {
+		if s, ok := v.(string); ok {
+			if s != "auto" {
+				r.Fail("option %s is %q: want a whole number or \"auto\"", key, s)
+			}
+			return s == "auto"
+		}
+	}
+	specopt.Int(r, key, dst, 0)
+	return false
 }
 
 // nestedSpec reads a Spec given as a retune.Spec, a *retune.Spec or a decoded JSON object.
@@ -143,115 +210,4 @@ func nestedSpec(v any) (retune.Spec, error) {
 		return s, nil
 	}
 	return retune.Spec{}, invalid("nested spec of type %T: want an object with name and options", v)
-}
-
-// optReader reads typed options and remembers the first error and which keys it knows.
-type optReader struct {
-	spec  string
-	opts  map[string]any
-	known []string
-	err   error
-}
-
-func (r *optReader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = invalid("pruner %q: %s", r.spec, fmt.Sprintf(format, args...))
-	}
-}
-
-func (r *optReader) know(key string) { r.known = append(r.known, key) }
-
-// float reads key into dst; it reports whether key was present and valid.
-func (r *optReader) float(key string, dst *float64) bool {
-	r.know(key)
-	v, ok := r.opts[key]
-	if !ok {
-		return false
-	}
-	f, ok := toFloat(v)
-	if !ok {
-		r.fail("option %s is %v (%T): want a number", key, v, v)
-		return false
-	}
-	*dst = f
-	return true
-}
-
-// integer reads key into dst, which must hold a whole number.
-func integer[T int | int64](r *optReader, key string, dst *T) {
-	r.know(key)
-	v, ok := r.opts[key]
-	if !ok {
-		return
-	}
-	f, ok := toFloat(v)
-	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		r.fail("option %s is %v: want a whole number", key, v)
-		return
-	}
-	*dst = T(f)
-}
-
-// auto reads key as "auto" (reporting true) or a whole number into dst.
-func (r *optReader) auto(key string, dst *int64) bool {
-	if v, ok := r.opts[key]; ok {
-		if s, ok := v.(string); ok {
-			r.know(key)
-			if s != "auto" {
-				r.fail("option %s is %q: want a whole number or \"auto\"", key, s)
-			}
-			return s == "auto"
-		}
-	}
-	integer(r, key, dst)
-	return false
-}
-
-func (r *optReader) finish() error {
-	var unknown []string
-	for k := range r.opts {
-		if !slices.Contains(r.known, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 && r.err == nil {
-		sort.Strings(unknown)
-		known := slices.Clone(r.known)
-		sort.Strings(known)
-		r.fail("unknown option %s: want %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
-	}
-	return r.err
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }

@@ -104,12 +104,12 @@ func TestFromSpec(t *testing.T) {
 		{"nested map", retune.Spec{Name: "patience", Options: map[string]any{"wrapped": map[string]any{"name": "wilcoxon", "options": map[string]any{"level": 0.2}}}}, "", `{"name":"patience","options":{"min_delta":0,"patience":1,"wrapped":{"name":"wilcoxon","options":{"level":0.2,"startup_steps":2}}}}`},
 		{"unknown name", retune.Spec{Name: "nope"}, `unknown pruner "nope"`, ""},
 		{"options without a name", retune.Spec{Options: map[string]any{"a": 1}}, "no name", ""},
-		{"unknown option", retune.Spec{Name: "median", Options: map[string]any{"percentile": 30}}, "unknown option percentile: want interval_steps, min_trials, startup_trials, warmup_steps", ""},
+		{"unknown option", retune.Spec{Name: "median", Options: map[string]any{"percentile": 30}}, "unknown option percentile: valid options are interval_steps, min_trials, startup_trials, warmup_steps", ""},
 		{"not a number", retune.Spec{Name: "wilcoxon", Options: map[string]any{"level": "low"}}, "want a number", ""},
 		{"not whole", retune.Spec{Name: "asha", Options: map[string]any{"reduction_factor": 2.5}}, "want a whole number", ""},
 		{"bad auto", retune.Spec{Name: "asha", Options: map[string]any{"min_resource": "soon"}}, `want a whole number or "auto"`, ""},
 		{"out of range", retune.Spec{Name: "asha", Options: map[string]any{"reduction_factor": 1}}, "reduction factor 1", ""},
-		{"bad nested", retune.Spec{Name: "patience", Options: map[string]any{"wrapped": map[string]any{"name": "nope"}}}, `option wrapped: pruner: unknown pruner "nope"`, ""},
+		{"bad nested", retune.Spec{Name: "patience", Options: map[string]any{"wrapped": map[string]any{"name": "nope"}}}, `pruner "patience": option wrapped: unknown pruner "nope"`, ""},
 		{"nested of the wrong type", retune.Spec{Name: "patience", Options: map[string]any{"wrapped": 3}}, "want an object", ""},
 	}
 	for _, tt := range tests {
@@ -130,5 +130,19 @@ func TestFromSpec(t *testing.T) {
 				t.Errorf("FromSpec(%+v) gives spec %s, want %s", tt.spec, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTableIsRead: every option the help lists is one FromSpec reads (a value of no
+// valid type is refused naming it), so the help never documents an ignored option.
+func TestTableIsRead(t *testing.T) {
+	t.Parallel()
+	for _, p := range pruner.Plugins() {
+		for _, o := range p.Options {
+			_, err := pruner.FromSpec(retune.Spec{Name: p.Name, Options: map[string]any{o.Name: struct{}{}}})
+			if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), "option "+o.Name) {
+				t.Errorf("%s option %s given {}: error = %v, want one naming the option", p.Name, o.Name, err)
+			}
+		}
 	}
 }

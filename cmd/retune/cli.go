@@ -13,7 +13,10 @@ import (
 	"strings"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/specopt"
+	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/retrain"
+	"github.com/a6b40afc/retune/sampler"
 	"github.com/a6b40afc/retune/storage"
 )
 
@@ -90,6 +93,16 @@ var errAllFailed = errors.New("every trial failed")
 func (m *Main) Run(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		if len(args) > 1 {
+			switch args[1] {
+			case "samplers":
+				fmt.Fprint(m.Stdout, "Samplers (sampler: {name: NAME, OPTION: VALUE, …} in a study file):\n\n")
+				specopt.Help(m.Stdout, sampler.Plugins())
+				return ExitOK
+			case "pruners":
+				fmt.Fprint(m.Stdout, "Pruners (pruner: {name: NAME, OPTION: VALUE, …} in a study file):\n\n")
+				specopt.Help(m.Stdout, pruner.Plugins())
+				return ExitOK
+			}
 			return m.Run(ctx, []string{args[1], "-h"})
 		}
 		m.usage(m.Stdout)
@@ -162,7 +175,8 @@ Exit codes: 0 done, 1 runtime error, 2 bad usage or study file, 3 every trial fa
 4 no such study, model or decision, 5 a promotion lost to another, 6 a promotion within
 the cooldown of the previous one, 130 interrupted.
 
-Run 'retune help COMMAND' for a command's flags.
+Run 'retune help COMMAND' for a command's flags, 'retune help samplers' and
+'retune help pruners' for the samplers and pruners a study file can name, with their options.
 `)
 }
 

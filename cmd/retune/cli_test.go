@@ -385,6 +385,8 @@ func TestHelpGolden(t *testing.T) {
 		out    func(result) string
 	}{
 		{"help", []string{"help"}, func(r result) string { return r.stdout }},
+		{"help-samplers", []string{"help", "samplers"}, func(r result) string { return r.stdout }},
+		{"help-pruners", []string{"help", "pruners"}, func(r result) string { return r.stdout }},
 		{"run-help", []string{"run", "-h"}, func(r result) string { return r.stderr }},
 		{"run-help", []string{"help", "run"}, func(r result) string { return r.stderr }},
 	}
