@@ -463,56 +463,80 @@ func (s *Sampler) Relative(_ context.Context, req *retune.SampleRequest) (map[st
 	return out, nil
 }
 
-// sampleJoint proposes the params names jointly into out.
+// sampleJoint proposes the params names jointly into out: params with a single value are
+// set at once; the others are modelled together, l on the good observations and g on the
+// rest, and the best of the candidates drawn from l by log l − log g is proposed.
 func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, names []string, out map[string]any) error {
-	n := len(v.trials)
-	dims := make([]*dim, 0, len(names))
-	var model []string
+	j := joint{v: v, n: len(v.trials)}
 	for _, name := range names {
 		dm := newDim(req.Space[name])
 		if dm.single {
 			out[name] = dm.only()
 			continue
 		}
-		dims, model = append(dims, &dm), append(model, name)
+		j.dims, j.model = append(j.dims, &dm), append(j.model, name)
 	}
-	D := len(dims)
-	if D == 0 {
+	if len(j.dims) == 0 {
 		return nil
 	}
-	cols := make([]colView, D)
+	j.cols = make([]colView, len(j.dims))
 	s.mu.Lock()
-	for d, dm := range dims {
-		cols[d] = h.column(model[d], *dm, n)
+	for d, dm := range j.dims {
+		j.cols[d] = h.column(j.model[d], *dm, j.n)
 	}
-	order, orderLen := h.ranking()
+	j.order, j.orderLen = h.ranking()
 	s.mu.Unlock()
 	w := s.getWork()
 	defer s.putWork(w)
+	if !j.observations(req, w, s.liar) {
+		return nil
+	}
+	if err := s.densities(&j, w); err != nil {
+		return err
+	}
+	j.propose(req, w, s.candidates, out)
+	return nil
+}
 
+// joint is one joint proposal's view of the history: the modelled params and their columns.
+type joint struct {
+	v        *view
+	n        int // finished trials in the view
+	dims     []*dim
+	model    []string // the names of dims
+	cols     []colView
+	order    []int32
+	orderLen int
+}
+
+// has reports whether observation i (a finished trial) has every modelled param.
+func (j *joint) has(i int32) bool {
+	for d := range j.cols {
+		if math.IsNaN(j.cols[d].x[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// observations collects into w the finished trials that have every modelled param and,
+// with the constant liar, the running trials that do (their values in w.runX, numbered
+// from n). It reports whether there is any observation.
+func (j *joint) observations(req *retune.SampleRequest, w *work, liar bool) bool {
+	D := len(j.dims)
 	pool := w.pool[:0]
-	for i, c := range v.class {
-		if c < 0 {
-			continue
-		}
-		ok := true
-		for d := range cols {
-			if math.IsNaN(cols[d].x[i]) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+	for i, c := range j.v.class {
+		if c >= 0 && j.has(int32(i)) {
 			pool = append(pool, int32(i))
 		}
 	}
 	runX, run := w.runX[:0], w.run[:0] // D values per running trial
-	if s.liar {
-		for j := range req.Running {
-			rt := &req.Running[j]
+	if liar {
+		for k := range req.Running {
+			rt := &req.Running[k]
 			start := len(runX)
-			for d, dm := range dims {
-				x := dm.model(rt, model[d])
+			for d, dm := range j.dims {
+				x := dm.model(rt, j.model[d])
 				if math.IsNaN(x) {
 					break
 				}
@@ -522,34 +546,30 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 				runX = runX[:start]
 				continue
 			}
-			run = append(run, int32(n+start/D))
+			run = append(run, int32(j.n+start/D))
 		}
 	}
 	w.pool, w.runX, w.run = pool, runX, run
-	if len(pool)+len(run) == 0 {
-		return nil
-	}
-	member := func(i int32) bool {
-		for d := range cols {
-			if math.IsNaN(cols[d].x[i]) {
-				return false
-			}
-		}
-		return true
-	}
+	return len(pool)+len(run) > 0
+}
+
+// densities splits the observations into the good (below) and the rest and builds l and g
+// in w.ln and w.gn. g's kernels take the truncation masses of discrete params from the
+// columns, kept between proposals.
+func (s *Sampler) densities(j *joint, w *work) error {
+	D, n := len(j.dims), j.n
+	pool, run, runX := w.pool, w.run, w.runX
 	k := s.gammaOf(len(pool)) // running trials do not count
-	below := splitter{v: v, n: n}.best(k, order, orderLen, member, pool, run, w.below)
+	below := splitter{v: j.v, n: n}.best(k, j.order, j.orderLen, j.has, pool, run, w.below)
 	w.below = below
-	// g's kernels take the truncation masses of discrete params from the columns, kept
-	// between proposals.
 	var lz [][]float64
 	gsigma := make([]float64, D)
 	mg := len(pool) + len(run) - len(below)
 	s.mu.Lock()
-	for d, dm := range dims {
+	for d, dm := range j.dims {
 		if dm.kind == discrete {
 			gsigma[d] = jointBandwidth(dm.hi-dm.lo, mg, D)
-			lz = append(lz, cols[d].col.logTrunc(gsigma[d]))
+			lz = append(lz, j.cols[d].col.logTrunc(gsigma[d]))
 		}
 	}
 	s.mu.Unlock()
@@ -563,7 +583,7 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 		for d := range D {
 			var x float64
 			if int(i) < n {
-				x = cols[d].x[i]
+				x = j.cols[d].x[i]
 			} else {
 				x = runX[(int(i)-n)*D+d]
 			}
@@ -582,7 +602,7 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 				z += c[i]
 			}
 		} else {
-			for d, dm := range dims {
+			for d, dm := range j.dims {
 				if dm.kind == discrete {
 					z += math.Log(truncMass(runX[(int(i)-n)*D+d], gsigma[d], dm.lo, dm.hi))
 				}
@@ -605,10 +625,14 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 	if err != nil {
 		return err
 	}
-	w.ln.build(dims, lmu, lw, s.priorWeight, nil)
-	w.gn.build(dims, gmu, gw, s.priorWeight, gz)
+	w.ln.build(j.dims, lmu, lw, s.priorWeight, nil)
+	w.gn.build(j.dims, gmu, gw, s.priorWeight, gz)
+	return nil
+}
 
-	C := s.candidates
+// propose draws C candidates from l and puts the one with the best log l − log g in out.
+func (j *joint) propose(req *retune.SampleRequest, w *work, C int, out map[string]any) {
+	D := len(j.dims)
 	xs := resize(w.xs, C*D)
 	for c := range C {
 		w.ln.sample(req.Rand, xs[c*D:c*D+D])
@@ -623,8 +647,7 @@ func (s *Sampler) sampleJoint(req *retune.SampleRequest, h *history, v *view, na
 			best, bestScore = c, sc
 		}
 	}
-	for d, dm := range dims {
-		out[model[d]] = dm.external(xs[best*D+d])
+	for d, dm := range j.dims {
+		out[j.model[d]] = dm.external(xs[best*D+d])
 	}
-	return nil
 }
