@@ -88,6 +88,9 @@ func runDispatch(ctx context.Context, m *Main, args []string) error {
 	}
 	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))}
+	if err := d.Check(ctx); err != nil {
+		return err
+	}
 	ids := make([]string, 0, len(ns))
 	for _, n := range ns {
 		ids = append(ids, n.ID+" ("+n.Type+")")
@@ -141,6 +144,10 @@ func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *c
 	}
 	d := &notify.Dispatcher{Store: ds, Notifiers: built,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if err := d.Check(ctx); err != nil {
+		_ = closeAll()
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &runDispatcher{d: d, cancel: cancel, done: make(chan struct{}), close: closeAll, path: cfg.Path}
 	go func() {

@@ -30,6 +30,17 @@ type TimeoutNotifier interface {
 	AttemptTimeout() time.Duration
 }
 
+// Checker is a Notifier that can check its configuration against its endpoint before any
+// delivery, as a NATS checks that a stream stores its subject.
+type Checker interface {
+	Notifier
+	// Check returns an error wrapping retune.ErrInvalid, saying what to change, if the
+	// endpoint cannot serve the configuration, and another error if it could not tell
+	// (the endpoint cannot be reached). It may prepare the endpoint as the first Send
+	// would.
+	Check(ctx context.Context) error
+}
+
 // AttemptTimeout returns the bound of one attempt.
 func (w *Webhook) AttemptTimeout() time.Duration { return orDefault(w.Timeout, DefaultTimeout) }
 
@@ -193,6 +204,37 @@ func (d *Dispatcher) Kick() {
 		default:
 		}
 	}
+}
+
+// Check checks the dispatcher's configuration and, against their endpoints, the notifiers
+// that are Checkers, all at once; call it before Run or Flush to stop at a configuration
+// that would fail every delivery. It returns the errors that wrap retune.ErrInvalid. A
+// notifier that cannot tell (its endpoint cannot be reached) is logged as a warning: its
+// deliveries are attempted and retried as usual.
+func (d *Dispatcher) Check(ctx context.Context) error {
+	if err := d.init(); err != nil {
+		return err
+	}
+	ids := d.ids()
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if c, ok := d.Notifiers[id].(Checker); ok {
+			wg.Go(func() { errs[i] = c.Check(ctx) })
+		}
+	}
+	wg.Wait()
+	var invalid []error
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, retune.ErrInvalid):
+			invalid = append(invalid, fmt.Errorf("notifier %q: %w", ids[i], err))
+		default:
+			d.Logger.Warn("cannot check the notifier's configuration now; its deliveries will be retried", "notifier", ids[i], "err", err)
+		}
+	}
+	return errors.Join(invalid...)
 }
 
 // Run delivers until ctx is done, then lets the attempts in flight finish (each is bounded

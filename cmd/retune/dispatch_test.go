@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/a6b40afc/retune/retrain/notify"
+)
+
+// testNATS returns the test server's URL, a JetStream client, and a fresh subject prefix.
+func testNATS(t *testing.T) (url string, js jetstream.JetStream, prefix string) {
+	t.Helper()
+	url = os.Getenv("RETUNE_TEST_NATS")
+	if url == "" {
+		t.Skip("RETUNE_TEST_NATS is not set; set it to the URL of a NATS server with JetStream, e.g. nats://127.0.0.1:4222")
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to RETUNE_TEST_NATS: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	if js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
+	return url, js, "retune.test." + strings.ToLower(rand.Text()[:12])
+}
+
+// deleteStreamAtEnd deletes the stream, if it exists, when the test ends.
+func deleteStreamAtEnd(t *testing.T, js jetstream.JetStream, name string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Errorf("delete stream %s: %v", name, err)
+		}
+	})
+}
+
+// natsStudy writes a study file of two trials whose notifier publishes to subject.
+func natsStudy(t *testing.T, dir, name, url, subject string) string {
+	return writeStudy(t, dir, name+".yaml", name, nil, fmt.Sprintf(`params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 2}
+notifiers:
+  bus: {type: nats, url: %q, subject: %s, create_stream: true}
+`, url, subject))
+}
+
+// TestRunNATSStreamPerSubject: two studies whose NATS notifiers create their streams and
+// publish to different subjects both deliver their events, each into its own stream.
+func TestRunNATSStreamPerSubject(t *testing.T) {
+	url, js, prefix := testNATS(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	for _, name := range []string{"first", "second"} {
+		subject := prefix + "." + name
+		deleteStreamAtEnd(t, js, notify.DefaultNATSStream(subject))
+		r := cli(t, nil, "run", natsStudy(t, dir, name, url, subject), "--db", db, "--quiet")
+		if r.code != ExitOK || strings.Contains(r.stderr, "pending") {
+			t.Fatalf("run %s: %v\nwant its event delivered before it exits", name, r)
+		}
+		s, err := js.Stream(t.Context(), notify.DefaultNATSStream(subject))
+		if err != nil {
+			t.Fatalf("stream for %s: %v", subject, err)
+		}
+		if n := s.CachedInfo().State.Msgs; n != 1 {
+			t.Errorf("stream %s holds %d messages, want study %s's completion", s.CachedInfo().Config.Name, n, name)
+		}
+	}
+}
+
+// TestRunNATSCheck: a run or a dispatcher whose NATS notifier names a stream that does not
+// store its subject stops before any trial or delivery, saying what to set.
+func TestRunNATSCheck(t *testing.T) {
+	url, js, prefix := testNATS(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	subject := prefix + ".events"
+	taken := notify.DefaultNATSStream(subject)
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: taken, Subjects: []string{prefix + ".other"}}); err != nil {
+		t.Fatal(err)
+	}
+	deleteStreamAtEnd(t, js, taken)
+	study := natsStudy(t, dir, "s", url, subject)
+	for _, args := range [][]string{{"run", study}, {"dispatch", "--config", study}} {
+		r := cli(t, nil, append(args, "--db", db)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, `notifier "bus"`) || !strings.Contains(r.stderr, "set stream") ||
+			!strings.Contains(r.stderr, taken) {
+			t.Errorf("retune %s: %v\nwant exit %d naming the notifier, the stream and what to set", args[0], r, ExitUsage)
+		}
+		if strings.Contains(r.stderr, "trial") || strings.Contains(r.stderr, "delivering") {
+			t.Errorf("retune %s: %v\nwant it to stop before trials or deliveries", args[0], r)
+		}
+	}
+}
