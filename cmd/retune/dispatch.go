@@ -152,8 +152,8 @@ func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *c
 	r := &runDispatcher{d: d, cancel: cancel, done: make(chan struct{}), close: closeAll, path: cfg.Path}
 	go func() {
 		defer close(r.done)
-		if err := d.Run(rctx); err != nil {
-			fmt.Fprintln(m.Stderr, "retune: dispatcher:", err)
+		if err := d.Run(rctx); err != nil { // Check has seen the configuration: not expected
+			fmt.Fprintln(m.Stderr, "retune: event dispatcher:", errText(err))
 		}
 	}()
 	return r, nil

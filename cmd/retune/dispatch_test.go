@@ -103,3 +103,38 @@ func TestRunNATSCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorPrefix: each error line the CLI prints starts with one "retune: ", also for
+// errors that wrap a retune sentinel ("retune: invalid", "retune: not found").
+func TestErrorPrefix(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	conf := filepath.Join(dir, "notifiers.yaml")
+	if err := os.WriteFile(conf, []byte("notifiers:\n  hook: {type: webhook, url: \"http://127.0.0.1:1/\", secret_env: PREFIX_TEST_SECRET, timeout: 10s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		secret string // PREFIX_TEST_SECRET
+		args   []string
+		code   int
+		msg    string
+	}{
+		{"secret not set", "", []string{"dispatch", "--config", conf}, ExitUsage, "PREFIX_TEST_SECRET is not set"},
+		{"lease under the timeout", notify.NewSecret(), []string{"dispatch", "--config", conf, "--lease", "15s"}, ExitUsage, "lengthen the lease"},
+		{"no such event", "", []string{"events", "show", "nope"}, ExitNotFound, `no event "nope"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PREFIX_TEST_SECRET", tt.secret)
+			r := cli(t, nil, append(tt.args, "--db", db)...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) {
+				t.Fatalf("%v\nwant exit %d and %q", r, tt.code, tt.msg)
+			}
+			for line := range strings.Lines(r.stderr) {
+				if !strings.HasPrefix(line, "retune: ") || strings.HasPrefix(line, "retune: retune:") {
+					t.Errorf("stderr line %q: want one \"retune: \" prefix", line)
+				}
+			}
+		})
+	}
+}
