@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/retrain"
@@ -37,6 +38,8 @@ type Main struct {
 	// IsTerminal reports whether Stderr is a terminal (live progress line) or not (plain
 	// log lines).
 	IsTerminal bool
+
+	retrySchedule []time.Duration // the event dispatchers' retry delays; nil: notify.DefaultSchedule
 }
 
 // NewMain returns a Main on the process's standard streams and environment.

@@ -86,7 +86,7 @@ func runDispatch(ctx context.Context, m *Main, args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel,
+	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel, Schedule: m.retrySchedule,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))}
 	if err := d.Check(ctx); err != nil {
 		return err
@@ -142,7 +142,7 @@ func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *c
 	if err != nil {
 		return nil, err
 	}
-	d := &notify.Dispatcher{Store: ds, Notifiers: built,
+	d := &notify.Dispatcher{Store: ds, Notifiers: built, Schedule: m.retrySchedule,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := d.Check(ctx); err != nil {
 		_ = closeAll()
@@ -166,8 +166,8 @@ func (r *runDispatcher) kick() {
 	}
 }
 
-// stop ends the dispatcher, after up to wait delivering what is due, and says what is
-// left pending.
+// stop ends the dispatcher, after up to wait delivering what is due and what comes due in
+// that time (retries included), and says what is left pending.
 func (m *Main) stopDispatcher(ctx context.Context, r *runDispatcher, wait time.Duration) {
 	if r == nil {
 		return

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +106,68 @@ func TestRunNATSCheck(t *testing.T) {
 		}
 		if strings.Contains(r.stderr, "trial") || strings.Contains(r.stderr, "delivering") {
 			t.Errorf("retune %s: %v\nwant it to stop before trials or deliveries", args[0], r)
+		}
+	}
+}
+
+// TestRunDrainRetries: at exit, `retune run` keeps delivering within --drain, retries
+// that come due included, so a receiver that fails the first attempts still gets every
+// event before the run exits.
+func TestRunDrainRetries(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	secret := notify.NewSecret()
+	var (
+		mu  sync.Mutex
+		got = map[string]int{} // attempts per event ID
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.Verify(secret, r.Header, body, time.Minute, time.Now()); err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get(notify.HeaderID)
+		if got[id]++; got[id] <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	study := writeStudy(t, dir, "s.yaml", "s", nil, fmt.Sprintf(`model: m
+params:
+  x: {type: float, low: 0, high: 1}
+seed: 2
+budget: {trials: 3}
+retrain: {min_improvement: 0.001}
+notifiers:
+  hook: {type: webhook, url: %q, secret_env: DRAIN_TEST_SECRET}
+`, srv.URL))
+	t.Setenv("DRAIN_TEST_SECRET", secret)
+	var stderr bytes.Buffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" },
+		retrySchedule: []time.Duration{300 * time.Millisecond, 300 * time.Millisecond, time.Hour}}
+	if code := m.Run(t.Context(), []string{"run", study, "--db", db, "--drain", "30s", "--quiet"}); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "pending") {
+		t.Errorf("run stderr:\n%s\nwant no pending deliveries", stderr.String())
+	}
+	var list []struct {
+		ID         string
+		Deliveries []struct{ State string }
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, "events", "list", "--db", db, "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("events list: %+v, want the run's retraining-required and study-completed events", list)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range list {
+		if len(e.Deliveries) != 1 || e.Deliveries[0].State != "delivered" || got[e.ID] != 3 {
+			t.Errorf("event %s: deliveries %+v after %d requests, want delivered on the third", e.ID, e.Deliveries, got[e.ID])
 		}
 	}
 }

@@ -252,9 +252,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// Flush delivers what is due now and returns once no delivery of its notifiers is due or
-// in flight, or ctx is done (then with ctx's error). Attempts that fail are scheduled for
-// later as usual; Flush does not wait for them.
+// Flush delivers what is due and keeps delivering, retries included, while a delivery of
+// its notifiers can still be made before ctx's deadline: it returns nil once none is in
+// flight and no pending delivery of an enabled notifier of its comes due before the
+// deadline (without a deadline, once none is pending), or ctx's error when ctx is done
+// first. Retries due after the deadline are left for a later Run or Flush.
 func (d *Dispatcher) Flush(ctx context.Context) error {
 	if err := d.init(); err != nil {
 		return err
@@ -280,8 +282,9 @@ func (d *Dispatcher) depth(n Notifier) int {
 
 // serve is one notifier's loop: claim due deliveries in batches, attempt up to Parallel at
 // once, each in its own goroutine, and record the results. With once, it returns when
-// nothing is due, queued or in flight. On return it hands back the leases of deliveries it
-// claimed but did not start.
+// nothing is queued or in flight and no pending delivery comes due before ctx's deadline
+// (see nextDue). On return it hands back the leases of deliveries it claimed but did not
+// start.
 func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, once bool) {
 	n := d.Notifiers[id]
 	log := d.Logger.With("notifier", id)
@@ -329,14 +332,21 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 			inflight++
 			go func() { done <- d.attempt(sendCtx, log, n, dl) }()
 		}
+		wait := d.Poll
 		if once && inflight == 0 && len(queue) == 0 {
-			return
+			next, ok := d.nextDue(ctx, log, id)
+			if !ok {
+				return
+			}
+			if until := time.Until(next); until > 0 {
+				wait = min(wait, until)
+			}
 		}
 		if idle == nil {
-			idle = time.NewTimer(d.Poll)
+			idle = time.NewTimer(wait)
 			defer idle.Stop()
 		} else {
-			idle.Reset(d.Poll)
+			idle.Reset(wait)
 		}
 		select {
 		case <-ctx.Done():
@@ -350,6 +360,44 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 		case <-idle.C:
 		}
 	}
+}
+
+// nextDue returns when the next pending delivery of notifier id is due, and false if
+// there is none, the notifier is disabled, or it is due after ctx's deadline. When the
+// storage cannot tell, it returns the zero time and true: Flush keeps looking.
+func (d *Dispatcher) nextDue(ctx context.Context, log *slog.Logger, id string) (time.Time, bool) {
+	ns, err := d.Store.Notifiers(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("read notifier state", "err", err)
+		}
+		return time.Time{}, true
+	}
+	for _, n := range ns {
+		if n.ID == id && !n.Disabled.IsZero() {
+			return time.Time{}, false
+		}
+	}
+	pending, err := d.Store.Deliveries(ctx, retune.DeliveryFilter{State: retune.DeliveryPending, Notifier: id})
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("list pending deliveries", "err", err)
+		}
+		return time.Time{}, true
+	}
+	if len(pending) == 0 {
+		return time.Time{}, false
+	}
+	next := pending[0].NextAt
+	for _, p := range pending[1:] {
+		if p.NextAt.Before(next) {
+			next = p.NextAt
+		}
+	}
+	if deadline, ok := ctx.Deadline(); ok && next.After(deadline) {
+		return next, false
+	}
+	return next, true
 }
 
 // attempt sends one claimed delivery and records the attempt. It reports whether the
