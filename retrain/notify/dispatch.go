@@ -47,7 +47,7 @@ func (w *Webhook) AttemptTimeout() time.Duration { return orDefault(w.Timeout, D
 // AttemptTimeout returns the bound of one attempt, the grace period of a stopped command
 // included.
 func (x *Exec) AttemptTimeout() time.Duration {
-	return orDefault(x.Timeout, DefaultExecTimeout) + execGrace
+	return orDefault(x.Timeout, DefaultExecTimeout) + x.killGrace()
 }
 
 // AttemptTimeout returns the bound of one attempt.
