@@ -42,7 +42,7 @@ type Notifier struct {
 	Dir     string   // exec: working directory, relative to the file; default the file's
 
 	Subject         string        // nats
-	Stream          string        // nats: default notify.DefaultNATSStream
+	Stream          string        // nats: default the stream storing Subject, else notify.DefaultNATSStream(Subject)
 	CreateStream    bool          // nats
 	DuplicateWindow time.Duration // nats: of a created stream
 

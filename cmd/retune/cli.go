@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/specopt"
@@ -40,6 +41,8 @@ type Main struct {
 	// IsTerminal reports whether Stderr is a terminal (live progress line) or not (plain
 	// log lines).
 	IsTerminal bool
+
+	retrySchedule []time.Duration // the event dispatchers' retry delays; nil: notify.DefaultSchedule
 }
 
 // NewMain returns a Main on the process's standard streams and environment.
@@ -131,26 +134,33 @@ func (m *Main) exit(ctx context.Context, err error) int {
 		fmt.Fprintln(m.Stderr, "retune: interrupted")
 		return ExitInterrupt
 	case errors.As(err, &ue) || errors.Is(err, retune.ErrInvalid):
-		fmt.Fprintln(m.Stderr, "retune:", err)
+		fmt.Fprintln(m.Stderr, "retune:", errText(err))
 		return ExitUsage
 	case errors.As(err, new(versionConflict)):
-		fmt.Fprintln(m.Stderr, "retune:", err)
+		fmt.Fprintln(m.Stderr, "retune:", errText(err))
 		return ExitConflict
 	case errors.Is(err, retrain.ErrCooldown):
-		fmt.Fprintln(m.Stderr, "retune:", err, "(--force promotes anyway)")
+		fmt.Fprintln(m.Stderr, "retune:", errText(err), "(--force promotes anyway)")
 		return ExitCooldown
 	case errors.Is(err, errAllFailed):
-		fmt.Fprintln(m.Stderr, "retune:", err)
+		fmt.Fprintln(m.Stderr, "retune:", errText(err))
 		return ExitAllFailed
 	case errors.Is(err, retune.ErrNotFound):
-		fmt.Fprintln(m.Stderr, "retune:", err)
+		fmt.Fprintln(m.Stderr, "retune:", errText(err))
 		return ExitNotFound
 	case ctx.Err() != nil:
-		fmt.Fprintln(m.Stderr, "retune: interrupted:", err)
+		fmt.Fprintln(m.Stderr, "retune: interrupted:", errText(err))
 		return ExitInterrupt
 	}
-	fmt.Fprintln(m.Stderr, "retune:", err)
+	fmt.Fprintln(m.Stderr, "retune:", errText(err))
 	return ExitError
+}
+
+// errText is err's message for a line that starts with "retune: ": without the "retune: "
+// that errors wrapping a retune sentinel first (retune.ErrInvalid: "retune: invalid: …")
+// begin with.
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "retune: ")
 }
 
 var errInterrupted = errors.New("interrupted")

@@ -86,8 +86,11 @@ func runDispatch(ctx context.Context, m *Main, args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel,
+	d := &notify.Dispatcher{Store: ds, Notifiers: built, Lease: *lease, Poll: *poll, Parallel: *parallel, Schedule: m.retrySchedule,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))}
+	if err := d.Check(ctx); err != nil {
+		return err
+	}
 	ids := make([]string, 0, len(ns))
 	for _, n := range ns {
 		ids = append(ids, n.ID+" ("+n.Type+")")
@@ -139,14 +142,18 @@ func (m *Main) startDispatcher(ctx context.Context, store retune.Storage, cfg *c
 	if err != nil {
 		return nil, err
 	}
-	d := &notify.Dispatcher{Store: ds, Notifiers: built,
+	d := &notify.Dispatcher{Store: ds, Notifiers: built, Schedule: m.retrySchedule,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if err := d.Check(ctx); err != nil {
+		_ = closeAll()
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &runDispatcher{d: d, cancel: cancel, done: make(chan struct{}), close: closeAll, path: cfg.Path}
 	go func() {
 		defer close(r.done)
-		if err := d.Run(rctx); err != nil {
-			fmt.Fprintln(m.Stderr, "retune: dispatcher:", err)
+		if err := d.Run(rctx); err != nil { // Check has seen the configuration: not expected
+			fmt.Fprintln(m.Stderr, "retune: event dispatcher:", errText(err))
 		}
 	}()
 	return r, nil
@@ -159,8 +166,8 @@ func (r *runDispatcher) kick() {
 	}
 }
 
-// stop ends the dispatcher, after up to wait delivering what is due, and says what is
-// left pending.
+// stop ends the dispatcher, after up to wait delivering what is due and what comes due in
+// that time (retries included), and says what is left pending.
 func (m *Main) stopDispatcher(ctx context.Context, r *runDispatcher, wait time.Duration) {
 	if r == nil {
 		return

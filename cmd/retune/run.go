@@ -174,7 +174,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(cbCtx context.Context, _ *retune.Study, t retune.FrozenTrial) {
 			if pr.finished(t) && dec != nil && cfg.Retrain.EachBest && cbCtx.Err() == nil {
 				if err := dec.decide(cbCtx); err != nil {
-					fmt.Fprintln(m.Stderr, "retune:", err)
+					fmt.Fprintln(m.Stderr, "retune:", errText(err))
 				}
 			}
 			if t.Interrupted() {

@@ -54,7 +54,7 @@ func (m *Main) schedule(ctx context.Context, store retune.Storage, o runOptions,
 		start := time.Now()
 		name, err := scheduledName(ctx, store, base.Name, start.In(sc.Location))
 		if err != nil {
-			fmt.Fprintf(m.Stderr, "retune: scheduled run: %v\n", err)
+			fmt.Fprintf(m.Stderr, "retune: scheduled run: %s\n", errText(err))
 		} else {
 			cfg := *base
 			cfg.Name = name
@@ -76,7 +76,7 @@ func (m *Main) schedule(ctx context.Context, store retune.Storage, o runOptions,
 				return errInterrupted
 			}
 			if err != nil {
-				fmt.Fprintf(m.Stderr, "retune: study %s: %v\n", name, err)
+				fmt.Fprintf(m.Stderr, "retune: study %s: %s\n", name, errText(err))
 			}
 		}
 		// The next period after this run's start; one already past starts at once.
@@ -99,7 +99,7 @@ func (m *Main) waitTurn(ctx context.Context, ts retune.TriggerStore, model strin
 			return nil, ctx.Err()
 		case err != nil:
 			if err.Error() != lastErr { // a database that is down says so once, not every poll
-				fmt.Fprintln(m.Stderr, "retune: look for triggers:", err)
+				fmt.Fprintln(m.Stderr, "retune: look for triggers:", errText(err))
 				lastErr = err.Error()
 			}
 		case len(trs) > 0:

@@ -30,13 +30,24 @@ type TimeoutNotifier interface {
 	AttemptTimeout() time.Duration
 }
 
+// Checker is a Notifier that can check its configuration against its endpoint before any
+// delivery, as a NATS checks that a stream stores its subject.
+type Checker interface {
+	Notifier
+	// Check returns an error wrapping retune.ErrInvalid, saying what to change, if the
+	// endpoint cannot serve the configuration, and another error if it could not tell
+	// (the endpoint cannot be reached). It may prepare the endpoint as the first Send
+	// would.
+	Check(ctx context.Context) error
+}
+
 // AttemptTimeout returns the bound of one attempt.
 func (w *Webhook) AttemptTimeout() time.Duration { return orDefault(w.Timeout, DefaultTimeout) }
 
 // AttemptTimeout returns the bound of one attempt, the grace period of a stopped command
 // included.
 func (x *Exec) AttemptTimeout() time.Duration {
-	return orDefault(x.Timeout, DefaultExecTimeout) + execGrace
+	return orDefault(x.Timeout, DefaultExecTimeout) + x.killGrace()
 }
 
 // AttemptTimeout returns the bound of one attempt.
@@ -195,6 +206,37 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
+// Check checks the dispatcher's configuration and, against their endpoints, the notifiers
+// that are Checkers, all at once; call it before Run or Flush to stop at a configuration
+// that would fail every delivery. It returns the errors that wrap retune.ErrInvalid. A
+// notifier that cannot tell (its endpoint cannot be reached) is logged as a warning: its
+// deliveries are attempted and retried as usual.
+func (d *Dispatcher) Check(ctx context.Context) error {
+	if err := d.init(); err != nil {
+		return err
+	}
+	ids := d.ids()
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if c, ok := d.Notifiers[id].(Checker); ok {
+			wg.Go(func() { errs[i] = c.Check(ctx) })
+		}
+	}
+	wg.Wait()
+	var invalid []error
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, retune.ErrInvalid):
+			invalid = append(invalid, fmt.Errorf("notifier %q: %w", ids[i], err))
+		default:
+			d.Logger.Warn("cannot check the notifier's configuration now; its deliveries will be retried", "notifier", ids[i], "err", err)
+		}
+	}
+	return errors.Join(invalid...)
+}
+
 // Run delivers until ctx is done, then lets the attempts in flight finish (each is bounded
 // by its notifier's timeout) and be recorded, and returns nil; it returns an error at once if the dispatcher is
 // misconfigured. Storage errors are logged and retried.
@@ -210,9 +252,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// Flush delivers what is due now and returns once no delivery of its notifiers is due or
-// in flight, or ctx is done (then with ctx's error). Attempts that fail are scheduled for
-// later as usual; Flush does not wait for them.
+// Flush delivers what is due and keeps delivering, retries included, while a delivery of
+// its notifiers can still be made before ctx's deadline: it returns nil once none is in
+// flight and no pending delivery of an enabled notifier of its comes due before the
+// deadline (without a deadline, once none is pending), or ctx's error when ctx is done
+// first. Retries due after the deadline are left for a later Run or Flush.
 func (d *Dispatcher) Flush(ctx context.Context) error {
 	if err := d.init(); err != nil {
 		return err
@@ -238,8 +282,9 @@ func (d *Dispatcher) depth(n Notifier) int {
 
 // serve is one notifier's loop: claim due deliveries in batches, attempt up to Parallel at
 // once, each in its own goroutine, and record the results. With once, it returns when
-// nothing is due, queued or in flight. On return it hands back the leases of deliveries it
-// claimed but did not start.
+// nothing is queued or in flight and no pending delivery comes due before ctx's deadline
+// (see nextDue). On return it hands back the leases of deliveries it claimed but did not
+// start.
 func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, once bool) {
 	n := d.Notifiers[id]
 	log := d.Logger.With("notifier", id)
@@ -287,14 +332,21 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 			inflight++
 			go func() { done <- d.attempt(sendCtx, log, n, dl) }()
 		}
+		wait := d.Poll
 		if once && inflight == 0 && len(queue) == 0 {
-			return
+			next, ok := d.nextDue(ctx, log, id)
+			if !ok {
+				return
+			}
+			if until := time.Until(next); until > 0 {
+				wait = min(wait, until)
+			}
 		}
 		if idle == nil {
-			idle = time.NewTimer(d.Poll)
+			idle = time.NewTimer(wait)
 			defer idle.Stop()
 		} else {
-			idle.Reset(d.Poll)
+			idle.Reset(wait)
 		}
 		select {
 		case <-ctx.Done():
@@ -308,6 +360,44 @@ func (d *Dispatcher) serve(ctx context.Context, id string, kick chan struct{}, o
 		case <-idle.C:
 		}
 	}
+}
+
+// nextDue returns when the next pending delivery of notifier id is due, and false if
+// there is none, the notifier is disabled, or it is due after ctx's deadline. When the
+// storage cannot tell, it returns the zero time and true: Flush keeps looking.
+func (d *Dispatcher) nextDue(ctx context.Context, log *slog.Logger, id string) (time.Time, bool) {
+	ns, err := d.Store.Notifiers(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("read notifier state", "err", err)
+		}
+		return time.Time{}, true
+	}
+	for _, n := range ns {
+		if n.ID == id && !n.Disabled.IsZero() {
+			return time.Time{}, false
+		}
+	}
+	pending, err := d.Store.Deliveries(ctx, retune.DeliveryFilter{State: retune.DeliveryPending, Notifier: id})
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("list pending deliveries", "err", err)
+		}
+		return time.Time{}, true
+	}
+	if len(pending) == 0 {
+		return time.Time{}, false
+	}
+	next := pending[0].NextAt
+	for _, p := range pending[1:] {
+		if p.NextAt.Before(next) {
+			next = p.NextAt
+		}
+	}
+	if deadline, ok := ctx.Deadline(); ok && next.After(deadline) {
+		return next, false
+	}
+	return next, true
 }
 
 // attempt sends one claimed delivery and records the attempt. It reports whether the

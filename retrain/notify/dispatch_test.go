@@ -128,10 +128,10 @@ func appendEvents(t *testing.T, ds retune.DeliveryStore, n int, notifiers ...str
 	return ids
 }
 
-// waitFor polls cond until it holds or 20 s pass.
+// waitFor polls cond until it holds or 30 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -212,12 +212,15 @@ func TestDispatchRetries(t *testing.T) {
 		Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 2 * time.Second}, Jitter: -1, Poll: 10 * time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	start := time.Now()
 	go d.Run(ctx)
 	waitFor(t, "event 0 delivered", func() bool { return rcv.count(ids[0]) == 3 })
 	waitFor(t, "event 1 delivered", func() bool { return rcv.count(ids[1]) == 2 })
-	if el := time.Since(start); el < time.Second {
-		t.Errorf("event 1 retried %v after a Retry-After of 1 s", el)
+	if dl, err := ds.Deliveries(t.Context(), retune.DeliveryFilter{EventID: ids[1]}); err != nil || len(dl) != 1 {
+		t.Errorf("deliveries of event 1: %v, %v", dl, err)
+	} else if atts, err := ds.DeliveryAttempts(t.Context(), dl[0].ID); err != nil || len(atts) != 2 {
+		t.Errorf("attempts of event 1: %+v, %v; want 2", atts, err)
+	} else if gap := atts[1].Started.Sub(atts[0].Started); gap < time.Second {
+		t.Errorf("event 1 retried %v after the first attempt, despite its Retry-After of 1 s", gap)
 	}
 	waitFor(t, "event 2 dead", func() bool { return states(t, ds, "hook")[retune.DeliveryDead] == 1 })
 	if n := rcv.count(ids[2]); n != 4 {
@@ -327,26 +330,53 @@ func TestDispatchDisables(t *testing.T) {
 	})
 }
 
-// TestDispatchFlush delivers what is due and returns; a failing notifier's retries are
-// left for later.
+// TestDispatchFlush: Flush delivers what is due and the retries that come due before its
+// deadline, and returns once what is left pending is due after it or waits for a disabled
+// notifier.
 func TestDispatchFlush(t *testing.T) {
 	ds := backends(t)["sqlite"](t)
 	ok := newReceiver(t, nil)
+	flaky := newReceiver(t, func(_ string, n int) (int, http.Header) {
+		if n <= 2 {
+			return http.StatusServiceUnavailable, nil
+		}
+		return http.StatusOK, nil
+	})
 	bad := newReceiver(t, func(string, int) (int, http.Header) { return http.StatusInternalServerError, nil })
-	appendEvents(t, ds, 10, "ok", "bad")
-	d := &notify.Dispatcher{Store: ds, Notifiers: map[string]notify.Notifier{"ok": ok.webhook(), "bad": bad.webhook()}}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	gone := newReceiver(t, func(string, int) (int, http.Header) { return http.StatusGone, nil })
+	appendEvents(t, ds, 10, "ok", "flaky", "bad", "gone")
+	d := &notify.Dispatcher{Store: ds, Notifiers: map[string]notify.Notifier{
+		"ok": ok.webhook(), "flaky": flaky.webhook(), "bad": bad.webhook(), "gone": gone.webhook()},
+		Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, time.Hour}, Jitter: -1}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	if err := d.Flush(ctx); err != nil {
-		t.Fatal(err)
+		t.Fatalf("Flush = %v, want nil: nothing is left that could be delivered before its deadline", err)
 	}
-	if st := states(t, ds, "ok"); st[retune.DeliveryDelivered] != 10 {
-		t.Errorf("after Flush: ok %v, want 10 delivered", st)
-	}
-	all, _ := ds.Deliveries(t.Context(), retune.DeliveryFilter{Notifier: "bad"})
-	for _, dl := range all {
-		if dl.State != retune.DeliveryPending || dl.Attempts != 1 || time.Until(dl.NextAt) < 3*time.Second {
-			t.Errorf("after Flush: bad %+v, want pending after 1 attempt, next in about 5 s", dl)
+	for _, tt := range []struct {
+		notifier string
+		state    retune.DeliveryState
+		attempts int
+		upTo     bool // attempts is a bound: the first 410 disables the notifier
+	}{
+		{"ok", retune.DeliveryDelivered, 1, false},
+		{"flaky", retune.DeliveryDelivered, 3, false},
+		{"bad", retune.DeliveryPending, 3, false}, // the next retry is after the deadline
+		{"gone", retune.DeliveryPending, 1, true},
+	} {
+		all, err := ds.Deliveries(t.Context(), retune.DeliveryFilter{Notifier: tt.notifier})
+		if err != nil || len(all) != 10 {
+			t.Fatalf("deliveries to %s: %d, %v; want 10", tt.notifier, len(all), err)
+		}
+		for _, dl := range all {
+			if dl.State != tt.state || dl.Attempts != tt.attempts && !(tt.upTo && dl.Attempts < tt.attempts) {
+				t.Errorf("after Flush: %s's delivery %d is %s after %d attempts, want %s after %d (at most: %v)",
+					tt.notifier, dl.ID, dl.State, dl.Attempts, tt.state, tt.attempts, tt.upTo)
+			}
+			if tt.notifier == "bad" && !dl.NextAt.After(deadline) {
+				t.Errorf("after Flush: bad's delivery %d is due %v, before Flush's deadline %v", dl.ID, dl.NextAt, deadline)
+			}
 		}
 	}
 }

@@ -42,7 +42,12 @@ type Exec struct {
 	// removed.
 	Secrets []string
 	Dir     string // the working directory; "" runs the command in the current one
+
+	grace time.Duration // between SIGTERM and SIGKILL; 0 means execGrace (tests change it)
 }
+
+// killGrace returns how long a stopped command has between SIGTERM and SIGKILL.
+func (x *Exec) killGrace() time.Duration { return orDefault(x.grace, execGrace) }
 
 // Send makes one attempt to deliver e by running the command and waiting for it to end.
 // Exit status 0 is Delivered. Another exit status, a signal, or a timeout is Retry. A
@@ -69,7 +74,7 @@ func (x *Exec) Send(ctx context.Context, e retune.Event) Attempt {
 	var stderr tailWriter
 	cmd.Stderr = &stderr
 	cmd.Env = x.env(e)
-	cmd.WaitDelay = execGrace
+	cmd.WaitDelay = x.killGrace()
 	if err := setProcessGroup(cmd); err != nil {
 		return Attempt{Outcome: Fail, Err: fmt.Errorf("exec %s: %w", name, err)}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,14 +18,26 @@ import (
 
 // Defaults for [NATS].
 const (
-	DefaultNATSStream      = "RETUNE_EVENTS"
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultNATSTimeout     = 10 * time.Second
 )
 
-// ErrNoStream is wrapped by the error of an attempt to publish to a subject that no
-// JetStream stream stores.
-var ErrNoStream = errors.New("notify: no JetStream stream for the subject")
+// ErrNoStream is wrapped by the error of a check or an attempt when no JetStream stream
+// stores the subject as the [NATS] is configured. It wraps retune.ErrInvalid.
+var ErrNoStream = fmt.Errorf("%w: no JetStream stream for the subject", retune.ErrInvalid)
+
+// DefaultNATSStream returns the name of the stream that [NATS.CreateStream] creates for
+// subject when [NATS.Stream] is "": the subject in upper case, with dots and the other
+// characters a stream name cannot hold replaced by underscores ("retune.events" becomes
+// "RETUNE_EVENTS").
+func DefaultNATSStream(subject string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune(".*>/\\", r) {
+			return '_'
+		}
+		return unicode.ToUpper(r)
+	}, subject)
+}
 
 // NATS delivers events by publishing them to a NATS JetStream stream, one publication per
 // [NATS.Send], over one connection opened by the first Send. Its fields must not change,
@@ -38,13 +51,16 @@ var ErrNoStream = errors.New("notify: no JetStream stream for the subject")
 type NATS struct {
 	URL     string // the server URLs, comma-separated, as for nats.Connect
 	Subject string // the subject published to; it must not contain wildcards
-	// Stream names the stream that CreateStream creates. If Stream is "",
-	// DefaultNATSStream is used.
+	// Stream names the stream that stores Subject, created by CreateStream if it does not
+	// exist. If Stream is "", the stream that stores Subject is used whatever its name,
+	// and if none does, CreateStream creates DefaultNATSStream(Subject). Without
+	// CreateStream, Stream is not used.
 	Stream string
 	// CreateStream creates the stream on first use (and again if it was deleted), storing
-	// Subject with a duplicate window of DuplicateWindow, unless a stream of that name
-	// exists; an existing stream is left as it is. Without CreateStream, a stream of any
-	// name that stores Subject must exist.
+	// Subject with a duplicate window of DuplicateWindow. An existing stream is left as it
+	// is: if it does not store Subject, the check and every attempt fail with an error
+	// wrapping [ErrNoStream] that says what to change. Without CreateStream, a stream of
+	// any name that stores Subject must exist.
 	CreateStream bool
 	// DuplicateWindow is the created stream's duplicate window. It should cover the time
 	// over which an event may be redelivered, retries included. If DuplicateWindow is 0,
@@ -58,6 +74,45 @@ type NATS struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	ensured bool // the stream was created or found
+}
+
+// Check connects and checks the stream as the first Send would: a stream must store
+// Subject (with CreateStream, Check creates it as Send does). An error wrapping
+// [ErrNoStream] (and so retune.ErrInvalid) says which setting to change; another error,
+// such as a server that cannot be reached, says only that Check could not tell.
+func (n *NATS) Check(ctx context.Context) error {
+	if err := validPublishSubject(n.Subject); err != nil {
+		return err
+	}
+	timeout := n.AttemptTimeout()
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout,
+		fmt.Errorf("timed out after %v: %w", timeout, context.DeadlineExceeded))
+	defer cancel()
+	js, err := n.client(ctx, timeout)
+	if err != nil || n.CreateStream {
+		return err
+	}
+	return n.stored(ctx, js)
+}
+
+// stored checks that a stream stores Subject.
+func (n *NATS) stored(ctx context.Context, js jetstream.JetStream) error {
+	_, err := js.StreamNameBySubject(ctx, n.Subject)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return n.noStream()
+	case err != nil:
+		return fmt.Errorf("nats look up the stream of %q: %w", n.Subject, err)
+	}
+	return nil
+}
+
+// noStream is the error of a subject that no stream stores.
+func (n *NATS) noStream() error {
+	if n.CreateStream { // the stream was deleted again since it was created
+		return fmt.Errorf("nats subject %q: no stream stores it: %w", n.Subject, ErrNoStream)
+	}
+	return fmt.Errorf("nats subject %q: no stream stores it: create one, or set create_stream: true: %w", n.Subject, ErrNoStream)
 }
 
 // Send makes one attempt to deliver e: it connects if not connected, creates the stream
@@ -101,16 +156,10 @@ func (n *NATS) Send(ctx context.Context, e retune.Event) Attempt {
 			// A stream stores the subject but did not answer (e.g. electing a leader).
 			return n.failed(ctx, start, fmt.Errorf("nats publish to %q: %w", n.Subject, err))
 		}
-		if !n.CreateStream {
-			return Attempt{Duration: time.Since(start), Outcome: Fail,
-				Err: fmt.Errorf("nats publish to %q: %w", n.Subject, ErrNoStream)}
+		if !n.CreateStream || retried {
+			return Attempt{Duration: time.Since(start), Outcome: Fail, Err: n.noStream()}
 		}
-		if retried {
-			return Attempt{Duration: time.Since(start), Outcome: Fail,
-				Err: fmt.Errorf("nats publish to %q: stream %q does not store the subject: %w",
-					n.Subject, n.stream(), ErrNoStream)}
-		}
-		// The stream was deleted since it was ensured, or exists without the subject.
+		// The stream was deleted since it was ensured, or no longer stores the subject.
 		n.mu.Lock()
 		n.ensured = false
 		n.mu.Unlock()
@@ -159,33 +208,56 @@ func (n *NATS) client(ctx context.Context, timeout time.Duration) (jetstream.Jet
 	return n.js, nil
 }
 
-// ensureStream creates the stream unless one of its name exists.
+// ensureStream makes sure that the stream stores Subject: it uses the stream that stores
+// it, or creates one, and fails with an error wrapping ErrNoStream when the configuration
+// cannot be served (a stream of the name exists without the subject, or the subject is
+// stored by a stream other than Stream).
 func (n *NATS) ensureStream(ctx context.Context) error {
-	name := n.stream()
-	_, err := n.js.Stream(ctx, name)
-	if err == nil {
+	bound, err := n.js.StreamNameBySubject(ctx, n.Subject)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+	case err != nil:
+		return fmt.Errorf("nats look up the stream of %q: %w", n.Subject, err)
+	case n.Stream == "" || bound == n.Stream:
 		return nil
+	default:
+		return fmt.Errorf("nats subject %q: stream %q stores it, not the configured stream %q: set stream to %q, or leave it out: %w",
+			n.Subject, bound, n.Stream, bound, ErrNoStream)
 	}
-	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+	name := n.Stream
+	if name == "" {
+		name = DefaultNATSStream(n.Subject)
+	}
+	s, err := n.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = n.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:       name,
+			Subjects:   []string{n.Subject},
+			Duplicates: orDefault(n.DuplicateWindow, DefaultDuplicateWindow),
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("nats create stream %q: %w", name, err)
+		}
+		s, err = n.js.Stream(ctx, name) // created meanwhile, by another dispatcher
+	}
+	if err != nil {
 		return fmt.Errorf("nats stream %q: %w", name, err)
 	}
-	window := orDefault(n.DuplicateWindow, DefaultDuplicateWindow)
-	_, err = n.js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:       name,
-		Subjects:   []string{n.Subject},
-		Duplicates: window,
-	})
-	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return fmt.Errorf("nats create stream %q: %w", name, err)
+	// No stream stored the subject when looked up: one created meanwhile must store it.
+	for _, subj := range s.CachedInfo().Config.Subjects {
+		if subj == n.Subject {
+			return nil
+		}
 	}
-	return nil
-}
-
-func (n *NATS) stream() string {
+	what := fmt.Sprintf("stream %q", name)
 	if n.Stream == "" {
-		return DefaultNATSStream
+		what = fmt.Sprintf("stream %q (the default name for it)", name)
 	}
-	return n.Stream
+	return fmt.Errorf("nats subject %q: %s exists and stores %v, not this subject: set stream to another name, for create_stream to create, or add the subject to %q: %w",
+		n.Subject, what, s.CachedInfo().Config.Subjects, name, ErrNoStream)
 }
 
 // failed classifies err: a request the server refused as invalid (an API error with a 4xx
@@ -200,6 +272,7 @@ func (n *NATS) failed(ctx context.Context, start time.Time, err error) Attempt {
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 &&
 		apiErr.Code != 408 && apiErr.Code != 429,
+		errors.Is(err, retune.ErrInvalid),
 		errors.Is(err, nats.ErrMaxPayload),
 		errors.Is(err, jetstream.ErrInvalidStreamName),
 		errors.Is(err, jetstream.ErrInvalidSubject):

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -43,14 +44,133 @@ func testNATS(t *testing.T) (url string, js jetstream.JetStream, stream, subject
 	id := strings.ToUpper(rand.Text()[:12])
 	stream = "RETUNE_TEST_" + id
 	subject = "retune.test." + id + ".events"
+	deleteAtEnd(t, js, stream)
+	return url, js, stream, subject
+}
+
+// deleteAtEnd deletes the stream, if it exists, when the test ends.
+func deleteAtEnd(t *testing.T, js jetstream.JetStream, stream string) {
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			t.Errorf("delete stream %s: %v", stream, err)
 		}
 	})
-	return url, js, stream, subject
+}
+
+// streamOf returns the name of the stream that stores subject, "" if none.
+func streamOf(t *testing.T, js jetstream.JetStream, subject string) string {
+	t.Helper()
+	name, err := js.StreamNameBySubject(t.Context(), subject)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestNATSDefaultStreamPerSubject: notifiers that create their stream without naming it
+// get one stream per subject, so studies publishing to different subjects all deliver.
+func TestNATSDefaultStreamPerSubject(t *testing.T) {
+	url, js, _, subject := testNATS(t)
+	subjects := []string{subject, subject + ".other"}
+	for _, s := range subjects {
+		deleteAtEnd(t, js, DefaultNATSStream(s))
+	}
+	for _, s := range subjects {
+		n := &NATS{URL: url, Subject: s, CreateStream: true}
+		t.Cleanup(n.Close)
+		if err := n.Check(t.Context()); err != nil {
+			t.Fatalf("Check for subject %s: %v", s, err)
+		}
+		if a := n.Send(t.Context(), testEvent()); a.Outcome != Delivered {
+			t.Fatalf("Send to subject %s = %+v, want delivered", s, a)
+		}
+		if got, want := streamOf(t, js, s), DefaultNATSStream(s); got != want {
+			t.Errorf("subject %s is stored by stream %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestDefaultNATSStream(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ subject, want string }{
+		{"retune.events", "RETUNE_EVENTS"},
+		{"ml.retrain-v2.events", "ML_RETRAIN-V2_EVENTS"},
+		{"a/b.c\\d.e*f.g>h", "A_B_C_D_E_F_G_H"},
+	} {
+		if got := DefaultNATSStream(tt.subject); got != tt.want {
+			t.Errorf("DefaultNATSStream(%q) = %q, want %q", tt.subject, got, tt.want)
+		}
+	}
+}
+
+// TestNATSCheck checks configurations against the server before any delivery: those that
+// would fail every attempt are reported, saying what to set, and Send fails the same way.
+func TestNATSCheck(t *testing.T) {
+	url, js, stream, subject := testNATS(t)
+	def := DefaultNATSStream(subject)
+	deleteAtEnd(t, js, def)
+	create := func(t *testing.T, name string, subjects ...string) {
+		t.Helper()
+		if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: name, Subjects: subjects}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = js.DeleteStream(context.Background(), name) })
+	}
+	for _, tt := range []struct {
+		name   string
+		setup  func(t *testing.T)
+		stream string
+		create bool     // CreateStream
+		want   []string // in the error; none: no error
+	}{
+		{name: "stream of another name stores the subject", setup: func(t *testing.T) { create(t, stream, subject) },
+			create: true},
+		{name: "default stream exists without the subject", setup: func(t *testing.T) { create(t, def, subject+".other") },
+			create: true, want: []string{def, subject + ".other", "set stream", "add the subject"}},
+		{name: "named stream exists without the subject", setup: func(t *testing.T) { create(t, stream, subject+".other") },
+			stream: stream, create: true, want: []string{stream, subject + ".other", "set stream", "add the subject"}},
+		{name: "another stream than the named one stores the subject", setup: func(t *testing.T) { create(t, stream, subject) },
+			stream: stream + "_NEW", create: true, want: []string{stream + "_NEW", `set stream to "` + stream + `"`}},
+		{name: "no stream, none created", want: []string{subject, "set create_stream: true"}},
+		{name: "no stream, none created, stream named", stream: stream, want: []string{subject, "set create_stream: true"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			n := &NATS{URL: url, Subject: subject, Stream: tt.stream, CreateStream: tt.create}
+			t.Cleanup(n.Close)
+			err := n.Check(t.Context())
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if a := n.Send(t.Context(), testEvent()); a.Outcome != Delivered {
+					t.Errorf("Send = %+v, want delivered", a)
+				}
+				if got := streamOf(t, js, subject); got != stream {
+					t.Errorf("subject stored by %q, want the existing stream %q", got, stream)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoStream) || !errors.Is(err, retune.ErrInvalid) {
+				t.Fatalf("Check = %v, want an error wrapping ErrNoStream and retune.ErrInvalid", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Check = %v, want it to contain %q", err, w)
+				}
+			}
+			if a := n.Send(t.Context(), testEvent()); a.Outcome != Fail || !errors.Is(a.Err, ErrNoStream) {
+				t.Errorf("Send = %+v, want fail wrapping ErrNoStream", a)
+			}
+		})
+	}
 }
 
 func TestNATSPublish(t *testing.T) {
@@ -188,6 +308,38 @@ func TestNATSNoStream(t *testing.T) {
 	})
 }
 
+// TestDispatcherCheck: a dispatcher's check reports the notifiers whose configuration
+// fails, and only warns about those it cannot reach.
+func TestDispatcherCheck(t *testing.T) {
+	url, js, _, subject := testNATS(t)
+	taken := DefaultNATSStream(subject)
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: taken, Subjects: []string{subject + ".other"}}); err != nil {
+		t.Fatal(err)
+	}
+	deleteAtEnd(t, js, taken)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String() // nothing listens there
+	_ = l.Close()
+	bad := &NATS{URL: url, Subject: subject, CreateStream: true}
+	down := &NATS{URL: "nats://" + closed, Subject: subject, CreateStream: true, Timeout: time.Second}
+	t.Cleanup(bad.Close)
+	t.Cleanup(down.Close)
+	var log strings.Builder
+	d := &Dispatcher{Store: retune.NewMemoryStorage().(retune.DeliveryStore),
+		Notifiers: map[string]Notifier{"bad": bad, "down": down, "log": &Log{W: io.Discard}},
+		Logger:    slog.New(slog.NewTextHandler(&log, nil))}
+	err = d.Check(t.Context())
+	if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), `notifier "bad"`) || strings.Contains(err.Error(), "down") {
+		t.Errorf("Check = %v, want an invalid-configuration error for notifier bad only", err)
+	}
+	if !strings.Contains(log.String(), "notifier=down") {
+		t.Errorf("log:\n%s\nwant a warning that notifier down cannot be checked", log.String())
+	}
+}
+
 func TestNATSUnreachable(t *testing.T) {
 	t.Parallel()
 	// A port nothing listens on.
@@ -220,13 +372,19 @@ func TestNATSUnreachable(t *testing.T) {
 			t.Parallel()
 			n := &NATS{URL: "nats://" + tt.addr, Subject: "retune.events", CreateStream: true, Timeout: 500 * time.Millisecond}
 			t.Cleanup(n.Close)
-			start := time.Now()
-			a := n.Send(t.Context(), testEvent())
+			sent := make(chan Attempt, 1)
+			go func() { sent <- n.Send(t.Context(), testEvent()) }()
+			var a Attempt
+			select {
+			case a = <-sent:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Send has not returned after 30 s (timeout 500ms)")
+			}
 			if a.Outcome != Retry || a.Err == nil {
 				t.Fatalf("Send = %+v, want retry", a)
 			}
-			if took := time.Since(start); took > 3*time.Second {
-				t.Errorf("Send took %v, want about the 500ms timeout at most", took)
+			if err := n.Check(t.Context()); err == nil || errors.Is(err, retune.ErrInvalid) {
+				t.Errorf("Check = %v, want an error that does not blame the configuration", err)
 			}
 		})
 	}
