@@ -20,9 +20,11 @@
 // # Transient failures
 //
 // An operation that fails for a transient reason is tried again, after a pause that
-// doubles from 50 ms to 2 s (each drawn from its upper half), until it succeeds or
-// Options.RetryFor (DefaultRetryFor, 2 minutes) has passed since its first failure; then
-// it returns the last error, saying how long it retried. Transient failures are refused,
+// doubles from 50 ms to 2 s (each drawn from its upper half), until it succeeds or the
+// database has been unavailable for Options.RetryFor (DefaultRetryFor, 2 minutes),
+// counted from the first transient failure since an operation of the Store last got an
+// answer; then it returns the last error, saying how long it retried. Once the window has
+// passed, every operation gives up at its first failure, until the database answers. Transient failures are refused,
 // reset or closed connections, the server shutting down or starting up (SQLSTATE class
 // 08, 57P01, 57P02, 57P03, 57P05, 53300), serialization failures (40001) and deadlocks
 // (40P01). Anything else, such as a constraint violation, ErrConflict or the caller's
@@ -54,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -72,9 +75,9 @@ type Options struct {
 	// creates it if it migrates and the schema is missing. Default "": the search_path
 	// of the DSN (PostgreSQL's default puts the tables in "public").
 	Schema string
-	// RetryFor is how long an operation that fails for a transient reason is tried again,
-	// counted from its first failure (see the package doc). Default 0: DefaultRetryFor;
-	// negative: never retried.
+	// RetryFor is how long operations that fail for a transient reason are tried again,
+	// counted from when the database became unavailable (see the package doc). Default 0:
+	// DefaultRetryFor; negative: never retried.
 	RetryFor time.Duration
 }
 
@@ -83,6 +86,7 @@ type Options struct {
 type Store struct {
 	pool     *pgxpool.Pool
 	retryFor time.Duration // <= 0: no retries
+	down     atomic.Int64  // when operations began failing for a transient reason (Unix ns); 0 while the database answers
 	// onCommit, if not nil, is called just before a transaction's COMMIT is sent (sent
 	// false) and just after, before its reply is read (sent true): tests lose commits and
 	// their replies with it.

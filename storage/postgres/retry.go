@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,23 +86,40 @@ func (e *retriedError) Error() string {
 
 func (e *retriedError) Unwrap() error { return e.err }
 
-// retrier paces the attempts of one operation within its retry window, which starts at
-// the first failure.
+// retrier paces the attempts of one operation within its retry window. The window opens
+// when the database became unavailable: at the operation's first failure, or earlier if
+// another operation of the Store has been failing since (down), so that once the database
+// has been unavailable for the window every operation gives up at its first failure.
 type retrier struct {
 	window time.Duration // <= 0: no retries
+	down   *atomic.Int64 // Store.down
 	first  time.Time
 	n      int
 }
 
+// newRetrier returns the retrier of one operation of s.
+func (s *Store) newRetrier() retrier { return retrier{window: s.retryFor, down: &s.down} }
+
 // wait returns nil after the pause before the next attempt, if err is transient and the
 // window is still open; otherwise it returns the error to give up with.
 func (r *retrier) wait(ctx context.Context, err error) error {
-	if !transient(err) || r.window <= 0 || ctx.Err() != nil {
+	if !transient(err) {
+		if ctx.Err() == nil {
+			r.up()
+		}
+		return err
+	}
+	if r.window <= 0 || ctx.Err() != nil {
 		return err
 	}
 	now := time.Now()
 	if r.n == 0 {
 		r.first = now
+		if r.down != nil && !r.down.CompareAndSwap(0, now.UnixNano()) {
+			if d := r.down.Load(); d != 0 && d < now.UnixNano() {
+				r.first = time.Unix(0, d)
+			}
+		}
 	}
 	left := r.window - now.Sub(r.first)
 	if left <= 0 {
@@ -124,8 +142,15 @@ func (r *retrier) wait(ctx context.Context, err error) error {
 // the retry window closes. op must be idempotent: it is run again even when the failed try
 // may have changed something.
 func (s *Store) retry(ctx context.Context, op func(context.Context) error) error {
-	r := retrier{window: s.retryFor}
+	r := s.newRetrier()
 	return r.do(ctx, op)
+}
+
+// up records that the database answered.
+func (r *retrier) up() {
+	if r.down != nil && r.down.Load() != 0 {
+		r.down.Store(0)
+	}
 }
 
 // do runs op until it succeeds or wait gives up.
@@ -133,6 +158,7 @@ func (r *retrier) do(ctx context.Context, op func(context.Context) error) error 
 	for {
 		err := op(ctx)
 		if err == nil {
+			r.up()
 			return nil
 		}
 		if err := r.wait(ctx, err); err != nil {
@@ -145,10 +171,11 @@ func (r *retrier) do(ctx context.Context, op func(context.Context) error) error 
 // outside a transaction block: it is tried again only when the failure shows that it
 // changed nothing (didNotRun).
 func (s *Store) retryUnsent(ctx context.Context, op func(context.Context) error) error {
-	r := retrier{window: s.retryFor}
+	r := s.newRetrier()
 	for {
 		err := op(ctx)
 		if err == nil {
+			r.up()
 			return nil
 		}
 		if !didNotRun(err) {
@@ -177,11 +204,12 @@ const xidSQL = `SELECT pg_current_xact_id()::text`
 // reread, if not nil, reads back the result that the lost reply carried; if not, the
 // transaction is tried again.
 func (s *Store) retryTx(ctx context.Context, attempt func(context.Context, *txAttempt) error, reread func(context.Context) error) error {
-	r := retrier{window: s.retryFor}
+	r := s.newRetrier()
 	for {
 		var a txAttempt
 		err := attempt(ctx, &a)
 		if err == nil {
+			r.up()
 			return nil
 		}
 		if a.sent && transient(err) && !pgconn.SafeToRetry(err) {
@@ -228,8 +256,10 @@ func (s *Store) outcome(ctx context.Context, r *retrier, xid string, cause error
 		case status == nil:
 			return false, unknown(fmt.Errorf("%w; transaction %s is too old to tell", cause, xid))
 		case *status == "committed":
+			r.up()
 			return true, nil
 		case *status == "aborted":
+			r.up()
 			return false, nil
 		}
 		if err := r.wait(ctx, cause); err != nil {

@@ -127,6 +127,33 @@ func TestRetryWindow(t *testing.T) {
 	}
 }
 
+// TestRetryWindowShared: the window opens when the database became unavailable, for
+// every operation of the Store: once it has been down for the window, an operation gives
+// up at its first failure, until one succeeds again.
+func TestRetryWindowShared(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := &Store{retryFor: 3 * time.Second}
+		down := &pgconn.PgError{Code: "57P03"}
+		calls := 0
+		fail := func(context.Context) error { calls++; return down }
+		if err := s.retry(t.Context(), fail); err == nil || calls < 2 {
+			t.Fatalf("first operation: %v after %d calls, want an error after several", err, calls)
+		}
+		calls = 0
+		if err := s.retry(t.Context(), fail); err == nil || calls != 1 {
+			t.Errorf("second operation in the same outage: %v after %d calls, want an error after 1", err, calls)
+		}
+		if err := s.retry(t.Context(), func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		calls = 0
+		if err := s.retry(t.Context(), fail); err == nil || calls < 2 {
+			t.Errorf("operation after the database answered: %v after %d calls, want an error after several", err, calls)
+		}
+	})
+}
+
 // TestRetryStopsWithContext: a cancelled context ends the pauses at once.
 func TestRetryStopsWithContext(t *testing.T) {
 	t.Parallel()
