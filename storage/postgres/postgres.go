@@ -93,7 +93,10 @@ type Store struct {
 	onCommit func(c *pgconn.PgConn, xid string, sent bool)
 }
 
-var _ retune.Storage = (*Store)(nil)
+var (
+	_ retune.Storage = (*Store)(nil)
+	_ retune.Retrier = (*Store)(nil)
+)
 
 // Open connects to the database dsn names and applies pending migrations. The DSN is a
 // PostgreSQL URL or keyword/value string as pgx parses it; pool settings such as

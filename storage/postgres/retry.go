@@ -213,16 +213,16 @@ func (s *Store) retryTx(ctx context.Context, attempt func(context.Context, *txAt
 			return nil
 		}
 		if a.sent && transient(err) && !pgconn.SafeToRetry(err) {
-			committed, err := s.outcome(ctx, &r, a.xid, err)
+			committed, oerr := s.outcome(ctx, &r, a.xid, err)
 			switch {
-			case err != nil:
-				return err
+			case oerr != nil:
+				return oerr
 			case committed && reread == nil:
 				return nil
 			case committed:
 				return r.do(ctx, reread)
 			}
-			continue
+			// Rolled back: run it again (after a pause, within the window, like any retry).
 		}
 		if err := r.wait(ctx, err); err != nil {
 			return err
