@@ -21,6 +21,14 @@ type Storage interface {
 	Close() error
 }
 
+// Retrier is an optional interface of a Storage that tries an operation again when it
+// fails for a transient reason (a database restart), for up to RetryFor. The library
+// gives the write that records a finished trial that much time beyond its own 30s, and
+// keeps renewing the trial's lease meanwhile.
+type Retrier interface {
+	RetryFor() time.Duration
+}
+
 // StudyStore creates, reads and changes study records.
 type StudyStore interface {
 	// CreateStudy stores a new study and returns it with its ID and creation time set.

@@ -563,14 +563,15 @@ func (s *Study) TellState(ctx context.Context, t *Trial, state TrialState, reaso
 }
 
 // settle finishes t in storage. It works even when ctx is already cancelled (an
-// interrupted trial must still be recorded), within a short deadline of its own.
+// interrupted trial must still be recorded), within a deadline of its own: 30s, plus the
+// time a Retrier storage may spend retrying. The trial's lease is renewed until then.
 func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values []float64, reason error) (FrozenTrial, error) {
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
 		return FrozenTrial{}, fmt.Errorf("%w: trial %d is already finished", ErrConflict, t.ref.Number)
 	}
-	t.done = true
+	t.done, t.unflushed = true, false // everything goes with the finish
 	req := FinishRequest{
 		Ref: t.ref, State: state, Values: values,
 		Params: copyMap(t.params), Distributions: copyMap(t.dists), UserAttrs: copyMap(t.user),
@@ -586,9 +587,13 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 	}
 	req.Interrupted = state == TrialFail && errors.Is(reason, ErrInterrupted)
 	t.mu.Unlock()
-	s.removeOpen(t)
+	defer s.removeOpen(t)
 
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	timeout := 30 * time.Second
+	if r, ok := s.store.(Retrier); ok {
+		timeout += r.RetryFor()
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	ft, err := s.store.Finish(fctx, req)
 	if err != nil {
@@ -684,8 +689,10 @@ func (s *Study) prune(ctx context.Context, t *Trial, step int64) (bool, error) {
 	})
 }
 
-// maybeReap expires stale leases at most once per half lease TTL. Errors are left for the
-// next call: reaping is housekeeping, and Ask's own storage call reports real failures.
+// maybeReap expires stale leases at most once per half lease TTL, after renewing this
+// study's own: after a database outage longer than the lease TTL, the trials still
+// running here are not failed as expired. Errors are left for the next call: reaping is
+// housekeeping, and Ask's own storage call reports real failures.
 func (s *Study) maybeReap(ctx context.Context) {
 	s.mu.Lock()
 	now := time.Now()
@@ -695,6 +702,7 @@ func (s *Study) maybeReap(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	if due {
+		s.renewOpen(ctx)
 		_, _ = s.store.ExpireLeases(ctx, s.rec.ID)
 	}
 }
@@ -721,7 +729,7 @@ func (s *Study) removeOpen(t *Trial) {
 }
 
 // renew keeps the leases of open trials alive until stop is closed (when no trial is
-// open). A trial whose lease was lost gets that as its error, so its finish fails cleanly.
+// open).
 func (s *Study) renew(stop chan struct{}) {
 	tick := time.NewTicker(s.leaseTTL / 3)
 	defer tick.Stop()
@@ -731,30 +739,37 @@ func (s *Study) renew(stop chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		s.openMu.Lock()
-		trials := make([]*Trial, 0, len(s.open))
-		for _, t := range s.open {
-			trials = append(trials, t)
+		s.renewOpen(context.Background())
+	}
+}
+
+// renewOpen renews the leases of the open trials, each within a third of the lease TTL,
+// after writing their unsaved params. A trial whose lease was lost gets that as its
+// error, so its finish fails cleanly; other errors are left for the next renewal.
+func (s *Study) renewOpen(ctx context.Context) {
+	s.openMu.Lock()
+	trials := make([]*Trial, 0, len(s.open))
+	for _, t := range s.open {
+		trials = append(trials, t)
+	}
+	s.openMu.Unlock()
+	for _, t := range trials {
+		hctx, cancel := context.WithTimeout(ctx, s.leaseTTL/3)
+		t.mu.Lock()
+		upd, flush := t.updateLocked()
+		t.mu.Unlock()
+		var err error
+		if flush {
+			err = s.store.Update(hctx, upd)
 		}
-		s.openMu.Unlock()
-		for _, t := range trials {
-			ctx, cancel := context.WithTimeout(context.Background(), s.leaseTTL/3)
+		if err == nil {
+			_, err = s.store.Heartbeat(hctx, t.ref, s.leaseTTL)
+		}
+		cancel()
+		if errors.Is(err, ErrConflict) {
 			t.mu.Lock()
-			upd, flush := t.updateLocked()
+			t.failLocked(fmt.Errorf("trial %d lost its lease: %w", t.ref.Number, err))
 			t.mu.Unlock()
-			var err error
-			if flush {
-				err = s.store.Update(ctx, upd)
-			}
-			if err == nil {
-				_, err = s.store.Heartbeat(ctx, t.ref, s.leaseTTL)
-			}
-			cancel()
-			if errors.Is(err, ErrConflict) {
-				t.mu.Lock()
-				t.failLocked(fmt.Errorf("trial %d lost its lease: %w", t.ref.Number, err))
-				t.mu.Unlock()
-			}
 		}
 	}
 }

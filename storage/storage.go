@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/storage/memory"
@@ -46,8 +47,21 @@ func Kind(dsn string) (kind, target string, err error) {
 	return "sqlite", dsn, nil
 }
 
+// Options configures OpenOptions. The zero value is the default.
+type Options struct {
+	// RetryFor is how long a PostgreSQL storage tries an operation again when it fails
+	// for a transient reason, such as a server restart (postgres.Options.RetryFor). Other
+	// storages ignore it. Default 0: postgres.DefaultRetryFor; negative: no retries.
+	RetryFor time.Duration
+}
+
 // Open opens the storage dsn names (see the package doc).
 func Open(ctx context.Context, dsn string) (retune.Storage, error) {
+	return OpenOptions(ctx, dsn, Options{})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(ctx context.Context, dsn string, o Options) (retune.Storage, error) {
 	kind, target, err := Kind(dsn)
 	if err != nil {
 		return nil, err
@@ -56,7 +70,7 @@ func Open(ctx context.Context, dsn string) (retune.Storage, error) {
 	case "memory":
 		return memory.New(), nil
 	case "postgres":
-		return postgres.Open(ctx, target)
+		return postgres.OpenOptions(ctx, target, postgres.Options{RetryFor: o.RetryFor})
 	}
 	return sqlite.Open(ctx, target)
 }

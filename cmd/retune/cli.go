@@ -259,7 +259,11 @@ func (m *Main) dsn(flagValue, fileValue string) string {
 
 // open opens the database dsn names, creating a SQLite file that does not exist yet.
 func (m *Main) open(ctx context.Context, dsn string) (retune.Storage, error) {
-	s, err := storage.Open(ctx, dsn)
+	return m.openOptions(ctx, dsn, storage.Options{})
+}
+
+func (m *Main) openOptions(ctx context.Context, dsn string, o storage.Options) (retune.Storage, error) {
+	s, err := storage.OpenOptions(ctx, dsn, o)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", storage.Redact(dsn), err)
 	}

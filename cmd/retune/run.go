@@ -21,11 +21,13 @@ import (
 	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/runner"
 	"github.com/a6b40afc/retune/storage"
+	"github.com/a6b40afc/retune/storage/postgres"
 )
 
 func runRun(ctx context.Context, m *Main, args []string) error {
 	fs := m.flagSet("run")
 	db := dbFlag(fs)
+	dbRetry := fs.Duration("db-retry", postgres.DefaultRetryFor, "how long a PostgreSQL operation that fails for a transient reason (a server restart) is tried again before the run fails; 0 fails at once")
 	logDir := fs.String("log-dir", "", "where trial logs go (default $RETUNE_LOG_DIR, the study file's log_dir, else retune-logs beside a SQLite file or in the working directory)")
 	trials := fs.Int("trials", 0, "trials this run starts, >= 1 (default: until the study budget, the grid or the timeout ends)")
 	timeout := fs.Duration("timeout", 0, "wall clock for this run (default: the study file's budget.timeout)")
@@ -55,6 +57,8 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		return usagef("--every must be > 0, or 0 to run once")
 	case *drain < 0:
 		return usagef("--drain must be >= 0")
+	case *dbRetry < 0:
+		return usagef("--db-retry must be >= 0")
 	case *timeout == 0:
 		*timeout = cfg.Budget.Timeout
 	}
@@ -79,7 +83,11 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		replace: *replace, grace: *grace, quiet: *quiet, failFast: *failFast,
 	}
 	o.logs = m.logDir(*logDir, cfg.LogDir, o.dsn)
-	store, err := m.open(ctx, o.dsn)
+	retry := *dbRetry
+	if retry == 0 {
+		retry = -1 // no retries, not the default
+	}
+	store, err := m.openOptions(ctx, o.dsn, storage.Options{RetryFor: retry})
 	if err != nil {
 		return err
 	}

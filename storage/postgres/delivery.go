@@ -67,7 +67,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
 	if err := retune.CheckEvents(events); err != nil {
 		return err
 	}
-	return s.tx(ctx, "append events", func(tx pgx.Tx) error {
+	return s.tx(ctx, "append events", func(tx dbtx) error {
 		var now time.Time
 		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
 			return dbErr("append events", err)
@@ -78,6 +78,11 @@ func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
 
 // ClaimDeliveries implements retune.DeliveryStore.
 func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
+	return retried(ctx, s.retryUnsent, func(ctx context.Context) ([]retune.Delivery, error) { return s.claimDeliveries(ctx, req) })
+}
+
+// claimDeliveries is ClaimDeliveries without retries.
+func (s *Store) claimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
 	if err := retune.CheckClaim(req); err != nil {
 		return nil, err
 	}
@@ -110,6 +115,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 
 // ReleaseDeliveries implements retune.DeliveryStore.
 func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64) error {
+	return s.retry(ctx, func(ctx context.Context) error { return s.releaseDeliveries(ctx, owner, ids) })
+}
+
+// releaseDeliveries is ReleaseDeliveries without retries.
+func (s *Store) releaseDeliveries(ctx context.Context, owner string, ids []int64) error {
 	if owner == "" {
 		return fmt.Errorf("%w: release: owner is empty", retune.ErrInvalid)
 	}
@@ -126,6 +136,11 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64
 // RecordAttempt implements retune.DeliveryStore. Its statements go in one batch, which
 // PostgreSQL runs as one implicit transaction: one round trip per attempt.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
+	return retried(ctx, s.retryUnsent, func(ctx context.Context) (retune.NotifierState, error) { return s.recordAttempt(ctx, r) })
+}
+
+// recordAttempt is RecordAttempt without retries.
+func (s *Store) recordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
 	r, err := retune.CheckAttemptResult(r)
 	if err != nil {
 		return retune.NotifierState{}, err
@@ -219,6 +234,11 @@ func utcOrZero(t *time.Time) time.Time {
 
 // Deliveries implements retune.DeliveryStore.
 func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.Delivery, error) { return s.deliveries(ctx, f) })
+}
+
+// deliveries is Deliveries without retries.
+func (s *Store) deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
 	if err := retune.CheckDeliveryFilter(f); err != nil {
 		return nil, err
 	}
@@ -263,6 +283,11 @@ func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retu
 
 // DeliveryAttempts implements retune.DeliveryStore.
 func (s *Store) DeliveryAttempts(ctx context.Context, id int64) ([]retune.DeliveryAttempt, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.DeliveryAttempt, error) { return s.deliveryAttempts(ctx, id) })
+}
+
+// deliveryAttempts is DeliveryAttempts without retries.
+func (s *Store) deliveryAttempts(ctx context.Context, id int64) ([]retune.DeliveryAttempt, error) {
 	what := fmt.Sprintf("read attempts of delivery %d", id)
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE id = $1`, id).Scan(&n); err != nil {
@@ -301,7 +326,7 @@ func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []strin
 		notifiers = []string{} // an array, not NULL: cardinality 0 means every notifier
 	}
 	var ids []int64
-	err := s.tx(ctx, what, func(tx pgx.Tx) error {
+	err := s.tx(ctx, what, func(tx dbtx) error {
 		var seq int64
 		err := tx.QueryRow(ctx, `SELECT seq FROM events WHERE id = $1`, eventID).Scan(&seq)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -339,6 +364,11 @@ func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []strin
 
 // Notifiers implements retune.DeliveryStore.
 func (s *Store) Notifiers(ctx context.Context) ([]retune.NotifierState, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.NotifierState, error) { return s.notifiers(ctx) })
+}
+
+// notifiers is Notifiers without retries.
+func (s *Store) notifiers(ctx context.Context) ([]retune.NotifierState, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+notifierCols+` FROM notifiers
 		UNION ALL SELECT DISTINCT notifier, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, '' FROM deliveries
 			WHERE notifier NOT IN (SELECT id FROM notifiers)
@@ -355,6 +385,11 @@ func (s *Store) Notifiers(ctx context.Context) ([]retune.NotifierState, error) {
 
 // SetNotifierEnabled implements retune.DeliveryStore.
 func (s *Store) SetNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
+	return s.retry(ctx, func(ctx context.Context) error { return s.setNotifierEnabled(ctx, id, enabled, reason) })
+}
+
+// setNotifierEnabled is SetNotifierEnabled without retries.
+func (s *Store) setNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
 	if err := retune.CheckNotifierID(id); err != nil {
 		return err
 	}

@@ -16,6 +16,39 @@
 //
 // Open applies pending schema migrations unless Options.NoMigrate; deployments with many
 // workers can run Migrate once before starting them. Times are returned in UTC.
+//
+// # Transient failures
+//
+// An operation that fails for a transient reason is tried again, after a pause that
+// doubles from 50 ms to 2 s (each drawn from its upper half), until it succeeds or the
+// database has been unavailable for Options.RetryFor (DefaultRetryFor, 2 minutes),
+// counted from the first transient failure since an operation of the Store last got an
+// answer; then it returns the last error, saying how long it retried. Once the window has
+// passed, every operation gives up at its first failure, until the database answers. Transient failures are refused,
+// reset or closed connections, the server shutting down or starting up (SQLSTATE class
+// 08, 57P01, 57P02, 57P03, 57P05, 53300), serialization failures (40001) and deadlocks
+// (40P01). Anything else, such as a constraint violation, ErrConflict or the caller's
+// context ending, is returned at once. Open and Migrate do not retry.
+//
+// What is tried again is the whole operation, never a statement inside a transaction:
+//
+//   - Reads, and the writes whose repetition changes nothing (Report, Heartbeat,
+//     ReleaseDeliveries, SetNotifierEnabled), are simply run again.
+//   - Every other write is one transaction that reads its transaction ID before it sends
+//     COMMIT. A failure before COMMIT went out rolled everything back, so the transaction
+//     runs again. A connection lost after it went out leaves the outcome unknown: the Store
+//     asks the server (pg_xact_status) once it answers. If the transaction committed, the
+//     write succeeded and its result is read back (a Finish that committed reports the
+//     finished trial, not the ErrConflict its epoch fence would give a second run; a
+//     CreateTrial that committed returns its trial instead of leaving it RUNNING and
+//     starting another); if it did not, the transaction runs again.
+//   - RequestRetune, ConsumeTriggers, ClaimDeliveries and RecordAttempt are single
+//     statements that must not run twice: they are tried again only when the failure shows
+//     they did not run (the connection did not open, or the server reported an error).
+//
+// A lease whose renewals fail during an outage stays valid until it expires by the
+// database clock: an outage longer than the lease TTL can let another process fail the
+// trial ("lease expired").
 package postgres
 
 import (
@@ -23,6 +56,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/jackc/pgx/v5"
@@ -40,15 +75,28 @@ type Options struct {
 	// creates it if it migrates and the schema is missing. Default "": the search_path
 	// of the DSN (PostgreSQL's default puts the tables in "public").
 	Schema string
+	// RetryFor is how long operations that fail for a transient reason are tried again,
+	// counted from when the database became unavailable (see the package doc). Default 0:
+	// DefaultRetryFor; negative: never retried.
+	RetryFor time.Duration
 }
 
 // Store is a retune.Storage on a PostgreSQL connection pool. It is safe for concurrent
 // use; any number of Stores, in any number of processes, may share one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	retryFor time.Duration // <= 0: no retries
+	down     atomic.Int64  // when operations began failing for a transient reason (Unix ns); 0 while the database answers
+	// onCommit, if not nil, is called just before a transaction's COMMIT is sent (sent
+	// false) and just after, before its reply is read (sent true): tests lose commits and
+	// their replies with it.
+	onCommit func(c *pgconn.PgConn, xid string, sent bool)
 }
 
-var _ retune.Storage = (*Store)(nil)
+var (
+	_ retune.Storage = (*Store)(nil)
+	_ retune.Retrier = (*Store)(nil)
+)
 
 // Open connects to the database dsn names and applies pending migrations. The DSN is a
 // PostgreSQL URL or keyword/value string as pgx parses it; pool settings such as
@@ -72,8 +120,16 @@ func OpenOptions(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	retryFor := o.RetryFor
+	if retryFor == 0 {
+		retryFor = DefaultRetryFor
+	}
+	return &Store{pool: pool, retryFor: retryFor}, nil
 }
+
+// RetryFor returns how long the Store retries an operation that fails for a transient
+// reason (0 if it does not).
+func (s *Store) RetryFor() time.Duration { return max(s.retryFor, 0) }
 
 // Close implements retune.Storage: it closes the pool, waiting for connections in use.
 func (s *Store) Close() error {
@@ -101,20 +157,30 @@ func newPool(ctx context.Context, dsn, schema string) (*pgxpool.Pool, error) {
 
 // tx runs fn in a READ COMMITTED transaction: each statement sees what committed before it
 // started, which is what the study-row locking below relies on. An error from fn rolls
-// the transaction back and is returned as it is.
-func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
-	t, err := s.pool.Begin(ctx)
-	if err != nil {
-		return dbErr(what, err)
-	}
-	defer func() { _ = t.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if err := t.Commit(ctx); err != nil {
-		return dbErr(what, err)
-	}
-	return nil
+// the transaction back and is returned as it is. The transaction is a pipeTx whose BEGIN
+// goes alone: it is retried as a whole on a transient failure, so fn must set its results
+// afresh each time it runs.
+func (s *Store) tx(ctx context.Context, what string, fn func(dbtx) error) error {
+	return s.pipeTx(ctx, what, func(p *pipeTx) error {
+		if err := p.Begin(ctx); err != nil {
+			return dbErr(what, err)
+		}
+		if err := fn(p.conn); err != nil {
+			return err
+		}
+		if err := p.Commit(ctx); err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+}
+
+// dbtx is what the statements of a transaction run on.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // dbErr wraps a database error with what was being done. Values the database cannot

@@ -40,6 +40,11 @@ func scanChampion(row pgx.Row) (retune.Champion, error) {
 
 // Champion implements retune.ChampionStore.
 func (s *Store) Champion(ctx context.Context, model string) (retune.Champion, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) (retune.Champion, error) { return s.champion(ctx, model) })
+}
+
+// champion is Champion without retries.
+func (s *Store) champion(ctx context.Context, model string) (retune.Champion, error) {
 	c, err := scanChampion(s.pool.QueryRow(ctx, `SELECT `+championCols+` FROM champions WHERE model = $1 ORDER BY version DESC LIMIT 1`, model))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return retune.Champion{}, fmt.Errorf("champion of model %q: %w", model, retune.ErrNotFound)
@@ -52,6 +57,11 @@ func (s *Store) Champion(ctx context.Context, model string) (retune.Champion, er
 
 // ChampionHistory implements retune.ChampionStore.
 func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Champion, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.Champion, error) { return s.championHistory(ctx, model) })
+}
+
+// championHistory is ChampionHistory without retries.
+func (s *Store) championHistory(ctx context.Context, model string) ([]retune.Champion, error) {
 	what := fmt.Sprintf("read champions of model %q", model)
 	rows, err := s.pool.Query(ctx, `SELECT `+championCols+` FROM champions WHERE model = $1 ORDER BY version`, model)
 	if err != nil {
@@ -86,7 +96,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 	}
 	what := fmt.Sprintf("promote champion of model %q", c.Model)
 	var created time.Time
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+	err = s.tx(ctx, what, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO champions (`+championCols+`)
 			SELECT $1, $2 + 1, $3, $4, $5, $6, $7, $8, $9, clock_timestamp()
 			WHERE coalesce((SELECT max(version) FROM champions WHERE model = $1), 0) = $2
@@ -121,7 +131,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 // The sequence numbers come from event_seq's one row, which this statement locks until
 // the transaction ends: writers of events take turns, and each sees the numbers its
 // predecessor committed. Nothing else is locked after it, so it cannot deadlock.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []retune.Event, now time.Time) error {
+func insertEvents(ctx context.Context, tx dbtx, events []retune.Event, now time.Time) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -215,7 +225,7 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 	what := fmt.Sprintf("record decision of run %q", d.RunID)
 	var stored retune.Decision
 	var dup error
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+	err = s.tx(ctx, what, func(tx dbtx) error {
 		var created time.Time
 		err := tx.QueryRow(ctx, `INSERT INTO decisions (model, study, run_id, champion_version, candidate, improved, reason, evidence, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
@@ -253,6 +263,11 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 
 // Decision implements retune.DecisionStore.
 func (s *Store) Decision(ctx context.Context, id int64) (retune.Decision, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) (retune.Decision, error) { return s.decision(ctx, id) })
+}
+
+// decision is Decision without retries.
+func (s *Store) decision(ctx context.Context, id int64) (retune.Decision, error) {
 	d, err := scanDecision(s.pool.QueryRow(ctx, `SELECT `+decisionCols+` FROM decisions WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return retune.Decision{}, fmt.Errorf("decision %d: %w", id, retune.ErrNotFound)
@@ -265,6 +280,11 @@ func (s *Store) Decision(ctx context.Context, id int64) (retune.Decision, error)
 
 // Decisions implements retune.DecisionStore.
 func (s *Store) Decisions(ctx context.Context, model string) ([]retune.Decision, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.Decision, error) { return s.decisions(ctx, model) })
+}
+
+// decisions is Decisions without retries.
+func (s *Store) decisions(ctx context.Context, model string) ([]retune.Decision, error) {
 	what := fmt.Sprintf("read decisions of model %q", model)
 	q, args := `SELECT `+decisionCols+` FROM decisions ORDER BY id DESC`, []any(nil)
 	if model != "" {
@@ -311,6 +331,13 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.St
 // readEvents runs a query of eventCols and collects its events; what names the read in
 // errors.
 func (s *Store) readEvents(ctx context.Context, what, query string, args ...any) ([]retune.StoredEvent, error) {
+	return retried(ctx, s.retry, func(ctx context.Context) ([]retune.StoredEvent, error) {
+		return s.readEventsOnce(ctx, what, query, args...)
+	})
+}
+
+// readEventsOnce is readEvents without retries.
+func (s *Store) readEventsOnce(ctx context.Context, what, query string, args ...any) ([]retune.StoredEvent, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr(what, err)

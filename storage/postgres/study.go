@@ -86,22 +86,45 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 		dirs[i] = int16(d)
 	}
 	var created time.Time
-	// The study and its finish counter's row, in one statement.
-	err = s.pool.QueryRow(ctx, `WITH s AS (
-			INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
-				budget_trials, budget_retries, user_attrs, system_attrs, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
-			ON CONFLICT (name) DO NOTHING
-			RETURNING id, created_at),
-		f AS (INSERT INTO study_finish (study_id) SELECT id FROM s)
-		SELECT id, created_at FROM s`,
-		rec.Name, dirs, rec.Metrics, rec.Model, int64(rec.Seed), sampler, pruner,
-		rec.Budget.Trials, rec.Budget.Retries, user, system).Scan(&rec.ID, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return retune.StudyRecord{}, fmt.Errorf("study %q exists: %w", rec.Name, retune.ErrConflict)
-	}
-	if err != nil {
-		return retune.StudyRecord{}, dbErr(fmt.Sprintf("create study %q", rec.Name), err)
+	var reread *retune.StudyRecord
+	what := fmt.Sprintf("create study %q", rec.Name)
+	// The study and its finish counter's row, in one statement, in a transaction of its
+	// own so that a lost COMMIT can be checked.
+	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
+		if err := tx.Begin(ctx); err != nil {
+			return dbErr(what, err)
+		}
+		tx.Reread(func(ctx context.Context) error {
+			stored, err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyCols+` FROM studies s WHERE s.name = $1`, rec.Name))
+			if err != nil {
+				return dbErr(what, err)
+			}
+			reread = &stored
+			return nil
+		})
+		err := tx.CommitWith(ctx, func(r pgx.Row) error { return r.Scan(&rec.ID, &created) }, `WITH s AS (
+				INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
+					budget_trials, budget_retries, user_attrs, system_attrs, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+				ON CONFLICT (name) DO NOTHING
+				RETURNING id, created_at),
+			f AS (INSERT INTO study_finish (study_id) SELECT id FROM s)
+			SELECT id, created_at FROM s`,
+			rec.Name, dirs, rec.Metrics, rec.Model, int64(rec.Seed), sampler, pruner,
+			rec.Budget.Trials, rec.Budget.Retries, user, system)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("study %q exists: %w", rec.Name, retune.ErrConflict)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return retune.StudyRecord{}, err
+	case reread != nil:
+		return *reread, nil
 	}
 	rec.Created = created.UTC()
 	rec.UserAttrs, rec.SystemAttrs = userDec, systemDec
@@ -113,19 +136,33 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 }
 
 // Study implements retune.StudyStore.
-func (s *Store) Study(ctx context.Context, name string) (retune.StudyRecord, error) {
-	rec, err := scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyCols+` FROM studies s WHERE s.name = $1`, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return retune.StudyRecord{}, fmt.Errorf("study %q: %w", name, retune.ErrNotFound)
-	}
+func (s *Store) Study(ctx context.Context, name string) (rec retune.StudyRecord, err error) {
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		rec, err = scanStudy(s.pool.QueryRow(ctx, `SELECT `+studyCols+` FROM studies s WHERE s.name = $1`, name))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("study %q: %w", name, retune.ErrNotFound)
+		}
+		if err != nil {
+			return dbErr(fmt.Sprintf("read study %q", name), err)
+		}
+		return nil
+	})
 	if err != nil {
-		return retune.StudyRecord{}, dbErr(fmt.Sprintf("read study %q", name), err)
+		return retune.StudyRecord{}, err
 	}
 	return rec, nil
 }
 
 // Studies implements retune.StudyStore.
-func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
+func (s *Store) Studies(ctx context.Context) (out []retune.StudySummary, err error) {
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		out, err = s.studies(ctx)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) studies(ctx context.Context) ([]retune.StudySummary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+studyCols+`,
 			count(*) FILTER (WHERE t.state = 0), count(*) FILTER (WHERE t.state = 1),
 			count(*) FILTER (WHERE t.state = 2), count(*) FILTER (WHERE t.state = 3),
@@ -189,7 +226,7 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 		trials, retries = &upd.Budget.Trials, &upd.Budget.Retries
 	}
 	what := fmt.Sprintf("update study id %d", id)
-	return s.tx(ctx, what, func(tx pgx.Tx) error {
+	return s.tx(ctx, what, func(tx dbtx) error {
 		var oldUser, oldSystem string
 		err := tx.QueryRow(ctx, `SELECT user_attrs, system_attrs FROM studies WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&oldUser, &oldSystem)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -220,12 +257,18 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 // DeleteStudy implements retune.StudyStore. Trials, intermediate values and enqueue keys
 // go with the study (ON DELETE CASCADE); champions, decisions and events are kept.
 func (s *Store) DeleteStudy(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM studies WHERE id = $1`, id)
-	if err != nil {
-		return dbErr(fmt.Sprintf("delete study id %d", id), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return studyNotFound(id)
-	}
-	return nil
+	what := fmt.Sprintf("delete study id %d", id)
+	return s.pipeTx(ctx, what, func(tx *pipeTx) error {
+		if err := tx.Begin(ctx); err != nil {
+			return dbErr(what, err)
+		}
+		err := tx.CommitWith(ctx, func(r pgx.Row) error { return r.Scan(new(int64)) }, `DELETE FROM studies WHERE id = $1 RETURNING id`, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(id)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
 }

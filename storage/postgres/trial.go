@@ -35,7 +35,9 @@ import (
 // already take turns on the study row, which they need anyway for the budget and the
 // dense numbers, nothing else locks a WAITING trial, and skipping a locked row could only
 // make a claimer pass over the lowest one. When the budget is spent or there is nothing
-// to claim the transaction rolls back, counters included, so no number is lost.
+// to claim the transaction rolls back, counters included, so no number is lost. Both
+// statements of the first round trip also tell the number the trial will have, so that a
+// COMMIT whose reply is lost can be followed by reading the trial back.
 func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
 	fixed, err := encodeFixed(req.Fixed)
 	if err != nil {
@@ -55,14 +57,15 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		var err error
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE studies SET search_started = search_started + $2 WHERE id = $1
-			RETURNING name, budget_trials, search_started - $2`, req.StudyID, search)
-		b.Queue(`SELECT id, system_attrs FROM trials WHERE study_id = $1 AND kind = $2 AND state = 0
+			RETURNING name, budget_trials, search_started - $2, next_number`, req.StudyID, search)
+		b.Queue(`SELECT id, number, system_attrs FROM trials WHERE study_id = $1 AND kind = $2 AND state = 0
 			ORDER BY number LIMIT 1 FOR UPDATE`, req.StudyID, int16(req.Kind))
 		br := tx.SendBatch(ctx, b)
 		var name, oldSystem string
 		var budget, started, id int64
-		studyErr := br.QueryRow().Scan(&name, &budget, &started)
-		waitErr := br.QueryRow().Scan(&id, &oldSystem)
+		var next, waiting int
+		studyErr := br.QueryRow().Scan(&name, &budget, &started, &next)
+		waitErr := br.QueryRow().Scan(&id, &waiting, &oldSystem)
 		if err := br.Close(); err != nil && studyErr == nil {
 			return dbErr(what, err)
 		}
@@ -74,12 +77,14 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		case search == 1 && budget > 0 && started >= budget:
 			return fmt.Errorf("study %q started %d of %d trials: %w", name, started, budget, retune.ErrBudgetExhausted)
 		case waitErr == nil:
+			tx.Reread(s.rereadCreated(req, waiting, &ft))
 			ft, err = s.claim(ctx, tx, req, id, oldSystem, system)
 		case !errors.Is(waitErr, pgx.ErrNoRows):
 			err = waitErr
 		case req.ClaimOnly:
 			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
 		default:
+			tx.Reread(s.rereadCreated(req, next, &ft))
 			ft, err = s.insertRunning(ctx, tx, req, fixed, system)
 		}
 		if err != nil {
@@ -88,6 +93,23 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		return nil
 	})
 	return ft, err
+}
+
+// rereadCreated reads back trial number of req's study into ft, after the transaction
+// that made it RUNNING committed without a reply. It is still RUNNING under that lease
+// unless the lease has expired since.
+func (s *Store) rereadCreated(req retune.CreateTrialRequest, number int, ft *retune.FrozenTrial) func(context.Context) error {
+	return func(ctx context.Context) error {
+		got, err := s.trial(ctx, req.StudyID, number)
+		if err != nil {
+			return err
+		}
+		if got.State != retune.TrialRunning {
+			return fmt.Errorf("trial %d of study id %d is %v: its lease expired before its start was confirmed: %w", number, req.StudyID, got.State, retune.ErrConflict)
+		}
+		*ft = got
+		return nil
+	}
 }
 
 // claim makes the WAITING trial id (locked) RUNNING under a new lease, and commits.
@@ -137,7 +159,7 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 	what := fmt.Sprintf("enqueue in study id %d", req.StudyID)
 	var nums []int
 	errOnce := errors.New("enqueued under this key before")
-	err := s.tx(ctx, what, func(tx pgx.Tx) error {
+	err := s.tx(ctx, what, func(tx dbtx) error {
 		var first int
 		err := tx.QueryRow(ctx, `UPDATE studies SET next_number = next_number + $2 WHERE id = $1
 			RETURNING next_number - $2`, req.StudyID, len(fixed)).Scan(&first)
@@ -205,7 +227,7 @@ type querier interface {
 
 // lockRunning locks ref's trial row, if ref's lease is current, and returns its id and
 // stored objects for a merge; otherwise it returns the fence error.
-func (s *Store) lockRunning(ctx context.Context, tx pgx.Tx, ref retune.TrialRef) (id int64, params, user, system string, err error) {
+func (s *Store) lockRunning(ctx context.Context, tx dbtx, ref retune.TrialRef) (id int64, params, user, system string, err error) {
 	err = tx.QueryRow(ctx, lockRunningSQL, ref.StudyID, ref.Number, ref.Epoch).Scan(&id, &params, &user, &system)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = s.fenceFailure(ctx, tx, ref)
@@ -245,7 +267,7 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		return err
 	}
 	what := fmt.Sprintf("update trial %d of study id %d", upd.Ref.Number, upd.Ref.StudyID)
-	return s.tx(ctx, what, func(tx pgx.Tx) error {
+	return s.tx(ctx, what, func(tx dbtx) error {
 		id, oldParams, oldUser, oldSystem, err := s.lockRunning(ctx, tx, upd.Ref)
 		if err != nil {
 			return err
@@ -268,32 +290,41 @@ func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, val
 	if step < 0 {
 		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
-		SELECT t.id, $4, $5 FROM trials t
-		WHERE t.study_id = $1 AND t.number = $2 AND t.state = 1 AND t.lease_epoch = $3
-		FOR SHARE
-		ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`,
-		ref.StudyID, ref.Number, ref.Epoch, step, string(retune.MarshalFloats(values)))
-	if err != nil {
-		return dbErr(fmt.Sprintf("report step %d of trial %d of study id %d", step, ref.Number, ref.StudyID), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return s.fenceFailure(ctx, s.pool, ref)
-	}
-	return nil
+	vals := string(retune.MarshalFloats(values))
+	return s.retry(ctx, func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
+			SELECT t.id, $4, $5 FROM trials t
+			WHERE t.study_id = $1 AND t.number = $2 AND t.state = 1 AND t.lease_epoch = $3
+			FOR SHARE
+			ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`,
+			ref.StudyID, ref.Number, ref.Epoch, step, vals)
+		if err != nil {
+			return dbErr(fmt.Sprintf("report step %d of trial %d of study id %d", step, ref.Number, ref.StudyID), err)
+		}
+		if tag.RowsAffected() == 0 {
+			return s.fenceFailure(ctx, s.pool, ref)
+		}
+		return nil
+	})
 }
 
 // Heartbeat implements retune.TrialStore. The new expiry is the database's clock plus ttl.
 func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
 	var expires time.Time
-	err := s.pool.QueryRow(ctx, `UPDATE trials SET lease_expires = clock_timestamp() + $4 * interval '1 microsecond'
-		WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3
-		RETURNING lease_expires`, ref.StudyID, ref.Number, ref.Epoch, micros(ttl)).Scan(&expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, s.fenceFailure(ctx, s.pool, ref)
-	}
+	err := s.retry(ctx, func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `UPDATE trials SET lease_expires = clock_timestamp() + $4 * interval '1 microsecond'
+			WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3
+			RETURNING lease_expires`, ref.StudyID, ref.Number, ref.Epoch, micros(ttl)).Scan(&expires)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.fenceFailure(ctx, s.pool, ref)
+		}
+		if err != nil {
+			return dbErr(fmt.Sprintf("heartbeat trial %d of study id %d", ref.Number, ref.StudyID), err)
+		}
+		return nil
+	})
 	if err != nil {
-		return time.Time{}, dbErr(fmt.Sprintf("heartbeat trial %d of study id %d", ref.Number, ref.StudyID), err)
+		return time.Time{}, err
 	}
 	return expires.UTC(), nil
 }
@@ -307,6 +338,10 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // it commits, and a reader could see finish 8 committed while 7 is still in flight, move
 // its cursor past 7 and never see it. Here a reader that sees finish_seq n sees every
 // smaller one.
+//
+// The epoch fence makes a second run of a Finish that committed fail with ErrConflict;
+// when the reply to its COMMIT is lost, the transaction's own outcome decides instead
+// (see the package doc), and the finished trial is read back.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
 	if err := retune.CheckFinish(req); err != nil {
 		return retune.FrozenTrial{}, err
@@ -332,6 +367,10 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
 	var ft retune.FrozenTrial
 	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
+		tx.Reread(func(ctx context.Context) (err error) {
+			ft, err = s.trial(ctx, ref.StudyID, ref.Number)
+			return err
+		})
 		// Lock the finish counter row, then the trial's: one round trip with BEGIN, in that order.
 		// An interrupted search trial first gives its place in the budget back, locking the
 		// study row before the others as CreateTrial and ExpireLeases do (if the fence then
@@ -388,9 +427,19 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 }
 
 // readTrials returns the study's trials that match cond (on alias t, with $2 onwards for
-// args), ordered by order, and the study's finish_seq counter. The study check and the
-// trial query go in one round trip.
-func (s *Store) readTrials(ctx context.Context, what string, studyID int64, cond, order string, args ...any) ([]retune.FrozenTrial, int64, error) {
+// args), ordered by order, and the study's finish_seq counter, retrying transient
+// failures.
+func (s *Store) readTrials(ctx context.Context, what string, studyID int64, cond, order string, args ...any) (out []retune.FrozenTrial, finished int64, err error) {
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		out, finished, err = s.readTrialsOnce(ctx, what, studyID, cond, order, args...)
+		return err
+	})
+	return out, finished, err
+}
+
+// readTrialsOnce is readTrials without retries. The study check and the trial query go
+// in one round trip.
+func (s *Store) readTrialsOnce(ctx context.Context, what string, studyID int64, cond, order string, args ...any) ([]retune.FrozenTrial, int64, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT finish_seq FROM study_finish WHERE study_id = $1`, studyID)
 	b.Queue(`SELECT `+trialCols+` FROM trials t WHERE t.study_id = $1 AND `+cond+` ORDER BY `+order,
@@ -456,15 +505,29 @@ func (s *Store) Trials(ctx context.Context, studyID int64) ([]retune.FrozenTrial
 }
 
 // Trial implements retune.TrialStore.
-func (s *Store) Trial(ctx context.Context, studyID int64, number int) (retune.FrozenTrial, error) {
-	out, _, err := s.readTrials(ctx, "read trial", studyID, `t.number = $2`, `t.number`, number)
+func (s *Store) Trial(ctx context.Context, studyID int64, number int) (ft retune.FrozenTrial, err error) {
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		ft, err = s.trial(ctx, studyID, number)
+		return err
+	})
+	return ft, err
+}
+
+// trial is Trial without retries.
+func (s *Store) trial(ctx context.Context, studyID int64, number int) (retune.FrozenTrial, error) {
+	const what = "read trial"
+	out, _, err := s.readTrialsOnce(ctx, what, studyID, `t.number = $2`, `t.number`, number)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	if len(out) == 0 {
 		var name string
-		if err := s.pool.QueryRow(ctx, `SELECT name FROM studies WHERE id = $1`, studyID).Scan(&name); err != nil {
+		err := s.pool.QueryRow(ctx, `SELECT name FROM studies WHERE id = $1`, studyID).Scan(&name)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
 			return retune.FrozenTrial{}, fmt.Errorf("trial %d of study id %d: %w", number, studyID, retune.ErrNotFound)
+		case err != nil:
+			return retune.FrozenTrial{}, dbErr(what, err)
 		}
 		return retune.FrozenTrial{}, fmt.Errorf("trial %d of study %q: %w", number, name, retune.ErrNotFound)
 	}
@@ -479,20 +542,26 @@ func (s *Store) Trial(ctx context.Context, studyID int64, number int) (retune.Fr
 func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 	what := fmt.Sprintf("expire leases in study id %d", studyID)
 	var expired bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM trials t
-			WHERE t.study_id = s.id AND t.state = 1 AND t.lease_expires < clock_timestamp())
-		FROM studies s WHERE s.id = $1`, studyID).Scan(&expired)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, studyNotFound(studyID)
-	}
+	err := s.retry(ctx, func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM trials t
+				WHERE t.study_id = s.id AND t.state = 1 AND t.lease_expires < clock_timestamp())
+			FROM studies s WHERE s.id = $1`, studyID).Scan(&expired)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(studyID)
+		}
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, dbErr(what, err)
+		return 0, err
 	}
 	if !expired {
 		return 0, nil
 	}
 	n := 0
-	err = s.tx(ctx, what, func(tx pgx.Tx) error {
+	err = s.tx(ctx, what, func(tx dbtx) error {
 		var retries, seq int64
 		var next int
 		// The study row (retry budget, numbers), then the finish counter's row.

@@ -20,6 +20,11 @@ var _ retune.TriggerStore = (*Store)(nil)
 
 // RequestRetune implements retune.TriggerStore.
 func (s *Store) RequestRetune(ctx context.Context, model, reason string) (int64, error) {
+	return retried(ctx, s.retryUnsent, func(ctx context.Context) (int64, error) { return s.requestRetune(ctx, model, reason) })
+}
+
+// requestRetune is RequestRetune without retries.
+func (s *Store) requestRetune(ctx context.Context, model, reason string) (int64, error) {
 	if err := retune.CheckTrigger(model, reason); err != nil {
 		return 0, err
 	}
@@ -34,6 +39,11 @@ func (s *Store) RequestRetune(ctx context.Context, model, reason string) (int64,
 
 // ConsumeTriggers implements retune.TriggerStore.
 func (s *Store) ConsumeTriggers(ctx context.Context, model string) ([]retune.Trigger, error) {
+	return retried(ctx, s.retryUnsent, func(ctx context.Context) ([]retune.Trigger, error) { return s.consumeTriggers(ctx, model) })
+}
+
+// consumeTriggers is ConsumeTriggers without retries.
+func (s *Store) consumeTriggers(ctx context.Context, model string) ([]retune.Trigger, error) {
 	what := fmt.Sprintf("consume triggers of model %q", model)
 	rows, err := s.pool.Query(ctx, `UPDATE triggers SET consumed_at = clock_timestamp()
 		WHERE model = $1 AND consumed_at IS NULL
