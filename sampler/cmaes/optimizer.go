@@ -484,11 +484,24 @@ func (o *Optimizer) Tell(sols []Solution) error {
 	return nil
 }
 
-// tell is Tell without the checks: len(xs) == λ, finite coordinates, no NaN values.
+// tell is Tell without the checks: len(xs) == λ, finite coordinates, no NaN values. One
+// generation: rank the points, move the mean, update the evolution paths, adapt C and σ,
+// then watch for stagnation and restarts.
 func (o *Optimizer) tell(xs [][]float64, fs []float64) {
-	st, p := &o.st, &o.p
-	n, lambda := st.N, st.Lambda
-	order := make([]int, lambda)
+	st := &o.st
+	order := rank(fs)
+	ys, zs, norm2 := o.steps(xs, order)
+	psn, hsig := o.moveMean(ys, zs)
+	o.adaptCovariance(ys, norm2, hsig)
+	p := &o.p
+	st.Sigma *= math.Exp(math.Min(1, (p.cs/p.ds)*(psn/p.chiN-1)))
+	st.Sigma = math.Min(st.Sigma, sigmaMax)
+	o.endGeneration(fs[order[0]], fs[order[len(order)-1]])
+}
+
+// rank returns the indices of fs from the best (lowest) value to the worst, stable.
+func rank(fs []float64) []int {
+	order := make([]int, len(fs))
 	for i := range order {
 		order[i] = i
 	}
@@ -501,11 +514,18 @@ func (o *Optimizer) tell(xs [][]float64, fs []float64) {
 		}
 		return 0
 	})
+	return order
+}
 
-	// Steps y_i = (x_i - m)/(σA) and their whitened forms C^(-1/2)·y_i (in B's basis).
-	ys := make([]float64, lambda*n)
-	zs := make([]float64, lambda*n)
-	norm2 := make([]float64, lambda)
+// steps returns the steps y_r = (x - m)/(σA) of the points in rank order (λ·n values, row r
+// for rank r) and their whitened forms z_r = C^(-1/2)·y_r in B's basis, each clipped so
+// that ‖z_r‖ is at most √n + 2n/(n+2), and the squared lengths ‖z_r‖².
+func (o *Optimizer) steps(xs [][]float64, order []int) (ys, zs, norm2 []float64) {
+	st := &o.st
+	n, lambda := st.N, st.Lambda
+	ys = make([]float64, lambda*n)
+	zs = make([]float64, lambda*n)
+	norm2 = make([]float64, lambda)
 	cy := math.Sqrt(float64(n)) + 2*float64(n)/float64(n+2)
 	for r, idx := range order {
 		y, z := ys[r*n:(r+1)*n], zs[r*n:(r+1)*n]
@@ -531,6 +551,14 @@ func (o *Optimizer) tell(xs [][]float64, fs []float64) {
 		}
 		norm2[r] = nz
 	}
+	return ys, zs, norm2
+}
+
+// moveMean moves the mean by the weighted step of the best μ and updates the evolution
+// paths. It returns ‖p_σ‖ and h_σ (0 when p_σ is too long, stalling p_c).
+func (o *Optimizer) moveMean(ys, zs []float64) (psn, hsig float64) {
+	st, p := &o.st, &o.p
+	n := st.N
 	yw := make([]float64, n)
 	zw := make([]float64, n)
 	for r := range p.mu {
@@ -550,13 +578,11 @@ func (o *Optimizer) tell(xs [][]float64, fs []float64) {
 	// C^(-1/2)·y_w = B·(D^-1 Bᵀ y_w); zw holds D^-1 Bᵀ y_w.
 	cinv := o.unwhiten(zw)
 	csn := math.Sqrt(p.cs * (2 - p.cs) * p.mueff)
-	psn := 0.0
 	for i := range n {
 		st.Ps[i] = (1-p.cs)*st.Ps[i] + csn*cinv[i]
 		psn += st.Ps[i] * st.Ps[i]
 	}
 	psn = math.Sqrt(psn)
-	hsig := 0.0
 	if psn/math.Sqrt(1-math.Pow(1-p.cs, 2*float64(st.Gen+1))) < (1.4+2/float64(n+1))*p.chiN {
 		hsig = 1
 	}
@@ -564,8 +590,14 @@ func (o *Optimizer) tell(xs [][]float64, fs []float64) {
 	for i := range n {
 		st.Pc[i] = (1-p.cc)*st.Pc[i] + hsig*ccn*yw[i]
 	}
+	return psn, hsig
+}
 
-	// Rank-one and rank-μ update, with negative weights rescaled by n/‖C^(-1/2)y‖².
+// adaptCovariance applies the rank-one and rank-μ updates to C, with negative weights
+// rescaled by n/‖C^(-1/2)y‖².
+func (o *Optimizer) adaptCovariance(ys, norm2 []float64, hsig float64) {
+	st, p := &o.st, &o.p
+	n, lambda := st.N, st.Lambda
 	wsum := 0.0
 	wo := make([]float64, lambda)
 	for r := range lambda {
@@ -591,30 +623,34 @@ func (o *Optimizer) tell(xs [][]float64, fs []float64) {
 			}
 			st.C[i] = decay*st.C[i] + p.c1*st.Pc[i]*st.Pc[i] + p.cmu*s
 		}
-	} else {
-		for i := range n {
-			for j := i; j < n; j++ {
-				s := 0.0
-				for r := range lambda {
-					s += wo[r] * ys[r*n+i] * ys[r*n+j]
-				}
-				v := decay*st.C[i*n+j] + p.c1*st.Pc[i]*st.Pc[j] + p.cmu*s
-				st.C[i*n+j], st.C[j*n+i] = v, v
+		return
+	}
+	for i := range n {
+		for j := i; j < n; j++ {
+			s := 0.0
+			for r := range lambda {
+				s += wo[r] * ys[r*n+i] * ys[r*n+j]
 			}
+			v := decay*st.C[i*n+j] + p.c1*st.Pc[i]*st.Pc[j] + p.cmu*s
+			st.C[i*n+j], st.C[j*n+i] = v, v
 		}
 	}
-	st.Sigma *= math.Exp(math.Min(1, (p.cs/p.ds)*(psn/p.chiN-1)))
-	st.Sigma = math.Min(st.Sigma, sigmaMax)
+}
 
+// endGeneration counts the generation, tracks flat fitness from its best and worst value,
+// refreshes the eigendecomposition and the integer margin, and restarts a run that
+// degenerated or, with restarts, stopped.
+func (o *Optimizer) endGeneration(bestValue, worstValue float64) {
+	st, p := &o.st, &o.p
 	st.Gen++
 	st.Total++
 	st.Asked = 0
 	if st.Small {
-		st.EvalsSmall += lambda
+		st.EvalsSmall += st.Lambda
 	} else {
-		st.EvalsLarge += lambda
+		st.EvalsLarge += st.Lambda
 	}
-	best, worst := clampInf(fs[order[0]]), clampInf(fs[order[lambda-1]])
+	best, worst := clampInf(bestValue), clampInf(worstValue)
 	switch {
 	case st.FlatGens > 0 && math.Max(st.FlatHi, worst)-math.Min(st.FlatLo, best) < st.TolFun:
 		st.FlatGens++
