@@ -65,6 +65,9 @@ func (m *memStore) CreateStudy(_ context.Context, rec StudyRecord) (StudyRecord,
 	if err != nil {
 		return StudyRecord{}, err
 	}
+	if err := CheckDefinition(rec.Definition); err != nil {
+		return StudyRecord{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.byName[rec.Name]; ok {
@@ -75,6 +78,7 @@ func (m *memStore) CreateStudy(_ context.Context, rec StudyRecord) (StudyRecord,
 	rec.UserAttrs, rec.SystemAttrs = user, sys
 	rec.Directions = slices.Clone(rec.Directions)
 	rec.Metrics = slices.Clone(rec.Metrics)
+	rec.Definition = slices.Clone(rec.Definition)
 	m.studies[rec.ID] = &memStudy{rec: rec, running: map[int]struct{}{}, once: map[string]bool{}}
 	m.byName[rec.Name] = rec.ID
 	return rec, nil
@@ -126,6 +130,9 @@ func (m *memStore) Studies(_ context.Context) ([]StudySummary, error) {
 
 // UpdateStudy implements StudyStore.
 func (m *memStore) UpdateStudy(_ context.Context, id int64, upd StudyUpdate) error {
+	if err := CheckDefinition(upd.Definition); err != nil {
+		return err
+	}
 	user, err := roundTripAttrs(upd.UserAttrs)
 	if err != nil {
 		return err
@@ -149,6 +156,9 @@ func (m *memStore) UpdateStudy(_ context.Context, id int64, upd StudyUpdate) err
 	}
 	if upd.Budget != nil {
 		rec.Budget = *upd.Budget
+	}
+	if upd.Definition != nil {
+		rec.Definition = slices.Clone(upd.Definition)
 	}
 	rec.UserAttrs = mergeAttrs(rec.UserAttrs, user, upd.UserAttrs)
 	rec.SystemAttrs = mergeAttrs(rec.SystemAttrs, sys, upd.SystemAttrs)

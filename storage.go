@@ -113,6 +113,30 @@ type StudyRecord struct {
 	UserAttrs   map[string]any
 	SystemAttrs map[string]any
 	Created     time.Time
+	// Definition is the study's full definition as its creator stored it: a JSON object,
+	// opaque to storage (config.Study.Definition writes a study file's form, with its
+	// version), so that a process without the study file can rebuild the study. Nil if
+	// none was stored. At most MaxDefinitionLen bytes.
+	Definition json.RawMessage
+}
+
+// MaxDefinitionLen bounds a stored study definition.
+const MaxDefinitionLen = 1 << 20
+
+// CheckDefinition validates a study definition for storage: empty, or a JSON object of at
+// most MaxDefinitionLen bytes.
+func CheckDefinition(def json.RawMessage) error {
+	if len(def) == 0 {
+		return nil
+	}
+	if len(def) > MaxDefinitionLen {
+		return fmt.Errorf("%w: study definition of %d bytes: want at most %d", ErrInvalid, len(def), MaxDefinitionLen)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(def, &obj); err != nil {
+		return fmt.Errorf("%w: study definition is not a JSON object: %v", ErrInvalid, err)
+	}
+	return nil
 }
 
 // StudySummary is a study with its trial counts and, for a single objective, its best value.
@@ -129,6 +153,7 @@ type StudyUpdate struct {
 	Sampler     *Spec
 	Pruner      *Spec
 	Budget      *Budget
+	Definition  json.RawMessage // replaces the stored definition when not nil
 	UserAttrs   map[string]any
 	SystemAttrs map[string]any
 }

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
@@ -78,6 +79,9 @@ type Study struct {
 	openMu sync.Mutex
 	open   map[int]*Trial
 	hbStop chan struct{}
+
+	defMu sync.Mutex
+	def   json.RawMessage // the stored definition (rec.Definition, kept current)
 
 	obsMu     sync.Mutex
 	observers []Observer
@@ -186,7 +190,7 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open study %q: %w", name, err)
 	}
-	s.rec = rec
+	s.rec, s.def = rec, rec.Definition
 	if st, ok := sampler.(StartupSampler); ok {
 		plan, err := st.Startup(ctx)
 		if err != nil {
@@ -281,6 +285,27 @@ func specEqual(a, b Spec) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// Definition returns the study's stored definition (see StudyRecord.Definition): nil for a
+// study defined by the code that asks its params, the JSON that config.Study.Definition
+// writes for one created from a study file.
+func (s *Study) Definition() json.RawMessage {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	return slices.Clone(s.def)
+}
+
+// SetDefinition stores def as the study's definition, with attrs merged into its system
+// attributes in the same write (for a record of the change).
+func (s *Study) SetDefinition(ctx context.Context, def json.RawMessage, attrs map[string]any) error {
+	if err := s.store.UpdateStudy(ctx, s.rec.ID, StudyUpdate{Definition: def, SystemAttrs: attrs}); err != nil {
+		return err
+	}
+	s.defMu.Lock()
+	s.def = slices.Clone(def)
+	s.defMu.Unlock()
+	return nil
 }
 
 // Name returns the study name.

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pruner"
@@ -147,9 +151,79 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 	if err != nil {
 		return nil, err
 	}
-	return retune.NewStudy(ctx, retune.Config{
+	study, err := retune.NewStudy(ctx, retune.Config{
 		Name: s.Name, Directions: s.Directions(), Metrics: s.Metrics(), Model: s.Model,
 		Sampler: smp, Pruner: pr, Storage: store, Seed: s.Seed, Replace: replace,
 		Budget: retune.Budget{Trials: s.Budget.Trials, Retries: s.Budget.Retries},
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.storeDefinition(ctx, study, replace); err != nil {
+		return nil, fmt.Errorf("open study %q: %w", s.Name, err)
+	}
+	return study, nil
+}
+
+// storeDefinition stores the file's definition with the study: at its creation, in place
+// of an older one on resume, and for a study created before definitions were stored. A
+// stored search space that differs from the file's is a conflict unless replace (then the
+// change is recorded in the system attribute "changes", as for a sampler).
+func (s *Study) storeDefinition(ctx context.Context, study *retune.Study, replace bool) error {
+	def, err := s.Definition(study.Seed())
+	if err != nil {
+		return err
+	}
+	stored := study.Definition()
+	if bytes.Equal(stored, def) {
+		return nil
+	}
+	var attrs map[string]any
+	if len(stored) > 0 {
+		old, err := ParseDefinition("the stored definition of study "+strconv.Quote(s.Name), stored)
+		if err != nil {
+			return fmt.Errorf("%w: the stored definition cannot be read (%v): a newer retune may have written it", retune.ErrConflict, err)
+		}
+		if diff := spaceDiff(old.Params, s.Params); diff != "" {
+			if !replace {
+				return fmt.Errorf("%w: the search space differs from the stored one (%s): keep the params as they were, or replace them explicitly (--replace; the change is recorded)", retune.ErrConflict, diff)
+			}
+			changes, _ := study.Record().SystemAttrs["changes"].([]any)
+			changes = append(changes, map[string]any{"what": "search space", "diff": diff, "time": time.Now().UTC().Format(time.RFC3339Nano)})
+			attrs = map[string]any{"changes": changes}
+		}
+	}
+	return study.SetDefinition(ctx, def, attrs)
+}
+
+// spaceDiff describes how the params of b differ from those of a, "" if they do not.
+func spaceDiff(a, b []Param) string {
+	describe := func(p Param) string {
+		if p.Dist != nil {
+			return p.Dist.String()
+		}
+		return fmt.Sprintf("%s values %v", p.Type, p.Values)
+	}
+	byName := map[string]Param{}
+	for _, p := range a {
+		byName[p.Name] = p
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range b {
+		seen[p.Name] = true
+		old, ok := byName[p.Name]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s added: %s", p.Name, describe(p)))
+		case describe(old) != describe(p) || (old.Dist != nil) != (p.Dist != nil) || old.Dist != nil && !old.Dist.Equal(p.Dist):
+			out = append(out, fmt.Sprintf("%s: %s → %s", p.Name, describe(old), describe(p)))
+		}
+	}
+	for _, p := range a {
+		if !seen[p.Name] {
+			out = append(out, fmt.Sprintf("%s removed", p.Name))
+		}
+	}
+	return strings.Join(out, "; ")
 }

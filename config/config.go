@@ -160,23 +160,44 @@ func Load(path string) (*Study, error) {
 // Parse parses and validates a study file's contents; path is used in errors and to
 // resolve the command's working directory.
 func Parse(path string, data []byte) (*Study, error) {
-	p := &parser{file: path}
+	return parse(path, data, false)
+}
+
+// studyKeys are the top-level keys of a study file.
+var studyKeys = []string{"name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify"}
+
+// parse parses a study file, or with def a study definition (see ParseDefinition).
+func parse(path string, data []byte, def bool) (*Study, error) {
+	p := &parser{file: path, def: def}
 	root, err := parseYAML(path, data)
 	if err != nil {
 		return nil, err
 	}
-	f := p.fields(root, "", "name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify")
+	keys := studyKeys
+	if def {
+		keys = []string{"version"}
+		for _, k := range studyKeys {
+			if !slices.Contains(localKeys, k) {
+				keys = append(keys, k)
+			}
+		}
+		root = p.dropLocal(root)
+	}
+	f := p.fields(root, "", keys...)
 	if f == nil {
 		return nil, errors.Join(p.errs...)
+	}
+	if v, ok := f["version"]; ok {
+		if n, ok := p.int(v, "version", 1); ok && n != DefinitionVersion {
+			p.errorf(v, "version", "%d: this retune reads definition version %d; upgrade it to read a newer one", n, DefinitionVersion)
+		}
 	}
 	s := &Study{Path: path, Budget: Budget{Parallel: 1}}
 	p.trainer(f, root, s)
 	p.objectives(f, root, s)
 	p.params(f, root, s)
 	if n, ok := f["seed"]; ok {
-		if v, ok := p.int(n, "seed", 0); ok {
-			s.Seed = uint64(v)
-		}
+		s.Seed, _ = p.seed(n)
 	}
 	s.SamplerSpec = p.spec(f, "sampler")
 	s.PrunerSpec = p.spec(f, "pruner")
@@ -261,7 +282,9 @@ func (p *parser) trainer(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 	if n, ok := f["model"]; ok {
 		s.Model, _ = p.str(n, "model")
 	}
-	if n := required("command", `the trainer's command line as a list, e.g. ["python3", "train.py", "--lr={lr}"]`); n != nil {
+	if p.def {
+		// a definition has no command
+	} else if n := required("command", `the trainer's command line as a list, e.g. ["python3", "train.py", "--lr={lr}"]`); n != nil {
 		s.Command = p.strings(n, "command")
 		if n.Kind == yaml.SequenceNode && len(s.Command) == 0 {
 			p.errorf(n, "command", "empty: want the program and its arguments")

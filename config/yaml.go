@@ -19,7 +19,26 @@ import (
 
 type parser struct {
 	file string
+	def  bool // a study definition (ParseDefinition), not a study file
 	errs []error
+}
+
+// dropLocal returns root without the local keys of a study file, reporting each: they
+// stay on the machine that runs trials and never come with a definition.
+func (p *parser) dropLocal(root *yaml.Node) *yaml.Node {
+	if root.Kind != yaml.MappingNode {
+		return root
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Line: root.Line, Column: root.Column}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if contains(localKeys, k.Value) {
+			p.errorf(k, k.Value, "not part of a study definition: it stays in the study file on the machine that runs the trials")
+			continue
+		}
+		out.Content = append(out.Content, k, root.Content[i+1])
+	}
+	return out
 }
 
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -114,6 +133,18 @@ func (p *parser) int(n *yaml.Node, field string, min int64) (int64, bool) {
 		}
 	}
 	p.errorf(n, field, "want a whole number >= %d, got %s", min, describe(n))
+	return 0, false
+}
+
+// seed reads a seed: a whole number from 0 to 2^64-1, also as a string of digits (as
+// definitions write seeds above 2^53, which JSON readers would round).
+func (p *parser) seed(n *yaml.Node) (uint64, bool) {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!str") {
+		if v, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 10, 64); err == nil {
+			return v, true
+		}
+	}
+	p.errorf(n, "seed", "want a whole number from 0 to 18446744073709551615, got %s", describe(n))
 	return 0, false
 }
 

@@ -508,7 +508,8 @@ budget: {trials: 10}
 		t.Errorf("studies after the runs: %+v", st)
 	}
 
-	// A study no trial has drawn params for yet has no recorded space: the study file gives it.
+	// A study without trials is checked against its stored definition; one created
+	// before definitions were stored, and without trials, against the study file.
 	db2 := filepath.Join(dir, "fresh.db")
 	cfg, err := config.Load(file)
 	if err != nil {
@@ -521,9 +522,15 @@ budget: {trials: 10}
 	if _, err := cfg.NewStudy(t.Context(), store, false); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := retune.NewStudy(t.Context(), retune.Config{Name: "old", Storage: store}); err != nil {
+		t.Fatal(err)
+	}
 	store.Close()
-	if r := cli(t, nil, "enqueue", "enq", "--db", db2, "--param", "x=0.5"); r.code != ExitUsage || !strings.Contains(r.stderr, "no recorded search space yet") {
-		t.Errorf("enqueue to a study without trials: %v", r)
+	if r := cli(t, nil, "enqueue", "enq", "--db", db2, "--param", "x=1.5"); r.code != ExitUsage || !strings.Contains(r.stderr, "param x = 1.5 is outside its space float[0, 1]") {
+		t.Errorf("enqueue to a study without trials, checked by its stored definition: %v", r)
+	}
+	if r := cli(t, nil, "enqueue", "old", "--db", db2, "--param", "x=0.5"); r.code != ExitUsage || !strings.Contains(r.stderr, "no stored search space yet") {
+		t.Errorf("enqueue to a study without definition or trials: %v", r)
 	}
 	if r := cli(t, nil, "enqueue", "enq", "--db", db2, "--param", "x=2", "--config", file); r.code != ExitUsage || !strings.Contains(r.stderr, "outside its space") {
 		t.Errorf("enqueue x=2 checked by --config: %v", r)

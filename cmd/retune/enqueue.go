@@ -90,18 +90,27 @@ func runEnqueue(ctx context.Context, m *Main, args []string) error {
 }
 
 // enqueueSpace returns the search space enqueued params are checked against: the study
-// file's params with --config, else the distributions the study's trials recorded (each
-// param's latest). A grid param of a study file is a categorical of its values.
+// file's params with --config, else those of the study's stored definition, else (a study
+// whose definition was never stored) the distributions its trials recorded, each param's
+// latest. A grid param is a categorical of its values.
 func enqueueSpace(ctx context.Context, s retune.Storage, rec retune.StudyRecord, file string) (map[string]retune.Distribution, error) {
 	space := map[string]retune.Distribution{}
-	if file != "" {
-		cfg, err := config.Load(file)
-		if err != nil {
+	var cfg *config.Study
+	var err error
+	switch {
+	case file != "":
+		if cfg, err = config.Load(file); err != nil {
 			return nil, err
 		}
 		if cfg.Name != rec.Name {
 			return nil, usagef("--config %s is study %q, not %q", file, cfg.Name, rec.Name)
 		}
+	case len(rec.Definition) > 0:
+		if cfg, err = config.ParseDefinition("the stored definition of study "+strconv.Quote(rec.Name), rec.Definition); err != nil {
+			return nil, err
+		}
+	}
+	if cfg != nil {
 		for _, p := range cfg.Params {
 			if p.Dist != nil {
 				space[p.Name] = p.Dist
@@ -119,7 +128,7 @@ func enqueueSpace(ctx context.Context, s retune.Storage, rec retune.StudyRecord,
 		maps.Copy(space, t.Distributions)
 	}
 	if len(space) == 0 {
-		return nil, usagef("study %q has no recorded search space yet (no trial has drawn a param): pass its study file with --config FILE to check the params against it", rec.Name)
+		return nil, usagef("study %q has no stored search space yet (no definition, no trial): pass its study file with --config FILE to check the params against it", rec.Name)
 	}
 	return space, nil
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -124,7 +125,16 @@ func waitRunning(t *testing.T, db, study string, n int) []export.Trial {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var running []export.Trial
-		for _, tr := range trials(t, db, study) {
+		var ts []export.Trial
+		// The study may not exist yet: a scheduler names it before it creates it.
+		if r := cli(t, nil, "trials", study, "--db", db, "--json"); r.code == ExitOK {
+			if err := json.Unmarshal([]byte(r.stdout), &ts); err != nil {
+				t.Fatalf("trials --json: %v\n%s", err, r.stdout)
+			}
+		} else if r.code != ExitNotFound {
+			t.Fatalf("retune trials %s: %v", study, r)
+		}
+		for _, tr := range ts {
 			if _, ok := tr.SystemAttrs["pgid"].(float64); ok && tr.State == "RUNNING" {
 				running = append(running, tr)
 			}

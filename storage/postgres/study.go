@@ -12,7 +12,7 @@ import (
 )
 
 const studyCols = `s.id, s.name, s.directions, s.metrics, s.model, s.seed, s.sampler, s.pruner,
-	s.budget_trials, s.budget_retries, s.user_attrs, s.system_attrs, s.created_at`
+	s.budget_trials, s.budget_retries, s.user_attrs, s.system_attrs, s.created_at, s.definition`
 
 func scanStudy(row pgx.Row, extra ...any) (retune.StudyRecord, error) {
 	var (
@@ -23,11 +23,15 @@ func scanStudy(row pgx.Row, extra ...any) (retune.StudyRecord, error) {
 		trials, retries int64
 		user, system    string
 		created         time.Time
+		def             string
 	)
 	dest := append([]any{&rec.ID, &rec.Name, &dirs, &rec.Metrics, &rec.Model, &seed, &sampler, &pruner,
-		&trials, &retries, &user, &system, &created}, extra...)
+		&trials, &retries, &user, &system, &created, &def}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return rec, err
+	}
+	if def != "" {
+		rec.Definition = json.RawMessage(def)
 	}
 	rec.Directions = make([]retune.Direction, len(dirs))
 	for i, d := range dirs {
@@ -63,6 +67,9 @@ func encodeSpec(what string, sp retune.Spec) (string, error) {
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
 	if err := retune.ValidateName("study", rec.Name); err != nil {
+		return retune.StudyRecord{}, err
+	}
+	if err := retune.CheckDefinition(rec.Definition); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	user, userDec, err := encodeAttrs(rec.UserAttrs)
@@ -104,14 +111,14 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 		})
 		err := tx.CommitWith(ctx, func(r pgx.Row) error { return r.Scan(&rec.ID, &created) }, `WITH s AS (
 				INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
-					budget_trials, budget_retries, user_attrs, system_attrs, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
+					budget_trials, budget_retries, user_attrs, system_attrs, created_at, definition)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp(), $12)
 				ON CONFLICT (name) DO NOTHING
 				RETURNING id, created_at),
 			f AS (INSERT INTO study_finish (study_id) SELECT id FROM s)
 			SELECT id, created_at FROM s`,
 			rec.Name, dirs, rec.Metrics, rec.Model, int64(rec.Seed), sampler, pruner,
-			rec.Budget.Trials, rec.Budget.Retries, user, system)
+			rec.Budget.Trials, rec.Budget.Retries, user, system, string(rec.Definition))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("study %q exists: %w", rec.Name, retune.ErrConflict)
 		}
@@ -198,6 +205,14 @@ func (s *Store) studies(ctx context.Context) ([]retune.StudySummary, error) {
 // UpdateStudy implements retune.StudyStore. Attribute updates are merged under the study
 // row's lock, so concurrent updates of different keys all survive.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
+	if err := retune.CheckDefinition(upd.Definition); err != nil {
+		return err
+	}
+	var def *string
+	if upd.Definition != nil {
+		v := string(upd.Definition)
+		def = &v
+	}
 	user, err := attrPatch(upd.UserAttrs)
 	if err != nil {
 		return err
@@ -246,8 +261,8 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 		if _, err := tx.Exec(ctx, `UPDATE studies SET
 				sampler = coalesce($2, sampler), pruner = coalesce($3, pruner),
 				budget_trials = coalesce($4, budget_trials), budget_retries = coalesce($5, budget_retries),
-				user_attrs = $6, system_attrs = $7
-			WHERE id = $1`, id, sampler, pruner, trials, retries, newUser, newSystem); err != nil {
+				user_attrs = $6, system_attrs = $7, definition = coalesce($8, definition)
+			WHERE id = $1`, id, sampler, pruner, trials, retries, newUser, newSystem, def); err != nil {
 			return dbErr(what, err)
 		}
 		return nil

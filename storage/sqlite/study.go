@@ -11,11 +11,14 @@ import (
 	"github.com/a6b40afc/retune"
 )
 
-const studyCols = `id, name, directions, metrics, model, seed, sampler, pruner, budget_trials, budget_retries, user_attrs, system_attrs, created`
+const studyCols = `id, name, directions, metrics, model, seed, sampler, pruner, budget_trials, budget_retries, user_attrs, system_attrs, created, definition`
 
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
 	if err := retune.ValidateName("study", rec.Name); err != nil {
+		return retune.StudyRecord{}, err
+	}
+	if err := retune.CheckDefinition(rec.Definition); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	dirs := make([]string, len(rec.Directions))
@@ -57,10 +60,10 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 		created := nowNanos()
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO studies (name, directions, metrics, model, seed, sampler, pruner,
-			budget_trials, budget_retries, user_attrs, system_attrs, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			budget_trials, budget_retries, user_attrs, system_attrs, created, definition)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			rec.Name, string(enc[0]), string(enc[1]), rec.Model, int64(rec.Seed), string(enc[2]), string(enc[3]),
-			rec.Budget.Trials, rec.Budget.Retries, string(userJSON), string(sysJSON), created).Scan(&id)
+			rec.Budget.Trials, rec.Budget.Retries, string(userJSON), string(sysJSON), created, string(rec.Definition)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("sqlite: create study %q: %w", rec.Name, err)
 		}
@@ -76,13 +79,16 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 func scanStudy(row interface{ Scan(...any) error }) (retune.StudyRecord, error) {
 	var (
 		rec                                       retune.StudyRecord
-		dirs, metrics, sampler, pruner, user, sys []byte
-		seed, created                             int64
+		dirs, metrics, sampler, pruner, user, sys, def []byte
+		seed, created                                  int64
 	)
 	err := row.Scan(&rec.ID, &rec.Name, &dirs, &metrics, &rec.Model, &seed, &sampler, &pruner,
-		&rec.Budget.Trials, &rec.Budget.Retries, &user, &sys, &created)
+		&rec.Budget.Trials, &rec.Budget.Retries, &user, &sys, &created, &def)
 	if err != nil {
 		return rec, err
+	}
+	if len(def) > 0 {
+		rec.Definition = json.RawMessage(def)
 	}
 	rec.Seed = uint64(seed)
 	rec.Created = fromNanos(sql.NullInt64{Int64: created, Valid: true})
@@ -217,6 +223,9 @@ func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
 
 // UpdateStudy implements retune.StudyStore.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
+	if err := retune.CheckDefinition(upd.Definition); err != nil {
+		return err
+	}
 	user, err := encodeAttrs(upd.UserAttrs)
 	if err != nil {
 		return err
@@ -260,6 +269,10 @@ func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdat
 		if specs[1] != nil {
 			set += `, pruner = ?`
 			args = append(args, string(specs[1]))
+		}
+		if upd.Definition != nil {
+			set += `, definition = ?`
+			args = append(args, string(upd.Definition))
 		}
 		if upd.Budget != nil {
 			set += `, budget_trials = ?, budget_retries = ?`

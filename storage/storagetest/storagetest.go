@@ -4,6 +4,7 @@ package storagetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 	}{
 		{"Studies", testStudies},
 		{"StudyUpdate", testStudyUpdate},
+		{"StudyDefinition", testStudyDefinition},
 		{"DenseNumbers", testDenseNumbers},
 		{"BudgetExact", testBudgetExact},
 		{"InterruptedGiveBudgetBack", testInterruptedBudget},
@@ -261,6 +263,61 @@ func testBudgetExact(t *testing.T, open Opener) {
 	ft := create(t, handles[0], st.ID, func(r *retune.CreateTrialRequest) { r.Kind = retune.KindConfirm; r.Fixed = map[string]any{"x": 1.5} })
 	if ft.Kind != retune.KindConfirm || ft.Fixed["x"] == nil {
 		t.Errorf("confirm trial = %+v, want kind confirm with fixed x", ft)
+	}
+}
+
+// testStudyDefinition: a study's definition is stored byte for byte (key order included),
+// replaced by an update that carries one and kept by one that does not; what is not a
+// JSON object, or too large, is refused.
+func testStudyDefinition(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	def := json.RawMessage(`{"version":1,"name":"def","params":{"z":{"type":"float","low":0,"high":1},"a":{"type":"int","low":1,"high":3}}}`)
+	st := newStudy(t, s, "def", func(r *retune.StudyRecord) { r.Definition = def })
+	if string(st.Definition) != string(def) {
+		t.Errorf("CreateStudy returned definition %s, want %s", st.Definition, def)
+	}
+	read := func() json.RawMessage {
+		t.Helper()
+		rec, err := s.Study(ctx, "def")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Definition
+	}
+	if got := read(); string(got) != string(def) {
+		t.Errorf("stored definition %s, want %s", got, def)
+	}
+	if err := s.UpdateStudy(ctx, st.ID, retune.StudyUpdate{UserAttrs: map[string]any{"k": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); string(got) != string(def) {
+		t.Errorf("definition after an update without one: %s, want %s", got, def)
+	}
+	def2 := json.RawMessage(`{"version":1,"name":"def","seed":3}`)
+	if err := s.UpdateStudy(ctx, st.ID, retune.StudyUpdate{Definition: def2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); string(got) != string(def2) {
+		t.Errorf("definition after an update: %s, want %s", got, def2)
+	}
+	if plain := newStudy(t, s, "plain", nil); plain.Definition != nil {
+		t.Errorf("study created without a definition has %s", plain.Definition)
+	}
+	for name, bad := range map[string]json.RawMessage{
+		"not an object": json.RawMessage(`[1, 2]`),
+		"not JSON":      json.RawMessage(`{"a":`),
+		"too large":     json.RawMessage(`{"a":"` + strings.Repeat("x", retune.MaxDefinitionLen) + `"}`),
+	} {
+		if _, err := s.CreateStudy(ctx, retune.StudyRecord{Name: "bad-" + strings.ReplaceAll(name, " ", "-"), Directions: []retune.Direction{retune.Minimize}, Definition: bad}); !errors.Is(err, retune.ErrInvalid) {
+			t.Errorf("CreateStudy with a definition %s: error = %v, want ErrInvalid", name, err)
+		}
+		if err := s.UpdateStudy(ctx, st.ID, retune.StudyUpdate{Definition: bad}); !errors.Is(err, retune.ErrInvalid) {
+			t.Errorf("UpdateStudy with a definition %s: error = %v, want ErrInvalid", name, err)
+		}
+	}
+	if got := read(); string(got) != string(def2) {
+		t.Errorf("definition after refused updates: %s, want %s", got, def2)
 	}
 }
 

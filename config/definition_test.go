@@ -1,0 +1,231 @@
+package config_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/storage/memory"
+)
+
+// definitionFiles are study files of every shape a definition must carry.
+var definitionFiles = map[string]string{
+	"tpe and pruner": `name: mixed
+command: ["python3", "train.py", "--lr={lr}"]
+dir: sub
+env: {A: b}
+secret_env: [TOKEN_X]
+objective: {metric: accuracy, direction: maximize}
+params:
+  lr:    {type: float, low: 1.0e-4, high: 1, log: true}
+  depth: {type: int, low: 2, high: 12, step: 2}
+  frac:  {type: float, low: 0, high: 1, step: 0.25}
+  loss:  {type: categorical, choices: [log_loss, 2, 1.0, true]}
+sampler: {name: tpe, group: true, startup_trials: 3}
+pruner: {name: patience, patience: 2, wrapped: {name: median, options: {startup_trials: 1}}}
+budget: {trials: 30, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
+retrain:
+  min_improvement: 0.01
+  min_relative_improvement: 0.02
+  confirm: {repeats: 3, level: 0.9, analysis: paired}
+  guardrails: {latency_ms: {max_regression: 0.1}, recall: {max_regression: 0.05, direction: maximize}}
+  cooldown: 12h
+  decide: each_best
+schedule: {every: 24h, timezone: Europe/Berlin}
+notifiers:
+  audit: {type: log, path: a.jsonl}
+`,
+	"grid": `name: g
+command: [t, "{a}", "{b}", "{c}"]
+objective: {metric: loss, direction: minimize}
+params:
+  a: {type: float, values: [0.1, 1, 10]}
+  b: {type: int, values: [1, 2]}
+  c: {type: categorical, values: [x, "y"]}
+`,
+	"multi objective": `name: mo
+command: [t]
+objectives: [{metric: loss, direction: minimize}, {metric: ms, direction: minimize}]
+params:
+  x: {type: float, low: -1, high: 1}
+  n: {type: int, low: 1, high: 1000, log: true}
+sampler: {name: nsga2, population_size: 6}
+`,
+	"cmaes": `name: c
+command: [t]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: -1, high: 1}
+  y: {type: float, low: -1, high: 1}
+sampler: {name: cmaes, popsize: 6, restart: ipop}
+`,
+}
+
+// proposals runs n trials of the study that s opens in a new memory store, asking every
+// param as the study file does, and returns their params.
+func proposals(t *testing.T, s *config.Study, seed uint64, n int) []map[string]any {
+	t.Helper()
+	s.Seed = seed
+	study, err := s.NewStudy(context.Background(), memory.New(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = study.OptimizeMulti(context.Background(), func(ctx context.Context, tr *retune.Trial) ([]float64, error) {
+		v := 0.0
+		for _, x := range s.Suggest(tr) {
+			if f, ok := x.(float64); ok {
+				v += f * f
+			}
+			if i, ok := x.(int64); ok {
+				v += float64(i)
+			}
+		}
+		out := make([]float64, len(s.Objectives))
+		for i := range out {
+			out[i] = v + float64(i)/(1+v)
+		}
+		return out, nil
+	}, retune.OptimizeOptions{Trials: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := study.Trials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, tr := range ts {
+		out = append(out, tr.Params)
+	}
+	return out
+}
+
+// TestDefinitionRoundTrip: a study file's definition parses back into a study with the
+// same definition (nothing local in it) that proposes the same params for the same seed.
+func TestDefinitionRoundTrip(t *testing.T) {
+	t.Parallel()
+	for name, file := range definitionFiles {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, err := config.Parse("study.yaml", []byte(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, err := s.Definition(7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, local := range []string{"command", "train.py", "secret_env", "TOKEN_X", "notifiers", "a.jsonl", `"dir"`, `"env"`} {
+				if strings.Contains(string(def), local) {
+					t.Errorf("definition holds %s:\n%s", local, def)
+				}
+			}
+			back, err := config.ParseDefinition("definition", def)
+			if err != nil {
+				t.Fatalf("ParseDefinition(%s): %v", def, err)
+			}
+			again, err := back.Definition(7)
+			if err != nil || string(again) != string(def) {
+				t.Errorf("definition of the parsed definition:\n%s\nwant\n%s (%v)", again, def, err)
+			}
+			if back.Retrain != nil && !reflect.DeepEqual(back.Retrain, s.Retrain) {
+				t.Errorf("retrain %+v, want %+v", back.Retrain, s.Retrain)
+			}
+			if back.Schedule != nil && (back.Schedule.Every != s.Schedule.Every || back.Schedule.Location.String() != s.Schedule.Location.String()) {
+				t.Errorf("schedule %+v, want %+v", back.Schedule, s.Schedule)
+			}
+			if want, got := proposals(t, s, 7, 12), proposals(t, back, 7, 12); !reflect.DeepEqual(got, want) {
+				t.Errorf("the study rebuilt from its definition proposes\n%v\nwant\n%v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseDefinitionErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ def, want string }{
+		{`{"version": 1, "name": "x", "command": ["rm", "-rf"], "objective": {"metric": "l", "direction": "minimize"}, "params": {"a": {"type": "int", "low": 1, "high": 2}}}`,
+			"definition:1: command: not part of a study definition"},
+		{`{"version": 2, "name": "x", "objective": {"metric": "l", "direction": "minimize"}, "params": {"a": {"type": "int", "low": 1, "high": 2}}}`,
+			"version: 2: this retune reads definition version 1"},
+		{`{"name": "x", "objective": {"metric": "l", "direction": "minimize"}, "params": {"a": {"type": "int", "low": 3, "high": 2}}}`,
+			"params.a"},
+		{`{"name": "x", "objective": {"metric": "l", "direction": "minimize"}, "params": {"a": {"type": "int", "low": 1, "high": 2}}, "notifiers": {"h": {"type": "exec", "command": ["sh"]}}}`,
+			"notifiers: not part of a study definition"},
+	} {
+		_, err := config.ParseDefinition("definition", []byte(c.def))
+		if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseDefinition(%s) = %v, want an error containing %q", c.def, err, c.want)
+		}
+	}
+}
+
+// TestStoredDefinition: NewStudy stores the definition, fills it in for a study that has
+// none, refuses a changed search space unless replace, and records the change.
+func TestStoredDefinition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := memory.New()
+	path := filepath.Join(t.TempDir(), "study.yaml")
+	s, err := config.Parse(path, []byte(definitionFiles["multi objective"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A study created before definitions were stored.
+	if _, err := retune.NewStudy(ctx, retune.Config{Name: "mo", Directions: []retune.Direction{retune.Minimize, retune.Minimize}, Metrics: []string{"loss", "ms"}, Storage: store, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	s.Seed = 5
+	if _, err := s.NewStudy(ctx, store, true); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := store.Study(ctx, "mo")
+	var def map[string]any
+	if err := json.Unmarshal(rec.Definition, &def); err != nil || def["version"] != 1.0 || def["seed"] != 5.0 {
+		t.Fatalf("stored definition %s (%v)", rec.Definition, err)
+	}
+	changed, err := config.Parse(path, []byte(strings.Replace(definitionFiles["multi objective"], "x: {type: float, low: -1", "x: {type: float, low: -2", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := changed.NewStudy(ctx, store, false); !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "x: float[-1, 1] → float[-2, 1]") {
+		t.Fatalf("resume with a wider range: %v, want a conflict naming the change", err)
+	}
+	study, err := changed.NewStudy(ctx, store, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ = store.Study(ctx, "mo")
+	if string(rec.Definition) != string(study.Definition()) || !strings.Contains(string(rec.Definition), `"low":-2.0`) {
+		t.Errorf("stored definition %s, study's %s", rec.Definition, study.Definition())
+	}
+	if !strings.Contains(fmt.Sprint(rec.SystemAttrs["changes"]), "search space") {
+		t.Errorf("changes %v: want the search space's", rec.SystemAttrs["changes"])
+	}
+}
+
+// TestDefinitionSeed: seeds above 2^53 are kept exact (written as a string of digits).
+func TestDefinitionSeed(t *testing.T) {
+	t.Parallel()
+	s, err := config.Parse("study.yaml", []byte(definitionFiles["cmaes"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seed := range []uint64{1, 1 << 53, 1<<63 + 5, ^uint64(0)} {
+		def, err := s.Definition(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := config.ParseDefinition("definition", def)
+		if err != nil || back.Seed != seed {
+			t.Errorf("seed %d: read back %d, %v from %s", seed, back.Seed, err, def)
+		}
+	}
+}
