@@ -78,7 +78,7 @@ func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune
 
 func scanStudy(row interface{ Scan(...any) error }) (retune.StudyRecord, error) {
 	var (
-		rec                                       retune.StudyRecord
+		rec                                            retune.StudyRecord
 		dirs, metrics, sampler, pruner, user, sys, def []byte
 		seed, created                                  int64
 	)
