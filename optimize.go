@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,11 @@ type OptimizeOptions struct {
 	// budget. Interrupted trials do not count; one that completes or is pruned turns the
 	// check off. 0 = never.
 	FailFast int
+	// RequeueInterrupted enqueues the params of every trial of this call that was
+	// interrupted (cancellation, Timeout) again when the call ends, so the next call runs
+	// them first (Result.Requeued); an interrupted trial gives its place in Budget.Trials
+	// back, so the re-run takes it.
+	RequeueInterrupted bool
 	// Callbacks are called after each trial of this run finishes, one at a time.
 	Callbacks []func(ctx context.Context, s *Study, t FrozenTrial)
 	// ObserverTimeout bounds each observer call; default 30s.
@@ -59,7 +65,10 @@ type Result struct {
 	// Failed trials that were interrupted (FrozenTrial.Interrupted): they are no outcome
 	// and do not count against Budget.Trials.
 	Started, Completed, Pruned, Failed, Interrupted int
-	Stop                                            StopReason
+	// Requeued counts the interrupted trials whose params were enqueued again
+	// (OptimizeOptions.RequeueInterrupted).
+	Requeued int
+	Stop     StopReason
 	// ObserverErrors are the errors (and timeouts, and panics) of observers.
 	ObserverErrors []error
 	// Abandoned counts objective and observer calls that were still running when they were
@@ -106,14 +115,15 @@ type outcome struct {
 }
 
 type runState struct {
-	mu        sync.Mutex
-	res       Result
-	alike     failStreak
-	stopped   bool
-	err       error
-	completed map[int]bool
-	abandoned atomic.Int64
-	cbMu      sync.Mutex
+	mu          sync.Mutex
+	res         Result
+	alike       failStreak
+	interrupted []FrozenTrial
+	stopped     bool
+	err         error
+	completed   map[int]bool
+	abandoned   atomic.Int64
+	cbMu        sync.Mutex
 }
 
 func (r *runState) stop(reason StopReason, err error) {
@@ -193,6 +203,7 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 					st.res.Failed++
 					if ft.Interrupted() {
 						st.res.Interrupted++
+						st.interrupted = append(st.interrupted, ft)
 					}
 				}
 				failedAlike := o.FailFast > 0 && st.alike.add(ft) >= o.FailFast
@@ -218,8 +229,20 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 			st.stop(Canceled, nil)
 		}
 	}
-	res := st.res
 	bctx := context.WithoutCancel(ctx)
+	if o.RequeueInterrupted {
+		sort.Slice(st.interrupted, func(i, j int) bool { return st.interrupted[i].Number < st.interrupted[j].Number })
+		for _, ft := range st.interrupted {
+			if err := s.Enqueue(bctx, RetryParams(ft)); err != nil {
+				if st.err == nil {
+					st.err = fmt.Errorf("enqueue interrupted trial %d again: %w", ft.Number, err)
+				}
+				break
+			}
+			st.res.Requeued++
+		}
+	}
+	res := st.res
 	best, err := s.BestTrials(bctx)
 	if err != nil && st.err == nil {
 		st.err = err

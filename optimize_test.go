@@ -603,3 +603,36 @@ func (p pruneAfter) Prune(_ context.Context, req *retune.PruneRequest) (bool, er
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
 
 func fmtSprint(v any) string { return fmt.Sprint(v) }
+
+// TestRequeueInterrupted: trials cut short by cancellation are enqueued again with their
+// params, give their places in the budget back, and the next call runs them first.
+func TestRequeueInterrupted(t *testing.T) {
+	t.Parallel()
+	s := newStudy(t, retune.Config{Budget: retune.Budget{Trials: 3}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var started sync.WaitGroup
+	started.Add(2)
+	go func() { started.Wait(); cancel() }()
+	res, err := s.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) {
+		t.Float("x", 0, 1)
+		started.Done()
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}, retune.OptimizeOptions{Parallel: 2, RequeueInterrupted: true})
+	if err != nil || res.Interrupted != 2 || res.Requeued != 2 || res.Stop != retune.Canceled {
+		t.Fatalf("Optimize = %+v, %v, want 2 interrupted and requeued", res, err)
+	}
+	first := trials(t, s)
+	res, err = s.Optimize(context.Background(), func(ctx context.Context, t *retune.Trial) (float64, error) {
+		return t.Float("x", 0, 1), nil
+	}, retune.OptimizeOptions{})
+	if err != nil || res.Completed != 3 || res.Stop != retune.BudgetExhausted {
+		t.Fatalf("second Optimize = %+v, %v, want the budget's 3 outcomes", res, err)
+	}
+	all := trials(t, s)
+	for _, i := range []int{2, 3} { // the re-runs of trials 0 and 1, in order
+		if all[i].State != retune.TrialComplete || all[i].Params["x"] != first[i-2].Params["x"] {
+			t.Errorf("trial %d: %v %v, want COMPLETE with trial %d's x %v", i, all[i].State, all[i].Params, i-2, first[i-2].Params["x"])
+		}
+	}
+}

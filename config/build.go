@@ -227,3 +227,25 @@ func spaceDiff(a, b []Param) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// Fit keeps the params the study file declares and reports whether each lies in its
+// param's space, in the form the space holds it; key names the configuration (for
+// dropping duplicates). Params the file does not declare are dropped; none left is no fit.
+func (s *Study) Fit(params map[string]any) (fitted map[string]any, key string, ok bool) {
+	out := map[string]any{}
+	var b strings.Builder
+	for _, p := range s.Params {
+		v, ok := params[p.Name]
+		if !ok {
+			continue
+		}
+		d := p.Distribution()
+		x, ok := d.ToInternal(v)
+		if !ok {
+			return nil, "", false
+		}
+		out[p.Name] = d.ToExternal(x)
+		fmt.Fprintf(&b, "%s=%v;", p.Name, x)
+	}
+	return out, b.String(), len(out) > 0
+}

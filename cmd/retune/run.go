@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,7 +140,6 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 			return err
 		}
 	}
-	host, _ := os.Hostname()
 	cmd := &runner.Command{
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
 		LogDir: o.logs, Secrets: cfg.Secrets(), KillGrace: o.grace,
@@ -160,7 +155,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	if err := cmd.Check(); err != nil {
 		return usagef("%s: %v", cfg.Path, err)
 	}
-	if n, err := recoverOrphans(ctx, store, study, host, o.grace); err != nil {
+	if n, err := runner.RecoverOrphans(ctx, study, o.grace); err != nil {
 		return fmt.Errorf("recover trials of a stopped run: %w", err)
 	} else if n > 0 {
 		fmt.Fprintf(m.Stderr, "retune: re-enqueued %d trial(s) left running by a stopped retune\n", n)
@@ -174,21 +169,14 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 		dec.c.Notify, dec.kick = cfg.Notify, o.disp.kick
 	}
 	pr := newProgress(m, study, o.quiet, o.trials, cfg.Budget.Trials, o.timeout)
-	var interrupted []retune.FrozenTrial
-	var mu sync.Mutex
 	opts := retune.OptimizeOptions{
 		Trials: o.trials, Timeout: o.timeout, Parallel: o.parallel, TrialTimeout: cfg.Budget.TrialTimeout, FailFast: o.failFast,
-		CancelGrace: o.grace + 2*time.Second,
+		CancelGrace: o.grace + 2*time.Second, RequeueInterrupted: true,
 		Callbacks: []func(context.Context, *retune.Study, retune.FrozenTrial){func(cbCtx context.Context, _ *retune.Study, t retune.FrozenTrial) {
 			if pr.finished(t) && dec != nil && cfg.Retrain.EachBest && cbCtx.Err() == nil {
 				if err := dec.decide(cbCtx); err != nil {
 					fmt.Fprintln(m.Stderr, "retune:", errText(err))
 				}
-			}
-			if t.Interrupted() {
-				mu.Lock()
-				interrupted = append(interrupted, t)
-				mu.Unlock()
 			}
 		}},
 	}
@@ -208,21 +196,16 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	cmd.Wait() // no trainer outlives the run
 	pr.stop()
 	bg := context.WithoutCancel(ctx)
-	for _, t := range interrupted {
-		if qerr := study.Enqueue(bg, retune.RetryParams(t)); qerr != nil && err == nil {
-			err = fmt.Errorf("re-enqueue interrupted trial %d: %w", t.Number, qerr)
-		}
-	}
 	if err != nil {
 		return err
 	}
-	m.summary(bg, study, res, o.logs, o.dsn, len(interrupted))
+	m.summary(bg, study, res, o.logs, o.dsn)
 	if dec != nil && ctx.Err() == nil && !cfg.Retrain.EachBest && res.Completed > 0 {
 		if err := dec.decide(ctx); err != nil {
 			return err
 		}
 	}
-	if err := completedEvent(bg, store, study, res, cfg.Notify); err != nil {
+	if err := retrain.RecordCompleted(bg, study, res, cfg.Notify); err != nil {
 		return err
 	}
 	o.disp.kick()
@@ -244,48 +227,6 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 		return fmt.Errorf("%w: %d of %d (see `retune trials %s --state FAIL` and the logs in %s)", errAllFailed, res.Failed, res.Started, cfg.Name, o.logs)
 	}
 	return nil
-}
-
-// recoverOrphans finds trials left RUNNING by a retune process on this host that no longer
-// exists: it stops their trainers, fails them ("interrupted") and enqueues their params
-// again. Trials held by live processes or other hosts are left to their leases.
-func recoverOrphans(ctx context.Context, store retune.Storage, study *retune.Study, host string, grace time.Duration) (int, error) {
-	rec := study.Record()
-	running, err := store.Running(ctx, rec.ID)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, t := range running {
-		parts := strings.Split(t.Lease.Holder, "/")
-		if len(parts) != 3 || parts[0] != host {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[1])
-		if err != nil || runner.ProcessAlive(pid) {
-			continue
-		}
-		if pg, ok := t.SystemAttrs["pgid"].(float64); ok {
-			runner.StopOrphan(int(pg), rec.Name, t.Number, grace)
-		}
-		_, err = store.Finish(ctx, retune.FinishRequest{
-			Ref:         retune.TrialRef{StudyID: rec.ID, Number: t.Number, Epoch: t.Lease.Epoch},
-			State:       retune.TrialFail,
-			Reason:      fmt.Sprintf("interrupted: the retune process %d on %s that ran it died", pid, host),
-			Interrupted: true,
-		})
-		if errors.Is(err, retune.ErrConflict) {
-			continue // finished or recovered meanwhile
-		}
-		if err != nil {
-			return n, err
-		}
-		if err := study.Enqueue(ctx, retune.RetryParams(t)); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
 }
 
 // progress shows the run: a live line on a terminal, a line per trial otherwise.
@@ -417,7 +358,7 @@ func (p *progress) finished(t retune.FrozenTrial) (newBest bool) {
 }
 
 // summary prints what the run did and the study's best trials.
-func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, logs, dsn string, requeued int) {
+func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, logs, dsn string) {
 	w := m.Stdout
 	interrupted := ""
 	if res.Interrupted > 0 {
@@ -425,14 +366,18 @@ func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, 
 	}
 	fmt.Fprintf(w, "\nstudy %s: ran %d trials in %v (%d complete, %d pruned, %d failed%s); stopped: %v\n",
 		s.Name(), res.Started, res.Elapsed.Round(time.Millisecond), res.Completed, res.Pruned, res.Failed-res.Interrupted, interrupted, res.Stop)
-	if requeued > 0 {
-		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again and gave their places in the budget back: the next run of study %s starts with them\n", requeued, s.Name())
+	if res.Requeued > 0 {
+		fmt.Fprintf(w, "%d interrupted trial(s) were enqueued again and gave their places in the budget back: the next run of study %s starts with them\n", res.Requeued, s.Name())
 	}
 	ts, err := s.Trials(ctx)
 	if err != nil {
 		return
 	}
-	top := topTrials(s.Directions(), ts, 5)
+	n := 5
+	if len(s.Directions()) > 1 {
+		n = len(ts) // the whole Pareto front
+	}
+	top := retrain.Top(s.Directions(), ts, n)
 	if len(top) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -443,53 +388,6 @@ func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, 
 		tw.Flush()
 	}
 	fmt.Fprintf(w, "\ndatabase %s, logs in %s\n", storage.Redact(dsn), logs)
-}
-
-// topTrials returns the n best COMPLETE search trials (single objective) or the Pareto
-// front (several).
-func topTrials(dirs []retune.Direction, ts []retune.FrozenTrial, n int) []retune.FrozenTrial {
-	if len(dirs) != 1 {
-		return retune.BestOf(dirs, ts)
-	}
-	var c []retune.FrozenTrial
-	for _, t := range ts {
-		if t.Kind == retune.KindSearch && t.State == retune.TrialComplete {
-			c = append(c, t)
-		}
-	}
-	sort.SliceStable(c, func(i, j int) bool { return dirs[0].Better(c[i].Values[0], c[j].Values[0]) })
-	if len(c) > n {
-		c = c[:n]
-	}
-	return c
-}
-
-var _ io.Writer = (*os.File)(nil)
-
-// completedEvent records the study-completed event of a run in the outbox, for the
-// notifiers the study file names.
-func completedEvent(ctx context.Context, store retune.Storage, s *retune.Study, res retune.Result, notifyIDs []string) error {
-	ds, ok := store.(retune.DeliveryStore)
-	if !ok {
-		return nil
-	}
-	data := map[string]any{
-		"study": s.Name(), "model": s.Record().Model, "trials": res.Started, "complete": res.Completed,
-		"pruned": res.Pruned, "failed": res.Failed, "stopped": res.Stop.String(),
-	}
-	if best, err := s.Best(ctx); err == nil && len(s.Directions()) == 1 {
-		data["best"] = map[string]any{"trial": best.Number, "values": retune.Floats(best.Values), "params": best.Params}
-	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("study-completed event: %w", err)
-	}
-	ev := retune.Event{ID: retrain.NewEventID(), Type: retune.TypeStudyCompleted, Source: "/retune/studies/" + s.Name(),
-		Subject: "studies/" + s.Name(), Data: b, Notify: notifyIDs}
-	if err := ds.AppendEvents(ctx, []retune.Event{ev}); err != nil {
-		return fmt.Errorf("record study-completed event: %w", err)
-	}
-	return nil
 }
 
 // decider makes the retraining decisions of a run whose study file has a retrain section.

