@@ -89,7 +89,10 @@ func TestWarmStart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := memory.New()
-	obj := func(ctx context.Context, t *retune.Trial) (float64, error) { x := t.Float("x", 0, 1); return (x - 0.3) * (x - 0.3), nil }
+	obj := func(ctx context.Context, t *retune.Trial) (float64, error) {
+		x := t.Float("x", 0, 1)
+		return (x - 0.3) * (x - 0.3), nil
+	}
 	prev, err := retune.NewStudy(ctx, retune.Config{Name: "base-1", Model: "m", Storage: store, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
