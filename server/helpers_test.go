@@ -136,7 +136,11 @@ func (e *env) do(tok, method, path string, body any, header ...string) resp {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[tok])
 	}
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
 	}
 	r, err := e.srv.Client().Do(req)
 	if err != nil {

@@ -1,13 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/storage/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestReplicasExactBudget: two servers on one SQLite file (two handles, as two replicas)
@@ -16,8 +21,32 @@ import (
 func TestReplicasExactBudget(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "retune.db")
-	a := newEnvOn(t, openSQLite(t, path), nil)
-	b := newEnvOn(t, openSQLite(t, path), nil)
+	replicasExact(t, func() retune.Storage { return openSQLite(t, path) })
+}
+
+// TestReplicasExactBudgetPostgres is TestReplicasExactBudget on PostgreSQL (a schema of
+// its own), when RETUNE_TEST_POSTGRES names a database.
+func TestReplicasExactBudgetPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("RETUNE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("RETUNE_TEST_POSTGRES is not set")
+	}
+	schema := fmt.Sprintf("retune_server_%d_%d", os.Getpid(), time.Now().UnixNano())
+	replicasExact(t, func() retune.Storage {
+		s, err := postgres.OpenOptions(t.Context(), dsn, postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	t.Cleanup(func() { dropSchema(t, dsn, schema) })
+}
+
+func replicasExact(t *testing.T, open func() retune.Storage) {
+	a := newEnvOn(t, open(), nil)
+	b := newEnvOn(t, open(), nil)
 	b.tokens = a.tokens // the same database: the same tokens
 	const budget = 40
 	a.createStudy("exact", budget)
@@ -173,4 +202,16 @@ func TestTrialErrors(t *testing.T) {
 		t.Errorf("get in a missing study = %d %s, want 404", r.status, r.body)
 	}
 
+}
+
+func dropSchema(t *testing.T, dsn, schema string) {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Logf("drop schema %s: %v", schema, err)
+		return
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		t.Logf("drop schema %s: %v", schema, err)
+	}
 }
