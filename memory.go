@@ -25,6 +25,7 @@ type memStore struct {
 	studies map[int64]*memStudy
 	byName  map[string]int64
 	retrain memRetrain // champions, decisions and events (memory_retrain.go)
+	service memService // API tokens and idempotency keys (memory_service.go)
 }
 
 type memStudy struct {

@@ -356,7 +356,7 @@ func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error)
 		return nil, err
 	}
 	t := &Trial{
-		study: s, kind: ft.Kind, fixed: ft.Fixed, start: ft.Start, holder: s.holder,
+		study: s, kind: ft.Kind, fixed: ft.Fixed, start: ft.Start, holder: s.holder, lease: ft.Lease,
 		ref:    TrialRef{StudyID: s.rec.ID, Number: ft.Number, Epoch: ft.Lease.Epoch},
 		params: make(map[string]any), dists: make(map[string]Distribution),
 	}
@@ -746,7 +746,9 @@ func (s *Study) addOpen(t *Trial) {
 func (s *Study) removeOpen(t *Trial) {
 	s.openMu.Lock()
 	defer s.openMu.Unlock()
-	delete(s.open, t.ref.Number)
+	if s.open[t.ref.Number] == t { // a reopened trial (Reopen) is not registered
+		delete(s.open, t.ref.Number)
+	}
 	if len(s.open) == 0 && s.hbStop != nil {
 		close(s.hbStop)
 		s.hbStop = nil

@@ -93,6 +93,7 @@ type Trial struct {
 	rel    map[string]any // Relative's proposals
 	start  time.Time
 	holder string
+	lease  Lease // as the trial was claimed (or reopened)
 
 	mu        sync.Mutex
 	params    map[string]any
@@ -234,6 +235,9 @@ func (t *Trial) suggest(name string, d Distribution) (any, bool) {
 	} else if rv, ok := t.rel[name]; ok && t.req.Space[name] != nil && t.req.Space[name].Equal(d) && d.Contains(rv) {
 		x, _ := d.ToInternal(rv)
 		v = d.ToExternal(x)
+	} else if t.req == nil { // a reopened trial (Study.Reopen) has no sampler snapshot
+		t.failLocked(fmt.Errorf("%w: param %q is not in the reopened trial %d: a reopened trial suggests nothing new", ErrConflict, name, t.ref.Number))
+		return nil, false
 	} else {
 		req := *t.req
 		req.Trial = FrozenTrial{Number: t.ref.Number, Kind: t.kind, State: TrialRunning, Params: t.params, Distributions: t.dists, RetryOf: -1}

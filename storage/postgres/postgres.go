@@ -87,6 +87,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	retryFor time.Duration // <= 0: no retries
 	down     atomic.Int64  // when operations began failing for a transient reason (Unix ns); 0 while the database answers
+	purged   atomic.Int64  // when expired idempotency keys were last deleted (Unix ns)
 	// onCommit, if not nil, is called just before a transaction's COMMIT is sent (sent
 	// false) and just after, before its reply is read (sent true): tests lose commits and
 	// their replies with it.

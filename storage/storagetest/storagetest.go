@@ -61,6 +61,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"NotifierDisable", testNotifierDisable},
 		{"DeliveryInvalid", testDeliveryInvalid},
 		{"FindEvents", testFindEvents},
+		{"Tokens", testTokens},
+		{"Idempotency", testIdempotency},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/server"
+	"github.com/a6b40afc/retune/storage"
+)
+
+func runServe(ctx context.Context, m *Main, args []string) error {
+	fs := m.flagSet("serve")
+	db := dbFlag(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (loopback by default; :0 picks a free port)")
+	certFile := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
+	keyFile := fs.String("tls-key", "", "the private key (PEM) of --tls-cert")
+	noAuth := fs.Bool("no-auth", false, "serve without tokens: every request is admin (only for a trusted loopback)")
+	var hosts, origins stringList
+	fs.Var(&hosts, "allowed-host", "accept requests for this Host besides --addr (repeatable; * accepts any)")
+	fs.Var(&origins, "cors-origin", "let browsers call the API from this origin (repeatable; default none)")
+	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest request body in bytes (larger: 413)")
+	leaseTTL := fs.Duration("lease-ttl", server.DefaultLeaseTTL, "lease of a trial asked through the API; clients renew it by heartbeat")
+	keep := fs.Duration("idempotency-keep", server.DefaultIdempotencyKeep, "how long idempotency keys and their answers are kept")
+	lock := fs.Duration("idempotency-lock", server.DefaultIdempotencyLock, "how long a request holds its idempotency key before a retry may run it again")
+	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM")
+	logJSON := fs.Bool("log-json", false, "write the access log as JSON lines (default text)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usagef("serve: --tls-cert and --tls-key go together")
+	}
+	var tlsConfig *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return usagef("serve: TLS certificate: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	dsn := m.dsn(*db, "")
+	s, err := m.open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if !*noAuth {
+		if err := requireToken(ctx, s); err != nil {
+			return err
+		}
+	}
+	var h slog.Handler = slog.NewTextHandler(m.Stderr, nil)
+	if *logJSON {
+		h = slog.NewJSONHandler(m.Stderr, nil)
+	}
+	log := slog.New(h)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := server.New(server.Options{
+		Storage: s, NoAuth: *noAuth, Addr: ln.Addr().String(), AllowedHosts: hosts, CORSOrigins: origins,
+		MaxBody: *maxBody, LeaseTTL: *leaseTTL, IdempotencyKeep: *keep, IdempotencyLock: *lock,
+		ShutdownGrace: *grace, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/api/v1", "db", storage.Redact(dsn), "auth", !*noAuth)
+	if err := srv.Run(ctx, ln, tlsConfig); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// requireToken refuses to serve a database without a valid token.
+func requireToken(ctx context.Context, s retune.Storage) error {
+	ts, ok := s.(retune.TokenStore)
+	if !ok {
+		return fmt.Errorf("%w: this storage keeps no tokens", retune.ErrInvalid)
+	}
+	toks, err := ts.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, t := range toks {
+		if t.Revoked.IsZero() && (t.Expires.IsZero() || t.Expires.After(now)) {
+			return nil
+		}
+	}
+	return usagef("serve: the database has no valid token: create one (retune tokens create --name NAME --scope admin), or serve without auth (--no-auth)")
+}

@@ -1,0 +1,151 @@
+package retune
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// memService holds the memory storage's API tokens and idempotency keys.
+type memService struct {
+	mu     sync.Mutex
+	tokens []Token // by ID: tokens[i].ID == i+1
+	keys   map[string]*memKey
+}
+
+type memKey struct {
+	fingerprint, owner string
+	locked, expires    time.Time
+	answered           bool
+	status             int
+	body               []byte
+}
+
+var (
+	_ TokenStore       = (*memStore)(nil)
+	_ IdempotencyStore = (*memStore)(nil)
+)
+
+// CreateToken implements TokenStore.
+func (m *memStore) CreateToken(_ context.Context, tok Token) (Token, error) {
+	if err := tok.Validate(); err != nil {
+		return Token{}, err
+	}
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for _, t := range sv.tokens {
+		if t.Name == tok.Name {
+			return Token{}, fmt.Errorf("token %q exists: %w", tok.Name, ErrConflict)
+		}
+	}
+	tok.ID, tok.Created, tok.Revoked = int64(len(sv.tokens))+1, memNow(), time.Time{}
+	tok.Hash = slices.Clone(tok.Hash)
+	if !tok.Expires.IsZero() {
+		tok.Expires = tok.Expires.UTC()
+	}
+	sv.tokens = append(sv.tokens, tok)
+	return tok, nil
+}
+
+// Token implements TokenStore.
+func (m *memStore) Token(_ context.Context, id int64) (Token, error) {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if id < 1 || id > int64(len(sv.tokens)) {
+		return Token{}, fmt.Errorf("token %d: %w", id, ErrNotFound)
+	}
+	t := sv.tokens[id-1]
+	t.Hash = slices.Clone(t.Hash)
+	return t, nil
+}
+
+// Tokens implements TokenStore.
+func (m *memStore) Tokens(_ context.Context) ([]Token, error) {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	out := make([]Token, len(sv.tokens))
+	for i, t := range sv.tokens {
+		t.Hash = slices.Clone(t.Hash)
+		out[i] = t
+	}
+	return out, nil
+}
+
+// RevokeToken implements TokenStore.
+func (m *memStore) RevokeToken(_ context.Context, name string) error {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for i := range sv.tokens {
+		if t := &sv.tokens[i]; t.Name == name {
+			if t.Revoked.IsZero() {
+				t.Revoked = memNow()
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("token %q: %w", name, ErrNotFound)
+}
+
+// ClaimIdempotencyKey implements IdempotencyStore.
+func (m *memStore) ClaimIdempotencyKey(_ context.Context, c IdempotencyClaim) (IdempotentAnswer, error) {
+	if err := c.Validate(); err != nil {
+		return IdempotentAnswer{}, err
+	}
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	now := memNow()
+	for k, v := range sv.keys { // the memory storage is small: purge as we go
+		if !v.expires.After(now) {
+			delete(sv.keys, k)
+		}
+	}
+	if sv.keys == nil {
+		sv.keys = make(map[string]*memKey)
+	}
+	k, ok := sv.keys[c.Key]
+	switch {
+	case !ok:
+		sv.keys[c.Key] = &memKey{fingerprint: c.Fingerprint, owner: c.Owner, locked: now.Add(c.Lock), expires: now.Add(c.Keep)}
+		return IdempotentAnswer{Claimed: true}, nil
+	case k.fingerprint != c.Fingerprint:
+		return IdempotentAnswer{}, fmt.Errorf("%w: idempotency key %q was used for another request", ErrInvalid, c.Key)
+	case k.answered:
+		return IdempotentAnswer{Status: k.status, Body: slices.Clone(k.body)}, nil
+	case k.owner != c.Owner && k.locked.After(now):
+		return IdempotentAnswer{}, fmt.Errorf("%w: a request with idempotency key %q is still running", ErrConflict, c.Key)
+	}
+	k.owner, k.locked = c.Owner, now.Add(c.Lock)
+	return IdempotentAnswer{Claimed: true}, nil
+}
+
+// CompleteIdempotencyKey implements IdempotencyStore.
+func (m *memStore) CompleteIdempotencyKey(_ context.Context, key, owner string, a IdempotentAnswer) error {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	k, ok := sv.keys[key]
+	if !ok || k.answered || k.owner != owner {
+		return fmt.Errorf("%w: idempotency key %q is not claimed by %q", ErrConflict, key, owner)
+	}
+	k.answered, k.status, k.body = true, a.Status, bytes.Clone(a.Body)
+	return nil
+}
+
+// ReleaseIdempotencyKey implements IdempotencyStore.
+func (m *memStore) ReleaseIdempotencyKey(_ context.Context, key, owner string) error {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if k, ok := sv.keys[key]; ok && !k.answered && k.owner == owner {
+		delete(sv.keys, key)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package retune
+
+import (
+	"context"
+	"fmt"
+)
+
+// A trial asked in one process can be reported on and told in another: Detach hands its
+// lease to the caller, who names it later by number and lease epoch (Study.Reopen) and
+// renews the lease meanwhile (Study.Heartbeat). This is how a stateless service serves a
+// trial over several requests. Every write stays fenced by the epoch in storage, exactly
+// as for a trial that never left its process.
+
+// Lease returns the trial's lease as it was claimed (or reopened): holder, epoch, expiry.
+func (t *Trial) Lease() Lease { return t.lease }
+
+// Detach writes the params and attributes set so far and stops renewing the trial's
+// lease in this process: the caller now keeps it alive with Study.Heartbeat and finishes
+// it through Study.Reopen, before the lease expires. The Trial must not be used after.
+func (t *Trial) Detach(ctx context.Context) error {
+	t.mu.Lock()
+	if t.done {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: trial %d is finished", ErrConflict, t.ref.Number)
+	}
+	t.done = true // only this handle: the trial stays RUNNING in storage
+	upd, flush := t.updateLocked()
+	t.mu.Unlock()
+	t.study.removeOpen(t)
+	if flush {
+		if err := t.study.store.Update(ctx, upd); err != nil {
+			return fmt.Errorf("trial %d: %w", t.ref.Number, err)
+		}
+	}
+	return nil
+}
+
+// Reopen returns a handle on the running trial number, asked under the lease epoch, with
+// its params, attributes and intermediate values as stored: Report asks the study's
+// pruner as for any trial, and Tell and TellState finish it. The study does not renew a
+// reopened trial's lease (see Detach); its suggest methods return only params it already
+// has. It returns an error wrapping ErrNotFound if the study has no such trial and
+// ErrConflict if the trial is not RUNNING under that epoch (finished, or claimed again).
+func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, error) {
+	ft, err := s.store.Trial(ctx, s.rec.ID, number)
+	if err != nil {
+		return nil, err
+	}
+	if ft.State != TrialRunning || ft.Lease.Epoch != epoch {
+		return nil, fmt.Errorf("%w: trial %d is %v with lease epoch %d, not RUNNING with epoch %d", ErrConflict, number, ft.State, ft.Lease.Epoch, epoch)
+	}
+	inter := make(map[int64][]float64, len(ft.Intermediate))
+	for k, v := range ft.Intermediate {
+		inter[k] = v
+	}
+	return &Trial{
+		study: s, kind: ft.Kind, fixed: ft.Fixed, start: ft.Start, holder: ft.Lease.Holder, lease: ft.Lease,
+		ref:    TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch},
+		params: copyMap(ft.Params), dists: copyMap(ft.Distributions),
+		user: copyMap(ft.UserAttrs), sys: copyMap(ft.SystemAttrs), metrics: copyMap(ft.Metrics),
+		inter: inter,
+	}, nil
+}
+
+// Heartbeat renews the lease of running trial number under epoch for the study's lease
+// TTL and returns the new expiry; a stale epoch or a finished trial is an error wrapping
+// ErrConflict.
+func (s *Study) Heartbeat(ctx context.Context, number int, epoch int64) (Lease, error) {
+	ref := TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}
+	exp, err := s.store.Heartbeat(ctx, ref, s.leaseTTL)
+	if err != nil {
+		return Lease{}, fmt.Errorf("trial %d: heartbeat: %w", number, err)
+	}
+	return Lease{Epoch: epoch, Expires: exp}, nil
+}

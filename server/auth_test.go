@@ -1,0 +1,151 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/server"
+)
+
+// TestAuthMatrix calls every route with every scope, on a study inside and outside the
+// token's study pattern, and with no, a wrong and a revoked token: 401 without a valid
+// token, 403 without the scope or outside the pattern, 2xx otherwise.
+func TestAuthMatrix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	var seq atomic.Int64
+	fresh := func(prefix string) string {
+		name := fmt.Sprintf("%s%d", prefix, seq.Add(1))
+		e.createStudy(name, 0)
+		return name
+	}
+	// Each case builds its request on study (set up as admin as needed).
+	type build func(study string) (method, path string, body any)
+	trialOp := func(op string, body func(a asked) any) build {
+		return func(study string) (string, string, any) {
+			a := e.ask(study)
+			return "POST", fmt.Sprintf("/api/v1/studies/%s/trials/%d/%s", study, a.Number, op), body(a)
+		}
+	}
+	cases := map[string]struct {
+		scope server.Scope
+		build build
+	}{
+		"GET /api/v1/studies": {server.ScopeRead, func(string) (string, string, any) { return "GET", "/api/v1/studies", nil }},
+		"POST /api/v1/studies": {server.ScopeAdmin, func(study string) (string, string, any) {
+			return "POST", "/api/v1/studies", map[string]any{"definition": definition(study, 0)}
+		}},
+		"GET /api/v1/studies/{study}": {server.ScopeRead, func(s string) (string, string, any) { return "GET", "/api/v1/studies/" + s, nil }},
+		"DELETE /api/v1/studies/{study}": {server.ScopeAdmin, func(s string) (string, string, any) {
+			return "DELETE", "/api/v1/studies/" + s, nil
+		}},
+		"GET /api/v1/studies/{study}/best": {server.ScopeRead, func(s string) (string, string, any) { return "GET", "/api/v1/studies/" + s + "/best", nil }},
+		"GET /api/v1/studies/{study}/trials": {server.ScopeRead, func(s string) (string, string, any) {
+			return "GET", "/api/v1/studies/" + s + "/trials?state=COMPLETE&limit=5", nil
+		}},
+		"POST /api/v1/studies/{study}/trials": {server.ScopeRun, func(s string) (string, string, any) {
+			return "POST", "/api/v1/studies/" + s + "/trials", map[string]any{}
+		}},
+		"POST /api/v1/studies/{study}/trials/enqueue": {server.ScopeRun, func(s string) (string, string, any) {
+			return "POST", "/api/v1/studies/" + s + "/trials/enqueue", map[string]any{"params": map[string]any{"layers": 2}}
+		}},
+		"GET /api/v1/studies/{study}/trials/{number}": {server.ScopeRead, func(s string) (string, string, any) {
+			a := e.ask(s)
+			return "GET", fmt.Sprintf("/api/v1/studies/%s/trials/%d", s, a.Number), nil
+		}},
+		"POST /api/v1/studies/{study}/trials/{number}/tell": {server.ScopeRun, trialOp("tell", func(a asked) any {
+			return map[string]any{"epoch": a.Epoch, "values": []any{1.5}}
+		})},
+		"POST /api/v1/studies/{study}/trials/{number}/report": {server.ScopeRun, trialOp("report", func(a asked) any {
+			return map[string]any{"epoch": a.Epoch, "step": 1, "values": []any{1.5}}
+		})},
+		"POST /api/v1/studies/{study}/trials/{number}/heartbeat": {server.ScopeRun, trialOp("heartbeat", func(a asked) any {
+			return map[string]any{"epoch": a.Epoch}
+		})},
+	}
+	srv, err := server.New(server.Options{Storage: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := server.Routes(srv)
+	for _, r := range routes {
+		if _, ok := cases[r]; !ok {
+			t.Errorf("route %s has no case in the auth matrix", r)
+		}
+	}
+	for name, tc := range cases {
+		if !slices.Contains(routes, name) {
+			t.Errorf("case %s is no route", name)
+		}
+		for _, in := range []bool{true, false} {
+			for _, tok := range []string{"", "bogus", "read", "run", "admin", "read-a", "run-a", "admin-a"} {
+				prefix := "team-a-"
+				if !in {
+					prefix = "team-b-"
+				}
+				study := fresh(prefix)
+				if name == "POST /api/v1/studies" {
+					study = fmt.Sprintf("%snew%d", prefix, seq.Add(1)) // created by the call
+				}
+				method, path, body := tc.build(study)
+				var r resp
+				if tok == "bogus" {
+					e.tokens["bogus"] = "rt_1_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				}
+				r = e.do(tok, method, path, body)
+				scope := map[string]server.Scope{"read": server.ScopeRead, "run": server.ScopeRun, "admin": server.ScopeAdmin,
+					"read-a": server.ScopeRead, "run-a": server.ScopeRun, "admin-a": server.ScopeAdmin}[tok]
+				patterned := len(tok) > 2 && tok[len(tok)-2:] == "-a"
+				var want string
+				switch {
+				case tok == "" || tok == "bogus":
+					want = "401"
+				case scope < tc.scope:
+					want = "403"
+				case patterned && !in && name != "GET /api/v1/studies":
+					want = "403"
+				default:
+					want = "2xx"
+				}
+				got := fmt.Sprint(r.status)
+				if r.status >= 200 && r.status < 300 {
+					got = "2xx"
+				}
+				if got != want {
+					t.Errorf("%s as %q on %s: %d %s, want %s", name, tok, study, r.status, r.body, want)
+				}
+			}
+		}
+	}
+	// A revoked token is refused at once; /healthz and /readyz need none.
+	if err := e.store.(retune.TokenStore).RevokeToken(t.Context(), readTokenName(t, e)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("read", "GET", "/api/v1/studies", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("list with a revoked token: %d %s, want 401", r.status, r.body)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if r := e.do("", "GET", p, nil); r.status != http.StatusOK || string(r.body) != "ok\n" {
+			t.Errorf("GET %s = %d %q, want 200 ok", p, r.status, r.body)
+		}
+	}
+}
+
+// readTokenName is the name of e's unrestricted read token.
+func readTokenName(t *testing.T, e *env) string {
+	toks, err := e.store.(retune.TokenStore).Tokens(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks {
+		if tok.Scope == "read" && tok.Studies == "" {
+			return tok.Name
+		}
+	}
+	t.Fatal("no read token")
+	return ""
+}

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// FuzzDecode decodes arbitrary bodies as every handler's request: decoding never panics,
+// every failure is a field error (a 4xx problem naming the field), and what decodes and
+// validates encodes back to a body that does too.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"epoch":1,"values":[1.5]}`, `{"epoch":1,"values":["inf","-inf","nan"]}`,
+		`{"epoch":2,"state":"FAIL","reason":"oom"}`, `{"epoch":1,"step":0,"values":[0]}`,
+		`{"params":{"lr":0.01,"opt":"adam"}}`, `{"definition":{"name":"x"},"replace":true}`,
+		`{"epoch":1,"x":1}`, `{"epoch":1} {}`, `[1]`, `{"values":{}}`, ``,
+	} {
+		f.Add(uint8(0), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		reqs := []func() validator{
+			func() validator { return new(createStudyRequest) },
+			func() validator { return new(askRequest) },
+			func() validator { return new(tellRequest) },
+			func() validator { return new(reportRequest) },
+			func() validator { return new(heartbeatRequest) },
+			func() validator { return new(enqueueRequest) },
+		}
+		v := reqs[int(which)%len(reqs)]()
+		err := decode(body, v)
+		if err != nil {
+			var fe *fieldError
+			if !errors.As(err, &fe) || fe.Field == "" && fe.Status == 0 && fe.Msg == "" {
+				t.Fatalf("decode(%q) error %v (%T), want a field error", body, err, err)
+			}
+			if p, known := toProblem(err); !known || p.Status < 400 || p.Status >= 500 {
+				t.Fatalf("decode(%q) error %v is problem %+v, want a 4xx", body, err, p)
+			}
+			return
+		}
+		again, merr := json.Marshal(v)
+		if merr != nil {
+			t.Fatalf("Marshal(%+v): %v", v, merr)
+		}
+		if err := decode(again, reqs[int(which)%len(reqs)]()); err != nil {
+			t.Fatalf("decode(%q) ok, but its encoding %s fails: %v", body, again, err)
+		}
+	})
+}

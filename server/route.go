@@ -1,0 +1,214 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/a6b40afc/retune"
+)
+
+// route is one API operation.
+type route struct {
+	method, pattern string
+	scope           Scope
+	idempotent      bool // accepts Idempotency-Key
+	handle          func(*call) (int, any, error)
+}
+
+// call is one request to a route, authenticated and authorized.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	who  *principal
+	body []byte // the request body, read in full (writes only)
+}
+
+// routes lists every operation of the API; the OpenAPI document describes the same set.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/api/v1/studies", ScopeRead, false, s.listStudies},
+		{"POST", "/api/v1/studies", ScopeAdmin, false, s.createStudy},
+		{"GET", "/api/v1/studies/{study}", ScopeRead, false, s.getStudy},
+		{"DELETE", "/api/v1/studies/{study}", ScopeAdmin, false, s.deleteStudy},
+		{"GET", "/api/v1/studies/{study}/best", ScopeRead, false, s.best},
+		{"GET", "/api/v1/studies/{study}/trials", ScopeRead, false, s.listTrials},
+		{"POST", "/api/v1/studies/{study}/trials", ScopeRun, true, s.ask},
+		{"POST", "/api/v1/studies/{study}/trials/enqueue", ScopeRun, true, s.enqueue},
+		{"GET", "/api/v1/studies/{study}/trials/{number}", ScopeRead, false, s.getTrial},
+		{"POST", "/api/v1/studies/{study}/trials/{number}/tell", ScopeRun, true, s.tell},
+		{"POST", "/api/v1/studies/{study}/trials/{number}/report", ScopeRun, true, s.report},
+		{"POST", "/api/v1/studies/{study}/trials/{number}/heartbeat", ScopeRun, false, s.heartbeat},
+	}
+}
+
+// wrap authenticates, authorizes, reads the body of a write, applies the idempotency key
+// and writes the handler's answer as JSON (or a problem).
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, err := s.authenticate(r)
+		if err == nil {
+			err = authorize(who, rt.scope, r.PathValue("study"))
+		}
+		c := &call{w: w, r: r, who: who}
+		if err == nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {
+			c.body, err = readJSONBody(r)
+		}
+		if err != nil {
+			writeProblem(w, r, s.log, err)
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		if !rt.idempotent || key == "" {
+			s.answer(c, rt)
+			return
+		}
+		s.idempotent(c, rt, key)
+	})
+}
+
+// answer runs the route's handler and writes its answer; it returns what it wrote.
+func (s *Server) answer(c *call, rt route) (int, []byte) {
+	status, v, err := rt.handle(c)
+	if err != nil {
+		return writeProblem(c.w, c.r, s.log, err)
+	}
+	if status == http.StatusNoContent {
+		c.w.Header().Set("Cache-Control", "no-store")
+		c.w.WriteHeader(status)
+		return status, nil
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return writeProblem(c.w, c.r, s.log, err)
+	}
+	writeRaw(c.w, status, "application/json", body)
+	return status, body
+}
+
+// idempotent runs a route under an Idempotency-Key: the first request with the key runs
+// and its answer is stored; a retry (same token, route and body) gets that answer.
+func (s *Server) idempotent(c *call, rt route, key string) {
+	if len(key) > 255 {
+		writeProblem(c.w, c.r, s.log, &fieldError{Field: "Idempotency-Key", Msg: "too long", Valid: "1 to 255 characters", Status: 400})
+		return
+	}
+	ctx := c.r.Context()
+	k := sha256.Sum256([]byte(c.who.id + "\x00" + rt.method + " " + rt.pattern + "\x00" + key))
+	fp := sha256.Sum256([]byte(c.r.Method + " " + c.r.URL.Path + "\x00" + string(c.body)))
+	claim := retune.IdempotencyClaim{
+		Key: hex.EncodeToString(k[:]), Fingerprint: hex.EncodeToString(fp[:]), Owner: requestID(ctx) + "/" + newID(),
+		Lock: s.opts.IdempotencyLock, Keep: s.opts.IdempotencyKeep,
+	}
+	got, err := s.idem.ClaimIdempotencyKey(ctx, claim)
+	switch {
+	case errors.Is(err, retune.ErrInvalid):
+		writeProblem(c.w, c.r, s.log, &fieldError{Field: "Idempotency-Key", Msg: "was used for another request", Valid: "a new key for each request", Status: 422})
+		return
+	case errors.Is(err, retune.ErrConflict):
+		c.w.Header().Set("Retry-After", "1")
+		writeProblem(c.w, c.r, s.log, errorf(http.StatusConflict, "request-in-progress", "a request with this Idempotency-Key is still running: retry later"))
+		return
+	case err != nil:
+		writeProblem(c.w, c.r, s.log, err)
+		return
+	case !got.Claimed:
+		c.w.Header().Set("Idempotent-Replayed", "true")
+		ct := "application/json"
+		if got.Status >= 400 {
+			ct = "application/problem+json"
+		}
+		writeRaw(c.w, got.Status, ct, got.Body)
+		return
+	}
+	status, body := s.answer(c, rt)
+	actx := context.WithoutCancel(ctx)
+	if status >= 500 { // not an answer: a retry runs it again
+		_ = s.idem.ReleaseIdempotencyKey(actx, claim.Key, claim.Owner)
+		return
+	}
+	if err := s.idem.CompleteIdempotencyKey(actx, claim.Key, claim.Owner, retune.IdempotentAnswer{Status: status, Body: body}); err != nil {
+		s.log.WarnContext(ctx, "idempotency answer not stored", "request_id", requestID(ctx), "err", err)
+	}
+}
+
+// readJSONBody reads the body of a write: Content-Type application/json, within the size
+// limit.
+func readJSONBody(r *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, &fieldError{Field: "Content-Type", Msg: "writes take JSON", Valid: "application/json", Status: http.StatusUnsupportedMediaType}
+	}
+	return io.ReadAll(r.Body)
+}
+
+// validator is a request body that checks itself after decoding.
+type validator interface{ Validate() error }
+
+// decode decodes body into v strictly (unknown fields refused, one JSON value) and
+// validates it.
+func decode(body []byte, v validator) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &fieldError{Field: "body", Msg: "more than one JSON value", Valid: "one JSON object", Status: 400}
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return &fieldError{Field: "body", Msg: "data after the JSON object", Valid: "one JSON object", Status: 400}
+	}
+	return v.Validate()
+}
+
+// jsonError names the field of a decoding error.
+func jsonError(err error) error {
+	var (
+		te *json.UnmarshalTypeError
+		se *json.SyntaxError
+		fe *fieldError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return fe
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return &fieldError{Field: field, Msg: "JSON " + te.Value + " is the wrong type", Valid: "a " + jsonType(te.Type.String()), Status: 400}
+	case errors.As(err, &se):
+		return &fieldError{Field: "body", Msg: "invalid JSON: " + se.Error(), Valid: "one JSON object", Status: 400}
+	case errors.Is(err, io.EOF):
+		return &fieldError{Field: "body", Msg: "empty", Valid: "one JSON object", Status: 400}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &fieldError{Field: strings.Trim(name, `"`), Msg: "unknown field", Valid: "only the fields the API documents", Status: 400}
+	}
+	return &fieldError{Field: "body", Msg: err.Error(), Valid: "one JSON object", Status: 400}
+}
+
+func jsonType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "JSON array"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "struct"), strings.HasPrefix(goType, "server."):
+		return "JSON object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "string":
+		return "string"
+	case goType == "bool":
+		return "boolean"
+	}
+	return "value of the documented type"
+}

@@ -1,0 +1,188 @@
+// Package server is retune's HTTP API (/api/v1): studies and their trials over plain
+// HTTP and JSON, for trainers, notebooks and tools in any language.
+//
+// A Server is stateless: everything lives in its storage, so any number of replicas on
+// one database serve the same studies, with the budgets, leases and fencing of the
+// library. A trial asked through one replica is reported on, renewed and told through
+// any other: the requests name it by study, number and lease epoch, and the replica
+// reopens it from storage (retune.Study.Reopen). The sampler and pruner run in the
+// server, rebuilt from the study's stored definition; each replica caches the studies it
+// built, keyed by what they were built from.
+//
+// Requests authenticate with bearer tokens (NewToken) of scope read ⊂ run ⊂ admin. Asks,
+// tells, reports and enqueues accept an Idempotency-Key header: the first answer is kept
+// in the database (retune.IdempotencyStore) and returned to a retry with the same key.
+// Errors are RFC 9457 problem details.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBody         = 1 << 20
+	DefaultLeaseTTL        = 30 * time.Second
+	DefaultIdempotencyKeep = 24 * time.Hour
+	DefaultIdempotencyLock = 30 * time.Second
+	DefaultShutdownGrace   = 30 * time.Second
+)
+
+// Options configures a Server. Zero values are the documented defaults.
+type Options struct {
+	// Storage keeps everything; it must implement retune.TokenStore and
+	// retune.IdempotencyStore (every storage of this module does). Required.
+	Storage retune.Storage
+	// NoAuth serves every request as admin, without a token. Default false.
+	NoAuth bool
+	// Addr is the address the server listens on, for the Host check: requests must name it
+	// (or, for a loopback address, localhost) unless AllowedHosts lists their Host. For an
+	// unspecified address (0.0.0.0, [::]) any IP address is accepted as Host.
+	Addr string
+	// AllowedHosts are more Host header values to accept: host names or host:port; "*"
+	// accepts any.
+	AllowedHosts []string
+	// CORSOrigins are the origins browsers may call the API from; default none (no CORS
+	// headers at all).
+	CORSOrigins []string
+	// MaxBody bounds request bodies, in bytes; larger ones get 413. Default DefaultMaxBody.
+	MaxBody int64
+	// LeaseTTL is the lease of a trial asked through the API; its client renews it with a
+	// heartbeat. Default DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// IdempotencyKeep is how long an idempotency key and its answer are kept; default
+	// DefaultIdempotencyKeep. IdempotencyLock is how long a request holds its key before a
+	// retry may run it again (its replica died); default DefaultIdempotencyLock.
+	IdempotencyKeep, IdempotencyLock time.Duration
+	// ShutdownGrace is how long Run lets in-flight requests finish after ctx ends; default
+	// DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+	// Logger receives the access log and errors; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves the API. It is safe for concurrent use.
+type Server struct {
+	opts    Options
+	store   retune.Storage
+	tokens  retune.TokenStore
+	idem    retune.IdempotencyStore
+	log     *slog.Logger
+	hosts   hostCheck
+	studies studyCache
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns a Server with options o.
+func New(o Options) (*Server, error) {
+	if o.Storage == nil {
+		return nil, fmt.Errorf("%w: server: no storage", retune.ErrInvalid)
+	}
+	ts, ok1 := o.Storage.(retune.TokenStore)
+	is, ok2 := o.Storage.(retune.IdempotencyStore)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("%w: server: storage %T keeps no tokens or idempotency keys", retune.ErrInvalid, o.Storage)
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.IdempotencyKeep <= 0 {
+		o.IdempotencyKeep = DefaultIdempotencyKeep
+	}
+	if o.IdempotencyLock <= 0 {
+		o.IdempotencyLock = DefaultIdempotencyLock
+	}
+	if o.IdempotencyLock > o.IdempotencyKeep {
+		o.IdempotencyLock = o.IdempotencyKeep
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	hc, err := newHostCheck(o.Addr, o.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, log: o.Logger, hosts: hc, mux: http.NewServeMux()}
+	s.studies.m = make(map[string]*builtStudy)
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeRaw(w, 200, "text/plain; charset=utf-8", []byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, s.log, errorf(http.StatusNotFound, "no-route", "no route %s %s: see GET /api/v1/openapi.json", r.Method, r.URL.Path))
+	})
+	s.handler = s.middleware(s.mux)
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ready answers 200 when the storage answers, 503 otherwise; it says nothing more.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.store.Study(ctx, "\x00readyz"); err != nil && !errors.Is(err, retune.ErrNotFound) && !errors.Is(err, retune.ErrInvalid) {
+		writeRaw(w, http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("not ready\n"))
+		return
+	}
+	writeRaw(w, http.StatusOK, "text/plain; charset=utf-8", []byte("ok\n"))
+}
+
+// HTTPServer returns an http.Server for the handler, with every timeout set.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Run serves on ln until ctx ends, then shuts down gracefully: it stops accepting, lets
+// in-flight requests finish (for up to ShutdownGrace) and returns nil. With tlsConfig
+// not nil it serves HTTPS.
+func (s *Server) Run(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	hs := s.HTTPServer()
+	errc := make(chan error, 1)
+	go func() {
+		if tlsConfig != nil {
+			ln = tls.NewListener(ln, tlsConfig)
+		}
+		errc <- hs.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownGrace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}

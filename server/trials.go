@@ -1,0 +1,352 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/a6b40afc/retune"
+)
+
+// number parses the {number} of the path.
+func number(r *http.Request) (int, error) {
+	v := r.PathValue("number")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, &fieldError{Field: "number", Msg: strconv.Quote(v), Valid: "a trial number (an integer >= 0)", Status: 400}
+	}
+	return n, nil
+}
+
+var errNoDefinition = errorf(http.StatusConflict, "no-definition",
+	"the study has no stored definition, so the server does not know its params: create it through POST /api/v1/studies (or retune run)")
+
+// ask starts a trial and samples every param of the study's declared space.
+func (s *Server) ask(c *call) (int, any, error) {
+	body := c.body
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	var req askRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if b.def == nil {
+		return 0, nil, errNoDefinition
+	}
+	t, err := b.study.Ask(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	params := b.def.Suggest(t)
+	if err := t.Err(); err != nil {
+		if ferr := b.study.TellState(ctx, t, retune.TrialFail, err); ferr != nil {
+			return 0, nil, ferr
+		}
+		return 0, nil, err
+	}
+	lease := t.Lease()
+	if err := t.Detach(ctx); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, askResponse{
+		Number: t.Number(), Epoch: lease.Epoch, Params: params,
+		LeaseExpires: lease.Expires, LeaseSeconds: s.opts.LeaseTTL.Seconds(),
+	}, nil
+}
+
+// tell finishes a trial. A tell repeated after its answer was lost (the trial already
+// finished under the same epoch, with the same outcome) gets the finished trial again.
+func (s *Server) tell(c *call) (int, any, error) {
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req tellRequest
+	if err := decode(c.body, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	dirs := b.study.Directions()
+	if req.State == "COMPLETE" && len(req.Values) != len(dirs) {
+		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
+	}
+	t, err := b.study.Reopen(ctx, n, req.Epoch)
+	if err == nil {
+		for k, v := range req.Metrics {
+			t.SetMetric(k, float64(v))
+		}
+		switch req.State {
+		case "COMPLETE":
+			err = b.study.Tell(ctx, t, floats(req.Values)...)
+		case "PRUNED":
+			err = b.study.TellState(ctx, t, retune.TrialPruned, nil)
+		default:
+			reason := req.Reason
+			if reason == "" {
+				reason = "failed"
+			}
+			err = b.study.TellState(ctx, t, retune.TrialFail, errors.New(reason))
+		}
+	}
+	ft, rerr := s.store.Trial(ctx, b.study.Record().ID, n)
+	switch {
+	case errors.Is(err, retune.ErrConflict) && rerr == nil && told(ft, &req):
+		return http.StatusOK, trialOf(ft), nil // a repeated tell
+	case err != nil:
+		return 0, nil, err
+	case rerr != nil:
+		return 0, nil, rerr
+	}
+	return http.StatusOK, trialOf(ft), nil
+}
+
+// told reports whether ft is the outcome of req: finished under its epoch, as it asked.
+func told(ft retune.FrozenTrial, req *tellRequest) bool {
+	if !ft.State.Finished() || ft.Lease.Epoch != req.Epoch {
+		return false
+	}
+	if req.State != "COMPLETE" {
+		return ft.State.String() == req.State
+	}
+	if slices.ContainsFunc(req.Values, func(v Float) bool { return v != v }) {
+		return ft.State == retune.TrialFail // NaN fails the trial
+	}
+	return ft.State == retune.TrialComplete && slices.Equal(ft.Values, floats(req.Values))
+}
+
+// report records an intermediate value and answers whether to prune.
+func (s *Server) report(c *call) (int, any, error) {
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req reportRequest
+	if err := decode(c.body, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if dirs := b.study.Directions(); len(req.Values) != len(dirs) {
+		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
+	}
+	t, err := b.study.Reopen(ctx, n, req.Epoch)
+	if err != nil {
+		return 0, nil, err
+	}
+	err = t.Report(ctx, *req.Step, floats(req.Values)...)
+	if errors.Is(err, retune.ErrPruned) {
+		return http.StatusOK, reportResponse{Prune: true}, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, reportResponse{}, nil
+}
+
+func (s *Server) heartbeat(c *call) (int, any, error) {
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req heartbeatRequest
+	if err := decode(c.body, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	lease, err := b.study.Heartbeat(ctx, n, req.Epoch)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, leaseJSON{Epoch: lease.Epoch, Expires: lease.Expires}, nil
+}
+
+type enqueueResponse struct {
+	Numbers []int `json:"numbers"`
+}
+
+// enqueue adds a WAITING trial with fixed params, each a param of the stored definition
+// and inside its distribution; params not given are sampled when the trial is asked.
+func (s *Server) enqueue(c *call) (int, any, error) {
+	var req enqueueRequest
+	if err := decode(c.body, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if b.def == nil {
+		return 0, nil, errNoDefinition
+	}
+	names := make([]string, len(b.def.Params))
+	for i, p := range b.def.Params {
+		names[i] = p.Name
+	}
+	params := make(map[string]any, len(req.Params))
+	for _, k := range slices.Sorted(maps.Keys(req.Params)) {
+		i := slices.Index(names, k)
+		if i < 0 {
+			return 0, nil, invalid("params."+k, "one of the study's params: "+strings.Join(names, ", "), "not a param of the study")
+		}
+		d := b.def.Params[i].Distribution()
+		x, ok := d.ToInternal(req.Params[k])
+		if !ok {
+			return 0, nil, invalid("params."+k, d.String(), "%v is outside the param's distribution", req.Params[k])
+		}
+		params[k] = d.ToExternal(x)
+	}
+	nums, err := s.store.Enqueue(ctx, retune.EnqueueRequest{StudyID: b.study.Record().ID, Params: []map[string]any{params}})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, enqueueResponse{Numbers: nums}, nil
+}
+
+type trialList struct {
+	Trials []trialJSON `json:"trials"`
+	// Next is the "after" of the next page (by number); absent on the last page.
+	Next *int `json:"next,omitempty"`
+	// Cursor is the "cursor" of the next call (finish order), when the call gave one.
+	Cursor *int64 `json:"cursor,omitempty"`
+}
+
+// listTrials lists trials by number (limit, after) or, given a cursor, the trials that
+// finished since it, in finish order; state and kind filter both.
+func (s *Server) listTrials(c *call) (int, any, error) {
+	q, err := query(c.r, "state", "kind", "limit", "after", "cursor")
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return 0, nil, err
+	}
+	keep := func(retune.FrozenTrial) bool { return true }
+	if v, ok := q["state"]; ok {
+		st, err := retune.ParseTrialState(v)
+		if err != nil {
+			return 0, nil, &fieldError{Field: "state", Msg: strconv.Quote(v), Valid: "WAITING, RUNNING, COMPLETE, PRUNED or FAIL", Status: 400}
+		}
+		keep = func(ft retune.FrozenTrial) bool { return ft.State == st }
+	}
+	if v, ok := q["kind"]; ok {
+		k, err := retune.ParseTrialKind(v)
+		if err != nil {
+			return 0, nil, &fieldError{Field: "kind", Msg: strconv.Quote(v), Valid: "search or confirm", Status: 400}
+		}
+		prev := keep
+		keep = func(ft retune.FrozenTrial) bool { return prev(ft) && ft.Kind == k }
+	}
+	ctx := c.r.Context()
+	rec, err := s.store.Study(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := trialList{Trials: []trialJSON{}}
+	if v, ok := q["cursor"]; ok {
+		if _, ok := q["after"]; ok {
+			return 0, nil, &fieldError{Field: "after", Msg: "given with cursor", Valid: "either after (pages by number) or cursor (finish order)", Status: 400}
+		}
+		cur, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || cur < 0 {
+			return 0, nil, &fieldError{Field: "cursor", Msg: strconv.Quote(v), Valid: "0, or the cursor of the previous answer", Status: 400}
+		}
+		fts, next, err := s.store.FinishedSince(ctx, rec.ID, cur)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, ft := range fts {
+			if keep(ft) {
+				out.Trials = append(out.Trials, trialOf(ft))
+			}
+		}
+		out.Cursor = &next
+		return http.StatusOK, out, nil
+	}
+	after := -1
+	if v, ok := q["after"]; ok {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			return 0, nil, &fieldError{Field: "after", Msg: strconv.Quote(v), Valid: "a trial number (the next of the previous page)", Status: 400}
+		}
+	}
+	fts, err := s.store.Trials(ctx, rec.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, ft := range fts {
+		if ft.Number <= after || !keep(ft) {
+			continue
+		}
+		if len(out.Trials) == limit {
+			last := out.Trials[limit-1].Number
+			out.Next = &last
+			break
+		}
+		out.Trials = append(out.Trials, trialOf(ft))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getTrial(c *call) (int, any, error) {
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := query(c.r); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	rec, err := s.store.Study(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	ft, err := s.store.Trial(ctx, rec.ID, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, trialOf(ft), nil
+}
+
+type bestResponse struct {
+	Trials []trialJSON `json:"trials"`
+}
+
+// best returns the best trial (one objective) or the Pareto front (several).
+func (s *Server) best(c *call) (int, any, error) {
+	if _, err := query(c.r); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	fts, err := b.study.BestTrials(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, bestResponse{Trials: trialsOf(fts)}, nil
+}

@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/storage/postgres"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestReplicasExactBudget: two servers on one SQLite file (two handles, as two replicas)
+// serve 8 clients; each trial is asked on one, reported and told on the other. The budget
+// yields exactly its number of outcomes, numbered densely, none left RUNNING.
+func TestReplicasExactBudget(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "retune.db")
+	replicasExact(t, func() retune.Storage { return openSQLite(t, path) })
+}
+
+// TestReplicasExactBudgetPostgres is TestReplicasExactBudget on PostgreSQL (a schema of
+// its own), when RETUNE_TEST_POSTGRES names a database.
+func TestReplicasExactBudgetPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("RETUNE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("RETUNE_TEST_POSTGRES is not set")
+	}
+	schema := fmt.Sprintf("retune_server_%d_%d", os.Getpid(), time.Now().UnixNano())
+	replicasExact(t, func() retune.Storage {
+		s, err := postgres.OpenOptions(t.Context(), dsn, postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	t.Cleanup(func() { dropSchema(t, dsn, schema) })
+}
+
+func replicasExact(t *testing.T, open func() retune.Storage) {
+	a := newEnvOn(t, open(), nil)
+	b := newEnvOn(t, open(), nil)
+	b.tokens = a.tokens // the same database: the same tokens
+	const budget = 40
+	a.createStudy("exact", budget)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			first, second := a, b
+			if w%2 == 1 {
+				first, second = b, a
+			}
+			for {
+				r := first.do("run", "POST", "/api/v1/studies/exact/trials", map[string]any{})
+				if r.status == http.StatusConflict && contains(string(r.body), "budget-exhausted") {
+					return
+				}
+				if r.status != http.StatusCreated {
+					t.Errorf("ask: %d %s", r.status, r.body)
+					return
+				}
+				var q asked
+				r.decode(t, &q)
+				base := fmt.Sprintf("/api/v1/studies/exact/trials/%d/", q.Number)
+				if r := second.do("run", "POST", base+"report", map[string]any{"epoch": q.Epoch, "step": 0, "values": []any{1}}); r.status != 200 || string(r.body) != `{"prune":false}` {
+					t.Errorf("report: %d %s", r.status, r.body)
+				}
+				if r := second.do("run", "POST", base+"heartbeat", map[string]any{"epoch": q.Epoch}); r.status != 200 {
+					t.Errorf("heartbeat: %d %s", r.status, r.body)
+				}
+				if r := first.do("run", "POST", base+"tell", map[string]any{"epoch": q.Epoch, "values": []any{q.Params["lr"]}}); r.status != 200 {
+					t.Errorf("tell: %d %s", r.status, r.body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var list struct {
+		Trials []struct {
+			Number int    `json:"number"`
+			State  string `json:"state"`
+		} `json:"trials"`
+		Next *int `json:"next"`
+	}
+	a.do("read", "GET", "/api/v1/studies/exact/trials?limit=1000", nil).decode(t, &list)
+	if len(list.Trials) != budget || list.Next != nil {
+		t.Fatalf("%d trials, want %d", len(list.Trials), budget)
+	}
+	for i, tr := range list.Trials {
+		if tr.Number != i || tr.State != "COMPLETE" {
+			t.Errorf("trial %d = %+v, want number %d COMPLETE", i, tr, i)
+		}
+	}
+	// Pages by number, and the finish-order cursor.
+	var page struct {
+		Trials []struct{ Number int } `json:"trials"`
+		Next   *int                   `json:"next"`
+	}
+	b.do("read", "GET", "/api/v1/studies/exact/trials?limit=15&after=9", nil).decode(t, &page)
+	if len(page.Trials) != 15 || page.Trials[0].Number != 10 || page.Next == nil || *page.Next != 24 {
+		t.Errorf("page after 9 = %d trials from %v, next %v; want 15 from 10, next 24", len(page.Trials), page.Trials, page.Next)
+	}
+	var inc struct {
+		Trials []struct{ Number int } `json:"trials"`
+		Cursor *int64                 `json:"cursor"`
+	}
+	b.do("read", "GET", "/api/v1/studies/exact/trials?cursor=0&state=COMPLETE", nil).decode(t, &inc)
+	if len(inc.Trials) != budget || inc.Cursor == nil {
+		t.Fatalf("since cursor 0: %d trials, cursor %v; want %d", len(inc.Trials), inc.Cursor, budget)
+	}
+	b.do("read", "GET", fmt.Sprintf("/api/v1/studies/exact/trials?cursor=%d", *inc.Cursor), nil).decode(t, &inc)
+	if len(inc.Trials) != 0 {
+		t.Errorf("since the last cursor: %d trials, want none", len(inc.Trials))
+	}
+	var best struct {
+		Trials []struct{ Values []float64 } `json:"trials"`
+	}
+	a.do("read", "GET", "/api/v1/studies/exact/best", nil).decode(t, &best)
+	if len(best.Trials) != 1 {
+		t.Errorf("best = %+v, want one trial", best)
+	}
+}
+
+// TestTrialErrors: fencing, validation against the stored space and the pruner's answer.
+func TestTrialErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.createStudy("errs", 0)
+	q := e.ask("errs")
+	base := fmt.Sprintf("/api/v1/studies/errs/trials/%d/", q.Number)
+	for _, tc := range []struct {
+		name, op string
+		body     any
+		status   int
+		field    string
+	}{
+		{"stale epoch", "tell", map[string]any{"epoch": q.Epoch + 1, "values": []any{1}}, 409, ""},
+		{"no epoch", "tell", map[string]any{"values": []any{1}}, 422, "epoch"},
+		{"two values", "tell", map[string]any{"epoch": q.Epoch, "values": []any{1, 2}}, 422, "values"},
+		{"bad state", "tell", map[string]any{"epoch": q.Epoch, "state": "DONE"}, 422, "state"},
+		{"string value", "report", map[string]any{"epoch": q.Epoch, "step": 1, "values": []any{"x"}}, 400, ""},
+		{"no step", "report", map[string]any{"epoch": q.Epoch, "values": []any{1}}, 422, "step"},
+		{"unknown field", "heartbeat", map[string]any{"epoch": q.Epoch, "lease": 3}, 400, "lease"},
+	} {
+		r := e.do("run", "POST", base+tc.op, tc.body)
+		var p struct {
+			Field, Type string
+		}
+		r.decode(t, &p)
+		if r.status != tc.status || p.Field != tc.field || r.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s, want %d naming field %q", tc.name, r.status, r.body, tc.status, tc.field)
+		}
+	}
+	// The pruner (threshold, upper 10) answers at report; the client then tells PRUNED.
+	if r := e.do("run", "POST", base+"report", map[string]any{"epoch": q.Epoch, "step": 3, "values": []any{"inf"}}); string(r.body) != `{"prune":true}` {
+		t.Errorf("report(inf) = %d %s, want prune", r.status, r.body)
+	}
+	r := e.do("run", "POST", base+"tell", map[string]any{"epoch": q.Epoch, "state": "PRUNED"})
+	if r.status != 200 || !contains(string(r.body), `"state":"PRUNED"`) || !contains(string(r.body), `"values":["inf"]`) {
+		t.Errorf("tell PRUNED = %d %s", r.status, r.body)
+	}
+	// Enqueue is checked against the stored space; the next ask claims the trial.
+	for _, tc := range []struct {
+		params map[string]any
+		field  string
+	}{
+		{map[string]any{"depth": 3}, "params.depth"},
+		{map[string]any{"layers": 9}, "params.layers"},
+		{map[string]any{"opt": "rmsprop"}, "params.opt"},
+	} {
+		r := e.do("run", "POST", "/api/v1/studies/errs/trials/enqueue", map[string]any{"params": tc.params})
+		if r.status != 422 || !contains(string(r.body), `"field":"`+tc.field+`"`) || !contains(string(r.body), `"valid":`) {
+			t.Errorf("enqueue %v = %d %s, want 422 naming %s and what is valid", tc.params, r.status, r.body, tc.field)
+		}
+	}
+	r = e.do("run", "POST", "/api/v1/studies/errs/trials/enqueue", map[string]any{"params": map[string]any{"layers": 3, "opt": "sgd"}})
+	if r.status != 201 {
+		t.Fatalf("enqueue = %d %s", r.status, r.body)
+	}
+	if got := e.ask("errs"); got.Params["layers"] != 3.0 || got.Params["opt"] != "sgd" {
+		t.Errorf("ask after enqueue = %+v, want layers 3 and opt sgd", got)
+	}
+	// A study created by library code has no definition: no declared-space ask.
+	ctx := t.Context()
+	if _, err := retune.NewStudy(ctx, retune.Config{Name: "lib", Storage: e.store}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("run", "POST", "/api/v1/studies/lib/trials", map[string]any{}); r.status != 409 || !contains(string(r.body), "no-definition") {
+		t.Errorf("ask on a study without definition = %d %s, want 409 no-definition", r.status, r.body)
+	}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": map[string]any{"name": "x", "command": "rm -rf /"}}); r.status != 422 {
+		t.Errorf("create with a command = %d %s, want 422", r.status, r.body)
+	}
+	if r := e.do("run", "GET", "/api/v1/studies/nope/trials/0", nil); r.status != 404 {
+		t.Errorf("get in a missing study = %d %s, want 404", r.status, r.body)
+	}
+
+}
+
+func dropSchema(t *testing.T, dsn, schema string) {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Logf("drop schema %s: %v", schema, err)
+		return
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		t.Logf("drop schema %s: %v", schema, err)
+	}
+}
