@@ -28,7 +28,9 @@
 //	secret_env: [HF_TOKEN]          # variables trainers and exec notifiers must not see
 //	                                # (besides RETUNE_DB and every notifier's secret_env)
 //
-// Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
+// Relative paths in dir, log_dir, a SQLite storage and the notifiers are relative to the
+// study file's folder; Parse makes them absolute, so trainers and notifiers get paths that
+// do not depend on the folder retune was started from.
 // Unknown keys are errors, and every error names the file, the line and the field and says
 // what would be valid. Parse collects all errors of a file, joined.
 package config
@@ -412,7 +414,7 @@ func Parse(path string, data []byte) (*Study, error) {
 			p.errorf(n, "command", "empty: want the program and its arguments")
 		}
 	}
-	s.Dir = filepath.Dir(path)
+	s.Dir = fileDir(path)
 	if n, ok := f["dir"]; ok {
 		if d, ok := p.str(n, "dir"); ok {
 			s.Dir = relativeTo(path, d)
@@ -544,12 +546,22 @@ func (p *parser) envNames(n *yaml.Node, field string) []string {
 	return names
 }
 
-// relativeTo resolves a relative path in a study file against the file's directory.
+// relativeTo resolves a path in a study file against the file's folder (see fileDir).
 func relativeTo(file, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(file), p)
+	return filepath.Join(fileDir(file), p)
+}
+
+// fileDir returns the absolute folder of file (as it is if the working directory is
+// unknown).
+func fileDir(file string) string {
+	dir := filepath.Dir(file)
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 // HasPassword reports whether a DSN carries a password (user:password@host).

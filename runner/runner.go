@@ -7,6 +7,7 @@
 //	RETUNE_TRIAL          the trial number
 //	RETUNE_PARAMS         the params as a JSON object
 //	RETUNE_METRICS_FILE   a file the process may append metric lines to instead of stdout
+//	                      (an absolute path, as is the log path recorded on the trial)
 //
 // plus the caller's extra variables (RETUNE_REPEAT and RETUNE_SEED for confirmation
 // repeats). The child inherits retune's environment minus its secrets (see Command.Secrets).
@@ -165,12 +166,22 @@ func childEnv(env []string, secrets []string) []string {
 	return out
 }
 
-// LogPath returns where trial number's log is kept, or "" without a LogDir.
+// LogPath returns where trial number's log is kept, as an absolute path (a relative LogDir
+// is taken from the working directory), or "" without a LogDir.
 func (c *Command) LogPath(number int) string {
 	if c.LogDir == "" {
 		return ""
 	}
-	return filepath.Join(StudyLogDir(c.LogDir, c.Study), strconv.Itoa(number)+".log")
+	return absPath(filepath.Join(StudyLogDir(c.LogDir, c.Study), strconv.Itoa(number)+".log"))
+}
+
+// absPath returns p as an absolute path: the trainer runs in Dir, so a path it is given
+// must not be relative to ours. p is returned as it is if the working directory is unknown.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // Run runs the command for trial t with params and returns the objective values. env adds
@@ -204,7 +215,7 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
-		metricsPath = filepath.Join(tmp, "metrics.jsonl")
+		metricsPath = absPath(filepath.Join(tmp, "metrics.jsonl")) // TMPDIR may be relative
 	}
 	if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("metrics file: %w", err)

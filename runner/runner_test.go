@@ -130,6 +130,33 @@ func TestRunOutcomes(t *testing.T) {
 	}
 }
 
+// A relative LogDir is relative to retune's working directory while the trainer runs in
+// Dir: the metrics file and the log path the trainer and the trial get are absolute.
+func TestRelativeLogDir(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "a", "b", "c") // rel means another folder from here
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := &runner.Command{Args: []string{trainer, "-mode=file", "-x={x}"}, Dir: dir, LogDir: rel}
+	ft, _ := runOne(t, cmd, retune.Config{}, retune.OptimizeOptions{})
+	if ft.State != retune.TrialComplete || len(ft.Intermediate) != 5 {
+		t.Fatalf("trial = %v %q with %d steps, want COMPLETE with 5 steps from the metrics file", ft.State, ft.Reason, len(ft.Intermediate))
+	}
+	log, _ := ft.SystemAttrs["log"].(string)
+	if _, err := os.Stat(log); err != nil || !filepath.IsAbs(log) {
+		t.Errorf("log attribute %q (stat: %v), want the absolute path of the log", log, err)
+	}
+}
+
 func TestEnvironment(t *testing.T) {
 	t.Setenv("RETUNE_DB", "postgres://secret@db/x")
 	t.Setenv("RETUNE_WEBHOOK_SECRET", "whsec_x")
