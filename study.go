@@ -664,22 +664,33 @@ func (s *Study) SetUserAttr(ctx context.Context, key string, value any) error {
 	return s.store.UpdateStudy(ctx, s.rec.ID, StudyUpdate{UserAttrs: map[string]any{key: value}})
 }
 
-// prune asks the pruner about t after a report at step.
-func (s *Study) prune(ctx context.Context, t *Trial, step int64) (bool, error) {
+// prune asks the pruner about each step of batch in turn, the finished and running trials
+// read once: the trial it judges at a step is before with the batch's values up to that
+// step. It returns the step it judged last and whether to prune there.
+func (s *Study) prune(ctx context.Context, t *Trial, before FrozenTrial, batch []StepValues) (int64, bool, error) {
+	first := batch[0].Step
 	finished, _, err := s.sync(ctx)
 	if err != nil {
-		return false, err
+		return first, false, err
 	}
 	running, err := s.running(ctx, t.ref.Number)
 	if err != nil {
-		return false, err
+		return first, false, err
 	}
-	t.mu.Lock()
-	cur := t.frozenLocked()
-	t.mu.Unlock()
-	return s.pruner.Prune(ctx, &PruneRequest{
-		Directions: s.rec.Directions, Trial: cur, Step: step, Trials: finished, Running: running, Seed: s.rec.Seed,
-	})
+	cur := before // its maps are copies: the pruner is done with one step before the next
+	if cur.Intermediate == nil {
+		cur.Intermediate = make(map[int64][]float64, len(batch))
+	}
+	for _, sv := range batch {
+		cur.Intermediate[sv.Step] = sv.Values
+		prune, err := s.pruner.Prune(ctx, &PruneRequest{
+			Directions: s.rec.Directions, Trial: cur, Step: sv.Step, Trials: finished, Running: running, Seed: s.rec.Seed,
+		})
+		if err != nil || prune {
+			return sv.Step, prune, err
+		}
+	}
+	return batch[len(batch)-1].Step, false, nil
 }
 
 // maybeReap expires stale leases at most once per half lease TTL. Errors are left for the

@@ -398,22 +398,34 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 
 // Report implements retune.TrialStore.
 func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, values []float64) error {
-	if step < 0 {
-		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
-	}
-	vals := retune.MarshalFloats(values)
-	if _, err := retune.UnmarshalFloats(vals); err != nil {
-		return err
+	return s.ReportMany(ctx, ref, []retune.StepValues{{Step: step, Values: values}})
+}
+
+const qReport = `INSERT INTO intermediate (trial_id, step, vals) VALUES (?, ?, ?)
+	ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`
+
+// ReportMany implements retune.BatchReporter.
+func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []retune.StepValues) error {
+	vals := make([]string, len(steps))
+	for i, sv := range steps {
+		if sv.Step < 0 {
+			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
+		}
+		b := retune.MarshalFloats(sv.Values)
+		if _, err := retune.UnmarshalFloats(b); err != nil {
+			return err
+		}
+		vals[i] = string(b)
 	}
 	return s.write(ctx, func(tx *txn) error {
 		f, err := fence(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO intermediate (trial_id, step, vals) VALUES (?, ?, ?)
-			ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`, f.id, step, string(vals))
-		if err != nil {
-			return fmt.Errorf("sqlite: report trial %d step %d: %w", ref.Number, step, err)
+		for i, sv := range steps {
+			if _, err := tx.ExecContext(ctx, qReport, f.id, sv.Step, vals[i]); err != nil {
+				return fmt.Errorf("sqlite: report trial %d step %d: %w", ref.Number, sv.Step, err)
+			}
 		}
 		return nil
 	})

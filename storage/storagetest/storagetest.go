@@ -36,6 +36,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EnqueueOnce", testEnqueueOnce},
 		{"Fencing", testFencing},
 		{"RoundTrip", testRoundTrip},
+		{"ReportMany", testReportMany},
 		{"InvalidValues", testInvalidValues},
 		{"FinishedSince", testFinishedSince},
 		{"LeaseExpiry", testLeaseExpiry},
