@@ -21,8 +21,10 @@
 // A trial fails — with the reason and the tail of stderr — when the process exits non-zero
 // or by a signal, when an objective metric is missing or not finite, or when its context
 // ends (trial timeout, run timeout, interruption). Stopping a process, for pruning or
-// cancellation, sends SIGTERM to its process group and SIGKILL after KillGrace; when the
-// process has exited, anything left in its group is killed too, so no trainer is orphaned.
+// cancellation, sends SIGTERM to its process group and SIGKILL after KillGrace. When the
+// process exits, anything left in its group is killed at once, so no trainer is orphaned
+// and the trial's outcome is the process's own: a background helper still holding stdout
+// neither delays nor fails a trial that exited 0 with its objectives.
 // Linux and macOS are supported; elsewhere Run returns ErrUnsupported.
 package runner
 
@@ -242,18 +244,36 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 		"RETUNE_METRICS_FILE="+metricsPath,
 	)
 	cmd.Env = append(append(cmd.Env, c.Env...), env...)
-	cmd.Stdout = stdout
-	cmd.Stderr = io.MultiWriter(out, tail)
 	grace := c.KillGrace
 	if grace <= 0 {
 		grace = DefaultKillGrace
 	}
-	cmd.WaitDelay = grace + time.Second // bounds the wait for pipes held open by leftovers
 	setGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	// The child writes to pipes of ours, read by our goroutines: exec's own pipes would make
+	// Wait wait for every process holding them, a background helper of the trainer included.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("start %q: %w", args[0], err)
 	}
 	c.wg.Add(1)
+	var readers sync.WaitGroup
+	readers.Go(func() { _, _ = io.Copy(stdout, outR) })
+	readers.Go(func() { _, _ = io.Copy(io.MultiWriter(out, tail), errR) })
 	pgid := cmd.Process.Pid
 	host, _ := os.Hostname()
 	t.SetSystemAttr("host", host)
@@ -265,8 +285,16 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 
 	waited := make(chan error, 1)
 	go func() {
-		err := cmd.Wait()
-		killGroup(pgid) // leftovers of a trainer that exited
+		err := cmd.Wait() // the trainer exited
+		// Whatever it left in its group goes, closing its ends of the pipes; what is still
+		// in them is read, for at most grace in case a process outside the group holds them.
+		killGroup(pgid)
+		drain := time.Now().Add(grace)
+		_ = outR.SetReadDeadline(drain)
+		_ = errR.SetReadDeadline(drain)
+		readers.Wait()
+		outR.Close()
+		errR.Close()
 		c.wg.Done()
 		close(lines)
 		waited <- err

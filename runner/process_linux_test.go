@@ -7,10 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/runner"
 )
 
@@ -70,5 +72,56 @@ func TestStopOrphanLeaderGone(t *testing.T) {
 	}
 	if !waitGone(helper) {
 		t.Errorf("helper %d of group %d still runs after StopOrphan", helper, pgid)
+	}
+}
+
+// A trainer that exits 0 with its objective while a background child still holds its
+// stdout is COMPLETE, at once (not after the kill grace), and the child is stopped.
+func TestLeftoverChildKeepsResult(t *testing.T) {
+	t.Parallel()
+	pidfile := filepath.Join(t.TempDir(), "child.pid")
+	cmd := &runner.Command{Args: []string{"/bin/sh", "-c", "echo loss=0.5; sleep 300 & echo $! > " + pidfile},
+		Objectives: []string{"loss"}, Study: "s", KillGrace: time.Hour}
+	s, err := retune.NewStudy(t.Context(), retune.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := s.Ask(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		v   []float64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := cmd.Run(t.Context(), tr, nil)
+		done <- result{v, err}
+	}()
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	select {
+	case r := <-done:
+		if r.err != nil || len(r.v) != 1 || r.v[0] != 0.5 {
+			t.Fatalf("Run = %v, %v; want [0.5]", r.v, r.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run has not returned after 30s: it waits for the child holding stdout")
+	}
+	if err := s.Tell(t.Context(), tr, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if !waitGone(child) {
+		t.Errorf("background child %d still runs after the trial", child)
 	}
 }
