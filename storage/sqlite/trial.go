@@ -401,31 +401,38 @@ func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, val
 	return s.ReportMany(ctx, ref, []retune.StepValues{{Step: step, Values: values}})
 }
 
-const qReport = `INSERT INTO intermediate (trial_id, step, vals) VALUES (?, ?, ?)
+// qReport stores steps given as a JSON array of [step, "values"] pairs in one statement.
+const qReport = `INSERT INTO intermediate (trial_id, step, vals)
+	SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?2) AS j WHERE true
 	ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`
 
-// ReportMany implements retune.BatchReporter.
+// ReportMany implements retune.BatchReporter, in one statement whatever the number of steps.
 func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []retune.StepValues) error {
-	vals := make([]string, len(steps))
-	for i, sv := range steps {
+	rows := make([][2]any, 0, len(steps))
+	at := make(map[int64]int, len(steps))
+	for _, sv := range steps {
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
 		}
-		b := retune.MarshalFloats(sv.Values)
-		if _, err := retune.UnmarshalFloats(b); err != nil {
-			return err
+		v := string(retune.MarshalFloats(sv.Values))
+		if i, ok := at[sv.Step]; ok { // the last values given win
+			rows[i][1] = v
+			continue
 		}
-		vals[i] = string(b)
+		at[sv.Step] = len(rows)
+		rows = append(rows, [2]any{sv.Step, v})
+	}
+	arg, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode steps: %w", err)
 	}
 	return s.write(ctx, func(tx *txn) error {
 		f, err := fence(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		for i, sv := range steps {
-			if _, err := tx.ExecContext(ctx, qReport, f.id, sv.Step, vals[i]); err != nil {
-				return fmt.Errorf("sqlite: report trial %d step %d: %w", ref.Number, sv.Step, err)
-			}
+		if _, err := tx.ExecContext(ctx, qReport, f.id, string(arg)); err != nil {
+			return fmt.Errorf("sqlite: report %d steps of trial %d: %w", len(rows), ref.Number, err)
 		}
 		return nil
 	})
