@@ -461,7 +461,12 @@ func (m *memStore) FinishedSince(_ context.Context, studyID int64, cursor int64)
 }
 
 // Running implements TrialStore.
-func (m *memStore) Running(_ context.Context, studyID int64) ([]FrozenTrial, error) {
+func (m *memStore) Running(ctx context.Context, studyID int64) ([]FrozenTrial, error) {
+	return m.RunningExcept(ctx, studyID, nil)
+}
+
+// RunningExcept implements RunningExcepter.
+func (m *memStore) RunningExcept(_ context.Context, studyID int64, except []int) ([]FrozenTrial, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, err := m.study(studyID)
@@ -470,7 +475,9 @@ func (m *memStore) Running(_ context.Context, studyID int64) ([]FrozenTrial, err
 	}
 	out := make([]FrozenTrial, 0, len(st.running))
 	for n := range st.running {
-		out = append(out, st.trials[n].ft)
+		if !slices.Contains(except, n) {
+			out = append(out, st.trials[n].ft)
+		}
 	}
 	sortByNumber(out)
 	return out, nil

@@ -92,6 +92,14 @@ type BatchReporter interface {
 	ReportMany(ctx context.Context, ref TrialRef, steps []StepValues) error
 }
 
+// RunningExcepter is a TrialStore that reads the running trials but some. A study leaves
+// out the trials it runs itself, whose values it holds: a trainer that reports every batch
+// may have stored many thousands, and the pruner is asked after each batch.
+type RunningExcepter interface {
+	// RunningExcept is Running without the trials whose numbers are in except.
+	RunningExcept(ctx context.Context, studyID int64, except []int) ([]FrozenTrial, error)
+}
+
 // Budget holds study-wide caps, enforced atomically in storage.
 type Budget struct {
 	// Trials caps the search trials the study ever starts, across all processes; every

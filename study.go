@@ -425,19 +425,33 @@ func (s *Study) sampleRequest(ctx context.Context, number int) (*SampleRequest, 
 // running lists the other running search trials: this process's own with their live
 // params, others' as stored.
 func (s *Study) running(ctx context.Context, except int) ([]FrozenTrial, error) {
-	stored, err := s.store.Running(ctx, s.rec.ID)
+	s.openMu.Lock()
+	mine := make(map[int]*Trial, len(s.open))
+	for n, t := range s.open {
+		mine[n] = t
+	}
+	s.openMu.Unlock()
+	var stored []FrozenTrial
+	var err error
+	if rx, ok := s.store.(RunningExcepter); ok { // storage need not read what is in memory
+		skip := append(make([]int, 0, len(mine)+1), except)
+		for n := range mine {
+			skip = append(skip, n)
+		}
+		stored, err = rx.RunningExcept(ctx, s.rec.ID, skip)
+	} else {
+		stored, err = s.store.Running(ctx, s.rec.ID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read running trials: %w", err)
 	}
-	s.openMu.Lock()
-	defer s.openMu.Unlock()
-	out := make([]FrozenTrial, 0, len(stored)+len(s.open))
+	out := make([]FrozenTrial, 0, len(stored)+len(mine))
 	for _, ft := range stored {
-		if _, mine := s.open[ft.Number]; !mine && ft.Kind == KindSearch && ft.Number != except {
+		if _, ok := mine[ft.Number]; !ok && ft.Kind == KindSearch && ft.Number != except {
 			out = append(out, ft)
 		}
 	}
-	for n, t := range s.open {
+	for n, t := range mine {
 		if n == except || t.kind != KindSearch {
 			continue
 		}

@@ -472,6 +472,16 @@ func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTria
 	return out, err
 }
 
+// RunningExcept implements retune.RunningExcepter.
+func (s *Store) RunningExcept(ctx context.Context, studyID int64, except []int) ([]retune.FrozenTrial, error) {
+	numbers := make([]int32, len(except))
+	for i, n := range except {
+		numbers[i] = int32(n)
+	}
+	out, _, err := s.readTrials(ctx, "read running trials", studyID, `t.state = 1 AND t.number <> ALL($2::integer[])`, `t.number`, numbers)
+	return out, err
+}
+
 // Trials implements retune.TrialStore.
 func (s *Store) Trials(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
 	out, _, err := s.readTrials(ctx, "read trials", studyID, `true`, `t.number`)

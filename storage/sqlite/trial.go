@@ -35,6 +35,7 @@ type sel struct {
 var (
 	selFinishedSince = sel{"trials_finish", `t.study_id = ? AND t.finish_seq > ?`}
 	selRunning       = sel{"trials_state", `t.study_id = ? AND t.state = 1`}
+	selRunningExcept = sel{"trials_state", `t.study_id = ? AND t.state = 1 AND t.number NOT IN (SELECT value FROM json_each(?))`}
 	selExpired       = sel{"trials_state", `t.study_id = ? AND t.state = 1 AND t.lease_expires < ?`}
 	selStudy         = sel{"", `t.study_id = ?`}
 	selNumber        = sel{"", `t.study_id = ? AND t.number = ?`}
@@ -565,6 +566,27 @@ func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTria
 		}
 		var err error
 		out, err = queryTrials(ctx, tx, selRunning, `t.number`, studyID)
+		return err
+	})
+	return out, err
+}
+
+// RunningExcept implements retune.RunningExcepter.
+func (s *Store) RunningExcept(ctx context.Context, studyID int64, except []int) ([]retune.FrozenTrial, error) {
+	if except == nil {
+		except = []int{}
+	}
+	numbers, err := json.Marshal(except)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode trial numbers: %w", err)
+	}
+	var out []retune.FrozenTrial
+	err = s.read(ctx, func(tx *txn) error {
+		if _, err := studyName(ctx, tx, studyID); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryTrials(ctx, tx, selRunningExcept, `t.number`, studyID, string(numbers))
 		return err
 	})
 	return out, err
