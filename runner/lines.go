@@ -18,9 +18,10 @@ const maxPending = 4096
 type lineQueue struct {
 	kick chan struct{} // capacity 1: lines are pending
 
-	mu    sync.Mutex
-	taken *sync.Cond // lines were taken
-	lines []Line
+	mu      sync.Mutex
+	taken   *sync.Cond // lines were taken
+	lines   []Line
+	skipped int // lines over the maximum, once reading has ended
 }
 
 func newLineQueue() *lineQueue {
@@ -72,14 +73,25 @@ func (q *lineQueue) readFrom(r io.Reader, log io.Writer, max int) {
 	if lines = sp.flush(lines[:0]); len(lines) > 0 {
 		q.put(lines)
 	}
+	q.mu.Lock()
+	q.skipped = sp.skipped
+	q.mu.Unlock()
+}
+
+// skippedLines returns how many lines readFrom skipped as too long.
+func (q *lineQueue) skippedLines() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.skipped
 }
 
 // lineSplitter cuts a stream into lines and parses them; lines longer than max are
-// skipped.
+// skipped, and counted.
 type lineSplitter struct {
 	max      int
 	buf      []byte // the start of a line
 	skipping bool   // the current line is too long
+	skipped  int
 }
 
 // feed appends to lines the metric lines p completes.
@@ -100,10 +112,10 @@ func (s *lineSplitter) feed(p []byte, lines []Line) []Line {
 		if len(s.buf) > 0 {
 			line = append(s.buf, line...)
 		}
-		if !s.skipping && len(line) <= s.max {
-			if l, ok := ParseLine(line); ok {
-				lines = append(lines, l)
-			}
+		if s.skipping || len(line) > s.max {
+			s.skipped++
+		} else if l, ok := ParseLine(line); ok {
+			lines = append(lines, l)
 		}
 		s.buf, s.skipping = s.buf[:0], false
 		p = p[i+1:]
@@ -113,7 +125,9 @@ func (s *lineSplitter) feed(p []byte, lines []Line) []Line {
 
 // flush appends the metric line of a last line without a newline.
 func (s *lineSplitter) flush(lines []Line) []Line {
-	if !s.skipping && len(s.buf) > 0 {
+	if s.skipping {
+		s.skipped++
+	} else if len(s.buf) > 0 {
 		if l, ok := ParseLine(s.buf); ok {
 			lines = append(lines, l)
 		}
@@ -160,4 +174,12 @@ func (f *fileTail) flush() []Line {
 		return nil
 	}
 	return f.sp.flush(nil)
+}
+
+// skippedLines returns how many lines were skipped as too long.
+func (f *fileTail) skippedLines() int {
+	if f.sp == nil {
+		return 0
+	}
+	return f.sp.skipped
 }

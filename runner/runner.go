@@ -21,7 +21,8 @@
 // wait for storage (a prune decision stays that close to the trainer). When the process
 // exits 0, the trial's values are the last values of the objective metrics and every other
 // metric is recorded on the trial. Everything else on stdout is ignored, lines longer than
-// MaxLineBytes included. A last line without a newline counts.
+// MaxLineBytes included (a trial whose objective is missing says how many it skipped). A
+// last line without a newline counts.
 //
 // A trial fails — with the reason and the tail of stderr — when the process exits non-zero
 // or by a signal, when an objective metric is missing or not finite, or when its context
@@ -91,7 +92,8 @@ type Command struct {
 	Secrets []string
 	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
 	KillGrace time.Duration
-	// MaxLineBytes bounds a metric line; longer lines are skipped. Default 1 MiB.
+	// MaxLineBytes bounds a metric line; longer lines are skipped (and counted in the
+	// reason of a trial whose objective is missing). Default 1 MiB.
 	MaxLineBytes int
 
 	wg sync.WaitGroup // processes started and not yet reaped
@@ -234,7 +236,9 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 		flushErr = fmt.Errorf("record trial process: %w", err)
 	}
 	pa := &parser{objectives: c.Objectives, last: map[string]float64{}}
-	stopErr := c.watch(ctx, t, p, pa, &fileTail{path: f.metrics, max: def(c.MaxLineBytes, DefaultMaxLineBytes)}, flushErr)
+	maxLine := def(c.MaxLineBytes, DefaultMaxLineBytes)
+	mf := &fileTail{path: f.metrics, max: maxLine}
+	stopErr := c.watch(ctx, t, p, pa, mf, flushErr)
 
 	stderr := strings.TrimSpace(p.tail.String())
 	withTail := func(err error) error {
@@ -251,7 +255,7 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 	case p.err != nil:
 		return nil, withTail(exitError(p.err))
 	}
-	values, err := pa.result(t)
+	values, err := pa.result(t, p.lines.skippedLines()+mf.skippedLines(), maxLine)
 	if err != nil {
 		return nil, withTail(err)
 	}
@@ -425,6 +429,17 @@ loop:
 	return stopErr
 }
 
+// byteSize formats n bytes as MiB or KiB when it is a whole number of them.
+func byteSize(n int) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
 func def(v, d int) int {
 	if v <= 0 {
 		return d
@@ -496,8 +511,9 @@ next:
 }
 
 // result records the metrics that are not objectives on t and returns the objectives'
-// values, or why the trial fails.
-func (p *parser) result(t *retune.Trial) ([]float64, error) {
+// values, or why the trial fails; skipped lines longer than maxLine were not read, which
+// may be why an objective is missing.
+func (p *parser) result(t *retune.Trial, skipped, maxLine int) ([]float64, error) {
 	for name, v := range p.last {
 		if !p.isObjective(name) {
 			t.SetMetric(name, v)
@@ -507,6 +523,13 @@ func (p *parser) result(t *retune.Trial) ([]float64, error) {
 	for i, name := range p.objectives {
 		v, ok := p.last[name]
 		switch {
+		case !ok && skipped > 0:
+			lines, were := strconv.Itoa(skipped)+" lines", "were"
+			if skipped == 1 {
+				lines, were = "1 line", "was"
+			}
+			return nil, fmt.Errorf("objective metric %q was never reported (saw %s; %s over %s %s skipped)", name, p.seen(),
+				lines, byteSize(maxLine), were)
 		case !ok:
 			return nil, fmt.Errorf("objective metric %q was never reported (saw %s)", name, p.seen())
 		case math.IsNaN(v) || math.IsInf(v, 0):

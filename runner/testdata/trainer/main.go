@@ -56,6 +56,18 @@ func main() {
 		fmt.Println("loss=nan")
 	case "no newline": // the final metrics end without a newline
 		fmt.Printf("step=1 loss=1\nloss=%g", *x)
+	case "overflow": // a final objective too large for a float64
+		fmt.Println("loss=1e999")
+	case "long lines": // the objective only on lines over 1 MiB, on stdout and in the metrics file
+		fmt.Println("accuracy=0.5")
+		fmt.Println(strings.Repeat("x", 2<<20) + " loss=0.1")
+		f, err := os.OpenFile(os.Getenv("RETUNE_METRICS_FILE"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		fmt.Fprintf(f, "{\"pad\": %q, \"loss\": 0.1}\n", strings.Repeat("y", 2<<20))
+		f.Close()
 	case "missing":
 		fmt.Println("accuracy=0.5")
 	case "sleep": // until killed; -ignore-term via mode sleep-stubborn
