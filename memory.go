@@ -343,6 +343,36 @@ func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []
 	return nil
 }
 
+// ReportMany implements BatchReporter.
+func (m *memStore) ReportMany(_ context.Context, ref TrialRef, steps []StepValues) error {
+	vals := make([][]float64, len(steps))
+	for i, sv := range steps {
+		if sv.Step < 0 {
+			return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, sv.Step)
+		}
+		v, err := UnmarshalFloats(MarshalFloats(sv.Values))
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, t, err := m.running(ref)
+	if err != nil {
+		return err
+	}
+	inter := make(map[int64][]float64, len(t.ft.Intermediate)+len(steps))
+	for k, v := range t.ft.Intermediate {
+		inter[k] = v
+	}
+	for i, sv := range steps {
+		inter[sv.Step] = vals[i]
+	}
+	t.ft.Intermediate = inter
+	return nil
+}
+
 // Heartbeat implements TrialStore.
 func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration) (time.Time, error) {
 	m.mu.Lock()
@@ -456,7 +486,12 @@ func (m *memStore) FinishedSince(_ context.Context, studyID int64, cursor int64)
 }
 
 // Running implements TrialStore.
-func (m *memStore) Running(_ context.Context, studyID int64) ([]FrozenTrial, error) {
+func (m *memStore) Running(ctx context.Context, studyID int64) ([]FrozenTrial, error) {
+	return m.RunningExcept(ctx, studyID, nil)
+}
+
+// RunningExcept implements RunningExcepter.
+func (m *memStore) RunningExcept(_ context.Context, studyID int64, except []int) ([]FrozenTrial, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, err := m.study(studyID)
@@ -465,7 +500,9 @@ func (m *memStore) Running(_ context.Context, studyID int64) ([]FrozenTrial, err
 	}
 	out := make([]FrozenTrial, 0, len(st.running))
 	for n := range st.running {
-		out = append(out, st.trials[n].ft)
+		if !slices.Contains(except, n) {
+			out = append(out, st.trials[n].ft)
+		}
 	}
 	sortByNumber(out)
 	return out, nil

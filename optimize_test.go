@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -592,6 +595,46 @@ func TestPruned(t *testing.T) {
 	if ft.State != retune.TrialPruned || len(ft.Intermediate) != 3 || ft.Value() != 0.3 || !strings.Contains(ft.Reason, "pruned at step 3") {
 		t.Errorf("pruned trial = %v values %v intermediate %v reason %q, want PRUNED at step 3 with value 0.3", ft.State, ft.Values, ft.Intermediate, ft.Reason)
 	}
+}
+
+// ReportMany stores every step, then asks the pruner about each step in turn as if it had
+// been reported alone: the trial it judges has the values up to that step only.
+func TestReportMany(t *testing.T) {
+	t.Parallel()
+	var seen []string // step: the steps the judged trial has
+	p := pruneFunc(func(req *retune.PruneRequest) bool {
+		steps := slices.Sorted(maps.Keys(req.Trial.Intermediate))
+		seen = append(seen, fmt.Sprintf("%d:%v", req.Step, steps))
+		return req.Trial.Intermediate[req.Step][0] > 1
+	})
+	s := newStudy(t, retune.Config{Pruner: p})
+	_, err := s.Optimize(context.Background(), func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		if err := tr.Report(ctx, 0, 0.5); err != nil {
+			return 0, err
+		}
+		if err := tr.ReportMany(ctx, []retune.StepValues{{Step: 6, Values: []float64{1}}, {Step: 7, Values: []float64{1, 2}}}); !errors.Is(err, retune.ErrInvalid) {
+			return 0, fmt.Errorf("ReportMany with a wrong number of values: %v, want ErrInvalid", err)
+		}
+		return 0, tr.ReportMany(ctx, []retune.StepValues{{Step: 1, Values: []float64{0.4}}, {Step: 2, Values: []float64{0.3}},
+			{Step: 2, Values: []float64{0.35}}, {Step: 3, Values: []float64{5}}, {Step: 4, Values: []float64{0.1}}})
+	}, retune.OptimizeOptions{Trials: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft := trials(t, s)[0]
+	want := map[int64][]float64{0: {0.5}, 1: {0.4}, 2: {0.35}, 3: {5}, 4: {0.1}}
+	if ft.State != retune.TrialPruned || !strings.Contains(ft.Reason, "pruned at step 3") || !reflect.DeepEqual(ft.Intermediate, want) {
+		t.Errorf("trial = %v %q intermediate %v, want PRUNED at step 3 with every step stored: %v", ft.State, ft.Reason, ft.Intermediate, want)
+	}
+	if got := fmt.Sprint(seen); got != "[0:[0] 1:[0 1] 2:[0 1 2] 2:[0 1 2] 3:[0 1 2 3]]" {
+		t.Errorf("the pruner judged %s, want each step with the steps up to it", got)
+	}
+}
+
+type pruneFunc func(req *retune.PruneRequest) bool
+
+func (f pruneFunc) Prune(_ context.Context, req *retune.PruneRequest) (bool, error) {
+	return f(req), nil
 }
 
 type pruneAfter int64

@@ -104,7 +104,7 @@ type Annotator interface {
 }
 
 // Pruner decides whether a running trial should stop early. Pruners are pure, safe for
-// concurrent use, and must not modify the request.
+// concurrent use, and must neither modify the request nor keep it after Prune returns.
 type Pruner interface {
 	Prune(ctx context.Context, req *PruneRequest) (bool, error)
 }

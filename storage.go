@@ -85,6 +85,30 @@ type TrialStore interface {
 	ExpireLeases(ctx context.Context, studyID int64) (int, error)
 }
 
+// StepValues is the intermediate value vector reported at a step.
+type StepValues struct {
+	Step   int64
+	Values []float64
+}
+
+// BatchReporter is a TrialStore that records the values of many steps in one write, for
+// trainers that report every batch (Trial.ReportMany); a storage without it gets one
+// Report per step.
+type BatchReporter interface {
+	// ReportMany records steps in one transaction, in order, as Report records one: a step
+	// given twice, or reported before, keeps the last values given. If a step is invalid
+	// or the write is fenced off, nothing is recorded.
+	ReportMany(ctx context.Context, ref TrialRef, steps []StepValues) error
+}
+
+// RunningExcepter is a TrialStore that reads the running trials but some. A study leaves
+// out the trials it runs itself, whose values it holds: a trainer that reports every batch
+// may have stored many thousands, and the pruner is asked after each batch.
+type RunningExcepter interface {
+	// RunningExcept is Running without the trials whose numbers are in except.
+	RunningExcept(ctx context.Context, studyID int64, except []int) ([]FrozenTrial, error)
+}
+
 // Budget holds study-wide caps, enforced atomically in storage.
 type Budget struct {
 	// Trials caps the search trials of the study that have an outcome or are running,

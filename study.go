@@ -451,19 +451,33 @@ func (s *Study) sampleRequest(ctx context.Context, number int) (*SampleRequest, 
 // running lists the other running search trials: this process's own with their live
 // params, others' as stored.
 func (s *Study) running(ctx context.Context, except int) ([]FrozenTrial, error) {
-	stored, err := s.store.Running(ctx, s.rec.ID)
+	s.openMu.Lock()
+	mine := make(map[int]*Trial, len(s.open))
+	for n, t := range s.open {
+		mine[n] = t
+	}
+	s.openMu.Unlock()
+	var stored []FrozenTrial
+	var err error
+	if rx, ok := s.store.(RunningExcepter); ok { // storage need not read what is in memory
+		skip := append(make([]int, 0, len(mine)+1), except)
+		for n := range mine {
+			skip = append(skip, n)
+		}
+		stored, err = rx.RunningExcept(ctx, s.rec.ID, skip)
+	} else {
+		stored, err = s.store.Running(ctx, s.rec.ID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read running trials: %w", err)
 	}
-	s.openMu.Lock()
-	defer s.openMu.Unlock()
-	out := make([]FrozenTrial, 0, len(stored)+len(s.open))
+	out := make([]FrozenTrial, 0, len(stored)+len(mine))
 	for _, ft := range stored {
-		if _, mine := s.open[ft.Number]; !mine && ft.Kind == KindSearch && ft.Number != except {
+		if _, ok := mine[ft.Number]; !ok && ft.Kind == KindSearch && ft.Number != except {
 			out = append(out, ft)
 		}
 	}
-	for n, t := range s.open {
+	for n, t := range mine {
 		if n == except || t.kind != KindSearch {
 			continue
 		}
@@ -696,22 +710,33 @@ func (s *Study) SetUserAttr(ctx context.Context, key string, value any) error {
 	return s.store.UpdateStudy(ctx, s.rec.ID, StudyUpdate{UserAttrs: map[string]any{key: value}})
 }
 
-// prune asks the pruner about t after a report at step.
-func (s *Study) prune(ctx context.Context, t *Trial, step int64) (bool, error) {
+// prune asks the pruner about each step of batch in turn, the finished and running trials
+// read once: the trial it judges at a step is before with the batch's values up to that
+// step. It returns the step it judged last and whether to prune there.
+func (s *Study) prune(ctx context.Context, t *Trial, before FrozenTrial, batch []StepValues) (int64, bool, error) {
+	first := batch[0].Step
 	finished, _, err := s.sync(ctx)
 	if err != nil {
-		return false, err
+		return first, false, err
 	}
 	running, err := s.running(ctx, t.ref.Number)
 	if err != nil {
-		return false, err
+		return first, false, err
 	}
-	t.mu.Lock()
-	cur := t.frozenLocked()
-	t.mu.Unlock()
-	return s.pruner.Prune(ctx, &PruneRequest{
-		Directions: s.rec.Directions, Trial: cur, Step: step, Trials: finished, Running: running, Seed: s.rec.Seed,
-	})
+	cur := before // its maps are copies: the pruner is done with one step before the next
+	if cur.Intermediate == nil {
+		cur.Intermediate = make(map[int64][]float64, len(batch))
+	}
+	for _, sv := range batch {
+		cur.Intermediate[sv.Step] = sv.Values
+		prune, err := s.pruner.Prune(ctx, &PruneRequest{
+			Directions: s.rec.Directions, Trial: cur, Step: sv.Step, Trials: finished, Running: running, Seed: s.rec.Seed,
+		})
+		if err != nil || prune {
+			return sv.Step, prune, err
+		}
+	}
+	return batch[len(batch)-1].Step, false, nil
 }
 
 // maybeReap expires stale leases at most once per half lease TTL, after renewing this

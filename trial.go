@@ -330,25 +330,47 @@ func (t *Trial) Flush(ctx context.Context) error {
 // Report records the objective values at a step (one value per objective; NaN and ±Inf are
 // stored as they are) and asks the study's pruner whether to stop. It returns an error
 // wrapping ErrPruned when the trial should stop; the objective should then return that
-// error, and the trial ends PRUNED with these values. Other errors are storage failures.
+// error, and the trial ends PRUNED with its last intermediate values. Other errors are
+// storage failures.
 func (t *Trial) Report(ctx context.Context, step int64, values ...float64) error {
+	return t.ReportMany(ctx, []StepValues{{Step: step, Values: values}})
+}
+
+// ReportMany is Report for several steps, in order, in one storage write (for trainers
+// that report every batch): every step is stored, then the pruner is asked about each
+// step in turn, as if it had been reported alone — it sees the trial's values up to that
+// step — until it says stop. Nothing is stored if a step is invalid.
+func (t *Trial) ReportMany(ctx context.Context, steps []StepValues) error {
 	s := t.study
-	if len(values) != len(s.rec.Directions) {
-		return fmt.Errorf("%w: trial %d: reported %d values at step %d for %d objectives", ErrInvalid, t.ref.Number, len(values), step, len(s.rec.Directions))
+	batch := make([]StepValues, len(steps))
+	for i, sv := range steps {
+		if len(sv.Values) != len(s.rec.Directions) {
+			return fmt.Errorf("%w: trial %d: reported %d values at step %d for %d objectives", ErrInvalid, t.ref.Number, len(sv.Values), sv.Step, len(s.rec.Directions))
+		}
+		if sv.Step < 0 {
+			return fmt.Errorf("%w: trial %d: step %d: want a step >= 0", ErrInvalid, t.ref.Number, sv.Step)
+		}
+		batch[i] = StepValues{Step: sv.Step, Values: append([]float64(nil), sv.Values...)}
 	}
-	if step < 0 {
-		return fmt.Errorf("%w: trial %d: step %d: want a step >= 0", ErrInvalid, t.ref.Number, step)
+	if len(batch) == 0 {
+		return nil
 	}
+	pruning := s.pruner != nil && t.kind == KindSearch
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: trial %d reported after it finished", ErrConflict, t.ref.Number)
 	}
-	vals := append([]float64(nil), values...)
+	var before FrozenTrial // the trial as the pruner sees it before the first step
+	if pruning {
+		before = t.frozenLocked()
+	}
 	if t.inter == nil {
 		t.inter = make(map[int64][]float64)
 	}
-	t.inter[step] = vals
+	for _, sv := range batch {
+		t.inter[sv.Step] = sv.Values
+	}
 	upd, flush := t.updateLocked()
 	t.mu.Unlock()
 	if flush {
@@ -356,18 +378,34 @@ func (t *Trial) Report(ctx context.Context, step int64, values ...float64) error
 			return fmt.Errorf("trial %d: %w", t.ref.Number, err)
 		}
 	}
-	if err := s.store.Report(ctx, t.ref, step, vals); err != nil {
-		return fmt.Errorf("trial %d: report step %d: %w", t.ref.Number, step, err)
+	if err := t.store(ctx, batch); err != nil {
+		return err
 	}
-	if s.pruner == nil || t.kind != KindSearch {
+	if !pruning {
 		return nil
 	}
-	prune, err := s.prune(ctx, t, step)
+	step, prune, err := s.prune(ctx, t, before, batch)
 	if err != nil {
 		return fmt.Errorf("trial %d: prune at step %d: %w", t.ref.Number, step, err)
 	}
 	if prune {
 		return fmt.Errorf("trial %d pruned at step %d: %w", t.ref.Number, step, ErrPruned)
+	}
+	return nil
+}
+
+// store writes a batch of intermediate values: in one write if the storage can.
+func (t *Trial) store(ctx context.Context, batch []StepValues) error {
+	if br, ok := t.study.store.(BatchReporter); ok && len(batch) > 1 {
+		if err := br.ReportMany(ctx, t.ref, batch); err != nil {
+			return fmt.Errorf("trial %d: report steps %d to %d: %w", t.ref.Number, batch[0].Step, batch[len(batch)-1].Step, err)
+		}
+		return nil
+	}
+	for _, sv := range batch {
+		if err := t.study.store.Report(ctx, t.ref, sv.Step, sv.Values); err != nil {
+			return fmt.Errorf("trial %d: report step %d: %w", t.ref.Number, sv.Step, err)
+		}
 	}
 	return nil
 }

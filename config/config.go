@@ -28,14 +28,15 @@
 //	secret_env: [HF_TOKEN]          # variables trainers and exec notifiers must not see
 //	                                # (besides RETUNE_DB and every notifier's secret_env)
 //
-// Relative paths in dir, log_dir and a SQLite storage are relative to the study file.
+// Relative paths in dir, log_dir, a SQLite storage and the notifiers are relative to the
+// study file's folder; Parse makes them absolute, so trainers and notifiers get paths that
+// do not depend on the folder retune was started from.
 // Unknown keys are errors, and every error names the file, the line and the field and says
 // what would be valid. Parse collects all errors of a file, joined.
 package config
 
 import (
 	"errors"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -290,7 +291,7 @@ func (p *parser) trainer(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 			p.errorf(n, "command", "empty: want the program and its arguments")
 		}
 	}
-	s.Dir = filepath.Dir(s.Path)
+	s.Dir = fileDir(s.Path)
 	if n, ok := f["dir"]; ok {
 		if d, ok := p.str(n, "dir"); ok {
 			s.Dir = relativeTo(s.Path, d)

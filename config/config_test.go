@@ -136,6 +136,39 @@ func TestNotifiers(t *testing.T) {
 	}
 }
 
+// A study file given by a relative path yields absolute paths, resolved against its folder:
+// trainers and notifiers run in that folder, not in retune's working directory.
+func TestRelativeStudyPath(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := valid + `dir: work
+log_dir: logs
+storage: r.db
+notifiers:
+  run: {type: exec, command: ["./on-event.sh"]}
+  sub: {type: exec, command: ["hooks/x.sh"], dir: hooks/..}
+  lookup: {type: exec, command: ["on-event"]}
+  audit: {type: log, path: events.jsonl}
+`
+	for _, path := range []string{"study.yaml", "./study.yaml", "sub/study.yaml", "../up/study.yaml"} {
+		s, err := config.Parse(path, []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(wd, filepath.Dir(path))
+		audit, lookup, run, sub := s.Notifiers[0], s.Notifiers[1], s.Notifiers[2], s.Notifiers[3]
+		got := []string{s.Dir, s.LogDir, s.Storage, run.Command[0], run.Dir, sub.Command[0], sub.Dir, lookup.Command[0], lookup.Dir, audit.Path}
+		want := []string{filepath.Join(dir, "work"), filepath.Join(dir, "logs"), filepath.Join(dir, "r.db"),
+			filepath.Join(dir, "on-event.sh"), dir, filepath.Join(dir, "hooks/x.sh"), dir, "on-event", dir, filepath.Join(dir, "events.jsonl")}
+		if !slices.Equal(got, want) {
+			t.Errorf("Parse(%q): paths\n%q\nwant\n%q", path, got, want)
+		}
+	}
+}
+
 // TestParseErrors checks every invalid file's messages against testdata/errors.golden.
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, yaml string }{

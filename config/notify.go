@@ -38,8 +38,11 @@ type Notifier struct {
 	SecretEnv []string
 	Timeout   time.Duration // webhook, exec, nats; 0: the notifier's default
 
-	Command []string // exec: run directly, not through a shell
-	Dir     string   // exec: working directory, relative to the file; default the file's
+	// Command (exec) is run directly, not through a shell; a relative program path with a
+	// slash ("./on-event.sh") is made absolute against Dir, the absolute working directory
+	// (in the file, relative to its folder; default the file's folder).
+	Command []string
+	Dir     string
 
 	Subject         string        // nats
 	Stream          string        // nats: default the stream storing Subject, else notify.DefaultNATSStream(Subject)
@@ -126,7 +129,7 @@ func (p *parser) notifiers(n *yaml.Node) []Notifier {
 			} else if nt.Command = p.strings(x, field+".command"); x.Kind == yaml.SequenceNode && len(nt.Command) == 0 {
 				p.errorf(x, field+".command", "empty: want the program and its arguments")
 			}
-			nt.Dir = filepath.Dir(p.file)
+			nt.Dir = fileDir(p.file)
 			if d := str("dir"); d != "" {
 				nt.Dir = relativeTo(p.file, d)
 			}

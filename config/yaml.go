@@ -264,12 +264,22 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// relativeTo resolves a relative path in a study file against the file's directory.
+// relativeTo resolves a path in a study file against the file's folder (see fileDir).
 func relativeTo(file, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(file), p)
+	return filepath.Join(fileDir(file), p)
+}
+
+// fileDir returns the absolute folder of file (as it is if the working directory is
+// unknown).
+func fileDir(file string) string {
+	dir := filepath.Dir(file)
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 func unwrapInvalid(err error) string {

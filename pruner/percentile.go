@@ -132,13 +132,17 @@ func (p *Percentile) Prune(_ context.Context, req *retune.PruneRequest) (bool, e
 	}
 	if len(dirs) == 1 {
 		d := dirs[0]
+		bar := percentile(d, vals, p.p)
+		if pareto.Compare(d, cur[0], bar) <= 0 {
+			return false, nil // the best so far is at least as good as this value
+		}
 		best := math.NaN()
 		for s, v := range t.Intermediate {
 			if s <= req.Step && len(v) == 1 {
 				best = betterOf(d, best, v[0])
 			}
 		}
-		return pareto.Compare(d, best, percentile(d, vals, p.p)) > 0, nil
+		return pareto.Compare(d, best, bar) > 0, nil
 	}
 	return ahead(dirs, cur, vals) > int(float64(len(vals)-1)*p.p/100), nil
 }

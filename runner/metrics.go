@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -24,8 +25,9 @@ type Line struct {
 // In the first form every token that is not name=value with a number is skipped, so a log
 // line such as "epoch 3 done: loss=0.41" still yields loss. Names start with a letter or
 // underscore and continue with letters, digits, '_', '.', '-' or '/'. Values are decimal
-// numbers, inf, -inf or nan (any case). In JSON, non-numeric fields are skipped. A step must
-// be a whole number >= 0, or the line is ignored. ok is false when the line has no metric.
+// numbers, inf, -inf or nan (any case); a number too large for a float64 (1e999) is ±Inf.
+// In JSON, non-numeric fields are skipped. A step must be a whole number >= 0, or the line
+// is ignored. ok is false when the line has no metric.
 func ParseLine(line []byte) (Line, bool) {
 	line = bytes.TrimSpace(line)
 	var l Line
@@ -43,8 +45,8 @@ func ParseLine(line []byte) (Line, bool) {
 			var f float64
 			switch v := v.(type) {
 			case json.Number:
-				x, err := strconv.ParseFloat(string(v), 64)
-				if err != nil {
+				x, ok := parseNumber(string(v))
+				if !ok {
 					continue
 				}
 				f = x
@@ -65,8 +67,8 @@ func ParseLine(line []byte) (Line, bool) {
 			if !ok || !validName(name) {
 				continue
 			}
-			f, err := strconv.ParseFloat(strings.TrimRight(val, ",;"), 64)
-			if err != nil {
+			f, ok := parseNumber(strings.TrimRight(val, ",;"))
+			if !ok {
 				continue
 			}
 			l.set(name, f)
@@ -87,6 +89,16 @@ func (l *Line) set(name string, v float64) {
 		l.Values = make(map[string]float64)
 	}
 	l.Values[name] = v
+}
+
+// parseNumber parses a number. One beyond the range of a float64 (1e999) is ±Inf, so that
+// an objective that overflowed fails the trial as not finite rather than as missing.
+func parseNumber(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return f, true
 }
 
 func parseSpecial(s string) (float64, bool) {

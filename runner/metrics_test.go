@@ -30,6 +30,9 @@ func TestParseLine(t *testing.T) {
 		{"broken json", `{"loss": 1`, false, 0, false, nil},
 		{"empty", "", false, 0, false, nil},
 		{"path-like name", "val/loss=0.3 train.acc=0.9", true, 0, false, map[string]float64{"val/loss": 0.3, "train.acc": 0.9}},
+		{"overflow", "loss=1e999 acc=-1e999 tiny=1e-999", true, 0, false, map[string]float64{"loss": math.Inf(1), "acc": math.Inf(-1), "tiny": 0}},
+		{"json overflow", `{"loss": 1e999, "acc": -1e999}`, true, 0, false, map[string]float64{"loss": math.Inf(1), "acc": math.Inf(-1)}},
+		{"overflowing step", "step=1e999 loss=1", false, 0, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

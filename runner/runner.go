@@ -7,26 +7,34 @@
 //	RETUNE_TRIAL          the trial number
 //	RETUNE_PARAMS         the params as a JSON object
 //	RETUNE_METRICS_FILE   a file the process may append metric lines to instead of stdout
+//	                      (an absolute path, as is the log path recorded on the trial)
 //
 // plus the caller's extra variables (RETUNE_REPEAT and RETUNE_SEED for confirmation
 // repeats). The child inherits retune's environment minus its secrets (see Command.Secrets).
 //
 // Metric lines (see ParseLine) come from stdout and the metrics file. A line with a step is
-// an intermediate value: it is reported to the study, whose pruner may stop the trial. When
-// the process exits 0, the trial's values are the last values of the objective metrics and
-// every other metric is recorded on the trial. Everything else on stdout is ignored, lines
-// longer than MaxLineBytes included.
+// an intermediate value: it is reported to the study, whose pruner may stop the trial.
+// Stdout is read as fast as the trainer writes, whether or not storage keeps up: the steps
+// of the lines that arrived while earlier ones were being stored are stored in one write
+// and the pruner is asked about each in turn (Trial.ReportMany), so a trainer that reports
+// every batch is not slowed down, and only when more than 4,096 lines wait does reading
+// wait for storage (a prune decision stays that close to the trainer). When the process
+// exits 0, the trial's values are the last values of the objective metrics and every other
+// metric is recorded on the trial. Everything else on stdout is ignored, lines longer than
+// MaxLineBytes included (a trial whose objective is missing says how many it skipped). A
+// last line without a newline counts.
 //
 // A trial fails — with the reason and the tail of stderr — when the process exits non-zero
 // or by a signal, when an objective metric is missing or not finite, or when its context
 // ends (trial timeout, run timeout, interruption). Stopping a process, for pruning or
-// cancellation, sends SIGTERM to its process group and SIGKILL after KillGrace; when the
-// process has exited, anything left in its group is killed too, so no trainer is orphaned.
+// cancellation, sends SIGTERM to its process group and SIGKILL after KillGrace. When the
+// process exits, anything left in its group is killed at once, so no trainer is orphaned
+// and the trial's outcome is the process's own: a background helper still holding stdout
+// neither delays nor fails a trial that exited 0 with its objectives.
 // Linux and macOS are supported; elsewhere Run returns ErrUnsupported.
 package runner
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,7 +92,8 @@ type Command struct {
 	Secrets []string
 	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
 	KillGrace time.Duration
-	// MaxLineBytes bounds a metric line; longer lines are skipped. Default 1 MiB.
+	// MaxLineBytes bounds a metric line; longer lines are skipped (and counted in the
+	// reason of a trial whose objective is missing). Default 1 MiB.
 	MaxLineBytes int
 
 	wg sync.WaitGroup // processes started and not yet reaped
@@ -165,12 +174,22 @@ func childEnv(env []string, secrets []string) []string {
 	return out
 }
 
-// LogPath returns where trial number's log is kept, or "" without a LogDir.
+// LogPath returns where trial number's log is kept, as an absolute path (a relative LogDir
+// is taken from the working directory), or "" without a LogDir.
 func (c *Command) LogPath(number int) string {
 	if c.LogDir == "" {
 		return ""
 	}
-	return filepath.Join(StudyLogDir(c.LogDir, c.Study), strconv.Itoa(number)+".log")
+	return absPath(filepath.Join(StudyLogDir(c.LogDir, c.Study), strconv.Itoa(number)+".log"))
+}
+
+// absPath returns p as an absolute path: the trainer runs in Dir, so a path it is given
+// must not be relative to ours. p is returned as it is if the working directory is unknown.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // Run runs the command for trial t with params and returns the objective values. env adds
@@ -183,135 +202,45 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 	if len(c.Args) == 0 {
 		return nil, fmt.Errorf("%w: command is empty", retune.ErrInvalid)
 	}
-	args := Expand(c.Args, params)
 	pj, err := json.Marshal(params)
 	if err != nil {
 		return nil, fmt.Errorf("encode params: %w", err)
 	}
-	// The metrics file sits beside the trial's log (deleted with the study's logs, even if
-	// retune is killed before removing it), or in a temporary directory without a log dir.
-	var metricsPath string
-	var out io.Writer = io.Discard
-	logPath := c.LogPath(t.Number())
-	if logPath != "" {
-		if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
-			return nil, fmt.Errorf("log dir: %w", err)
-		}
-		metricsPath = strings.TrimSuffix(logPath, ".log") + ".metrics.jsonl"
-	} else {
-		tmp, err := os.MkdirTemp("", "retune-trial-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		metricsPath = filepath.Join(tmp, "metrics.jsonl")
+	f, err := c.openFiles(t.Number())
+	if err != nil {
+		return nil, err
 	}
-	if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
-		return nil, fmt.Errorf("metrics file: %w", err)
-	}
-	defer os.Remove(metricsPath)
-	if logPath != "" {
-		lf, err := newHeadTail(logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail))
-		if err != nil {
-			return nil, fmt.Errorf("log file: %w", err)
-		}
-		defer lf.Close()
-		out = lf
-	}
-	lines := make(chan Line, 64)
-	stdout := &lineWriter{max: def(c.MaxLineBytes, DefaultMaxLineBytes), out: out, lines: lines}
-	tail := &tailBuffer{n: stderrTail}
-
+	defer f.close()
+	args := Expand(c.Args, params)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(childEnv(os.Environ(), c.Secrets),
 		"RETUNE_STUDY="+c.Study,
 		"RETUNE_TRIAL="+strconv.Itoa(t.Number()),
 		"RETUNE_PARAMS="+string(pj),
-		"RETUNE_METRICS_FILE="+metricsPath,
+		"RETUNE_METRICS_FILE="+f.metrics,
 	)
 	cmd.Env = append(append(cmd.Env, c.Env...), env...)
-	cmd.Stdout = stdout
-	cmd.Stderr = io.MultiWriter(out, tail)
-	grace := c.KillGrace
-	if grace <= 0 {
-		grace = DefaultKillGrace
-	}
-	cmd.WaitDelay = grace + time.Second // bounds the wait for pipes held open by leftovers
-	setGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	p, err := c.start(cmd, f.log)
+	if err != nil {
 		return nil, fmt.Errorf("start %q: %w", args[0], err)
 	}
-	c.wg.Add(1)
-	pgid := cmd.Process.Pid
 	host, _ := os.Hostname()
 	t.SetSystemAttr("host", host)
-	t.SetSystemAttr("pgid", pgid)
-	if logPath != "" {
-		t.SetSystemAttr("log", logPath)
+	t.SetSystemAttr("pgid", p.pgid)
+	if f.logPath != "" {
+		t.SetSystemAttr("log", f.logPath)
 	}
-	flushErr := t.Flush(ctx)
+	var flushErr error
+	if err := t.Flush(ctx); err != nil {
+		flushErr = fmt.Errorf("record trial process: %w", err)
+	}
+	pa := &parser{objectives: c.Objectives, last: map[string]float64{}}
+	maxLine := def(c.MaxLineBytes, DefaultMaxLineBytes)
+	mf := &fileTail{path: f.metrics, max: maxLine}
+	stopErr := c.watch(ctx, t, p, pa, mf, flushErr)
 
-	waited := make(chan error, 1)
-	go func() {
-		err := cmd.Wait()
-		killGroup(pgid) // leftovers of a trainer that exited
-		c.wg.Done()
-		close(lines)
-		waited <- err
-	}()
-
-	p := &parser{objectives: c.Objectives, last: map[string]float64{}}
-	var stopErr error // why we stopped the process, if we did
-	var killTimer *time.Timer
-	stop := func(why error) {
-		if stopErr != nil {
-			return
-		}
-		stopErr = why
-		termGroup(pgid)
-		killTimer = time.AfterFunc(grace, func() { killGroup(pgid) })
-	}
-	if flushErr != nil {
-		stop(fmt.Errorf("record trial process: %w", flushErr))
-	}
-	tick := time.NewTicker(metricsPoll)
-	defer tick.Stop()
-	mf := &fileTail{path: metricsPath, max: def(c.MaxLineBytes, DefaultMaxLineBytes)}
-	ctxDone := ctx.Done()
-	handle := func(l Line) {
-		if err := p.add(ctx, t, l); err != nil {
-			stop(err)
-		}
-	}
-	var waitErr error
-loop:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				waitErr = <-waited
-				break loop
-			}
-			handle(l)
-		case <-tick.C:
-			for _, l := range mf.read() {
-				handle(l)
-			}
-		case <-ctxDone:
-			ctxDone = nil
-			stop(fmt.Errorf("trainer stopped: %w", context.Cause(ctx)))
-		}
-	}
-	if killTimer != nil {
-		killTimer.Stop()
-	}
-	for _, l := range mf.read() {
-		handle(l)
-	}
-	mf.flush(handle)
-
-	stderr := strings.TrimSpace(tail.String())
+	stderr := strings.TrimSpace(p.tail.String())
 	withTail := func(err error) error {
 		if stderr == "" {
 			return err
@@ -323,26 +252,192 @@ loop:
 		return nil, stopErr
 	case stopErr != nil:
 		return nil, withTail(stopErr)
-	case waitErr != nil:
-		return nil, withTail(exitError(waitErr))
+	case p.err != nil:
+		return nil, withTail(exitError(p.err))
 	}
-	for name, v := range p.last {
-		if !p.isObjective(name) {
-			t.SetMetric(name, v)
-		}
-	}
-	values := make([]float64, len(c.Objectives))
-	for i, name := range c.Objectives {
-		v, ok := p.last[name]
-		switch {
-		case !ok:
-			return nil, withTail(fmt.Errorf("objective metric %q was never reported (saw %s)", name, p.seen()))
-		case math.IsNaN(v) || math.IsInf(v, 0):
-			return nil, withTail(fmt.Errorf("objective metric %q is %v: a trainer's final objective must be finite", name, v))
-		}
-		values[i] = v
+	values, err := pa.result(t, p.lines.skippedLines()+mf.skippedLines(), maxLine)
+	if err != nil {
+		return nil, withTail(err)
 	}
 	return values, nil
+}
+
+// trialFiles are a trial's log and metrics file.
+type trialFiles struct {
+	logPath string    // "" without a LogDir
+	log     io.Writer // the log, or io.Discard
+	metrics string    // the metrics file's absolute path
+	close   func()    // closes the log and removes the metrics file
+}
+
+// openFiles creates a trial's log and metrics file. The metrics file sits beside the log
+// (deleted with the study's logs, even if retune is killed before removing it), or in a
+// temporary directory without a LogDir.
+func (c *Command) openFiles(number int) (*trialFiles, error) {
+	f := &trialFiles{logPath: c.LogPath(number), log: io.Discard, close: func() {}}
+	var tmp string
+	if f.logPath != "" {
+		if err := os.MkdirAll(filepath.Dir(f.logPath), 0o700); err != nil {
+			return nil, fmt.Errorf("log dir: %w", err)
+		}
+		f.metrics = strings.TrimSuffix(f.logPath, ".log") + ".metrics.jsonl"
+	} else {
+		var err error
+		if tmp, err = os.MkdirTemp("", "retune-trial-"); err != nil {
+			return nil, err
+		}
+		f.metrics = absPath(filepath.Join(tmp, "metrics.jsonl")) // TMPDIR may be relative
+	}
+	removeMetrics := func() {
+		os.Remove(f.metrics)
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}
+	if err := os.WriteFile(f.metrics, nil, 0o600); err != nil {
+		removeMetrics()
+		return nil, fmt.Errorf("metrics file: %w", err)
+	}
+	f.close = removeMetrics
+	if f.logPath != "" {
+		lf, err := newHeadTail(f.logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail))
+		if err != nil {
+			removeMetrics()
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		f.log = lf
+		f.close = func() { lf.Close(); removeMetrics() }
+	}
+	return f, nil
+}
+
+// proc is a started trainer, its output read by goroutines of its own.
+type proc struct {
+	pgid  int
+	lines *lineQueue  // metric lines from stdout
+	tail  *tailBuffer // the end of stderr
+	done  chan struct{}
+	err   error // Wait's error, set when done is closed: the trainer exited and its output was read
+}
+
+// start starts cmd in a process group of its own, its stdout and stderr copied to log.
+// The child writes to pipes the runner reads itself: exec's pipes would make Wait wait for
+// every process holding them, a background helper of the trainer included.
+func (c *Command) start(cmd *exec.Cmd, log io.Writer) (*proc, error) {
+	setGroup(cmd)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, err
+	}
+	c.wg.Add(1)
+	p := &proc{pgid: cmd.Process.Pid, lines: newLineQueue(), tail: &tailBuffer{n: stderrTail}, done: make(chan struct{})}
+	var readers sync.WaitGroup
+	readers.Go(func() { p.lines.readFrom(outR, log, def(c.MaxLineBytes, DefaultMaxLineBytes)) })
+	readers.Go(func() { _, _ = io.Copy(io.MultiWriter(log, p.tail), errR) })
+	go func() {
+		p.err = cmd.Wait() // the trainer exited
+		// Whatever it left in its group goes, closing its ends of the pipes; what is still
+		// in them is read, for at most the kill grace in case a process outside the group
+		// holds them.
+		killGroup(p.pgid)
+		c.wg.Done()
+		drain := time.Now().Add(c.grace())
+		_ = outR.SetReadDeadline(drain)
+		_ = errR.SetReadDeadline(drain)
+		readers.Wait()
+		outR.Close()
+		errR.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (c *Command) grace() time.Duration {
+	if c.KillGrace <= 0 {
+		return DefaultKillGrace
+	}
+	return c.KillGrace
+}
+
+// watch handles the trainer's metric lines until it has exited and its output is read. It
+// stops the trainer — SIGTERM to its group, SIGKILL after the kill grace — when ctx ends,
+// when the pruner says so, when storage fails, or at once if stopErr is not nil, and
+// returns why it stopped it (nil if it did not).
+//
+// The lines that arrived while the previous ones were handled are handled together: their
+// steps are stored in one write and the pruner is asked about each (Trial.ReportMany).
+func (c *Command) watch(ctx context.Context, t *retune.Trial, p *proc, pa *parser, mf *fileTail, stopErr error) error {
+	var killTimer *time.Timer
+	stop := func(why error) {
+		if killTimer != nil {
+			return
+		}
+		if stopErr == nil {
+			stopErr = why
+		}
+		termGroup(p.pgid)
+		killTimer = time.AfterFunc(c.grace(), func() { killGroup(p.pgid) })
+	}
+	if stopErr != nil {
+		stop(stopErr)
+	}
+	handle := func(lines []Line) {
+		if steps := pa.add(lines); len(steps) > 0 {
+			if err := t.ReportMany(ctx, steps); err != nil {
+				stop(err)
+			}
+		}
+	}
+	tick := time.NewTicker(metricsPoll)
+	defer tick.Stop()
+	ctxDone := ctx.Done()
+loop:
+	for {
+		select {
+		case <-p.lines.kick:
+			handle(p.lines.take())
+		case <-tick.C:
+			handle(mf.read())
+		case <-ctxDone:
+			ctxDone = nil
+			stop(fmt.Errorf("trainer stopped: %w", context.Cause(ctx)))
+		case <-p.done:
+			break loop
+		}
+	}
+	if killTimer != nil {
+		killTimer.Stop()
+	}
+	handle(p.lines.take())
+	handle(mf.read())
+	handle(mf.flush())
+	return stopErr
+}
+
+// byteSize formats n bytes as MiB or KiB when it is a whole number of them.
+func byteSize(n int) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 func def(v, d int) int {
@@ -390,119 +485,57 @@ func (p *parser) seen() string {
 	return strings.Join(names, ", ")
 }
 
-// add records a line; a step line carrying every objective is reported. The error wraps
-// retune.ErrPruned when the pruner says stop, or is a storage failure.
-func (p *parser) add(ctx context.Context, t *retune.Trial, l Line) error {
-	for k, v := range l.Values {
-		p.last[k] = v
-	}
-	if !l.HasStep {
-		return nil
-	}
-	vals := make([]float64, len(p.objectives))
-	for i, o := range p.objectives {
-		v, ok := l.Values[o]
-		if !ok {
-			return nil
+// add records lines and returns the intermediate values they report: those of each line
+// with a step and every objective.
+func (p *parser) add(lines []Line) []retune.StepValues {
+	var steps []retune.StepValues
+next:
+	for _, l := range lines {
+		for k, v := range l.Values {
+			p.last[k] = v
 		}
-		vals[i] = v
-	}
-	return t.Report(ctx, l.Step, vals...)
-}
-
-// lineWriter splits stdout into lines, copies everything to out and sends parsed metric
-// lines. A line longer than max is skipped.
-type lineWriter struct {
-	max      int
-	out      io.Writer
-	lines    chan<- Line
-	buf      []byte
-	skipping bool
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	_, _ = w.out.Write(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if !w.skipping {
-				if len(w.buf)+len(p) > w.max {
-					w.buf, w.skipping = w.buf[:0], true
-				} else {
-					w.buf = append(w.buf, p...)
-				}
+		if !l.HasStep {
+			continue
+		}
+		vals := make([]float64, len(p.objectives))
+		for i, o := range p.objectives {
+			v, ok := l.Values[o]
+			if !ok {
+				continue next
 			}
-			break
+			vals[i] = v
 		}
-		if !w.skipping && len(w.buf)+i <= w.max {
-			line := append(w.buf, p[:i]...)
-			if l, ok := ParseLine(line); ok {
-				w.lines <- l
-			}
-		}
-		w.buf, w.skipping = w.buf[:0], false
-		p = p[i+1:]
+		steps = append(steps, retune.StepValues{Step: l.Step, Values: vals})
 	}
-	return n, nil
+	return steps
 }
 
-// fileTail reads the lines appended to the metrics file since the last read.
-type fileTail struct {
-	path     string
-	max      int
-	off      int64
-	partial  []byte
-	skipping bool
-}
-
-func (f *fileTail) read() []Line {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return nil
+// result records the metrics that are not objectives on t and returns the objectives'
+// values, or why the trial fails; skipped lines longer than maxLine were not read, which
+// may be why an objective is missing.
+func (p *parser) result(t *retune.Trial, skipped, maxLine int) ([]float64, error) {
+	for name, v := range p.last {
+		if !p.isObjective(name) {
+			t.SetMetric(name, v)
+		}
 	}
-	defer fh.Close()
-	if _, err := fh.Seek(f.off, io.SeekStart); err != nil {
-		return nil
-	}
-	var out []Line
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := fh.Read(buf)
-		f.off += int64(n)
-		p := buf[:n]
-		for len(p) > 0 {
-			i := bytes.IndexByte(p, '\n')
-			if i < 0 {
-				if !f.skipping {
-					if len(f.partial)+len(p) > f.max {
-						f.partial, f.skipping = f.partial[:0], true
-					} else {
-						f.partial = append(f.partial, p...)
-					}
-				}
-				break
+	values := make([]float64, len(p.objectives))
+	for i, name := range p.objectives {
+		v, ok := p.last[name]
+		switch {
+		case !ok && skipped > 0:
+			lines, were := strconv.Itoa(skipped)+" lines", "were"
+			if skipped == 1 {
+				lines, were = "1 line", "was"
 			}
-			if !f.skipping && len(f.partial)+i <= f.max {
-				if l, ok := ParseLine(append(f.partial, p[:i]...)); ok {
-					out = append(out, l)
-				}
-			}
-			f.partial, f.skipping = f.partial[:0], false
-			p = p[i+1:]
+			return nil, fmt.Errorf("objective metric %q was never reported (saw %s; %s over %s %s skipped)", name, p.seen(),
+				lines, byteSize(maxLine), were)
+		case !ok:
+			return nil, fmt.Errorf("objective metric %q was never reported (saw %s)", name, p.seen())
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return nil, fmt.Errorf("objective metric %q is %v: a trainer's final objective must be finite", name, v)
 		}
-		if err != nil || n == 0 {
-			return out
-		}
+		values[i] = v
 	}
-}
-
-// flush handles a last line without a newline.
-func (f *fileTail) flush(handle func(Line)) {
-	if !f.skipping && len(f.partial) > 0 {
-		if l, ok := ParseLine(f.partial); ok {
-			handle(l)
-		}
-	}
-	f.partial = nil
+	return values, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +82,11 @@ func TestRunOutcomes(t *testing.T) {
 		{"killed by signal", []string{"-mode=crash"}, retune.TrialFail, "killed by signal killed"},
 		{"nan objective", []string{"-mode=nan"}, retune.TrialFail, `objective metric "loss" is NaN`},
 		{"missing objective", []string{"-mode=missing"}, retune.TrialFail, `"loss" was never reported (saw accuracy)`},
+		{"overflowing objective", []string{"-mode=overflow"}, retune.TrialFail, `objective metric "loss" is +Inf`},
+		{"objective on long lines", []string{"-mode=long lines"}, retune.TrialFail,
+			`objective metric "loss" was never reported (saw accuracy; 2 lines over 1 MiB were skipped)`},
 		{"garbage", []string{"-mode=garbage"}, retune.TrialComplete, ""},
+		{"no newline", []string{"-mode=no newline", "-x={x}"}, retune.TrialComplete, ""},
 		{"endless output", []string{"-mode=endless"}, retune.TrialComplete, ""},
 		{"no such program", nil, retune.TrialFail, "start"},
 	}
@@ -113,6 +118,10 @@ func TestRunOutcomes(t *testing.T) {
 				if left, _ := filepath.Glob(filepath.Join(cmd.LogDir, "*", "*.metrics.jsonl")); len(left) != 0 {
 					t.Errorf("metrics files left after the trial: %v", left)
 				}
+			case "no newline":
+				if ft.Value() != x || len(ft.Intermediate) != 1 {
+					t.Errorf("value %v intermediate %v, want %v from the last line and 1 step", ft.Value(), ft.Intermediate, x)
+				}
 			case "garbage":
 				if ft.Value() != 0.25 || len(ft.Intermediate) != 0 {
 					t.Errorf("value %v intermediate %v, want 0.25 and no steps", ft.Value(), ft.Intermediate)
@@ -127,6 +136,33 @@ func TestRunOutcomes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A relative LogDir is relative to retune's working directory while the trainer runs in
+// Dir: the metrics file and the log path the trainer and the trial get are absolute.
+func TestRelativeLogDir(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "a", "b", "c") // rel means another folder from here
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := &runner.Command{Args: []string{trainer, "-mode=file", "-x={x}"}, Dir: dir, LogDir: rel}
+	ft, _ := runOne(t, cmd, retune.Config{}, retune.OptimizeOptions{})
+	if ft.State != retune.TrialComplete || len(ft.Intermediate) != 5 {
+		t.Fatalf("trial = %v %q with %d steps, want COMPLETE with 5 steps from the metrics file", ft.State, ft.Reason, len(ft.Intermediate))
+	}
+	log, _ := ft.SystemAttrs["log"].(string)
+	if _, err := os.Stat(log); err != nil || !filepath.IsAbs(log) {
+		t.Errorf("log attribute %q (stat: %v), want the absolute path of the log", log, err)
 	}
 }
 
@@ -158,6 +194,51 @@ func TestTrialTimeoutKillsStubbornTrainer(t *testing.T) {
 	pgid := int(ft.SystemAttrs["pgid"].(float64))
 	if syscall.Kill(-pgid, 0) == nil {
 		t.Errorf("process group %d still alive", pgid)
+	}
+}
+
+// gatedStore is a storage whose reports wait until gate is closed, as a busy database
+// would make them.
+type gatedStore struct {
+	retune.Storage
+	gate chan struct{}
+}
+
+func (g *gatedStore) Report(ctx context.Context, ref retune.TrialRef, step int64, values []float64) error {
+	<-g.gate
+	return g.Storage.Report(ctx, ref, step, values)
+}
+
+func (g *gatedStore) ReportMany(ctx context.Context, ref retune.TrialRef, steps []retune.StepValues) error {
+	<-g.gate
+	return g.Storage.(retune.BatchReporter).ReportMany(ctx, ref, steps)
+}
+
+// A trainer that reports a step per line is not held up while storage is busy: with every
+// report waiting until the trainer has written all its lines (far more than a pipe holds),
+// it still writes them all, and all are stored.
+func TestBusyStorageDoesNotHoldTrainer(t *testing.T) {
+	t.Parallel()
+	const steps = 5000
+	done := filepath.Join(t.TempDir(), "done")
+	store := &gatedStore{Storage: retune.NewMemoryStorage(), gate: make(chan struct{})}
+	var wroteAll atomic.Bool
+	go func() {
+		defer close(store.gate)
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(done); err == nil {
+				wroteAll.Store(true)
+				return
+			}
+		}
+	}()
+	cmd := &runner.Command{Args: []string{trainer, "-mode=flood", "-steps=" + strconv.Itoa(steps), "-x={x}", "-done=" + done}}
+	ft, _ := runOne(t, cmd, retune.Config{Storage: store}, retune.OptimizeOptions{})
+	if !wroteAll.Load() {
+		t.Errorf("the trainer did not write its %d lines within 30s while storage was busy", steps)
+	}
+	if ft.State != retune.TrialComplete || len(ft.Intermediate) != steps {
+		t.Errorf("trial = %v %q with %d steps, want COMPLETE with %d", ft.State, ft.Reason, len(ft.Intermediate), steps)
 	}
 }
 

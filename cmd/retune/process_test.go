@@ -340,3 +340,38 @@ budget: {trials: 10, parallel: 2}
 		})
 	}
 }
+
+// TestRelativePaths runs retune from a folder other than the study file's, with the study
+// file, the log dir and the database given as relative paths. The trainer, which runs in
+// the study file's folder, writes its steps to $RETUNE_METRICS_FILE, and an exec notifier
+// "./on-event.sh" beside the study file gets the run's events.
+func TestRelativePaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeStudy(t, sub, "study.yaml", "rel", []string{"-steps=2", "-metrics-file"},
+		"params:\n  x: {type: float, low: 0, high: 1}\nbudget: {trials: 2}\n"+
+			"notifiers:\n  on-event: {type: exec, command: [\"./on-event.sh\"]}\n")
+	if err := os.WriteFile(filepath.Join(sub, "on-event.sh"), []byte("#!/bin/sh\ncat >> events.jsonl\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := startRetune(t, dir, "run", "sub/study.yaml", "--db", "r.db", "--log-dir", "logs")
+	if code := p.wait(t); code != ExitOK {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, &p.stdout, p.errText())
+	}
+	ts := trials(t, filepath.Join(dir, "r.db"), "rel")
+	for _, tr := range ts {
+		log, _ := tr.SystemAttrs["log"].(string)
+		if tr.State != "COMPLETE" || len(tr.Intermediate) != 2 || !strings.HasPrefix(log, filepath.Join(dir, "logs")+"/") {
+			t.Errorf("trial %d: %s %q, %d steps, log %q; want COMPLETE, 2 steps from the metrics file, an absolute log path",
+				tr.Number, tr.State, tr.Reason, len(tr.Intermediate), log)
+		}
+	}
+	events, err := os.ReadFile(filepath.Join(sub, "events.jsonl"))
+	if err != nil || !strings.Contains(string(events), "study.completed") {
+		t.Errorf("events the notifier got: %q (%v), want the study-completed event", events, err)
+	}
+}

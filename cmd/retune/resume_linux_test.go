@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/a6b40afc/retune/export"
 )
 
 // liveInGroup returns the processes of group pgid that are alive (zombies are not: they
@@ -81,4 +84,61 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Errorf("second run's stderr:\n%s", r.stderr)
 	}
 	checkRequeuedRan(t, trials(t, db, "resume"), orphans, 6)
+}
+
+// TestResumeAfterKillLeaderGone: when `retune run` is killed, a trainer writing to stdout
+// dies of SIGPIPE, and the helper it started in the background keeps running in the
+// trainer's process group; the next run finds that helper and stops it.
+func TestResumeAfterKillLeaderGone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	body := "params:\n  x: {type: float, low: 0, high: 1}\nseed: 4\nbudget: {trials: 2}\n"
+	slow := filepath.Join(dir, "slow.yaml")
+	script := `sleep 301 & echo $! > helper.pid; while :; do echo step=1 loss=1; sleep 0.05; done`
+	if err := os.WriteFile(slow, []byte("name: helpers\ncommand: [/bin/sh, -c, \""+script+"\"]\n"+
+		"objective: {metric: loss, direction: minimize}\n"+body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fast := writeStudy(t, dir, "fast.yaml", "helpers", []string{"-steps=2"}, body)
+
+	p := startRetune(t, dir, "run", slow, "--db", db)
+	orphan := waitRunning(t, db, "helpers", 1)[0]
+	pgid := pgidOf(orphan)
+	var helper int
+	deadline := time.Now().Add(30 * time.Second)
+	for helper == 0 {
+		b, _ := os.ReadFile(filepath.Join(dir, "helper.pid"))
+		helper, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		if helper == 0 && time.Now().After(deadline) {
+			t.Fatal("no helper.pid after 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(helper, syscall.SIGKILL) })
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	for deadline := time.Now().Add(30 * time.Second); slices.Contains(liveInGroup(pgid), pgid); {
+		if time.Now().After(deadline) {
+			t.Fatalf("trainer %d still runs 30s after retune was killed", pgid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if live := liveInGroup(pgid); !slices.Contains(live, helper) {
+		t.Fatalf("group %d has %v, want the helper %d: the test needs a leaderless group", pgid, live, helper)
+	}
+
+	r := cli(t, nil, "run", fast, "--db", db)
+	if r.code != ExitOK {
+		t.Fatalf("second run: %v", r)
+	}
+	if live := liveInGroup(pgid); len(live) > 0 {
+		t.Errorf("processes %v of group %d still run after the second run", live, pgid)
+	}
+	if !strings.Contains(r.stderr, "re-enqueued 1 trial(s) left running by a stopped retune") {
+		t.Errorf("second run's stderr:\n%s", r.stderr)
+	}
+	checkRequeuedRan(t, trials(t, db, "helpers"), []export.Trial{orphan}, 2)
 }

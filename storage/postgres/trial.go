@@ -308,6 +308,44 @@ func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, val
 	})
 }
 
+// ReportMany implements retune.BatchReporter: one statement, as Report, whatever the number
+// of steps. A step given twice is sent once, with its last values (an upsert may not touch
+// a row twice).
+func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []retune.StepValues) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	at := make(map[int64]int, len(steps))
+	nums := make([]int64, 0, len(steps))
+	vals := make([]string, 0, len(steps))
+	for _, sv := range steps {
+		if sv.Step < 0 {
+			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
+		}
+		v := string(retune.MarshalFloats(sv.Values))
+		if i, ok := at[sv.Step]; ok {
+			vals[i] = v
+			continue
+		}
+		at[sv.Step] = len(nums)
+		nums = append(nums, sv.Step)
+		vals = append(vals, v)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
+		SELECT t.id, r.step, r.vals FROM trials t, unnest($4::bigint[], $5::text[]) AS r (step, vals)
+		WHERE t.study_id = $1 AND t.number = $2 AND t.state = 1 AND t.lease_epoch = $3
+		FOR SHARE OF t
+		ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`,
+		ref.StudyID, ref.Number, ref.Epoch, nums, vals)
+	if err != nil {
+		return dbErr(fmt.Sprintf("report %d steps of trial %d of study id %d", len(nums), ref.Number, ref.StudyID), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.fenceFailure(ctx, s.pool, ref)
+	}
+	return nil
+}
+
 // Heartbeat implements retune.TrialStore. The new expiry is the database's clock plus ttl.
 func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
 	var expires time.Time
@@ -495,6 +533,16 @@ func (s *Store) FinishedSince(ctx context.Context, studyID int64, cursor int64) 
 // Running implements retune.TrialStore.
 func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTrial, error) {
 	out, _, err := s.readTrials(ctx, "read running trials", studyID, `t.state = 1`, `t.number`)
+	return out, err
+}
+
+// RunningExcept implements retune.RunningExcepter.
+func (s *Store) RunningExcept(ctx context.Context, studyID int64, except []int) ([]retune.FrozenTrial, error) {
+	numbers := make([]int32, len(except))
+	for i, n := range except {
+		numbers[i] = int32(n)
+	}
+	out, _, err := s.readTrials(ctx, "read running trials", studyID, `t.state = 1 AND t.number <> ALL($2::integer[])`, `t.number`, numbers)
 	return out, err
 }
 

@@ -174,6 +174,8 @@ func TestQueryPlans(t *testing.T) {
 		{"finished since, intermediate", selFinishedSince.intermediate(), []any{1, 0}, "trials_finish"},
 		{"running", selRunning.trials("t.number"), []any{1}, "trials_state"},
 		{"running, intermediate", selRunning.intermediate(), []any{1}, "trials_state"},
+		{"running except", selRunningExcept.trials("t.number"), []any{1, "[1]"}, "trials_state"},
+		{"running except, intermediate", selRunningExcept.intermediate(), []any{1, "[1]"}, "trials_state"},
 		{"expired", qExpiredExists, []any{1, 0}, "trials_state"},
 		{"one trial", selID.trials("t.id"), []any{1}, "INTEGER PRIMARY KEY"},
 		{"one trial, intermediate", selID.intermediate(), []any{1}, "INTEGER PRIMARY KEY"},
@@ -206,7 +208,8 @@ func TestQueryPlans(t *testing.T) {
 		all := strings.Join(plan, "\n")
 		t.Logf("%s:\n%s", tc.name, all)
 		for _, line := range plan {
-			if strings.HasPrefix(line, "SCAN") && line != "SCAN CONSTANT ROW" {
+			// Scanning a json_each argument (a list of numbers given to the query) is fine.
+			if strings.HasPrefix(line, "SCAN") && line != "SCAN CONSTANT ROW" && !strings.HasPrefix(line, "SCAN json_each VIRTUAL TABLE") {
 				t.Errorf("%s: plan scans a table:\n%s", tc.name, all)
 			}
 		}

@@ -36,6 +36,7 @@ type sel struct {
 var (
 	selFinishedSince = sel{"trials_finish", `t.study_id = ? AND t.finish_seq > ?`}
 	selRunning       = sel{"trials_state", `t.study_id = ? AND t.state = 1`}
+	selRunningExcept = sel{"trials_state", `t.study_id = ? AND t.state = 1 AND t.number NOT IN (SELECT value FROM json_each(?))`}
 	selExpired       = sel{"trials_state", `t.study_id = ? AND t.state = 1 AND t.lease_expires < ?`}
 	selStudy         = sel{"", `t.study_id = ?`}
 	selNumber        = sel{"", `t.study_id = ? AND t.number = ?`}
@@ -399,22 +400,41 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 
 // Report implements retune.TrialStore.
 func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, values []float64) error {
-	if step < 0 {
-		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
+	return s.ReportMany(ctx, ref, []retune.StepValues{{Step: step, Values: values}})
+}
+
+// qReport stores steps given as a JSON array of [step, "values"] pairs in one statement.
+const qReport = `INSERT INTO intermediate (trial_id, step, vals)
+	SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?2) AS j WHERE true
+	ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`
+
+// ReportMany implements retune.BatchReporter, in one statement whatever the number of steps.
+func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []retune.StepValues) error {
+	rows := make([][2]any, 0, len(steps))
+	at := make(map[int64]int, len(steps))
+	for _, sv := range steps {
+		if sv.Step < 0 {
+			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
+		}
+		v := string(retune.MarshalFloats(sv.Values))
+		if i, ok := at[sv.Step]; ok { // the last values given win
+			rows[i][1] = v
+			continue
+		}
+		at[sv.Step] = len(rows)
+		rows = append(rows, [2]any{sv.Step, v})
 	}
-	vals := retune.MarshalFloats(values)
-	if _, err := retune.UnmarshalFloats(vals); err != nil {
-		return err
+	arg, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode steps: %w", err)
 	}
 	return s.write(ctx, func(tx *txn) error {
 		f, err := fence(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO intermediate (trial_id, step, vals) VALUES (?, ?, ?)
-			ON CONFLICT (trial_id, step) DO UPDATE SET vals = excluded.vals`, f.id, step, string(vals))
-		if err != nil {
-			return fmt.Errorf("sqlite: report trial %d step %d: %w", ref.Number, step, err)
+		if _, err := tx.ExecContext(ctx, qReport, f.id, string(arg)); err != nil {
+			return fmt.Errorf("sqlite: report %d steps of trial %d: %w", len(rows), ref.Number, err)
 		}
 		return nil
 	})
@@ -554,6 +574,27 @@ func (s *Store) Running(ctx context.Context, studyID int64) ([]retune.FrozenTria
 		}
 		var err error
 		out, err = queryTrials(ctx, tx, selRunning, `t.number`, studyID)
+		return err
+	})
+	return out, err
+}
+
+// RunningExcept implements retune.RunningExcepter.
+func (s *Store) RunningExcept(ctx context.Context, studyID int64, except []int) ([]retune.FrozenTrial, error) {
+	if except == nil {
+		except = []int{}
+	}
+	numbers, err := json.Marshal(except)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode trial numbers: %w", err)
+	}
+	var out []retune.FrozenTrial
+	err = s.read(ctx, func(tx *txn) error {
+		if _, err := studyName(ctx, tx, studyID); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryTrials(ctx, tx, selRunningExcept, `t.number`, studyID, string(numbers))
 		return err
 	})
 	return out, err

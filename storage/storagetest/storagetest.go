@@ -39,10 +39,12 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EnqueueOnce", testEnqueueOnce},
 		{"Fencing", testFencing},
 		{"RoundTrip", testRoundTrip},
+		{"ReportMany", testReportMany},
 		{"InvalidValues", testInvalidValues},
 		{"FinishedSince", testFinishedSince},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Running", testRunning},
+		{"RunningExcept", testRunningExcept},
 		{"Delete", testDelete},
 		{"Attributes", testAttributes},
 		{"Missing", testMissing},
@@ -824,6 +826,48 @@ func testRunning(t *testing.T, open Opener) {
 	}
 	if g := run[0]; g.Number != b.Number || g.Params["c"] != "x" || len(g.Intermediate[2]) != 1 || g.Intermediate[2][0] != 0.5 || g.Lease.Holder != "test" {
 		t.Errorf("Running()[0] = %+v, want params c=x, step 2 = 0.5, holder test", g)
+	}
+}
+
+// testRunningExcept: RunningExcept is Running without the trials named.
+func testRunningExcept(t *testing.T, open Opener) {
+	s := open(t)
+	rx, ok := s.(retune.RunningExcepter)
+	if !ok {
+		t.Skip("the storage reads running trials only all together (no retune.RunningExcepter)")
+	}
+	ctx := ctxT(t)
+	st := newStudy(t, s, "except", nil)
+	a, b, c := create(t, s, st.ID, nil), create(t, s, st.ID, nil), create(t, s, st.ID, nil)
+	if err := s.Report(ctx, ref(st.ID, b), 1, []float64{0.5}); err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, st.ID, c, 1)
+	for _, tc := range []struct {
+		except, want []int
+	}{
+		{nil, []int{a.Number, b.Number}},
+		{[]int{a.Number}, []int{b.Number}},
+		{[]int{c.Number, 99}, []int{a.Number, b.Number}},
+		{[]int{b.Number, a.Number}, nil},
+	} {
+		run, err := rx.RunningExcept(ctx, st.ID, tc.except)
+		if err != nil {
+			t.Fatalf("RunningExcept(%v) error: %v", tc.except, err)
+		}
+		var got []int
+		for _, ft := range run {
+			got = append(got, ft.Number)
+			if ft.Number == b.Number && (len(ft.Intermediate) != 1 || ft.Intermediate[1][0] != 0.5) {
+				t.Errorf("RunningExcept(%v): trial %d has steps %v, want step 1 = 0.5", tc.except, ft.Number, ft.Intermediate)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("RunningExcept(%v) = trials %v, want %v", tc.except, got, tc.want)
+		}
+	}
+	if _, err := rx.RunningExcept(ctx, st.ID+1000, nil); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("RunningExcept(missing study) error = %v, want ErrNotFound", err)
 	}
 }
 
