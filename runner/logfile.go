@@ -7,10 +7,14 @@ import (
 )
 
 // headTail writes a trial's output to a file, keeping the first head bytes and the last
-// tail bytes: a trainer that prints without end cannot fill the disk or the memory.
+// tail bytes: a trainer that prints without end cannot fill the disk or the memory. Writes
+// never fail: the trainer's output must keep flowing (its metrics are parsed from it), so
+// the first error writing the file (a full disk, say) goes to onErr and the log ends there.
 type headTail struct {
 	mu      sync.Mutex
 	f       *os.File
+	onErr   func(error)
+	failed  bool
 	head    int64 // bytes still allowed into the file's head
 	ring    []byte
 	start   int   // index of the oldest byte in ring once full
@@ -18,22 +22,36 @@ type headTail struct {
 	dropped int64 // bytes neither in the head nor in the ring
 }
 
-func newHeadTail(path string, head, tail int) (*headTail, error) {
+func newHeadTail(path string, head, tail int, onErr func(error)) (*headTail, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &headTail{f: f, head: int64(head), ring: make([]byte, 0, tail)}, nil
+	return &headTail{f: f, head: int64(head), ring: make([]byte, 0, tail), onErr: onErr}, nil
+}
+
+// fail records a write error; the log gets nothing more.
+func (h *headTail) fail(err error) {
+	if !h.failed {
+		h.failed = true
+		if h.onErr != nil {
+			h.onErr(fmt.Errorf("write trial log %s: %w", h.f.Name(), err))
+		}
+	}
 }
 
 func (h *headTail) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(p)
+	if h.failed {
+		return n, nil
+	}
 	if h.head > 0 {
 		k := min(int64(len(p)), h.head)
 		if _, err := h.f.Write(p[:k]); err != nil {
-			return 0, err
+			h.fail(err)
+			return n, nil
 		}
 		h.head -= k
 		p = p[k:]
@@ -66,6 +84,9 @@ func (h *headTail) Write(p []byte) (int, error) {
 func (h *headTail) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.failed {
+		return h.f.Close()
+	}
 	if h.dropped > 0 {
 		fmt.Fprintf(h.f, "\n… %d bytes of output left out …\n", h.dropped)
 	}
@@ -77,6 +98,9 @@ func (h *headTail) Close() error {
 		}
 	} else {
 		_, err = h.f.Write(h.ring)
+	}
+	if err != nil {
+		h.fail(err)
 	}
 	if cerr := h.f.Close(); err == nil {
 		err = cerr

@@ -92,11 +92,24 @@ type Command struct {
 	Secrets []string
 	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
 	KillGrace time.Duration
+	// LogErrorFunc, if set, is told the first time a trial's log cannot be written (a full
+	// disk, say), once per Command: the trials go on, their logs cut short.
+	LogErrorFunc func(error)
 	// MaxLineBytes bounds a metric line; longer lines are skipped (and counted in the
 	// reason of a trial whose objective is missing). Default 1 MiB.
 	MaxLineBytes int
 
-	wg sync.WaitGroup // processes started and not yet reaped
+	wg      sync.WaitGroup // processes started and not yet reaped
+	logOnce sync.Once      // LogErrorFunc is told once
+}
+
+// logErrorOnce tells LogErrorFunc of a log write error, the first time only.
+func (c *Command) logErrorOnce(err error) {
+	c.logOnce.Do(func() {
+		if c.LogErrorFunc != nil {
+			c.LogErrorFunc(err)
+		}
+	})
 }
 
 // Wait blocks until every process this Command started has exited and been reaped.
@@ -300,7 +313,7 @@ func (c *Command) openFiles(number int) (*trialFiles, error) {
 	}
 	f.close = removeMetrics
 	if f.logPath != "" {
-		lf, err := newHeadTail(f.logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail))
+		lf, err := newHeadTail(f.logPath, def(c.LogHead, DefaultLogHead), def(c.LogTail, DefaultLogTail), c.logErrorOnce)
 		if err != nil {
 			removeMetrics()
 			return nil, fmt.Errorf("log file: %w", err)

@@ -138,3 +138,35 @@ notifiers:
 		}
 	}
 }
+
+// TestLogWriteErrors: a log folder that cannot take more (here each trial's log is
+// /dev/full) is said once per run, and the trials still complete with their metrics.
+func TestLogWriteErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here:", err)
+	}
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	studyLogs := runner.StudyLogDir(logs, "full")
+	if err := os.MkdirAll(studyLogs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"0", "1", "2"} {
+		if err := os.Symlink("/dev/full", filepath.Join(studyLogs, n+".log")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := writeStudy(t, dir, "study.yaml", "full", nil, "params:\n  x: {type: float, low: 0, high: 1}\nbudget: {trials: 3}\n")
+	db := filepath.Join(dir, "r.db")
+	r := cli(t, nil, "run", file, "--db", db, "--log-dir", logs)
+	if r.code != ExitOK {
+		t.Fatalf("run: %v", r)
+	}
+	if n := strings.Count(r.stderr, "retune: warning: write trial log"); n != 1 || !strings.Contains(r.stderr, "no space left on device") {
+		t.Errorf("%d log warnings, want 1 naming the error:\n%s", n, r.stderr)
+	}
+	if st := byState(trials(t, db, "full")); st["COMPLETE"] != 3 {
+		t.Errorf("trials %v, want 3 COMPLETE", st)
+	}
+}
