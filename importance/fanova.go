@@ -82,13 +82,14 @@ func (o FANOVAOptions) config() (forestConfig, error) {
 // feature whose splits send a set of choices each way, every choice with an equal share of
 // the space (Optuna one-hot encodes categoricals, giving each 0/1 column a unit interval).
 //
-// Conditional params: the trials that have exactly the same params are fitted together. A
-// param is analysed by a forest grown on the trials that have it, over the params that all
-// of those trials have; params present in every trial share one forest (the only one when
-// no param is conditional), and a conditional param's Raw is a share of the variance among
-// the trials that have it. A param whose value lies outside the distribution it has in the
-// latest trial counts as absent from that trial. Params whose distribution has one value,
-// and params fewer than two trials have, get Raw 0.
+// Conditional params: a param is analysed by a forest grown on the trials that have it, over
+// the params that all of those trials have. Params that the same trials have share a forest:
+// one forest for the params every trial has (the only one when no param is conditional), one
+// more for each other set of trials. A conditional param's Raw is thus a share of the variance
+// among the trials that have it, and interactions are only computed between params that share
+// a forest. A param whose value lies outside the distribution it has in the latest trial that
+// has it counts as absent from that trial. Params whose distribution has one value, and params
+// fewer than two trials have, get Raw 0.
 //
 // FANOVA returns an error wrapping ErrTooFewTrials with fewer than two usable trials,
 // retune.ErrInvalid for invalid options, and ctx's error if ctx is done first.
