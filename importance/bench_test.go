@@ -43,6 +43,18 @@ func BenchmarkFANOVA(b *testing.B) {
 	}
 }
 
+// BenchmarkFANOVAInteractions adds the 45 pairs' interactions at 1,000 trials.
+func BenchmarkFANOVAInteractions(b *testing.B) {
+	x, y := benchData(1000)
+	ts := frozen(x, y, 0, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FANOVA(context.Background(), ts, FANOVAOptions{Seed: 1, Interactions: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkPEDANOVA times PEDANOVA with its defaults on the same trials.
 func BenchmarkPEDANOVA(b *testing.B) {
 	x, y := benchData(10000)

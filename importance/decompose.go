@@ -39,7 +39,8 @@ type decomposer struct {
 	leaves []leafCell
 	lo, hi []int32    // per leaf and feature: the cell's atoms [lo, hi) (numeric features)
 	sets   [][]uint64 // per leaf and categorical feature: the cell's choices
-	diff   []float64  // scratch
+	diff   []float64  // scratch for main effects
+	grid   []float64  // scratch for pairs
 }
 
 // decompose returns the shares of one tree's nodes over features with cats choices (0 for
@@ -255,7 +256,9 @@ func (d *decomposer) marginal(f int) []float64 {
 func (d *decomposer) pairVariance(f, g int, mean float64) float64 {
 	af, ag := d.atoms(f), d.atoms(g)
 	w := ag + 1
-	diff := make([]float64, (af+1)*w)
+	diff := slices.Grow(d.grid[:0], (af+1)*w)[:(af+1)*w]
+	clear(diff)
+	d.grid = diff
 	for l, leaf := range d.leaves {
 		c := leaf.value * leaf.volume / (d.extent(l, f) * d.extent(l, g))
 		d.runs(l, f, func(a1, a2 int) {
