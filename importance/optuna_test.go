@@ -90,10 +90,11 @@ func maxError(got, want []float64) float64 {
 // 0.0254 against 0.0258).
 //
 // It needs python3-optuna and python3-sklearn from Debian for /usr/bin/python3, and takes a
-// few minutes (Optuna's fANOVA is pure Python): it is skipped in -short mode.
+// few minutes (Optuna's fANOVA is pure Python), so it runs only when asked for:
+// RETUNE_TEST_OPTUNA=1 go test ./importance -run AgainstOptuna.
 func TestFANOVAAgainstOptuna(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the comparison with Optuna takes minutes")
+	if os.Getenv("RETUNE_TEST_OPTUNA") == "" || testing.Short() {
+		t.Skip("the comparison with Optuna 3.1 takes minutes: run it with RETUNE_TEST_OPTUNA=1")
 	}
 	if err := exec.Command(python, "-c", "import optuna, sklearn").Run(); err != nil {
 		t.Skipf("%s cannot import optuna and sklearn (%v): install Debian's python3-optuna and python3-sklearn to compare with Optuna 3.1", python, err)
