@@ -67,6 +67,7 @@ func commands() []command {
 		{"studies", "", "list the studies in the database with their trial counts and best values", runStudies},
 		{"trials", "STUDY", "list a study's trials", runTrials},
 		{"best", "STUDY", "show a study's best trial (or its Pareto front)", runBest},
+		{"importance", "STUDY", "show which params matter, by fANOVA or PED-ANOVA", runImportance},
 		{"export", "STUDY", "write a study's trials as CSV or JSON", runExport},
 		{"enqueue", "STUDY", "add a trial with fixed params; the next run claims it", runEnqueue},
 		{"delete", "STUDY", "delete a study with its trials and logs", runDelete},
