@@ -3,6 +3,8 @@
 package runner_test
 
 import (
+	"go.uber.org/goleak"
+
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +35,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	// Every trial's readers and waiters must be gone once its Run has returned.
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
