@@ -3,8 +3,6 @@
 package runner_test
 
 import (
-	"go.uber.org/goleak"
-
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/runner"
