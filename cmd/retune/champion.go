@@ -159,8 +159,11 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 		return nil
 	case "show":
 		c, err := st.Champion(ctx, model)
+		if errors.Is(err, retune.ErrNotFound) {
+			return notFound{fmt.Sprintf("model %q has no champion: set one with `retune champion set %s --value V`, or promote a decision's candidate", model, model)}
+		}
 		if err != nil {
-			return fmt.Errorf("model %q: %w", model, err)
+			return err
 		}
 		if *asJSON {
 			return writeJSON(m.Stdout, championJSON(c))

@@ -92,6 +92,13 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// notFound is a not-found error whose message says it all (exit 4): the storage's wrapped
+// "retune: not found" would only repeat it.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string { return e.msg }
+func (e notFound) Unwrap() error { return retune.ErrNotFound }
+
 // errAllFailed is returned by run when every trial failed.
 var errAllFailed = errors.New("every trial failed")
 

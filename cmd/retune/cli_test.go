@@ -354,6 +354,7 @@ params:
 		{"export of no study", []string{"export", "nosuch", "--db", db}, ExitNotFound, []string{`no study "nosuch"`}, ""},
 		{"enqueue to no study", []string{"enqueue", "nosuch", "--db", db, "--param", "x=1"}, ExitNotFound, []string{`no study "nosuch"`}, ""},
 		{"delete no study", []string{"delete", "nosuch", "--db", db, "--yes"}, ExitNotFound, []string{`no study "nosuch"`}, ""},
+		{"no champion", []string{"champion", "show", "m", "--db", db}, ExitNotFound, []string{"retune: model \"m\" has no champion: set one with `retune champion set m --value V`"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

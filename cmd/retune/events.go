@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -65,6 +66,11 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if sub != "list" {
+		if pos[0], err = eventID(ctx, es, pos[0]); err != nil {
+			return err
+		}
+	}
 	switch sub {
 	case "list":
 		if *limit < 0 || *before < 0 {
@@ -84,6 +90,23 @@ func runEvents(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "event %s: %d deliveries pending again; a running dispatcher sends them now\n", pos[0], len(ids))
 	return nil
+}
+
+// eventID returns the ID of the event arg names: its ID, or the sequence number (SEQ) that
+// `retune events list` prints.
+func eventID(ctx context.Context, es retune.EventStore, arg string) (string, error) {
+	seq, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || seq <= 0 {
+		return arg, nil // event IDs are UUIDs: never all digits
+	}
+	evs, err := es.FindEvents(ctx, retune.EventQuery{Before: seq + 1, Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(evs) == 0 || evs[0].Seq != seq {
+		return "", notFound{fmt.Sprintf("no event with sequence number %d (see retune events list)", seq)}
+	}
+	return evs[0].ID, nil
 }
 
 // eventRow is an event with its deliveries, for listing.

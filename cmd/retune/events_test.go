@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +65,7 @@ notifiers:
 		t.Errorf("log notifier wrote %q, %v, want 2 lines", b, err)
 	}
 	var list []struct {
+		Seq        int64
 		ID, Type   string
 		Notify     []string
 		Deliveries []struct{ Notifier, State string }
@@ -92,6 +94,9 @@ notifiers:
 		t.Errorf("events list --before %s:\n%s\nwant the run's two events under a header, and no more pages", before, page)
 	}
 	show := mustCLI(t, "events", "show", list[1].ID, "--db", db)
+	if bySeq := mustCLI(t, "events", "show", strconv.FormatInt(list[1].Seq, 10), "--db", db); bySeq != show {
+		t.Errorf("events show %d (its SEQ):\n%s\nwant the same as by its ID:\n%s", list[1].Seq, bySeq, show)
+	}
 	if !strings.Contains(show, `"specversion": "1.0"`) || !strings.Contains(show, "to hook: delivered after 1 attempt(s)") || !strings.Contains(show, "204") && !strings.Contains(show, "200") {
 		t.Errorf("events show:\n%s", show)
 	}
@@ -115,6 +120,7 @@ notifiers:
 		msg  string
 	}{
 		{[]string{"events", "show", "nope"}, ExitNotFound, `no event "nope"`},
+		{[]string{"events", "show", "999"}, ExitNotFound, "no event with sequence number 999"},
 		{[]string{"events", "redeliver", "nope"}, ExitNotFound, `event "nope"`},
 		{[]string{"events", "list", "--state", "lost"}, ExitUsage, "want pending, delivered or dead"},
 		{[]string{"events", "list", "--before", "-1"}, ExitUsage, "--before must be >= 0"},
