@@ -39,7 +39,7 @@ func ExampleCSV() {
 		panic(err)
 	}
 	// Output:
-	// number,kind,state,loss,param_opt,param_x,reason,retry_of,start,end
-	// 0,search,COMPLETE,0.0625,adam,0.25,,,,
-	// 1,search,COMPLETE,0.25,adam,0.5,,,,
+	// number,kind,state,loss,param_opt,param_x,reason,retry_of,start,end,duration_s
+	// 0,search,COMPLETE,0.0625,adam,0.25,,,,,
+	// 1,search,COMPLETE,0.25,adam,0.5,,,,,
 }

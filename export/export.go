@@ -4,11 +4,12 @@
 // CSV columns, in this order: number, kind, state, one column per objective (named by the
 // study's metric names, else value or value_0, value_1, …), params as param_<name> sorted
 // by name (a WAITING trial's enqueued params), other metrics as metric_<name> sorted, user attributes as user_<key> sorted
-// (JSON-encoded unless a string), then reason, retry_of, start, end. Times are RFC 3339 in
-// UTC; ±Inf and NaN are written inf, -inf and nan, in CSV and JSON alike.
+// (JSON-encoded unless a string), then reason, retry_of, start, end, duration_s (seconds,
+// three decimals). Times are RFC 3339 in UTC; intermediate values are in step order; ±Inf and NaN are written inf, -inf and nan, in CSV and JSON alike.
 package export
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -67,7 +68,7 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 	for _, u := range users {
 		header = append(header, "user_"+u)
 	}
-	header = append(header, "reason", "retry_of", "start", "end")
+	header = append(header, "reason", "retry_of", "start", "end", "duration_s")
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return err
@@ -100,7 +101,11 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 		if t.RetryOf >= 0 {
 			retry = strconv.Itoa(t.RetryOf)
 		}
-		row = append(row, t.Reason, retry, timeCell(t.Start), timeCell(t.End))
+		dur := ""
+		if d := duration(t); d != nil {
+			dur = strconv.FormatFloat(*d, 'f', 3, 64)
+		}
+		row = append(row, t.Reason, retry, timeCell(t.Start), timeCell(t.End), dur)
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -151,19 +156,66 @@ func timeCell(t time.Time) string {
 
 // Trial is the JSON form of a trial. Field order is the output order.
 type Trial struct {
-	Number       int                       `json:"number"`
-	Kind         string                    `json:"kind"`
-	State        string                    `json:"state"`
-	Values       []retune.Float            `json:"values,omitempty"`
-	Params       map[string]any            `json:"params,omitempty"`
-	Metrics      map[string]retune.Float   `json:"metrics,omitempty"`
-	Intermediate map[string][]retune.Float `json:"intermediate,omitempty"`
-	UserAttrs    map[string]any            `json:"user_attrs,omitempty"`
-	SystemAttrs  map[string]any            `json:"system_attrs,omitempty"`
-	Reason       string                    `json:"reason,omitempty"`
-	RetryOf      *int                      `json:"retry_of,omitempty"`
-	Start        *time.Time                `json:"start,omitempty"`
-	End          *time.Time                `json:"end,omitempty"`
+	Number       int                     `json:"number"`
+	Kind         string                  `json:"kind"`
+	State        string                  `json:"state"`
+	Values       []retune.Float          `json:"values,omitempty"`
+	Params       map[string]any          `json:"params,omitempty"`
+	Metrics      map[string]retune.Float `json:"metrics,omitempty"`
+	Intermediate Steps                   `json:"intermediate,omitempty"`
+	UserAttrs    map[string]any          `json:"user_attrs,omitempty"`
+	SystemAttrs  map[string]any          `json:"system_attrs,omitempty"`
+	Reason       string                  `json:"reason,omitempty"`
+	RetryOf      *int                    `json:"retry_of,omitempty"`
+	Start        *time.Time              `json:"start,omitempty"`
+	End          *time.Time              `json:"end,omitempty"`
+	Duration     *float64                `json:"duration_s,omitempty"` // seconds from start to end
+}
+
+// Steps are a trial's intermediate values by step, written in step order (1, 2, 10, not
+// 1, 10, 2 as JSON object keys would sort).
+type Steps map[string][]retune.Float
+
+// MarshalJSON writes the steps in numeric order.
+func (s Steps) MarshalJSON() ([]byte, error) {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, errA := strconv.ParseInt(keys[i], 10, 64)
+		b, errB := strconv.ParseInt(keys[j], 10, 64)
+		if errA != nil || errB != nil {
+			return keys[i] < keys[j]
+		}
+		return a < b
+	})
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(s[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// duration is the seconds from start to end, nil unless both are set.
+func duration(t retune.FrozenTrial) *float64 {
+	if t.Start.IsZero() || t.End.IsZero() {
+		return nil
+	}
+	d := t.End.Sub(t.Start).Seconds()
+	return &d
 }
 
 // Document is the JSON export of a study.
@@ -191,7 +243,7 @@ func ToJSON(t retune.FrozenTrial) Trial {
 		}
 	}
 	if len(t.Intermediate) > 0 {
-		out.Intermediate = make(map[string][]retune.Float, len(t.Intermediate))
+		out.Intermediate = make(Steps, len(t.Intermediate))
 		for step, vs := range t.Intermediate {
 			fs := make([]retune.Float, len(vs))
 			for i, v := range vs {
@@ -212,6 +264,7 @@ func ToJSON(t retune.FrozenTrial) Trial {
 		e := t.End.UTC()
 		out.End = &e
 	}
+	out.Duration = duration(t)
 	return out
 }
 

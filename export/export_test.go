@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/export"
@@ -55,11 +57,17 @@ type errWrap string
 
 func (e errWrap) Error() string { return string(e) }
 
-var times = regexp.MustCompile(`\d{4}-\d\d-\d\dT[0-9:.]+Z`)
+var (
+	times        = regexp.MustCompile(`\d{4}-\d\d-\d\dT[0-9:.]+Z`)
+	jsonDuration = regexp.MustCompile(`"duration_s": [0-9.e+-]+`)
+	csvDuration  = regexp.MustCompile(`(?m),\d+\.\d{3}$`)
+)
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	got = times.ReplaceAll(got, []byte("TIME"))
+	got = jsonDuration.ReplaceAll(got, []byte(`"duration_s": SECONDS`))
+	got = csvDuration.ReplaceAll(got, []byte(",SECONDS"))
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -97,5 +105,27 @@ func TestJSON(t *testing.T) {
 	}
 	if len(doc.Trials) != 5 || !math.IsInf(float64(doc.Trials[1].Values[0]), 1) || doc.Trials[4].State != "WAITING" || fmt.Sprint(doc.Trials[4].Params["x"]) != "0.5" {
 		t.Errorf("decoded export = %+v, want 5 trials, +Inf for trial 1, trial 4 WAITING with x=0.5", doc)
+	}
+}
+
+// TestStepsInOrder: intermediate values come out in step order, not in the string order
+// JSON object keys would sort in; durations are end minus start.
+func TestStepsInOrder(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := retune.FrozenTrial{State: retune.TrialComplete, Start: start, End: start.Add(1500 * time.Millisecond),
+		Intermediate: map[int64][]float64{10: {0.1}, 2: {0.5}, 1: {0.9}, 100: {0.01}}}
+	b, err := json.Marshal(export.ToJSON(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"intermediate":{"1":[0.9],"2":[0.5],"10":[0.1],"100":[0.01]}`; !strings.Contains(string(b), want) {
+		t.Errorf("ToJSON = %s, want %s", b, want)
+	}
+	if !strings.Contains(string(b), `"duration_s":1.5`) {
+		t.Errorf("ToJSON = %s, want duration_s 1.5", b)
+	}
+	var back export.Trial
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Intermediate["10"]) != 1 {
+		t.Errorf("read back: %+v, %v", back.Intermediate, err)
 	}
 }

@@ -176,7 +176,7 @@ budget: {trials: 7, parallel: 2}
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := []string{"number", "kind", "state", "loss", "param_steps", "param_x", "metric_params_x", "metric_trial_env", "metric_x_echo", "reason", "retry_of", "start", "end"}
+	wantHeader := []string{"number", "kind", "state", "loss", "param_steps", "param_x", "metric_params_x", "metric_trial_env", "metric_x_echo", "reason", "retry_of", "start", "end", "duration_s"}
 	if len(rows) != 7 || !slices.Equal(rows[0], wantHeader) {
 		t.Fatalf("export csv: %d rows, header %q; want 7 rows, header %q", len(rows), rows[0], wantHeader)
 	}
