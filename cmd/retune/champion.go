@@ -92,21 +92,17 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 	fs := m.flagSet("champion")
 	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	params := paramFlags{}
-	var values floatList
-	metrics := metricFlags{}
-	force := new(bool)
-	var notifyIDs idList
+	f := championFlags{params: paramFlags{}, metrics: metricFlags{}, force: new(bool)}
 	switch sub {
 	case "set":
-		fs.Var(params, "param", "a param of the champion as name=value (repeatable)")
-		fs.Var(&values, "value", "an objective value of the champion (repeat for several objectives)")
-		fs.Var(metrics, "metric", "another metric as name=value, for guardrails (repeatable)")
+		fs.Var(f.params, "param", "a param of the champion as name=value (repeatable)")
+		fs.Var(&f.values, "value", "an objective value of the champion (repeat for several objectives)")
+		fs.Var(f.metrics, "metric", "another metric as name=value, for guardrails (repeatable)")
 	case "promote":
-		fs.Var(&values, "value", "the retrained model's measured objective value (default: the candidate trial's)")
-		fs.Var(metrics, "metric", "the retrained model's other metric as name=value (repeatable)")
-		force = fs.Bool("force", false, "promote even within the cooldown (retrain.cooldown) of the previous promotion")
-		fs.Var(&notifyIDs, "notify", "a notifier the champion-promoted event is for (repeatable or comma-separated; \"\" for none; default: those of the decision's event)")
+		fs.Var(&f.values, "value", "the retrained model's measured objective value (default: the candidate trial's)")
+		fs.Var(f.metrics, "metric", "the retrained model's other metric as name=value (repeatable)")
+		f.force = fs.Bool("force", false, "promote even within the cooldown (retrain.cooldown) of the previous promotion")
+		fs.Var(&f.notify, "notify", "a notifier the champion-promoted event is for (repeatable or comma-separated; \"\" for none; default: those of the decision's event)")
 	case "show", "history":
 	default:
 		return usagef("champion %s: want set, show, history or promote", sub)
@@ -124,61 +120,86 @@ func runChampion(ctx context.Context, m *Main, args []string) error {
 	defer st.Close()
 	switch sub {
 	case "set":
-		if len(values) == 0 {
-			return usagef("champion set: give the champion's value with --value (and its params with --param)")
-		}
-		c, err := retrain.SetChampion(ctx, st, model, params, values, metrics)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stdout, "champion of %s is now version %d (manual)\n", model, c.Version)
-		return nil
+		return m.championSet(ctx, st, model, f)
 	case "promote":
-		if *decision == 0 {
-			return usagef("champion promote: give --decision ID (see retune decisions list %s)", model)
-		}
-		d, err := st.Decision(ctx, *decision)
-		if err != nil {
-			return err
-		}
-		if d.Model != model {
-			return usagef("decision %d is about model %q, not %q", *decision, d.Model, model)
-		}
-		po := retrain.PromoteOptions{Values: values, Metrics: metrics, Force: *force}
-		if notifyIDs.set {
-			po.Notify = append([]string{}, notifyIDs.ids...)
-		}
-		c, err := retrain.Promote(ctx, st, *decision, po)
-		if errors.Is(err, retune.ErrVersionConflict) {
-			return versionConflict{err}
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stdout, "champion of %s is now version %d (trial %d of %s, decision %d)\n", model, c.Version, c.Trial, c.Study, *decision)
-		return nil
+		return m.championPromote(ctx, st, model, *decision, f)
 	case "show":
-		c, err := st.Champion(ctx, model)
-		if errors.Is(err, retune.ErrNotFound) {
-			return notFound{fmt.Sprintf("model %q has no champion: set one with `retune champion set %s --value V`, or promote a decision's candidate", model, model)}
-		}
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(m.Stdout, championJSON(c))
-		}
-		printChampion(m, c)
-		return nil
+		return m.championShow(ctx, st, model, *asJSON)
 	}
+	return m.championHistory(ctx, st, model, *asJSON)
+}
+
+// championFlags are the flags of champion set and promote.
+type championFlags struct {
+	params  paramFlags
+	values  floatList
+	metrics metricFlags
+	force   *bool
+	notify  idList
+}
+
+func (m *Main) championSet(ctx context.Context, st retrain.Store, model string, f championFlags) error {
+	if len(f.values) == 0 {
+		return usagef("champion set: give the champion's value with --value (and its params with --param)")
+	}
+	c, err := retrain.SetChampion(ctx, st, model, f.params, f.values, f.metrics)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "champion of %s is now version %d (manual)\n", model, c.Version)
+	return nil
+}
+
+func (m *Main) championPromote(ctx context.Context, st retrain.Store, model string, decision int64, f championFlags) error {
+	if decision == 0 {
+		return usagef("champion promote: give --decision ID (see retune decisions list %s)", model)
+	}
+	d, err := st.Decision(ctx, decision)
+	if err != nil {
+		return err
+	}
+	if d.Model != model {
+		return usagef("decision %d is about model %q, not %q", decision, d.Model, model)
+	}
+	po := retrain.PromoteOptions{Values: f.values, Metrics: f.metrics, Force: *f.force}
+	if f.notify.set {
+		po.Notify = append([]string{}, f.notify.ids...)
+	}
+	c, err := retrain.Promote(ctx, st, decision, po)
+	if errors.Is(err, retune.ErrVersionConflict) {
+		return versionConflict{err}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "champion of %s is now version %d (trial %d of %s, decision %d)\n", model, c.Version, c.Trial, c.Study, decision)
+	return nil
+}
+
+func (m *Main) championShow(ctx context.Context, st retrain.Store, model string, asJSON bool) error {
+	c, err := st.Champion(ctx, model)
+	if errors.Is(err, retune.ErrNotFound) {
+		return notFound{fmt.Sprintf("model %q has no champion: set one with `retune champion set %s --value V`, or promote a decision's candidate", model, model)}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(m.Stdout, championJSON(c))
+	}
+	printChampion(m, c)
+	return nil
+}
+
+func (m *Main) championHistory(ctx context.Context, st retrain.Store, model string, asJSON bool) error {
 	hist, err := st.ChampionHistory(ctx, model)
 	if err != nil {
 		return err
 	}
 	if len(hist) == 0 {
-		return fmt.Errorf("model %q has no champion: %w", model, retune.ErrNotFound)
+		return notFound{fmt.Sprintf("model %q has no champion: set one with `retune champion set %s --value V`, or promote a decision's candidate", model, model)}
 	}
-	if *asJSON {
+	if asJSON {
 		out := make([]map[string]any, len(hist))
 		for i, c := range hist {
 			out[i] = championJSON(c)
