@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ type Main struct {
 	IsTerminal bool
 
 	retrySchedule []time.Duration // the event dispatchers' retry delays; nil: notify.DefaultSchedule
+	helpAsked     bool            // -h or help COMMAND: usage goes to stdout
 }
 
 // NewMain returns a Main on the process's standard streams and environment.
@@ -84,6 +86,9 @@ func commands() []command {
 	}
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help" }
+
 // usageError marks errors that are the caller's: exit code 2.
 type usageError struct{ err error }
 
@@ -124,6 +129,14 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
+		}
+		m.helpAsked = slices.ContainsFunc(args[1:], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
+		if len(args) == 2 && isHelp(args[1]) {
+			m.helpAsked = true
+			if strings.Contains(c.args, "|") { // a command with subcommands
+				fmt.Fprintf(m.Stdout, "Usage: retune %s %s\n\n%s.\n\nRun 'retune %s SUBCOMMAND -h' for a subcommand's flags.\n", c.name, c.args, capitalize(c.summary), c.name)
+				return ExitOK
+			}
 		}
 		err := c.run(ctx, m, args[1:])
 		return m.exit(ctx, err)
@@ -210,6 +223,9 @@ func (m *Main) flagSet(name string) *flag.FlagSet {
 	}
 	fs := flag.NewFlagSet("retune "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	if m.helpAsked {
+		fs.SetOutput(m.Stdout)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: retune %s [flags] %s\n\n%s.\n\nFlags:\n", name, c.args, capitalize(c.summary))
 		fs.PrintDefaults()

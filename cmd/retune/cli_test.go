@@ -388,8 +388,10 @@ func TestHelpGolden(t *testing.T) {
 		{"help", []string{"help"}, func(r result) string { return r.stdout }},
 		{"help-samplers", []string{"help", "samplers"}, func(r result) string { return r.stdout }},
 		{"help-pruners", []string{"help", "pruners"}, func(r result) string { return r.stdout }},
-		{"run-help", []string{"run", "-h"}, func(r result) string { return r.stderr }},
-		{"run-help", []string{"help", "run"}, func(r result) string { return r.stderr }},
+		{"run-help", []string{"run", "-h"}, func(r result) string { return r.stdout }},
+		{"run-help", []string{"help", "run"}, func(r result) string { return r.stdout }},
+		{"champion-help", []string{"help", "champion"}, func(r result) string { return r.stdout }},
+		{"champion-help", []string{"champion", "--help"}, func(r result) string { return r.stdout }},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
