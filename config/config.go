@@ -62,7 +62,10 @@ type Study struct {
 	Env     map[string]string // extra environment for the command
 	// SecretEnv names environment variables that hold secrets of the machine running the
 	// study: trainers and exec notifiers never see them (see Secrets).
-	SecretEnv   []string
+	SecretEnv []string
+	// StepKeys name the step of the trainer's metric lines, first found first (step_key:
+	// epoch, or a list); nil: "step".
+	StepKeys    []string
 	Objectives  []Objective
 	Params      []Param // in file order
 	Seed        uint64
@@ -165,7 +168,7 @@ func Parse(path string, data []byte) (*Study, error) {
 }
 
 // studyKeys are the top-level keys of a study file.
-var studyKeys = []string{"name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify"}
+var studyKeys = []string{"name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify", "step_key"}
 
 // parse parses a study file, or with def a study definition (see ParseDefinition).
 func parse(path string, data []byte, def bool) (*Study, error) {
@@ -195,6 +198,9 @@ func parse(path string, data []byte, def bool) (*Study, error) {
 	}
 	s := &Study{Path: path, Budget: Budget{Parallel: 1}}
 	p.trainer(f, root, s)
+	if n, ok := f["step_key"]; ok {
+		s.StepKeys = p.stepKeys(n)
+	}
 	p.objectives(f, root, s)
 	p.params(f, root, s)
 	if n, ok := f["seed"]; ok {
@@ -313,6 +319,25 @@ func (p *parser) trainer(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 	if n, ok := f["secret_env"]; ok {
 		s.SecretEnv = p.envNames(n, "secret_env")
 	}
+}
+
+// stepKeys reads step_key: one metric name or a list of them.
+func (p *parser) stepKeys(n *yaml.Node) []string {
+	var keys []string
+	if n.Kind == yaml.SequenceNode {
+		keys = p.strings(n, "step_key")
+		if len(keys) == 0 {
+			p.errorf(n, "step_key", "empty: want the metric name of the trainer's step, e.g. epoch")
+		}
+	} else if k, ok := p.str(n, "step_key"); ok {
+		keys = []string{k}
+	}
+	for _, k := range keys {
+		if err := retune.ValidateName("step key", k); err != nil {
+			p.errorf(n, "step_key", "%v", unwrapInvalid(err))
+		}
+	}
+	return keys
 }
 
 // budget reads the budget section.

@@ -210,6 +210,8 @@ func TestParseErrors(t *testing.T) {
 		{"notify without notifiers", valid + "notify: [hook]\n"},
 		{"bad secret_env", valid + "secret_env: [OK_NAME, \"A B\", \"\"]\n"},
 		{"secret_env not names", valid + "secret_env: {A: b}\n"},
+		{"empty step_key", valid + "step_key: []\n"},
+		{"step_key objective", strings.Replace(valid, "metric: accuracy", "metric: epoch", 1) + "step_key: [iteration, epoch]\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {

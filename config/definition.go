@@ -40,6 +40,9 @@ func (s *Study) Definition(seed uint64) (json.RawMessage, error) {
 	for i, o := range s.Objectives {
 		objs[i] = object{{"metric", o.Metric}, {"direction", o.Direction.String()}}
 	}
+	if s.StepKeys != nil {
+		d = append(d, member{"step_key", s.StepKeys})
+	}
 	d = append(d, member{"objectives", objs})
 	params := object{}
 	for _, p := range s.Params {

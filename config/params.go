@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,8 +36,12 @@ func (p *parser) objectives(f map[string]*yaml.Node, root *yaml.Node, s *Study) 
 		if m, ok := o["metric"]; !ok {
 			p.errorf(n, field+".metric", "missing: want the metric name the trainer prints")
 		} else if v, ok := p.str(m, field+".metric"); ok {
-			if v == "step" {
-				p.errorf(m, field+".metric", `"step" marks intermediate lines and cannot be an objective`)
+			steps := s.StepKeys
+			if steps == nil {
+				steps = runner.DefaultStepKeys
+			}
+			if slices.Contains(steps, v) {
+				p.errorf(m, field+".metric", "%q marks intermediate lines and cannot be an objective", v)
 			}
 			ob.Metric = v
 		}

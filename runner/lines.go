@@ -54,8 +54,8 @@ func (q *lineQueue) take() []Line {
 }
 
 // readFrom copies r to log and queues its metric lines, until r ends or fails.
-func (q *lineQueue) readFrom(r io.Reader, log io.Writer, max int) {
-	sp := &lineSplitter{max: max}
+func (q *lineQueue) readFrom(r io.Reader, log io.Writer, max int, steps []string) {
+	sp := &lineSplitter{max: max, steps: steps}
 	buf := make([]byte, 64<<10)
 	var lines []Line
 	for {
@@ -89,8 +89,9 @@ func (q *lineQueue) skippedLines() int {
 // skipped, and counted.
 type lineSplitter struct {
 	max      int
-	buf      []byte // the start of a line
-	skipping bool   // the current line is too long
+	steps    []string // step keys; nil: DefaultStepKeys
+	buf      []byte   // the start of a line
+	skipping bool     // the current line is too long
 	skipped  int
 }
 
@@ -114,7 +115,7 @@ func (s *lineSplitter) feed(p []byte, lines []Line) []Line {
 		}
 		if s.skipping || len(line) > s.max {
 			s.skipped++
-		} else if l, ok := ParseLine(line); ok {
+		} else if l, ok := ParseLineSteps(line, s.steps); ok {
 			lines = append(lines, l)
 		}
 		s.buf, s.skipping = s.buf[:0], false
@@ -128,7 +129,7 @@ func (s *lineSplitter) flush(lines []Line) []Line {
 	if s.skipping {
 		s.skipped++
 	} else if len(s.buf) > 0 {
-		if l, ok := ParseLine(s.buf); ok {
+		if l, ok := ParseLineSteps(s.buf, s.steps); ok {
 			lines = append(lines, l)
 		}
 	}
@@ -138,15 +139,16 @@ func (s *lineSplitter) flush(lines []Line) []Line {
 
 // fileTail reads the lines appended to the metrics file since the last read.
 type fileTail struct {
-	path string
-	max  int
-	off  int64
-	sp   *lineSplitter
+	path  string
+	max   int
+	steps []string
+	off   int64
+	sp    *lineSplitter
 }
 
 func (f *fileTail) read() []Line {
 	if f.sp == nil {
-		f.sp = &lineSplitter{max: f.max}
+		f.sp = &lineSplitter{max: f.max, steps: f.steps}
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {

@@ -26,9 +26,21 @@ type Line struct {
 // line such as "epoch 3 done: loss=0.41" still yields loss. Names start with a letter or
 // underscore and continue with letters, digits, '_', '.', '-' or '/'. Values are decimal
 // numbers, inf, -inf or nan (any case); a number too large for a float64 (1e999) is ±Inf.
-// In JSON, non-numeric fields are skipped. A step must be a whole number >= 0, or the line
-// is ignored. ok is false when the line has no metric.
-func ParseLine(line []byte) (Line, bool) {
+// In JSON, non-numeric fields are skipped. The step is the value of "step" (see
+// ParseLineSteps for other names); it must be a whole number >= 0, or the line is ignored.
+// ok is false when the line has no metric.
+func ParseLine(line []byte) (Line, bool) { return ParseLineSteps(line, nil) }
+
+// DefaultStepKeys are the names of a line's step when a Command names none.
+var DefaultStepKeys = []string{"step"}
+
+// ParseLineSteps is ParseLine with the step named by stepKeys (nil: DefaultStepKeys): the
+// first of them the line has is its step, and none of them is a metric ("epoch=3
+// val_acc=0.91" with step keys [epoch, iteration] is step 3 with val_acc).
+func ParseLineSteps(line []byte, stepKeys []string) (Line, bool) {
+	if stepKeys == nil {
+		stepKeys = DefaultStepKeys
+	}
 	line = bytes.TrimSpace(line)
 	var l Line
 	if len(line) > 0 && line[0] == '{' {
@@ -74,8 +86,15 @@ func ParseLine(line []byte) (Line, bool) {
 			l.set(name, f)
 		}
 	}
-	if step, ok := l.Values["step"]; ok {
-		delete(l.Values, "step")
+	for _, k := range stepKeys {
+		step, ok := l.Values[k]
+		if !ok {
+			continue
+		}
+		delete(l.Values, k)
+		if l.HasStep {
+			continue
+		}
 		if step < 0 || step != math.Trunc(step) || step > 1<<53 {
 			return Line{}, false
 		}

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -73,4 +74,28 @@ func FuzzParseLine(f *testing.F) {
 			t.Errorf("ParseLine(%q) kept step among values", line)
 		}
 	})
+}
+
+func TestParseLineSteps(t *testing.T) {
+	t.Parallel()
+	keys := []string{"epoch", "iteration"}
+	for _, c := range []struct {
+		line    string
+		keys    []string
+		step    int64
+		hasStep bool
+		values  string
+	}{
+		{"epoch=3 val_acc=0.91", keys, 3, true, "map[val_acc:0.91]"},
+		{"iteration=7 epoch=2 loss=1", keys, 2, true, "map[loss:1]"}, // the first key listed wins; neither is a metric
+		{`{"iteration": 7, "loss": 1}`, keys, 7, true, "map[loss:1]"},
+		{"step=3 loss=1", keys, 0, false, "map[loss:1 step:3]"}, // step is a metric when not a step key
+		{"epoch=3 loss=1", nil, 0, false, "map[epoch:3 loss:1]"},
+		{"step=4 loss=1", nil, 4, true, "map[loss:1]"},
+	} {
+		l, ok := runner.ParseLineSteps([]byte(c.line), c.keys)
+		if !ok || l.Step != c.step || l.HasStep != c.hasStep || fmt.Sprint(l.Values) != c.values {
+			t.Errorf("ParseLineSteps(%q, %v) = %+v, %v; want step %d (%v), values %s", c.line, c.keys, l, ok, c.step, c.hasStep, c.values)
+		}
+	}
 }

@@ -40,17 +40,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/a6b40afc/retune"
 )
@@ -92,6 +95,16 @@ type Command struct {
 	Secrets []string
 	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
 	KillGrace time.Duration
+	// StepKeys name a metric line's step, first found first (see ParseLineSteps);
+	// nil: DefaultStepKeys ("step").
+	StepKeys []string
+	// ExpectSteps says a pruner waits for intermediate values: a trial that exits without
+	// reporting any is warned about (WarnFunc).
+	ExpectSteps bool
+	// WarnFunc, if set, gets advice about the trainer's output, each kind once per
+	// Command: no intermediate values while ExpectSteps, or an objective metric that never
+	// appears while a similar name does.
+	WarnFunc func(msg string)
 	// LogErrorFunc, if set, is told the first time a trial's log cannot be written (a full
 	// disk, say), once per Command: the trials go on, their logs cut short.
 	LogErrorFunc func(error)
@@ -99,8 +112,9 @@ type Command struct {
 	// reason of a trial whose objective is missing). Default 1 MiB.
 	MaxLineBytes int
 
-	wg      sync.WaitGroup // processes started and not yet reaped
-	logOnce sync.Once      // LogErrorFunc is told once
+	wg                  sync.WaitGroup // processes started and not yet reaped
+	logOnce             sync.Once      // LogErrorFunc is told once
+	noStepOnce, simOnce sync.Once      // each WarnFunc advice once
 }
 
 // logErrorOnce tells LogErrorFunc of a log write error, the first time only.
@@ -250,7 +264,7 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 	}
 	pa := &parser{objectives: c.Objectives, last: map[string]float64{}}
 	maxLine := def(c.MaxLineBytes, DefaultMaxLineBytes)
-	mf := &fileTail{path: f.metrics, max: maxLine}
+	mf := &fileTail{path: f.metrics, max: maxLine, steps: c.StepKeys}
 	stopErr := c.watch(ctx, t, p, pa, mf, flushErr)
 
 	stderr := strings.TrimSpace(p.tail.String())
@@ -269,10 +283,44 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 		return nil, withTail(exitError(p.err))
 	}
 	values, err := pa.result(t, p.lines.skippedLines()+mf.skippedLines(), maxLine)
+	c.advise(t.Number(), pa)
 	if err != nil {
 		return nil, withTail(err)
 	}
 	return values, nil
+}
+
+// advise tells WarnFunc, once each, of a trial that reported no step while a pruner
+// waits for them, and of an objective that never appeared while a similar name did.
+func (c *Command) advise(number int, pa *parser) {
+	if c.WarnFunc == nil {
+		return
+	}
+	keys := c.StepKeys
+	if keys == nil {
+		keys = DefaultStepKeys
+	}
+	reported := true
+	for _, o := range c.Objectives {
+		_, ok := pa.last[o]
+		reported = reported && ok
+	}
+	if c.ExpectSteps && !pa.stepped && reported {
+		c.noStepOnce.Do(func() {
+			c.WarnFunc(fmt.Sprintf("trial %d reported no intermediate values, so the pruner has nothing to act on: no metric line had a step key (%s) with every objective; its lines had %s. Name the trainer's step with step_key: in the study file (e.g. step_key: epoch)",
+				number, strings.Join(keys, ", "), pa.seen()))
+		})
+	}
+	for _, o := range c.Objectives {
+		if _, ok := pa.last[o]; ok {
+			continue
+		}
+		if like := pa.similar(o); like != "" {
+			c.simOnce.Do(func() {
+				c.WarnFunc(fmt.Sprintf("trial %d never reported the objective metric %q, but reported %q: is the objective's metric: misspelt in the study file?", number, o, like))
+			})
+		}
+	}
 }
 
 // trialFiles are a trial's log and metrics file.
@@ -360,7 +408,7 @@ func (c *Command) start(cmd *exec.Cmd, log io.Writer) (*proc, error) {
 	c.wg.Add(1)
 	p := &proc{pgid: cmd.Process.Pid, lines: newLineQueue(), tail: &tailBuffer{n: stderrTail}, done: make(chan struct{})}
 	var readers sync.WaitGroup
-	readers.Go(func() { p.lines.readFrom(outR, log, def(c.MaxLineBytes, DefaultMaxLineBytes)) })
+	readers.Go(func() { p.lines.readFrom(outR, log, def(c.MaxLineBytes, DefaultMaxLineBytes), c.StepKeys) })
 	readers.Go(func() { _, _ = io.Copy(io.MultiWriter(log, p.tail), errR) })
 	go func() {
 		p.err = cmd.Wait() // the trainer exited
@@ -475,6 +523,48 @@ func exitError(err error) error {
 type parser struct {
 	objectives []string
 	last       map[string]float64
+	stepped    bool // a step with every objective was reported
+}
+
+// similar returns a metric seen whose name is like name (the same but for case and
+// separators, or one edit away; two for names over 4 bytes), "" if none.
+func (p *parser) similar(name string) string {
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '_' || r == '-' || r == '.' || r == '/' {
+				return -1
+			}
+			return unicode.ToLower(r)
+		}, s)
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.last)) {
+		d := editDistance(k, name)
+		if norm(k) == norm(name) || d == 1 && len(name) > 1 || d == 2 && len(name) > 4 {
+			return k
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func (p *parser) isObjective(name string) bool {
@@ -519,6 +609,7 @@ next:
 			vals[i] = v
 		}
 		steps = append(steps, retune.StepValues{Step: l.Step, Values: vals})
+		p.stepped = true
 	}
 	return steps
 }

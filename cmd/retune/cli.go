@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -87,7 +87,9 @@ func commands() []command {
 }
 
 // isHelp reports whether arg asks for help.
-func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
 
 // usageError marks errors that are the caller's: exit code 2.
 type usageError struct{ err error }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -591,5 +592,46 @@ func TestBrokenCommandSpendsNoBudget(t *testing.T) {
 	r = cli(t, nil, "run", failing, "--db", db, "--fail-fast", "0")
 	if r.code != ExitAllFailed || !strings.Contains(r.stdout, "ran 15 trials") {
 		t.Errorf("run with --fail-fast 0: %v", r)
+	}
+}
+
+// TestStepKeyAndAdvice: a trainer that counts epochs, not steps, is pruned once step_key
+// names its counter; without it, the run says once that the pruner has nothing to act on,
+// naming the keys the trainer printed. A misspelt objective gets a "did you mean".
+func TestStepKeyAndAdvice(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	write := func(name, objective, extra string) string {
+		p := filepath.Join(dir, name+".yaml")
+		body := fmt.Sprintf(`name: %s
+command: ["/bin/sh", "-c", "for e in 1 2 3; do echo epoch=$e loss=0.$e; done; echo loss=0.05"]
+objective: {metric: %s, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+pruner: {name: median, startup_trials: 1}
+budget: {trials: 3}
+%s`, name, objective, extra)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r := cli(t, nil, "run", write("nokey", "loss", ""), "--db", db)
+	if r.code != ExitOK || strings.Count(r.stderr, "reported no intermediate values") != 1 || !strings.Contains(r.stderr, "its lines had epoch, loss") {
+		t.Errorf("run without step_key: %v\nwant one warning naming epoch", r)
+	}
+	r = cli(t, nil, "run", write("epochs", "loss", "step_key: epoch\n"), "--db", db)
+	if r.code != ExitOK || strings.Contains(r.stderr, "warning") {
+		t.Errorf("run with step_key: %v", r)
+	}
+	for _, tr := range trials(t, db, "epochs") {
+		if len(tr.Intermediate) != 3 || len(tr.Intermediate["3"]) != 1 {
+			t.Errorf("trial %d: intermediate %v, want epochs 1–3", tr.Number, tr.Intermediate)
+		}
+	}
+	r = cli(t, nil, "run", write("typo", "los", "step_key: epoch\n"), "--db", db, "--fail-fast", "0")
+	if strings.Count(r.stderr, `never reported the objective metric "los", but reported "loss"`) != 1 {
+		t.Errorf("run with a misspelt objective: %v\nwant one did-you-mean warning", r)
 	}
 }

@@ -143,6 +143,9 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	cmd := &runner.Command{
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
 		LogDir: o.logs, Secrets: cfg.Secrets(), KillGrace: o.grace,
+		StepKeys:    cfg.StepKeys,
+		ExpectSteps: cfg.PrunerSpec.Name != "" && cfg.PrunerSpec.Name != "none",
+		WarnFunc:    func(msg string) { fmt.Fprintln(m.Stderr, "retune: warning:", msg) },
 		LogErrorFunc: func(err error) {
 			fmt.Fprintf(m.Stderr, "retune: warning: %s; the trials go on, their logs cut short (is the disk full?)\n", errText(err))
 		},
