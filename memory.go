@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // NewMemoryStorage returns a Storage that keeps everything in this process's memory: the
@@ -324,7 +326,7 @@ func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []
 	if step < 0 {
 		return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, step)
 	}
-	vals, err := UnmarshalFloats(MarshalFloats(values))
+	vals, err := codec.UnmarshalFloats(codec.MarshalFloats(values))
 	if err != nil {
 		return err
 	}
@@ -350,7 +352,7 @@ func (m *memStore) ReportMany(_ context.Context, ref TrialRef, steps []StepValue
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, sv.Step)
 		}
-		v, err := UnmarshalFloats(MarshalFloats(sv.Values))
+		v, err := codec.UnmarshalFloats(codec.MarshalFloats(sv.Values))
 		if err != nil {
 			return err
 		}
@@ -409,11 +411,11 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 	if err != nil {
 		return FrozenTrial{}, err
 	}
-	vals, err := UnmarshalFloats(MarshalFloats(req.Values))
+	vals, err := codec.UnmarshalFloats(codec.MarshalFloats(req.Values))
 	if err != nil {
 		return FrozenTrial{}, err
 	}
-	metrics, err := UnmarshalMetrics(MarshalMetrics(req.Metrics))
+	metrics, err := codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
 	if err != nil {
 		return FrozenTrial{}, err
 	}
@@ -450,7 +452,7 @@ func CheckFinish(req FinishRequest) error {
 		if len(req.Values) == 0 {
 			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", ErrInvalid, req.Ref.Number)
 		}
-		if err := CheckValues(req.Values, len(req.Values)); err != nil {
+		if err := checkValues(req.Values, len(req.Values)); err != nil {
 			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
 		}
 	case TrialPruned, TrialFail:
@@ -620,11 +622,11 @@ func roundTripAttrs(m map[string]any) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	b, err := MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return nil, err
 	}
-	return UnmarshalAttrs(b)
+	return codec.UnmarshalAttrs(b)
 }
 
 func roundTripFixed(m map[string]any) (map[string]any, error) {
@@ -636,11 +638,11 @@ func roundTripFixed(m map[string]any) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	b, err := MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return nil, err
 	}
-	return UnmarshalFixed(b)
+	return codec.UnmarshalFixed(b)
 }
 
 // mergeAttrs returns a new map: old with the keys of upd set (decoded values from dec) or,

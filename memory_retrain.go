@@ -9,8 +9,10 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // This file holds the memory storage's RetrainStore and the validation and stored form of
@@ -18,8 +20,8 @@ import (
 // rejects the same writes and reads back the same values.
 //
 // Stored form: a champion's params are a JSON object read back with exact numbers
-// (json.Number, as UnmarshalFixed does), its values and metrics the codec's MarshalFloats
-// and MarshalMetrics; a decision's evidence is MarshalEvidence; an event's data is kept
+// (json.Number, as codec.UnmarshalFixed does), its values and metrics codec.MarshalFloats
+// and codec.MarshalMetrics; a decision's evidence is MarshalEvidence; an event's data is kept
 // byte for byte. Empty lists and maps read back as nil.
 
 // Champion sources.
@@ -27,9 +29,6 @@ const (
 	sourceTrial  = "trial"
 	sourceManual = "manual"
 )
-
-// maxEventText bounds an event's ID, type, source and subject, in bytes.
-const maxEventText = 1024
 
 // Event times a storage accepts: every backend can hold these.
 var (
@@ -115,7 +114,7 @@ func MarshalChampion(c Champion) (params, values, metrics []byte, err error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return params, MarshalFloats(c.Values), MarshalMetrics(c.Metrics), nil
+	return params, codec.MarshalFloats(c.Values), codec.MarshalMetrics(c.Metrics), nil
 }
 
 // UnmarshalChampion sets c's params, values and metrics from what MarshalChampion wrote.
@@ -125,16 +124,16 @@ func UnmarshalChampion(c *Champion, params, values, metrics []byte) error {
 	wrap := func(err error) error {
 		return fmt.Errorf("stored champion %d of model %q: %w", c.Version, c.Model, err)
 	}
-	if c.Params, err = UnmarshalFixed(params); err != nil {
+	if c.Params, err = codec.UnmarshalFixed(params); err != nil {
 		return wrap(err)
 	}
-	if c.Values, err = UnmarshalFloats(values); err != nil {
+	if c.Values, err = codec.UnmarshalFloats(values); err != nil {
 		return wrap(err)
 	}
 	if len(c.Values) == 0 {
 		c.Values = nil
 	}
-	if c.Metrics, err = UnmarshalMetrics(metrics); err != nil {
+	if c.Metrics, err = codec.UnmarshalMetrics(metrics); err != nil {
 		return wrap(err)
 	}
 	return nil
@@ -153,7 +152,7 @@ func CheckDecision(d Decision) error {
 		return fmt.Errorf("decision for model %q: %w", d.Model, err)
 	}
 	what := fmt.Sprintf("decision for model %q", d.Model)
-	if err := checkText(what+": run ID", d.RunID, MaxNameLen, true); err != nil {
+	if err := check.Text(what+": run ID", d.RunID, MaxNameLen, true); err != nil {
 		return err
 	}
 	if d.ChampionVersion < 0 {
@@ -284,7 +283,7 @@ func marshalEvidence(what string, e Evidence) ([]byte, error) {
 		PairedBound: toFloatPtr(e.PairedBound), UnpairedBound: toFloatPtr(e.UnpairedBound), Margin: Float(e.Margin),
 		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative), Notify: e.Notify,
 	}
-	if err := checkNotify(what, e.Notify); err != nil {
+	if err := check.Notifiers(what, e.Notify); err != nil {
 		return nil, err
 	}
 	if e.Cooldown != 0 {
@@ -348,7 +347,7 @@ func UnmarshalEvidence(b []byte) (Evidence, error) {
 func CheckEvents(events []Event) error {
 	ids := make(map[string]bool, len(events))
 	for i, e := range events {
-		if err := checkText(fmt.Sprintf("event %d: ID", i), e.ID, maxEventText, true); err != nil {
+		if err := check.Text(fmt.Sprintf("event %d: ID", i), e.ID, check.MaxText, true); err != nil {
 			return err
 		}
 		what := fmt.Sprintf("event %q", e.ID)
@@ -356,13 +355,13 @@ func CheckEvents(events []Event) error {
 			return fmt.Errorf("%s is given twice: want each ID once: %w", what, ErrConflict)
 		}
 		ids[e.ID] = true
-		if err := checkText(what+": type", e.Type, maxEventText, true); err != nil {
+		if err := check.Text(what+": type", e.Type, check.MaxText, true); err != nil {
 			return err
 		}
-		if err := checkText(what+": source", e.Source, maxEventText, true); err != nil {
+		if err := check.Text(what+": source", e.Source, check.MaxText, true); err != nil {
 			return err
 		}
-		if err := checkText(what+": subject", e.Subject, maxEventText, false); err != nil {
+		if err := check.Text(what+": subject", e.Subject, check.MaxText, false); err != nil {
 			return err
 		}
 		if !e.Time.IsZero() && (e.Time.Before(minEventTime) || !e.Time.Before(maxEventTime)) {
@@ -374,36 +373,8 @@ func CheckEvents(events []Event) error {
 		if len(e.Data) > 0 && (!json.Valid(e.Data) || !utf8.Valid(e.Data)) {
 			return fmt.Errorf("%w: %s: data %.40q is not valid JSON: want a JSON value in UTF-8, or none", ErrInvalid, what, e.Data)
 		}
-		if err := checkNotify(what, e.Notify); err != nil {
+		if err := check.Notifiers(what, e.Notify); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// StoredEventTime is the time a storage keeps for an event written at now: t to the
-// microsecond in UTC, or now if t is zero.
-func StoredEventTime(t, now time.Time) time.Time {
-	if t.IsZero() {
-		return now.UTC()
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-// checkText checks an identifier-like text field: printable UTF-8 of at most max bytes,
-// not empty if required.
-func checkText(what, s string, max int, required bool) error {
-	switch {
-	case s == "" && required:
-		return fmt.Errorf("%w: %s is empty: want 1 to %d bytes of printable text", ErrInvalid, what, max)
-	case len(s) > max:
-		return fmt.Errorf("%w: %s %.40q… is %d bytes: want at most %d", ErrInvalid, what, s, len(s), max)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalid, what, s)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("%w: %s %q has the unprintable character %U: want printable text", ErrInvalid, what, s, r)
 		}
 	}
 	return nil
@@ -541,7 +512,7 @@ func (r *memRetrain) addEvents(events []Event, now time.Time) {
 		r.eventIDs = map[string]bool{}
 	}
 	for _, e := range events {
-		e.Time = StoredEventTime(e.Time, now)
+		e.Time = codec.EventTime(e.Time, now)
 		if len(e.Data) == 0 {
 			e.Data = nil
 		} else {
@@ -636,7 +607,7 @@ func (m *memStore) Decisions(_ context.Context, model string) ([]Decision, error
 
 // Events implements EventStore.
 func (m *memStore) Events(_ context.Context, after int64, limit int) ([]StoredEvent, error) {
-	if err := CheckEventsRead(after, limit); err != nil {
+	if err := check.EventsRead(after, limit); err != nil {
 		return nil, err
 	}
 	r := &m.retrain
@@ -686,14 +657,6 @@ func (m *memStore) FindEvents(_ context.Context, q EventQuery) ([]StoredEvent, e
 	return out, nil
 }
 
-// CheckEventsRead validates the arguments of EventStore.Events.
-func CheckEventsRead(after int64, limit int) error {
-	if after < 0 || limit < 0 {
-		return fmt.Errorf("%w: events after %d, limit %d: want after >= 0 and limit >= 0 (0 = no limit)", ErrInvalid, after, limit)
-	}
-	return nil
-}
-
 // CheckEventQuery validates an EventQuery as every storage does before reading.
 func CheckEventQuery(q EventQuery) error {
 	switch {
@@ -705,30 +668,16 @@ func CheckEventQuery(q EventQuery) error {
 		return fmt.Errorf("%w: delivery state %q: want %q, %q or %q", ErrInvalid, q.State, DeliveryPending, DeliveryDelivered, DeliveryDead)
 	}
 	if q.Notifier != "" {
-		if err := CheckNotifierID(q.Notifier); err != nil {
+		if err := check.NotifierID(q.Notifier); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// CheckTrigger validates a trigger request as every storage does before storing it.
-func CheckTrigger(model, reason string) error {
-	if err := ValidateName("model", model); err != nil {
-		return fmt.Errorf("trigger: %w", err)
-	}
-	if len(reason) > MaxReasonLen {
-		return fmt.Errorf("%w: trigger for model %q: reason of %d bytes: want at most %d", ErrInvalid, model, len(reason), MaxReasonLen)
-	}
-	if !utf8.ValidString(reason) || bytes.IndexByte([]byte(reason), 0) >= 0 {
-		return fmt.Errorf("%w: trigger for model %q: reason %.40q…: want valid UTF-8 without NUL bytes", ErrInvalid, model, reason)
-	}
-	return nil
-}
-
 // RequestRetune implements TriggerStore.
 func (m *memStore) RequestRetune(_ context.Context, model, reason string) (int64, error) {
-	if err := CheckTrigger(model, reason); err != nil {
+	if err := check.Trigger(model, reason); err != nil {
 		return 0, err
 	}
 	r := &m.retrain

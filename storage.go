@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // Storage keeps studies and trials. Implementations live in storage/memory, storage/sqlite
@@ -244,68 +243,22 @@ type FinishRequest struct {
 
 // Limits on names and attributes, checked by the library and by every storage.
 const (
-	MaxNameLen      = 256
-	MaxAttrKeyLen   = 256
-	MaxAttrValueLen = 64 << 10 // bytes of JSON
-	MaxReasonLen    = 8 << 10  // bytes; longer reasons are cut, keeping head and tail
+	MaxNameLen      = check.MaxNameLen      // 256
+	MaxAttrKeyLen   = check.MaxAttrKeyLen   // 256
+	MaxAttrValueLen = check.MaxAttrValueLen // bytes of JSON: 64 KiB
+	MaxReasonLen    = check.MaxReasonLen    // bytes: 8 KiB; longer fail reasons are cut, keeping head and tail
 )
 
 // ValidateName checks a study, param or metric name: 1 to MaxNameLen bytes of printable
 // UTF-8 with no leading or trailing space.
-func ValidateName(kind, name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: %s name is empty: want 1 to %d printable characters", ErrInvalid, kind, MaxNameLen)
-	case len(name) > MaxNameLen:
-		return fmt.Errorf("%w: %s name %.40q… is %d bytes: want at most %d", ErrInvalid, kind, name, len(name), MaxNameLen)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalid, kind, name)
-	case strings.TrimSpace(name) != name:
-		return fmt.Errorf("%w: %s name %q has leading or trailing space", ErrInvalid, kind, name)
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("%w: %s name %q has the unprintable character %U", ErrInvalid, kind, name, r)
-		}
-	}
-	return nil
-}
+func ValidateName(kind, name string) error { return check.Name(kind, name) }
 
 // ValidateAttr checks an attribute: the key as ValidateName, the value JSON-encodable,
 // at most MaxAttrValueLen bytes of JSON.
-func ValidateAttr(key string, value any) error {
-	if err := ValidateName("attribute", key); err != nil {
-		return err
-	}
-	b, err := json.Marshal(value)
-	if err != nil {
-		return fmt.Errorf("%w: attribute %q: value is not JSON-encodable: %v", ErrInvalid, key, err)
-	}
-	if len(b) > MaxAttrValueLen {
-		return fmt.Errorf("%w: attribute %q: value is %d bytes of JSON: want at most %d", ErrInvalid, key, len(b), MaxAttrValueLen)
-	}
-	return nil
-}
+func ValidateAttr(key string, value any) error { return check.Attr(key, value) }
 
-// CutReason shortens a fail reason to MaxReasonLen bytes, keeping its head and tail.
-func CutReason(s string) string {
-	if len(s) <= MaxReasonLen {
-		return s
-	}
-	const mark = "\n… cut …\n"
-	half := (MaxReasonLen - len(mark)) / 2
-	head, tail := s[:half], s[len(s)-half:]
-	for !utf8.ValidString(head) && len(head) > 0 {
-		head = head[:len(head)-1]
-	}
-	for !utf8.ValidString(tail) && len(tail) > 0 {
-		tail = tail[1:]
-	}
-	return head + mark + tail
-}
-
-// CheckValues validates a COMPLETE trial's values against the number of objectives.
-func CheckValues(values []float64, objectives int) error {
+// checkValues validates a COMPLETE trial's values against the number of objectives.
+func checkValues(values []float64, objectives int) error {
 	if len(values) != objectives {
 		return fmt.Errorf("%w: %d values for %d objectives", ErrInvalid, len(values), objectives)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -41,7 +43,7 @@ func scanEvent(row pgx.Row, extra ...any) (retune.StoredEvent, error) {
 		e.Data = []byte(*data)
 	}
 	var err error
-	if e.Notify, err = retune.UnmarshalNotify([]byte(notify)); err != nil {
+	if e.Notify, err = codec.UnmarshalNotify([]byte(notify)); err != nil {
 		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -318,7 +320,7 @@ func (s *Store) deliveryAttempts(ctx context.Context, id int64) ([]retune.Delive
 
 // Redeliver implements retune.DeliveryStore.
 func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []string) ([]int64, error) {
-	if err := retune.CheckRedeliver(eventID, notifiers); err != nil {
+	if err := check.Redeliver(eventID, notifiers); err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("redeliver event %q", eventID)
@@ -390,7 +392,7 @@ func (s *Store) SetNotifierEnabled(ctx context.Context, id string, enabled bool,
 
 // setNotifierEnabled is SetNotifierEnabled without retries.
 func (s *Store) setNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
-	if err := retune.CheckNotifierID(id); err != nil {
+	if err := check.NotifierID(id); err != nil {
 		return err
 	}
 	var err error
@@ -401,7 +403,7 @@ func (s *Store) setNotifierEnabled(ctx context.Context, id string, enabled bool,
 		_, err = s.pool.Exec(ctx, `INSERT INTO notifiers AS n (id, disabled_at, reason) VALUES ($1, clock_timestamp(), $2)
 			ON CONFLICT (id) DO UPDATE SET disabled_at = coalesce(n.disabled_at, excluded.disabled_at),
 				reason = CASE WHEN n.disabled_at IS NULL THEN excluded.reason ELSE n.reason END`,
-			id, retune.CutUTF8(reason, retune.MaxResponseExcerpt))
+			id, check.CutUTF8(reason, retune.MaxResponseExcerpt))
 	}
 	if err != nil {
 		return dbErr(fmt.Sprintf("set notifier %q", id), err)

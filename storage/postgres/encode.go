@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -24,11 +25,11 @@ func encodeAttrs(m map[string]any) (string, map[string]any, error) {
 			return "", nil, err
 		}
 	}
-	b, err := retune.MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return "", nil, err
 	}
-	dec, err := retune.UnmarshalAttrs(b)
+	dec, err := codec.UnmarshalAttrs(b)
 	if err != nil {
 		return "", nil, err
 	}
@@ -42,7 +43,7 @@ type patch map[string]json.RawMessage
 
 // attrPatch validates an attribute update, where a nil value deletes the key.
 func attrPatch(m map[string]any) (patch, error) {
-	p, err := retune.EncodeAttrUpdate(m)
+	p, err := codec.EncodeAttrUpdate(m)
 	return patch(p), err
 }
 
@@ -99,7 +100,7 @@ func encodeFixed(m map[string]any) (string, error) {
 			return "", err
 		}
 	}
-	b, err := retune.MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return "", err
 	}
@@ -152,17 +153,17 @@ func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
 		}
 	}
 	if metrics != nil {
-		if ft.Metrics, err = retune.UnmarshalMetrics([]byte(*metrics)); err != nil {
+		if ft.Metrics, err = codec.UnmarshalMetrics([]byte(*metrics)); err != nil {
 			return ft, fmt.Errorf("trial %d: %w", number, err)
 		}
 	}
-	if ft.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+	if ft.UserAttrs, err = codec.UnmarshalAttrs([]byte(user)); err != nil {
 		return ft, fmt.Errorf("trial %d: user attributes: %w", number, err)
 	}
-	if ft.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+	if ft.SystemAttrs, err = codec.UnmarshalAttrs([]byte(system)); err != nil {
 		return ft, fmt.Errorf("trial %d: system attributes: %w", number, err)
 	}
-	if ft.Fixed, err = retune.UnmarshalFixed([]byte(fixed)); err != nil {
+	if ft.Fixed, err = codec.UnmarshalFixed([]byte(fixed)); err != nil {
 		return ft, fmt.Errorf("trial %d: %w", number, err)
 	}
 	if inter != nil {
@@ -176,7 +177,7 @@ func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
 			if err := json.Unmarshal(s[0], &step); err != nil {
 				return ft, fmt.Errorf("trial %d: intermediate step %s: %w", number, s[0], err)
 			}
-			v, err := retune.UnmarshalFloats(s[1])
+			v, err := codec.UnmarshalFloats(s[1])
 			if err != nil {
 				return ft, fmt.Errorf("trial %d: step %d: %w", number, step, err)
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -144,8 +146,8 @@ func insertEvents(ctx context.Context, tx dbtx, events []retune.Event, now time.
 	)
 	for i, e := range events {
 		ids[i], types[i], sources[i], subjects[i] = e.ID, e.Type, e.Source, e.Subject
-		notify[i] = retune.MarshalNotify(e.Notify)
-		times[i] = retune.StoredEventTime(e.Time, now)
+		notify[i] = codec.MarshalNotify(e.Notify)
+		times[i] = codec.EventTime(e.Time, now)
 		if len(e.Data) > 0 {
 			d := string(e.Data)
 			data[i] = &d
@@ -316,7 +318,7 @@ func (s *Store) decisions(ctx context.Context, model string) ([]retune.Decision,
 // before the next writer can take a number. A reader that has seen seq n has therefore
 // seen every event below n, and passing the last seq it read never skips an event.
 func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventsRead(after, limit); err != nil {
+	if err := check.EventsRead(after, limit); err != nil {
 		return nil, err
 	}
 	var lim *int64

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -47,10 +48,10 @@ func scanStudy(row pgx.Row, extra ...any) (retune.StudyRecord, error) {
 		return rec, fmt.Errorf("study %q: pruner spec: %w", rec.Name, err)
 	}
 	var err error
-	if rec.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+	if rec.UserAttrs, err = codec.UnmarshalAttrs([]byte(user)); err != nil {
 		return rec, fmt.Errorf("study %q: user attributes: %w", rec.Name, err)
 	}
-	if rec.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+	if rec.SystemAttrs, err = codec.UnmarshalAttrs([]byte(system)); err != nil {
 		return rec, fmt.Errorf("study %q: system attributes: %w", rec.Name, err)
 	}
 	return rec, nil

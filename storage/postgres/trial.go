@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/a6b40afc/retune/internal/finishreq"
 	"github.com/jackc/pgx/v5"
 )
@@ -290,7 +291,7 @@ func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, val
 	if step < 0 {
 		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
 	}
-	vals := string(retune.MarshalFloats(values))
+	vals := string(codec.MarshalFloats(values))
 	return s.retry(ctx, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
 			SELECT t.id, $4, $5 FROM trials t
@@ -322,7 +323,7 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
 		}
-		v := string(retune.MarshalFloats(sv.Values))
+		v := string(codec.MarshalFloats(sv.Values))
 		if i, ok := at[sv.Step]; ok {
 			vals[i] = v
 			continue
@@ -400,7 +401,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	if vals == nil {
 		vals = []float64{}
 	}
-	metrics := string(retune.MarshalMetrics(req.Metrics))
+	metrics := string(codec.MarshalMetrics(req.Metrics))
 	ref := req.Ref
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
 	var ft retune.FrozenTrial

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Deliveries of outbox events to notifiers (migration 4). A claim is one write
@@ -43,7 +45,7 @@ func scanEvent(row interface{ Scan(...any) error }, extra ...any) (retune.Stored
 		e.Data = data
 	}
 	var err error
-	if e.Notify, err = retune.UnmarshalNotify(notify); err != nil {
+	if e.Notify, err = codec.UnmarshalNotify(notify); err != nil {
 		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -102,7 +104,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 					AND d.next_at <= ? AND d.lease_until <= ?
 					AND NOT EXISTS (SELECT 1 FROM notifiers n WHERE n.id = d.notifier AND n.disabled <> 0)
 				ORDER BY d.next_at, d.id LIMIT ?)
-			RETURNING id`, req.Owner, now+int64(req.Lease), retune.MarshalNotify(req.Notifiers), now, now, req.Limit)
+			RETURNING id`, req.Owner, now+int64(req.Lease), codec.MarshalNotify(req.Notifiers), now, now, req.Limit)
 		if err != nil {
 			return err
 		}
@@ -344,7 +346,7 @@ func (s *Store) DeliveryAttempts(ctx context.Context, id int64) ([]retune.Delive
 
 // Redeliver implements retune.DeliveryStore.
 func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []string) ([]int64, error) {
-	if err := retune.CheckRedeliver(eventID, notifiers); err != nil {
+	if err := check.Redeliver(eventID, notifiers); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -368,7 +370,7 @@ func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []strin
 		args := []any{now, now, seq}
 		if len(notifiers) > 0 {
 			q += ` AND notifier IN (SELECT value FROM json_each(?))`
-			args = append(args, retune.MarshalNotify(notifiers))
+			args = append(args, codec.MarshalNotify(notifiers))
 		}
 		rows, err := tx.QueryContext(ctx, q+` RETURNING id`, args...)
 		if err != nil {
@@ -423,10 +425,10 @@ func (s *Store) Notifiers(ctx context.Context) ([]retune.NotifierState, error) {
 
 // SetNotifierEnabled implements retune.DeliveryStore.
 func (s *Store) SetNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
-	if err := retune.CheckNotifierID(id); err != nil {
+	if err := check.NotifierID(id); err != nil {
 		return err
 	}
-	reason = retune.CutUTF8(reason, retune.MaxResponseExcerpt)
+	reason = check.CutUTF8(reason, retune.MaxResponseExcerpt)
 	err := s.write(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notifiers (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id); err != nil {
 			return err

@@ -5,16 +5,17 @@ import (
 	"fmt"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Updates of params and attributes are merged at the level of the stored JSON: each key
 // holds the encoding retune's codec gives it, so merging never decodes and re-encodes a
 // value that is not changing.
 
-// encodeAttrs validates attributes and encodes each value as MarshalAttrs would. A nil
+// encodeAttrs validates attributes and encodes each value as codec.MarshalAttrs would. A nil
 // value becomes a nil entry, which mergeRaw treats as a deletion.
 func encodeAttrs(m map[string]any) (map[string]json.RawMessage, error) {
-	return retune.EncodeAttrUpdate(m)
+	return codec.EncodeAttrUpdate(m)
 }
 
 // attrsJSON validates attributes and encodes them whole, a nil value kept as null.
@@ -22,7 +23,7 @@ func attrsJSON(m map[string]any) ([]byte, error) {
 	if _, err := encodeAttrs(m); err != nil {
 		return nil, err
 	}
-	return retune.MarshalAttrs(m)
+	return codec.MarshalAttrs(m)
 }
 
 // encodeParams validates params against their distributions as retune's codec stores
@@ -52,11 +53,11 @@ func encodeFixed(m map[string]any) (string, error) {
 			return "", err
 		}
 	}
-	b, err := retune.MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return "", err
 	}
-	if _, err := retune.UnmarshalFixed(b); err != nil {
+	if _, err := codec.UnmarshalFixed(b); err != nil {
 		return "", err
 	}
 	return string(b), nil

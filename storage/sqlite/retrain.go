@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Retraining coordination: champions, decisions and the event outbox (migration 2).
@@ -143,10 +145,10 @@ func insertEvents(ctx context.Context, tx *txn, events []retune.Event, now int64
 		if len(e.Data) > 0 {
 			data = sql.NullString{String: string(e.Data), Valid: true}
 		}
-		t := retune.StoredEventTime(e.Time, time.Unix(0, now)).UnixNano()
+		t := codec.EventTime(e.Time, time.Unix(0, now)).UnixNano()
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO events (id, type, source, subject, time, data, notify) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.ID, e.Type, e.Source, e.Subject, t, data, retune.MarshalNotify(e.Notify)).Scan(&seq); err != nil {
+			e.ID, e.Type, e.Source, e.Subject, t, data, codec.MarshalNotify(e.Notify)).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
 		}
 		for _, n := range e.Notify {
@@ -277,7 +279,7 @@ func (s *Store) Decisions(ctx context.Context, model string) ([]retune.Decision,
 // Events implements retune.EventStore. Sequence numbers follow commit order (see the
 // events table), so a reader passing the last one it saw never skips an event.
 func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventsRead(after, limit); err != nil {
+	if err := check.EventsRead(after, limit); err != nil {
 		return nil, err
 	}
 	lim := int64(limit)

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 const studyCols = `id, name, directions, metrics, model, seed, sampler, pruner, budget_trials, budget_retries, user_attrs, system_attrs, created, definition`
@@ -116,10 +117,10 @@ func scanStudy(row interface{ Scan(...any) error }) (retune.StudyRecord, error) 
 	if err := json.Unmarshal(pruner, &rec.Pruner); err != nil {
 		return rec, fmt.Errorf("%w: study %q: stored pruner %s: %v", retune.ErrInvalid, rec.Name, pruner, err)
 	}
-	if rec.UserAttrs, err = retune.UnmarshalAttrs(user); err != nil {
+	if rec.UserAttrs, err = codec.UnmarshalAttrs(user); err != nil {
 		return rec, fmt.Errorf("study %q: %w", rec.Name, err)
 	}
-	if rec.SystemAttrs, err = retune.UnmarshalAttrs(sys); err != nil {
+	if rec.SystemAttrs, err = codec.UnmarshalAttrs(sys); err != nil {
 		return rec, fmt.Errorf("study %q: %w", rec.Name, err)
 	}
 	return rec, nil

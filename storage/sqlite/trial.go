@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/a6b40afc/retune/internal/finishreq"
 )
 
@@ -102,7 +103,7 @@ func queryTrials(ctx context.Context, tx *txn, q sel, order string, args ...any)
 		if !ok {
 			continue
 		}
-		v, err := retune.UnmarshalFloats(vals)
+		v, err := codec.UnmarshalFloats(vals)
 		if err != nil {
 			return nil, fmt.Errorf("trial %d step %d: %w", out[i].Number, step, err)
 		}
@@ -140,21 +141,21 @@ func scanTrial(rows *sql.Rows) (int64, retune.FrozenTrial, error) {
 			return 0, ft, wrap(err)
 		}
 	}
-	if ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+	if ft.Fixed, err = codec.UnmarshalFixed(fixed); err != nil {
 		return 0, ft, wrap(err)
 	}
 	if vals != nil {
-		if ft.Values, err = retune.UnmarshalFloats(vals); err != nil {
+		if ft.Values, err = codec.UnmarshalFloats(vals); err != nil {
 			return 0, ft, wrap(err)
 		}
 	}
-	if ft.Metrics, err = retune.UnmarshalMetrics(metrics); err != nil {
+	if ft.Metrics, err = codec.UnmarshalMetrics(metrics); err != nil {
 		return 0, ft, wrap(err)
 	}
-	if ft.UserAttrs, err = retune.UnmarshalAttrs(user); err != nil {
+	if ft.UserAttrs, err = codec.UnmarshalAttrs(user); err != nil {
 		return 0, ft, wrap(err)
 	}
-	if ft.SystemAttrs, err = retune.UnmarshalAttrs(sys); err != nil {
+	if ft.SystemAttrs, err = codec.UnmarshalAttrs(sys); err != nil {
 		return 0, ft, wrap(err)
 	}
 	return id, ft, nil
@@ -416,7 +417,7 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
 		}
-		v := string(retune.MarshalFloats(sv.Values))
+		v := string(codec.MarshalFloats(sv.Values))
 		if i, ok := at[sv.Step]; ok { // the last values given win
 			rows[i][1] = v
 			continue
@@ -483,12 +484,12 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	vals := retune.MarshalFloats(req.Values)
-	if _, err := retune.UnmarshalFloats(vals); err != nil {
+	vals := codec.MarshalFloats(req.Values)
+	if _, err := codec.UnmarshalFloats(vals); err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	metrics := retune.MarshalMetrics(req.Metrics)
-	if _, err := retune.UnmarshalMetrics(metrics); err != nil {
+	metrics := codec.MarshalMetrics(req.Metrics)
+	if _, err := codec.UnmarshalMetrics(metrics); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	var value0 sql.NullFloat64
@@ -684,7 +685,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 				if e.ft.Params, _, err = retune.UnmarshalParams(params); err != nil {
 					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
 				}
-				if e.ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+				if e.ft.Fixed, err = codec.UnmarshalFixed(fixed); err != nil {
 					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
 				}
 			}
@@ -708,7 +709,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			if e.depth >= retries {
 				continue
 			}
-			fixed, err := retune.MarshalAttrs(retune.RetryParams(e.ft))
+			fixed, err := codec.MarshalAttrs(retune.RetryParams(e.ft))
 			if err != nil {
 				return fmt.Errorf("retry of trial %d: %w", e.ft.Number, err)
 			}
