@@ -153,8 +153,8 @@ type DeliveryStore interface {
 // held; another dispatcher may have claimed it.
 var ErrLeaseLost = fmt.Errorf("%w: delivery lease lost", ErrConflict)
 
-// CheckClaim validates a ClaimRequest.
-func CheckClaim(req ClaimRequest) error {
+// Validate checks req as every storage does before claiming.
+func (req ClaimRequest) Validate() error {
 	if err := check.Text("claim: owner", req.Owner, check.MaxText, true); err != nil {
 		return err
 	}
@@ -169,30 +169,36 @@ func CheckClaim(req ClaimRequest) error {
 	return nil
 }
 
-// CheckAttemptResult validates an AttemptResult and returns it with its texts cut to
-// MaxResponseExcerpt bytes.
-func CheckAttemptResult(r AttemptResult) (AttemptResult, error) {
+// Validate checks r as every storage does before recording it. Texts longer than
+// MaxResponseExcerpt are no error: storages keep them cut (see Cut).
+func (r AttemptResult) Validate() error {
 	if err := check.Text("attempt: owner", r.Owner, check.MaxText, true); err != nil {
-		return r, err
+		return err
 	}
 	switch r.State {
 	case DeliveryDelivered, DeliveryDead:
 	case DeliveryPending:
 		if r.NextAt.IsZero() {
-			return r, fmt.Errorf("%w: attempt on delivery %d: pending without a next time", ErrInvalid, r.Delivery)
+			return fmt.Errorf("%w: attempt on delivery %d: pending without a next time", ErrInvalid, r.Delivery)
 		}
 	default:
-		return r, fmt.Errorf("%w: attempt on delivery %d: state %q: want %q, %q or %q", ErrInvalid, r.Delivery, r.State,
+		return fmt.Errorf("%w: attempt on delivery %d: state %q: want %q, %q or %q", ErrInvalid, r.Delivery, r.State,
 			DeliveryPending, DeliveryDelivered, DeliveryDead)
 	}
+	return nil
+}
+
+// Cut returns r with Attempt.Response, Attempt.Error and Disable cut to
+// MaxResponseExcerpt bytes (never inside a UTF-8 character), as storages keep them.
+func (r AttemptResult) Cut() AttemptResult {
 	r.Attempt.Response = check.CutUTF8(r.Attempt.Response, MaxResponseExcerpt)
 	r.Attempt.Error = check.CutUTF8(r.Attempt.Error, MaxResponseExcerpt)
 	r.Disable = check.CutUTF8(r.Disable, MaxResponseExcerpt)
-	return r, nil
+	return r
 }
 
-// CheckDeliveryFilter validates a DeliveryFilter.
-func CheckDeliveryFilter(f DeliveryFilter) error {
+// Validate checks f as every storage does before listing deliveries.
+func (f DeliveryFilter) Validate() error {
 	if f.State != "" && !f.State.Valid() {
 		return fmt.Errorf("%w: delivery state %q: want %q, %q or %q", ErrInvalid, f.State, DeliveryPending, DeliveryDelivered, DeliveryDead)
 	}

@@ -70,7 +70,7 @@ var _ DeliveryStore = (*memStore)(nil)
 
 // AppendEvents implements DeliveryStore.
 func (m *memStore) AppendEvents(_ context.Context, events []Event) error {
-	if err := CheckEvents(events); err != nil {
+	if err := Events(events).Validate(); err != nil {
 		return err
 	}
 	r := &m.retrain
@@ -85,7 +85,7 @@ func (m *memStore) AppendEvents(_ context.Context, events []Event) error {
 
 // ClaimDeliveries implements DeliveryStore.
 func (m *memStore) ClaimDeliveries(_ context.Context, req ClaimRequest) ([]Delivery, error) {
-	if err := CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	r := &m.retrain
@@ -138,10 +138,10 @@ func (m *memStore) ReleaseDeliveries(_ context.Context, owner string, ids []int6
 
 // RecordAttempt implements DeliveryStore.
 func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (NotifierState, error) {
-	res, err := CheckAttemptResult(res)
-	if err != nil {
+	if err := res.Validate(); err != nil {
 		return NotifierState{}, err
 	}
+	res = res.Cut()
 	r := &m.retrain
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -182,7 +182,7 @@ func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (Notifier
 
 // Deliveries implements DeliveryStore.
 func (m *memStore) Deliveries(_ context.Context, f DeliveryFilter) ([]Delivery, error) {
-	if err := CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	r := &m.retrain

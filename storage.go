@@ -146,9 +146,19 @@ type StudyRecord struct {
 // MaxDefinitionLen bounds a stored study definition.
 const MaxDefinitionLen = 1 << 20
 
-// CheckDefinition validates a study definition for storage: empty, or a JSON object of at
+// Validate checks rec as every storage does before creating it: its name (ValidateName)
+// and its definition, empty or a JSON object of at most MaxDefinitionLen bytes.
+// Attributes are checked as they are encoded.
+func (rec StudyRecord) Validate() error {
+	if err := ValidateName("study", rec.Name); err != nil {
+		return err
+	}
+	return checkDefinition(rec.Definition)
+}
+
+// checkDefinition validates a study definition for storage: empty, or a JSON object of at
 // most MaxDefinitionLen bytes.
-func CheckDefinition(def json.RawMessage) error {
+func checkDefinition(def json.RawMessage) error {
 	if len(def) == 0 {
 		return nil
 	}
@@ -181,6 +191,11 @@ type StudyUpdate struct {
 	SystemAttrs map[string]any
 }
 
+// Validate checks upd as every storage does before applying it: a definition, if given,
+// is a JSON object of at most MaxDefinitionLen bytes. Attributes are checked as they are
+// encoded.
+func (upd StudyUpdate) Validate() error { return checkDefinition(upd.Definition) }
+
 // Lease is a running trial's claim: who holds it, which claim it is, and until when.
 type Lease struct {
 	Holder  string
@@ -193,6 +208,19 @@ type TrialRef struct {
 	StudyID int64
 	Number  int
 	Epoch   int64
+}
+
+// Fence is the lease check every storage makes before a holder's write: the trial ref
+// points at, of the named study, found in state with lease epoch, must be RUNNING under
+// ref's epoch. It returns nil if it is, else an error wrapping ErrConflict.
+func (ref TrialRef) Fence(study string, state TrialState, epoch int64) error {
+	switch {
+	case state != TrialRunning:
+		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ref.Number, study, state, ErrConflict)
+	case epoch != ref.Epoch:
+		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ref.Number, study, ref.Epoch, epoch, ErrConflict)
+	}
+	return nil
 }
 
 // CreateTrialRequest asks TrialStore.CreateTrial for a running trial.
@@ -239,6 +267,31 @@ type FinishRequest struct {
 	// (see FrozenTrial.Interrupted), and a search trial finished so no longer counts
 	// against Budget.Trials.
 	Interrupted bool
+}
+
+// Validate checks req as every storage does before writing it: a finished state, values
+// for COMPLETE with no NaN, a reason within MaxReasonLen, and an interruption only of a
+// FAIL. Params and attributes are checked as they are encoded.
+func (req FinishRequest) Validate() error {
+	switch req.State {
+	case TrialComplete:
+		if len(req.Values) == 0 {
+			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", ErrInvalid, req.Ref.Number)
+		}
+		if err := checkValues(req.Values, len(req.Values)); err != nil {
+			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
+		}
+	case TrialPruned, TrialFail:
+	default:
+		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if req.Interrupted && req.State != TrialFail {
+		return fmt.Errorf("%w: finishing trial %d as an interrupted %v: an interruption ends FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if len(req.Reason) > MaxReasonLen {
+		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, len(req.Reason), MaxReasonLen)
+	}
+	return nil
 }
 
 // Limits on names and attributes, checked by the library and by every storage.

@@ -66,7 +66,7 @@ func scanDelivery(row pgx.Row) (retune.Delivery, error) {
 
 // AppendEvents implements retune.DeliveryStore.
 func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return err
 	}
 	return s.tx(ctx, "append events", func(tx dbtx) error {
@@ -85,7 +85,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 
 // claimDeliveries is ClaimDeliveries without retries.
 func (s *Store) claimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
-	if err := retune.CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	if len(req.Notifiers) == 0 {
@@ -143,10 +143,10 @@ func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retu
 
 // recordAttempt is RecordAttempt without retries.
 func (s *Store) recordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
-	r, err := retune.CheckAttemptResult(r)
-	if err != nil {
+	if err := r.Validate(); err != nil {
 		return retune.NotifierState{}, err
 	}
+	r = r.Cut()
 	what := fmt.Sprintf("record attempt on delivery %d", r.Delivery)
 	a := r.Attempt
 	lastErr := a.Error
@@ -189,7 +189,7 @@ func (s *Store) recordAttempt(ctx context.Context, r retune.AttemptResult) (retu
 	b.Queue(`SELECT `+notifierCols+` FROM notifiers WHERE id = `+of, r.Delivery)
 	br := s.pool.SendBatch(ctx, &b)
 	var held bool
-	err = br.QueryRow().Scan(&held)
+	err := br.QueryRow().Scan(&held)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = br.Close()
 		return retune.NotifierState{}, fmt.Errorf("delivery %d: %w", r.Delivery, retune.ErrNotFound)
@@ -241,7 +241,7 @@ func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retu
 
 // deliveries is Deliveries without retries.
 func (s *Store) deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
-	if err := retune.CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var (

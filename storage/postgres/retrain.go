@@ -37,7 +37,8 @@ func scanChampion(row pgx.Row) (retune.Champion, error) {
 		return c, err
 	}
 	c.Created = created.UTC()
-	return c, retune.UnmarshalChampion(&c, []byte(params), []byte(values), []byte(metrics))
+	err := c.UnmarshalParts([]byte(params), []byte(values), []byte(metrics))
+	return c, err
 }
 
 // Champion implements retune.ChampionStore.
@@ -86,13 +87,13 @@ func (s *Store) championHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := retune.CheckChampion(c, expect); err != nil {
+	if err := c.ValidatePromotion(expect); err != nil {
 		return retune.Champion{}, err
 	}
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return retune.Champion{}, err
 	}
-	params, values, metrics, err := retune.MarshalChampion(c)
+	params, values, metrics, err := c.MarshalParts()
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -121,7 +122,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 		return retune.Champion{}, err
 	}
 	c.Version, c.Created = expect+1, created.UTC()
-	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(params, values, metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -205,8 +206,7 @@ func scanDecision(row pgx.Row) (retune.Decision, error) {
 		return d, err
 	}
 	d.Created = created.UTC()
-	var err error
-	if d.Evidence, err = retune.UnmarshalEvidence([]byte(evidence)); err != nil {
+	if err := d.Evidence.UnmarshalBinary([]byte(evidence)); err != nil {
 		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
 	}
 	return d, nil
@@ -214,13 +214,13 @@ func scanDecision(row pgx.Row) (retune.Decision, error) {
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := retune.CheckDecision(d); err != nil {
+	if err := d.Validate(); err != nil {
 		return retune.Decision{}, err
 	}
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return retune.Decision{}, err
 	}
-	evidence, err := retune.MarshalEvidence(d.Evidence)
+	evidence, err := d.Evidence.MarshalBinary()
 	if err != nil {
 		return retune.Decision{}, err
 	}
@@ -257,7 +257,7 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 	case err != nil:
 		return retune.Decision{}, err
 	}
-	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+	if err = d.Evidence.UnmarshalBinary(evidence); err != nil {
 		return retune.Decision{}, err
 	}
 	return d, nil
@@ -362,7 +362,7 @@ func (s *Store) readEventsOnce(ctx context.Context, what, query string, args ...
 // FindEvents implements retune.EventStore: newest first, by the events' primary key; a
 // delivery filter checks each event's deliveries through their (event_seq, notifier) key.
 func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventQuery(q); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	var (

@@ -67,10 +67,7 @@ func encodeSpec(what string, sp retune.Spec) (string, error) {
 
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
-	if err := retune.ValidateName("study", rec.Name); err != nil {
-		return retune.StudyRecord{}, err
-	}
-	if err := retune.CheckDefinition(rec.Definition); err != nil {
+	if err := rec.Validate(); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	user, userDec, err := encodeAttrs(rec.UserAttrs)
@@ -206,7 +203,7 @@ func (s *Store) studies(ctx context.Context) ([]retune.StudySummary, error) {
 // UpdateStudy implements retune.StudyStore. Attribute updates are merged under the study
 // row's lock, so concurrent updates of different keys all survive.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
-	if err := retune.CheckDefinition(upd.Definition); err != nil {
+	if err := upd.Validate(); err != nil {
 		return err
 	}
 	var def *string

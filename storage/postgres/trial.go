@@ -216,7 +216,7 @@ func (s *Store) fenceFailure(ctx context.Context, q querier, ref retune.TrialRef
 	case state == nil:
 		return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
 	}
-	if err := retune.FenceError(name, ref.Number, retune.TrialState(*state), *epoch, ref); err != nil {
+	if err := ref.Fence(name, retune.TrialState(*state), *epoch); err != nil {
 		return err
 	}
 	return fmt.Errorf("trial %d of study %q changed during the write: %w", ref.Number, name, retune.ErrConflict)
@@ -382,7 +382,7 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // when the reply to its COMMIT is lost, the transaction's own outcome decides instead
 // (see the package doc), and the finished trial is read back.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := retune.CheckFinish(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	params, err := paramPatch(req.Params, req.Distributions)
@@ -658,7 +658,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 				search++
 			}
 			if int64(depth) < retries {
-				fixed, err := encodeFixed(retune.RetryParams(ft))
+				fixed, err := encodeFixed(ft.RetryParams())
 				if err != nil {
 					rows.Close()
 					return fmt.Errorf("trial %d: retry params: %w", ft.Number, err)

@@ -81,7 +81,7 @@ func collectDeliveries(rows *sql.Rows) ([]retune.Delivery, error) {
 
 // AppendEvents implements retune.DeliveryStore.
 func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *txn) error { return insertEvents(ctx, tx, events, nowNanos()) })
@@ -89,7 +89,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
 
 // ClaimDeliveries implements retune.DeliveryStore.
 func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
-	if err := retune.CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	if len(req.Notifiers) == 0 {
@@ -162,16 +162,16 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64
 
 // RecordAttempt implements retune.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
-	r, err := retune.CheckAttemptResult(r)
-	if err != nil {
+	if err := r.Validate(); err != nil {
 		return retune.NotifierState{}, err
 	}
+	r = r.Cut()
 	var (
 		ns   retune.NotifierState
 		lost error
 	)
 	a := r.Attempt
-	err = s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(tx *txn) error {
 		now := nowNanos()
 		var (
 			notifier, owner, state string
@@ -263,7 +263,7 @@ func unixOrZero(ns int64) time.Time {
 
 // Deliveries implements retune.DeliveryStore.
 func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
-	if err := retune.CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var (

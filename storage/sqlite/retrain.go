@@ -44,7 +44,8 @@ func scanChampion(row interface{ Scan(...any) error }) (retune.Champion, error) 
 		return c, err
 	}
 	c.Created = time.Unix(0, created).UTC()
-	return c, retune.UnmarshalChampion(&c, params, values, metrics)
+	err := c.UnmarshalParts(params, values, metrics)
+	return c, err
 }
 
 // Champion implements retune.ChampionStore.
@@ -90,13 +91,13 @@ func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := retune.CheckChampion(c, expect); err != nil {
+	if err := c.ValidatePromotion(expect); err != nil {
 		return retune.Champion{}, err
 	}
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return retune.Champion{}, err
 	}
-	params, values, metrics, err := retune.MarshalChampion(c)
+	params, values, metrics, err := c.MarshalParts()
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -124,7 +125,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 	if err != nil {
 		return retune.Champion{}, err
 	}
-	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(params, values, metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -173,8 +174,7 @@ func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) 
 		return d, err
 	}
 	d.Created = time.Unix(0, created).UTC()
-	var err error
-	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+	if err := d.Evidence.UnmarshalBinary(evidence); err != nil {
 		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
 	}
 	return d, nil
@@ -182,13 +182,13 @@ func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) 
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := retune.CheckDecision(d); err != nil {
+	if err := d.Validate(); err != nil {
 		return retune.Decision{}, err
 	}
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return retune.Decision{}, err
 	}
-	evidence, err := retune.MarshalEvidence(d.Evidence)
+	evidence, err := d.Evidence.MarshalBinary()
 	if err != nil {
 		return retune.Decision{}, err
 	}
@@ -216,7 +216,7 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 			return err
 		}
 		d.Created = time.Unix(0, now).UTC()
-		if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+		if err = d.Evidence.UnmarshalBinary(evidence); err != nil {
 			return err
 		}
 		out = d
@@ -317,7 +317,7 @@ func (s *Store) readEvents(ctx context.Context, query string, args ...any) ([]re
 // FindEvents implements retune.EventStore: newest first, by the events' primary key; a
 // delivery filter checks each event's deliveries through their (event_seq, notifier) key.
 func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventQuery(q); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	query, args := findEventsQuery(q)

@@ -16,10 +16,7 @@ const studyCols = `id, name, directions, metrics, model, seed, sampler, pruner, 
 
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
-	if err := retune.ValidateName("study", rec.Name); err != nil {
-		return retune.StudyRecord{}, err
-	}
-	if err := retune.CheckDefinition(rec.Definition); err != nil {
+	if err := rec.Validate(); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	dirs := make([]string, len(rec.Directions))
@@ -224,7 +221,7 @@ func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
 
 // UpdateStudy implements retune.StudyStore.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
-	if err := retune.CheckDefinition(upd.Definition); err != nil {
+	if err := upd.Validate(); err != nil {
 		return err
 	}
 	user, err := encodeAttrs(upd.UserAttrs)

@@ -349,7 +349,7 @@ func fence(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, error) {
 		return f, fmt.Errorf("trial %d of study %q: %w", ref.Number, study, retune.ErrNotFound)
 	}
 	f.id = id.Int64
-	return f, retune.FenceError(study, ref.Number, retune.TrialState(state.Int16), epoch.Int64, ref)
+	return f, ref.Fence(study, retune.TrialState(state.Int16), epoch.Int64)
 }
 
 // merged applies params and attribute changes to a fenced trial's stored JSON.
@@ -469,7 +469,7 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // order: once a reader's snapshot holds sequence n, it holds every sequence below n, and
 // FinishedSince's cursor (the last sequence read) never skips a trial.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := retune.CheckFinish(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	params, err := encodeParams(req.Params, req.Distributions)
@@ -709,7 +709,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			if e.depth >= retries {
 				continue
 			}
-			fixed, err := codec.MarshalAttrs(retune.RetryParams(e.ft))
+			fixed, err := codec.MarshalAttrs(e.ft.RetryParams())
 			if err != nil {
 				return fmt.Errorf("retry of trial %d: %w", e.ft.Number, err)
 			}
