@@ -11,8 +11,8 @@ import (
 	"github.com/a6b40afc/retune/internal/codec"
 )
 
-// This file holds the memory storage's RetrainStore and TriggerStore. Rows are kept in
-// their stored form (see codec.go), as the databases keep them.
+// This file holds the memory storage's RetrainStore and TriggerStore; its DeliveryStore
+// is in memstore_delivery.go.
 
 // memRetrain is the memory storage's RetrainStore state. Rows are kept in their stored
 // form and decoded on every read, so reads match the databases' and share nothing.

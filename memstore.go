@@ -26,8 +26,8 @@ type memStore struct {
 	lastID  int64
 	studies map[int64]*memStudy
 	byName  map[string]int64
-	retrain memRetrain // champions, decisions and events (memory_retrain.go)
-	service memService // API tokens and idempotency keys (memory_service.go)
+	retrain memRetrain // champions, decisions and events (memstore_retrain.go)
+	service memService // API tokens and idempotency keys (memstore_service.go)
 }
 
 type memStudy struct {
