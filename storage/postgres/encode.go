@@ -11,8 +11,9 @@ import (
 )
 
 // Validation and encoding of what a write carries. Everything is checked and encoded
-// before a transaction starts, so a rejected write changes nothing; the checks and their
-// errors are those of the memory storage.
+// before a transaction starts (here, and by internal/dbenc for what SQLite writes too),
+// so a rejected write changes nothing; the checks and their errors are those of the
+// memory storage.
 
 // encodeAttrs validates attributes (a nil value is kept, as a JSON null) and encodes them
 // for a new row; it also returns them as they read back.
@@ -47,26 +48,6 @@ func attrPatch(m map[string]any) (patch, error) {
 	return patch(p), err
 }
 
-// paramPatch validates params and their distributions, as reading them back will, and
-// encodes them.
-func paramPatch(params map[string]any, dists map[string]retune.Distribution) (patch, error) {
-	if len(params) == 0 {
-		return nil, nil
-	}
-	b, err := retune.MarshalParams(params, dists)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := retune.UnmarshalParams(b); err != nil { // what reading it back would reject
-		return nil, err
-	}
-	var p patch
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
-	}
-	return p, nil
-}
-
 // apply returns the stored JSON object old with p applied.
 func (p patch) apply(old string) (string, error) {
 	if len(p) == 0 {
@@ -89,20 +70,6 @@ func (p patch) apply(old string) (string, error) {
 	b, err := json.Marshal(cur)
 	if err != nil {
 		return "", fmt.Errorf("postgres: encode object: %w", err)
-	}
-	return string(b), nil
-}
-
-// encodeFixed validates and encodes the fixed params of an enqueued or created trial.
-func encodeFixed(m map[string]any) (string, error) {
-	for k := range m {
-		if err := retune.ValidateName("param", k); err != nil {
-			return "", err
-		}
-	}
-	b, err := codec.MarshalAttrs(m)
-	if err != nil {
-		return "", err
 	}
 	return string(b), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/check"
 	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -87,13 +88,7 @@ func (s *Store) championHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := c.ValidatePromotion(expect); err != nil {
-		return retune.Champion{}, err
-	}
-	if err := retune.Events(events).Validate(); err != nil {
-		return retune.Champion{}, err
-	}
-	params, values, metrics, err := c.MarshalParts()
+	cols, err := dbenc.Promotion(c, expect, events)
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -105,7 +100,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 			WHERE coalesce((SELECT max(version) FROM champions WHERE model = $1), 0) = $2
 			ON CONFLICT (model, version) DO NOTHING
 			RETURNING created_at`,
-			c.Model, expect, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision).Scan(&created)
+			c.Model, expect, string(cols.Params), string(cols.Values), string(cols.Metrics), c.Source, c.Study, c.Trial, c.Decision).Scan(&created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var cur int64
 			if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM champions WHERE model = $1`, c.Model).Scan(&cur); err != nil {
@@ -122,7 +117,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 		return retune.Champion{}, err
 	}
 	c.Version, c.Created = expect+1, created.UTC()
-	if err := c.UnmarshalParts(params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(cols.Params, cols.Values, cols.Metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -214,13 +209,7 @@ func scanDecision(row pgx.Row) (retune.Decision, error) {
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := d.Validate(); err != nil {
-		return retune.Decision{}, err
-	}
-	if err := retune.Events(events).Validate(); err != nil {
-		return retune.Decision{}, err
-	}
-	evidence, err := d.Evidence.MarshalBinary()
+	evidence, err := dbenc.Decision(d, events)
 	if err != nil {
 		return retune.Decision{}, err
 	}

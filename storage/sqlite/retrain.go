@@ -11,6 +11,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/check"
 	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 )
 
 // Retraining coordination: champions, decisions and the event outbox (migration 2).
@@ -91,13 +92,7 @@ func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := c.ValidatePromotion(expect); err != nil {
-		return retune.Champion{}, err
-	}
-	if err := retune.Events(events).Validate(); err != nil {
-		return retune.Champion{}, err
-	}
-	params, values, metrics, err := c.MarshalParts()
+	cols, err := dbenc.Promotion(c, expect, events)
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -112,7 +107,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 		}
 		now := nowNanos()
 		_, err := tx.ExecContext(ctx, `INSERT INTO champions (`+championCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.Model, expect+1, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision, now)
+			c.Model, expect+1, string(cols.Params), string(cols.Values), string(cols.Metrics), c.Source, c.Study, c.Trial, c.Decision, now)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, err)
 		}
@@ -125,7 +120,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 	if err != nil {
 		return retune.Champion{}, err
 	}
-	if err := c.UnmarshalParts(params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(cols.Params, cols.Values, cols.Metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -182,13 +177,7 @@ func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) 
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := d.Validate(); err != nil {
-		return retune.Decision{}, err
-	}
-	if err := retune.Events(events).Validate(); err != nil {
-		return retune.Decision{}, err
-	}
-	evidence, err := d.Evidence.MarshalBinary()
+	evidence, err := dbenc.Decision(d, events)
 	if err != nil {
 		return retune.Decision{}, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/codec"
-	"github.com/a6b40afc/retune/internal/finishreq"
+	"github.com/a6b40afc/retune/internal/dbenc"
 )
 
 // The queries of the hot path, named so that a test can check their plans: none of them
@@ -200,7 +200,7 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 	if err := checkKind(req.Kind); err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	fixed, err := encodeFixed(req.Fixed)
+	fixed, err := dbenc.Fixed(req.Fixed)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -275,16 +275,12 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 	if err := checkKind(req.Kind); err != nil {
 		return nil, err
 	}
-	fixed := make([]string, len(req.Params))
-	for i, p := range req.Params {
-		f, err := encodeFixed(p)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-		}
-		fixed[i] = f
+	fixed, err := dbenc.Enqueued(req)
+	if err != nil {
+		return nil, err
 	}
 	var nums []int
-	err := s.write(ctx, func(tx *txn) error {
+	err = s.write(ctx, func(tx *txn) error {
 		var next int64
 		err := tx.QueryRowContext(ctx, `SELECT next_number FROM studies WHERE id = ?`, req.StudyID).Scan(&next)
 		switch {
@@ -371,15 +367,7 @@ func (f fenced) merged(params, user, sys map[string]json.RawMessage) (p, u, y st
 
 // Update implements retune.TrialStore.
 func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
-	params, err := encodeParams(upd.Params, upd.Distributions)
-	if err != nil {
-		return err
-	}
-	user, err := encodeAttrs(upd.UserAttrs)
-	if err != nil {
-		return err
-	}
-	sys, err := encodeAttrs(upd.SystemAttrs)
+	enc, err := dbenc.Update(upd)
 	if err != nil {
 		return err
 	}
@@ -388,7 +376,7 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(params, user, sys)
+		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", upd.Ref.Number, err)
 		}
@@ -469,27 +457,8 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // order: once a reader's snapshot holds sequence n, it holds every sequence below n, and
 // FinishedSince's cursor (the last sequence read) never skips a trial.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := req.Validate(); err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	params, err := encodeParams(req.Params, req.Distributions)
+	enc, err := dbenc.Finish(req)
 	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	user, err := encodeAttrs(req.UserAttrs)
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	sys, err := encodeAttrs(finishreq.SystemAttrs(req))
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	vals := codec.MarshalFloats(req.Values)
-	if _, err := codec.UnmarshalFloats(vals); err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	metrics := codec.MarshalMetrics(req.Metrics)
-	if _, err := codec.UnmarshalMetrics(metrics); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	var value0 sql.NullFloat64
@@ -502,7 +471,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(params, user, sys)
+		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", req.Ref.Number, err)
 		}
@@ -512,7 +481,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
 			system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
-			req.State, p, string(vals), value0, string(metrics), u, y, req.Reason, nowNanos(), seq, f.id)
+			req.State, p, string(enc.Values), value0, string(enc.Metrics), u, y, req.Reason, nowNanos(), seq, f.id)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
