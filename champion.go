@@ -1,10 +1,16 @@
 package retune
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"time"
+	"unicode/utf8"
+
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // ErrVersionConflict is returned (wrapping ErrConflict) when a champion promotion's
@@ -188,4 +194,193 @@ type RetrainStore interface {
 	ChampionStore
 	DecisionStore
 	EventStore
+}
+
+// Champion sources.
+const (
+	sourceTrial  = "trial"
+	sourceManual = "manual"
+)
+
+// Event times a storage accepts: every backend can hold these.
+var (
+	minEventTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxEventTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// ValidatePromotion checks a promotion of c over version expect as every storage does
+// before writing it (see ChampionStore.PromoteChampion). c.Version and c.Created are set
+// by the storage and not checked. Params must be JSON-encodable, at most MaxAttrValueLen
+// bytes; values must not be NaN (±Inf is kept), while metrics may be, as a trial's may;
+// the source must be "trial" (with the study's name and the trial's number) or "manual"
+// (with Trial -1).
+func (c Champion) ValidatePromotion(expect int64) error {
+	if err := ValidateName("model", c.Model); err != nil {
+		return fmt.Errorf("champion: %w", err)
+	}
+	what := fmt.Sprintf("champion of model %q", c.Model)
+	if expect < 0 {
+		return fmt.Errorf("%w: %s: expected version %d: want 0 (no champion yet) or the current version", ErrInvalid, what, expect)
+	}
+	switch c.Source {
+	case sourceTrial:
+		if err := ValidateName("study", c.Study); err != nil {
+			return fmt.Errorf("%s from a trial: %w", what, err)
+		}
+		if c.Trial < 0 {
+			return fmt.Errorf("%w: %s from a trial: trial number %d: want >= 0", ErrInvalid, what, c.Trial)
+		}
+	case sourceManual:
+		if c.Study != "" {
+			if err := ValidateName("study", c.Study); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		if c.Trial != -1 {
+			return fmt.Errorf("%w: %s: manual champion with trial %d: want -1", ErrInvalid, what, c.Trial)
+		}
+	default:
+		return fmt.Errorf("%w: %s: source %q: want %q or %q", ErrInvalid, what, c.Source, sourceTrial, sourceManual)
+	}
+	if c.Decision < 0 {
+		return fmt.Errorf("%w: %s: decision %d: want a decision ID, or 0 for none", ErrInvalid, what, c.Decision)
+	}
+	for i, v := range c.Values {
+		if math.IsNaN(v) {
+			return fmt.Errorf("%w: %s: value %d is NaN: want a number or ±Inf", ErrInvalid, what, i)
+		}
+	}
+	for k := range c.Metrics {
+		if err := ValidateName("metric", k); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if _, err := marshalChampionParams(what, c.Params); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Validate checks d as every storage does before recording it. ID and Created are set
+// by the storage and not checked. The evidence's objective numbers (values, differences,
+// improvement, bound, level and margins) must not be NaN; guardrail numbers, like
+// metrics, may be. The cooldown must not be negative. The encoded evidence is at most
+// MaxAttrValueLen bytes.
+func (d Decision) Validate() error {
+	if err := ValidateName("model", d.Model); err != nil {
+		return fmt.Errorf("decision: %w", err)
+	}
+	if err := ValidateName("study", d.Study); err != nil {
+		return fmt.Errorf("decision for model %q: %w", d.Model, err)
+	}
+	what := fmt.Sprintf("decision for model %q", d.Model)
+	if err := check.Text(what+": run ID", d.RunID, MaxNameLen, true); err != nil {
+		return err
+	}
+	if d.ChampionVersion < 0 {
+		return fmt.Errorf("%w: %s: champion version %d: want >= 0 (0: no champion)", ErrInvalid, what, d.ChampionVersion)
+	}
+	if d.Candidate < 0 {
+		return fmt.Errorf("%w: %s: candidate trial %d: want a trial number >= 0", ErrInvalid, what, d.Candidate)
+	}
+	if len(d.Reason) > MaxReasonLen {
+		return fmt.Errorf("%w: %s: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, what, len(d.Reason), MaxReasonLen)
+	}
+	if !utf8.ValidString(d.Reason) || bytes.IndexByte([]byte(d.Reason), 0) >= 0 {
+		return fmt.Errorf("%w: %s: reason %.40q…: want valid UTF-8 without NUL bytes", ErrInvalid, what, d.Reason)
+	}
+	e := d.Evidence
+	opt := func(p *float64) []float64 {
+		if p == nil {
+			return nil
+		}
+		return []float64{*p}
+	}
+	for _, f := range []struct {
+		name string
+		vs   []float64
+	}{
+		{"candidate", e.Candidate}, {"champion", e.Champion}, {"differences", e.Differences},
+		{"improvement", []float64{e.Improvement}}, {"lower_bound", opt(e.LowerBound)},
+		{"paired_bound", opt(e.PairedBound)}, {"unpaired_bound", opt(e.UnpairedBound)}, {"level", []float64{e.Level}},
+		{"margin", []float64{e.Margin}}, {"min_improvement", []float64{e.MinImprovement}},
+		{"min_relative_improvement", []float64{e.MinRelative}},
+	} {
+		for _, v := range f.vs {
+			if math.IsNaN(v) {
+				return fmt.Errorf("%w: %s: evidence %s is NaN: want numbers or ±Inf", ErrInvalid, what, f.name)
+			}
+		}
+	}
+	if e.Cooldown < 0 {
+		return fmt.Errorf("%w: %s: evidence cooldown %v: want a duration >= 0", ErrInvalid, what, e.Cooldown)
+	}
+	if _, err := marshalEvidence(what, e); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Events is a batch of events written together (see ChampionStore.PromoteChampion,
+// DecisionStore.RecordDecision and DeliveryStore.AppendEvents).
+type Events []Event
+
+// Validate checks es as every storage does before writing them: each event needs an ID
+// (unique among them; a duplicate is an error wrapping ErrConflict), a type and a source;
+// these and the optional subject are printable text of at most 1024 bytes. Data, if any,
+// must be valid UTF-8 JSON of at most MaxAttrValueLen bytes. A zero Time is set by the
+// storage when it writes the event; any other must lie in years 1900 to 2199 and is
+// stored to the microsecond, in UTC.
+func (es Events) Validate() error {
+	ids := make(map[string]bool, len(es))
+	for i, e := range es {
+		if err := check.Text(fmt.Sprintf("event %d: ID", i), e.ID, check.MaxText, true); err != nil {
+			return err
+		}
+		what := fmt.Sprintf("event %q", e.ID)
+		if ids[e.ID] {
+			return fmt.Errorf("%s is given twice: want each ID once: %w", what, ErrConflict)
+		}
+		ids[e.ID] = true
+		if err := check.Text(what+": type", e.Type, check.MaxText, true); err != nil {
+			return err
+		}
+		if err := check.Text(what+": source", e.Source, check.MaxText, true); err != nil {
+			return err
+		}
+		if err := check.Text(what+": subject", e.Subject, check.MaxText, false); err != nil {
+			return err
+		}
+		if !e.Time.IsZero() && (e.Time.Before(minEventTime) || !e.Time.Before(maxEventTime)) {
+			return fmt.Errorf("%w: %s: time %v: want the zero time (set when written) or one in years 1900 to 2199", ErrInvalid, what, e.Time)
+		}
+		if len(e.Data) > MaxAttrValueLen {
+			return fmt.Errorf("%w: %s: data is %d bytes: want at most %d", ErrInvalid, what, len(e.Data), MaxAttrValueLen)
+		}
+		if len(e.Data) > 0 && (!json.Valid(e.Data) || !utf8.Valid(e.Data)) {
+			return fmt.Errorf("%w: %s: data %.40q is not valid JSON: want a JSON value in UTF-8, or none", ErrInvalid, what, e.Data)
+		}
+		if err := check.Notifiers(what, e.Notify); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks q as every storage does before reading.
+func (q EventQuery) Validate() error {
+	switch {
+	case q.Before < 0:
+		return fmt.Errorf("%w: events before %d: want a sequence number >= 0 (0 = the newest)", ErrInvalid, q.Before)
+	case q.Limit < 0:
+		return fmt.Errorf("%w: events limit %d: want >= 0 (0 = no limit)", ErrInvalid, q.Limit)
+	case q.State != "" && !q.State.Valid():
+		return fmt.Errorf("%w: delivery state %q: want %q, %q or %q", ErrInvalid, q.State, DeliveryPending, DeliveryDelivered, DeliveryDead)
+	}
+	if q.Notifier != "" {
+		if err := check.NotifierID(q.Notifier); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,19 +1,20 @@
 package retune
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
-// The functions in this file are the one stored form of trial data, shared by every Storage
-// so that a trial reads back the same from memory, SQLite or PostgreSQL. Floats use the
-// shortest decimal form that round-trips exactly; ±Inf and NaN are the strings "inf",
-// "-inf" and "nan".
+// This file holds the one stored form of params, champions and decision evidence, shared
+// by every Storage so that they read back the same from memory, SQLite or PostgreSQL;
+// package internal/codec holds the stored form of plain values (floats, metrics,
+// attributes).
 
 type storedParam struct {
 	D json.RawMessage `json:"d"`
@@ -48,7 +49,7 @@ func MarshalParams(params map[string]any, dists map[string]Distribution) ([]byte
 		case CategoricalDistribution:
 			vb = strconv.AppendInt(nil, int64(x), 10)
 		default:
-			vb = []byte(FormatFloat(x))
+			vb = []byte(codec.FormatFloat(x))
 		}
 		out[name] = storedParam{D: db, V: vb}
 	}
@@ -109,148 +110,10 @@ func Floats(v []float64) []Float {
 }
 
 // MarshalJSON implements json.Marshaler.
-func (f Float) MarshalJSON() ([]byte, error) {
-	x := float64(f)
-	if finite(x) {
-		return []byte(FormatFloat(x)), nil
-	}
-	return []byte(`"` + FormatFloat(x) + `"`), nil
-}
+func (f Float) MarshalJSON() ([]byte, error) { return codec.Float(f).MarshalJSON() }
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (f *Float) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case `"inf"`, `"+inf"`, `"Infinity"`:
-		*f = Float(math.Inf(1))
-	case `"-inf"`, `"-Infinity"`:
-		*f = Float(math.Inf(-1))
-	case `"nan"`, `"NaN"`:
-		*f = Float(math.NaN())
-	default:
-		x, err := strconv.ParseFloat(string(b), 64)
-		if err != nil {
-			return fmt.Errorf("%w: number %s", ErrInvalid, b)
-		}
-		*f = Float(x)
-	}
-	return nil
-}
-
-// MarshalFloats encodes a vector of values.
-func MarshalFloats(v []float64) []byte {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		j, _ := Float(x).MarshalJSON()
-		b.Write(j)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
-}
-
-// UnmarshalFloats decodes what MarshalFloats wrote.
-func UnmarshalFloats(b []byte) ([]float64, error) {
-	var fs []Float
-	if err := json.Unmarshal(b, &fs); err != nil {
-		return nil, fmt.Errorf("%w: values %s: %v", ErrInvalid, b, err)
-	}
-	if fs == nil {
-		return nil, nil
-	}
-	out := make([]float64, len(fs))
-	for i, f := range fs {
-		out[i] = float64(f)
-	}
-	return out, nil
-}
-
-// MarshalMetrics encodes a metrics map with keys in sorted order.
-func MarshalMetrics(m map[string]float64) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
-		b.WriteByte(':')
-		j, _ := Float(m[k]).MarshalJSON()
-		b.Write(j)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// UnmarshalMetrics decodes what MarshalMetrics wrote.
-func UnmarshalMetrics(b []byte) (map[string]float64, error) {
-	var m map[string]Float
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: metrics %s: %v", ErrInvalid, b, err)
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]float64, len(m))
-	for k, v := range m {
-		out[k] = float64(v)
-	}
-	return out, nil
-}
-
-// MarshalAttrs encodes attributes (or enqueued fixed params); nil is "{}".
-func MarshalAttrs(m map[string]any) ([]byte, error) {
-	if len(m) == 0 {
-		return []byte("{}"), nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("%w: attributes are not JSON-encodable: %v", ErrInvalid, err)
-	}
-	return b, nil
-}
-
-// UnmarshalAttrs decodes what MarshalAttrs wrote; an empty object is nil. Numbers decode
-// as float64, as encoding/json does.
-func UnmarshalAttrs(b []byte) (map[string]any, error) {
-	var m map[string]any
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: attributes %.80s: %v", ErrInvalid, b, err)
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return m, nil
-}
-
-// UnmarshalFixed decodes enqueued fixed params, keeping numbers exact (json.Number), so an
-// int64 beyond 2^53 survives; distributions accept json.Number.
-func UnmarshalFixed(b []byte) (map[string]any, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: fixed params %.80s: %v", ErrInvalid, b, err)
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return m, nil
-}
+func (f *Float) UnmarshalJSON(b []byte) error { return (*codec.Float)(f).UnmarshalJSON(b) }
 
 // distCache remembers decoded distributions by their stored form: a study's trials repeat
 // the same few, and decoding is most of the cost of reading a trial. Distributions are
@@ -284,30 +147,202 @@ func cachedDistribution(b []byte) (Distribution, error) {
 	return d, nil
 }
 
-// EncodeAttrUpdate validates an attribute update and encodes each value as MarshalAttrs
-// would, for storages that merge updates into stored JSON key by key. A nil value (a
-// deletion) becomes a nil entry.
-func EncodeAttrUpdate(m map[string]any) (map[string]json.RawMessage, error) {
-	if len(m) == 0 {
-		return nil, nil
+// Stored form of champions and decisions: a champion's params are a JSON object read back
+// with exact numbers (json.Number, as codec.UnmarshalFixed does), its values and metrics
+// codec.MarshalFloats and codec.MarshalMetrics; a decision's evidence is
+// Evidence.MarshalBinary; an event's data is kept byte for byte. Empty lists and maps
+// read back as nil.
+
+func marshalChampionParams(what string, p map[string]any) ([]byte, error) {
+	for k := range p {
+		if err := ValidateName("param", k); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
 	}
-	out := make(map[string]json.RawMessage, len(m))
-	for k, v := range m {
-		if v == nil {
-			if err := ValidateName("attribute", k); err != nil {
-				return nil, err
-			}
-			out[k] = nil
-			continue
-		}
-		if err := ValidateAttr(k, v); err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(v)
+	if len(p) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: params are not JSON-encodable (%v): want finite numbers, strings, bools, lists and objects", ErrInvalid, what, err)
+	}
+	if len(b) > MaxAttrValueLen {
+		return nil, fmt.Errorf("%w: %s: params are %d bytes of JSON: want at most %d", ErrInvalid, what, len(b), MaxAttrValueLen)
+	}
+	return b, nil
+}
+
+// MarshalParts returns the stored form of c's params, values and metrics, the parts of a
+// champion that a storage encodes; it keeps the other fields as they are. c should have
+// passed ValidatePromotion.
+func (c Champion) MarshalParts() (params, values, metrics []byte, err error) {
+	params, err = marshalChampionParams(fmt.Sprintf("champion of model %q", c.Model), c.Params)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return params, codec.MarshalFloats(c.Values), codec.MarshalMetrics(c.Metrics), nil
+}
+
+// UnmarshalParts sets c's params, values and metrics from what MarshalParts wrote. Param
+// numbers come back as json.Number, exactly as written.
+func (c *Champion) UnmarshalParts(params, values, metrics []byte) error {
+	var err error
+	wrap := func(err error) error {
+		return fmt.Errorf("stored champion %d of model %q: %w", c.Version, c.Model, err)
+	}
+	if c.Params, err = codec.UnmarshalFixed(params); err != nil {
+		return wrap(err)
+	}
+	if c.Values, err = codec.UnmarshalFloats(values); err != nil {
+		return wrap(err)
+	}
+	if len(c.Values) == 0 {
+		c.Values = nil
+	}
+	if c.Metrics, err = codec.UnmarshalMetrics(metrics); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// storedEvidence is Evidence with numbers that keep ±Inf and NaN (as Float does).
+type storedEvidence struct {
+	Method         string            `json:"method"`
+	Analysis       string            `json:"analysis,omitempty"`
+	Direction      string            `json:"direction"`
+	Candidate      []Float           `json:"candidate,omitempty"`
+	Champion       []Float           `json:"champion,omitempty"`
+	Repeats        int               `json:"repeats,omitempty"`
+	Differences    []Float           `json:"differences,omitempty"`
+	Improvement    Float             `json:"improvement"`
+	LowerBound     *Float            `json:"lower_bound,omitempty"`
+	Level          Float             `json:"level,omitempty"`
+	PairedBound    *Float            `json:"paired_bound,omitempty"`
+	UnpairedBound  *Float            `json:"unpaired_bound,omitempty"`
+	Margin         Float             `json:"margin"`
+	MinImprovement Float             `json:"min_improvement,omitempty"`
+	MinRelative    Float             `json:"min_relative_improvement,omitempty"`
+	Guardrails     []storedGuardrail `json:"guardrails,omitempty"`
+	Cooldown       string            `json:"cooldown,omitempty"` // a time.Duration's String
+	Notify         []string          `json:"notify,omitempty"`
+}
+
+type storedGuardrail struct {
+	Metric        string `json:"metric"`
+	Candidate     Float  `json:"candidate"`
+	Champion      Float  `json:"champion"`
+	Regression    Float  `json:"regression"`
+	MaxRegression Float  `json:"max_regression"`
+	OK            bool   `json:"ok"`
+}
+
+func toFloats(v []float64) []Float {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]Float, len(v))
+	for i, x := range v {
+		out[i] = Float(x)
+	}
+	return out
+}
+
+func fromFloats(v []Float) []float64 {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func toFloatPtr(p *float64) *Float {
+	if p == nil {
+		return nil
+	}
+	f := Float(*p)
+	return &f
+}
+
+func fromFloatPtr(p *Float) *float64 {
+	if p == nil {
+		return nil
+	}
+	f := float64(*p)
+	return &f
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler: e's stored form is the JSON object
+// of Evidence's field tags, with ±Inf and NaN as the strings "inf", "-inf" and "nan", and
+// the cooldown as a duration string.
+func (e Evidence) MarshalBinary() ([]byte, error) {
+	return marshalEvidence("evidence", e)
+}
+
+func marshalEvidence(what string, e Evidence) ([]byte, error) {
+	s := storedEvidence{
+		Method: e.Method, Analysis: e.Analysis, Direction: e.Direction,
+		Candidate: toFloats(e.Candidate), Champion: toFloats(e.Champion), Repeats: e.Repeats,
+		Differences: toFloats(e.Differences), Improvement: Float(e.Improvement),
+		LowerBound: toFloatPtr(e.LowerBound), Level: Float(e.Level),
+		PairedBound: toFloatPtr(e.PairedBound), UnpairedBound: toFloatPtr(e.UnpairedBound), Margin: Float(e.Margin),
+		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative), Notify: e.Notify,
+	}
+	if err := check.Notifiers(what, e.Notify); err != nil {
+		return nil, err
+	}
+	if e.Cooldown != 0 {
+		s.Cooldown = e.Cooldown.String()
+	}
+	for _, g := range e.Guardrails {
+		s.Guardrails = append(s.Guardrails, storedGuardrail{
+			Metric: g.Metric, Candidate: Float(g.Candidate), Champion: Float(g.Champion),
+			Regression: Float(g.Regression), MaxRegression: Float(g.MaxRegression), OK: g.OK,
+		})
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: evidence is not JSON-encodable: %v", ErrInvalid, what, err)
+	}
+	if len(b) > MaxAttrValueLen {
+		return nil, fmt.Errorf("%w: %s: evidence is %d bytes of JSON: want at most %d", ErrInvalid, what, len(b), MaxAttrValueLen)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: it decodes what MarshalBinary
+// wrote. Empty lists come back as nil. On error, e is left alone.
+func (e *Evidence) UnmarshalBinary(b []byte) error {
+	var s storedEvidence
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%w: evidence %.80s: %v", ErrInvalid, b, err)
+	}
+	out := Evidence{
+		Method: s.Method, Analysis: s.Analysis, Direction: s.Direction,
+		Candidate: fromFloats(s.Candidate), Champion: fromFloats(s.Champion), Repeats: s.Repeats,
+		Differences: fromFloats(s.Differences), Improvement: float64(s.Improvement),
+		LowerBound: fromFloatPtr(s.LowerBound), Level: float64(s.Level),
+		PairedBound: fromFloatPtr(s.PairedBound), UnpairedBound: fromFloatPtr(s.UnpairedBound), Margin: float64(s.Margin),
+		MinImprovement: float64(s.MinImprovement), MinRelative: float64(s.MinRelative),
+	}
+	if len(s.Notify) > 0 {
+		out.Notify = s.Notify
+	}
+	if s.Cooldown != "" {
+		d, err := time.ParseDuration(s.Cooldown)
 		if err != nil {
-			return nil, fmt.Errorf("%w: attribute %q: %v", ErrInvalid, k, err)
+			return fmt.Errorf("%w: evidence cooldown %q: %v", ErrInvalid, s.Cooldown, err)
 		}
-		out[k] = b
+		out.Cooldown = d
 	}
-	return out, nil
+	for _, g := range s.Guardrails {
+		out.Guardrails = append(out.Guardrails, GuardrailResult{
+			Metric: g.Metric, Candidate: float64(g.Candidate), Champion: float64(g.Champion),
+			Regression: float64(g.Regression), MaxRegression: float64(g.MaxRegression), OK: g.OK,
+		})
+	}
+	*e = out
+	return nil
 }

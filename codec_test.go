@@ -41,25 +41,6 @@ func FuzzParamsRoundTrip(f *testing.F) {
 	})
 }
 
-// FuzzFloats: every float64, NaN and ±Inf included, survives the values encoding.
-func FuzzFloats(f *testing.F) {
-	f.Add(0.0, math.Inf(1), math.NaN())
-	f.Add(math.Copysign(0, -1), math.Inf(-1), 5e-324)
-	f.Fuzz(func(t *testing.T, a, b, c float64) {
-		in := []float64{a, b, c}
-		out, err := retune.UnmarshalFloats(retune.MarshalFloats(in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range in {
-			same := in[i] == out[i] && math.Signbit(in[i]) == math.Signbit(out[i]) || math.IsNaN(in[i]) && math.IsNaN(out[i])
-			if !same {
-				t.Errorf("value %d: %v became %v", i, in[i], out[i])
-			}
-		}
-	})
-}
-
 func TestSampleUniformInside(t *testing.T) {
 	t.Parallel()
 	dists := []retune.Distribution{

@@ -2,10 +2,10 @@ package retune
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
+
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // Deliveries: the at-least-once delivery of outbox events to notifiers.
@@ -153,111 +153,52 @@ type DeliveryStore interface {
 // held; another dispatcher may have claimed it.
 var ErrLeaseLost = fmt.Errorf("%w: delivery lease lost", ErrConflict)
 
-// maxNotifiers bounds the notifiers one event names.
-const maxNotifiers = 64
-
-// maxNotifierID bounds a notifier ID, in bytes.
-const maxNotifierID = 100
-
-// CheckNotifierID validates a notifier ID: 1 to 100 ASCII letters, digits, '.', '_' and
-// '-', so that an ID reads the same in a config file, a database and a log line.
-func CheckNotifierID(id string) error {
-	if id == "" || len(id) > maxNotifierID {
-		return fmt.Errorf("%w: notifier ID %.40q has %d bytes: want 1 to %d letters, digits, '.', '_' or '-'", ErrInvalid, id, len(id), maxNotifierID)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%w: notifier ID %q has %q: want letters, digits, '.', '_' or '-'", ErrInvalid, id, r)
-		}
-	}
-	return nil
-}
-
-// checkNotify validates the notifier IDs an event names.
-func checkNotify(what string, ids []string) error {
-	if len(ids) > maxNotifiers {
-		return fmt.Errorf("%w: %s names %d notifiers: want at most %d", ErrInvalid, what, len(ids), maxNotifiers)
-	}
-	for i, id := range ids {
-		if err := CheckNotifierID(id); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if slices.Contains(ids[:i], id) {
-			return fmt.Errorf("%w: %s names notifier %q twice: want each once", ErrInvalid, what, id)
-		}
-	}
-	return nil
-}
-
-// MarshalNotify is the stored form of an event's notifier IDs: a JSON array, "[]" for none.
-func MarshalNotify(ids []string) string {
-	if len(ids) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(ids) // strings always encode
-	return string(b)
-}
-
-// UnmarshalNotify decodes what MarshalNotify wrote; no IDs come back as nil.
-func UnmarshalNotify(b []byte) ([]string, error) {
-	var ids []string
-	if err := json.Unmarshal(b, &ids); err != nil {
-		return nil, fmt.Errorf("%w: notifier IDs %.80q: %v", ErrInvalid, b, err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return ids, nil
-}
-
-// CheckClaim validates a ClaimRequest.
-func CheckClaim(req ClaimRequest) error {
-	if err := checkText("claim: owner", req.Owner, maxEventText, true); err != nil {
+// Validate checks req as every storage does before claiming.
+func (req ClaimRequest) Validate() error {
+	if err := check.Text("claim: owner", req.Owner, check.MaxText, true); err != nil {
 		return err
 	}
 	if req.Lease <= 0 || req.Limit <= 0 {
 		return fmt.Errorf("%w: claim: lease %v, limit %d: want both > 0", ErrInvalid, req.Lease, req.Limit)
 	}
 	for _, id := range req.Notifiers {
-		if err := CheckNotifierID(id); err != nil {
+		if err := check.NotifierID(id); err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
 	}
 	return nil
 }
 
-// CheckAttemptResult validates an AttemptResult and returns it with its texts cut to
-// MaxResponseExcerpt bytes.
-func CheckAttemptResult(r AttemptResult) (AttemptResult, error) {
-	if err := checkText("attempt: owner", r.Owner, maxEventText, true); err != nil {
-		return r, err
+// Validate checks r as every storage does before recording it. Texts longer than
+// MaxResponseExcerpt are no error: storages keep them cut (see Cut).
+func (r AttemptResult) Validate() error {
+	if err := check.Text("attempt: owner", r.Owner, check.MaxText, true); err != nil {
+		return err
 	}
 	switch r.State {
 	case DeliveryDelivered, DeliveryDead:
 	case DeliveryPending:
 		if r.NextAt.IsZero() {
-			return r, fmt.Errorf("%w: attempt on delivery %d: pending without a next time", ErrInvalid, r.Delivery)
+			return fmt.Errorf("%w: attempt on delivery %d: pending without a next time", ErrInvalid, r.Delivery)
 		}
 	default:
-		return r, fmt.Errorf("%w: attempt on delivery %d: state %q: want %q, %q or %q", ErrInvalid, r.Delivery, r.State,
+		return fmt.Errorf("%w: attempt on delivery %d: state %q: want %q, %q or %q", ErrInvalid, r.Delivery, r.State,
 			DeliveryPending, DeliveryDelivered, DeliveryDead)
 	}
-	r.Attempt.Response = CutUTF8(r.Attempt.Response, MaxResponseExcerpt)
-	r.Attempt.Error = CutUTF8(r.Attempt.Error, MaxResponseExcerpt)
-	r.Disable = CutUTF8(r.Disable, MaxResponseExcerpt)
-	return r, nil
+	return nil
 }
 
-// CheckRedeliver validates the arguments of DeliveryStore.Redeliver.
-func CheckRedeliver(eventID string, notifiers []string) error {
-	if err := checkText("redeliver: event ID", eventID, maxEventText, true); err != nil {
-		return err
-	}
-	return checkNotify(fmt.Sprintf("redeliver event %q", eventID), notifiers)
+// Cut returns r with Attempt.Response, Attempt.Error and Disable cut to
+// MaxResponseExcerpt bytes (never inside a UTF-8 character), as storages keep them.
+func (r AttemptResult) Cut() AttemptResult {
+	r.Attempt.Response = check.CutUTF8(r.Attempt.Response, MaxResponseExcerpt)
+	r.Attempt.Error = check.CutUTF8(r.Attempt.Error, MaxResponseExcerpt)
+	r.Disable = check.CutUTF8(r.Disable, MaxResponseExcerpt)
+	return r
 }
 
-// CheckDeliveryFilter validates a DeliveryFilter.
-func CheckDeliveryFilter(f DeliveryFilter) error {
+// Validate checks f as every storage does before listing deliveries.
+func (f DeliveryFilter) Validate() error {
 	if f.State != "" && !f.State.Valid() {
 		return fmt.Errorf("%w: delivery state %q: want %q, %q or %q", ErrInvalid, f.State, DeliveryPending, DeliveryDelivered, DeliveryDead)
 	}
@@ -265,17 +206,4 @@ func CheckDeliveryFilter(f DeliveryFilter) error {
 		return fmt.Errorf("%w: limit %d: want >= 0 (0 = no limit)", ErrInvalid, f.Limit)
 	}
 	return nil
-}
-
-// CutUTF8 returns the longest prefix of s of at most n bytes that does not end inside a
-// UTF-8 character.
-func CutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && i > n-4 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i]
 }

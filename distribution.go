@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Distribution is the range a parameter is drawn from. It is a closed set: FloatDistribution,
@@ -318,9 +320,9 @@ func MarshalDistribution(d Distribution) ([]byte, error) {
 	var j distJSON
 	switch d := d.(type) {
 	case FloatDistribution:
-		j = distJSON{Type: "float", Low: num(FormatFloat(d.Low)), High: num(FormatFloat(d.High)), Log: d.Log}
+		j = distJSON{Type: "float", Low: num(codec.FormatFloat(d.Low)), High: num(codec.FormatFloat(d.High)), Log: d.Log}
 		if d.Step != 0 {
-			j.Step = num(FormatFloat(d.Step))
+			j.Step = num(codec.FormatFloat(d.Step))
 		}
 	case IntDistribution:
 		j = distJSON{Type: "int", Low: num(strconv.FormatInt(d.Low, 10)), High: num(strconv.FormatInt(d.High, 10)), Log: d.Log}
@@ -409,20 +411,6 @@ func numInt(n *json.Number, field string) (int64, error) {
 	return strconv.ParseInt(string(*n), 10, 64)
 }
 
-// FormatFloat formats f in the shortest form that parses back to the same float64.
-// ±Inf and NaN print as "inf", "-inf" and "nan".
-func FormatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
 func choiceKey(v any) (string, error) {
 	if f, ok := v.(float64); ok && !finite(f) {
 		return "", fmt.Errorf("non-finite number")
@@ -500,12 +488,12 @@ func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 
 func rangeString(kind string, lo, hi float64, log bool, step float64) string {
-	s := fmt.Sprintf("%s[%s, %s]", kind, FormatFloat(lo), FormatFloat(hi))
+	s := fmt.Sprintf("%s[%s, %s]", kind, codec.FormatFloat(lo), codec.FormatFloat(hi))
 	if log {
 		s += " log"
 	}
 	if step > 0 {
-		s += " step " + FormatFloat(step)
+		s += " step " + codec.FormatFloat(step)
 	}
 	return s
 }

@@ -233,7 +233,7 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 	if o.RequeueInterrupted {
 		sort.Slice(st.interrupted, func(i, j int) bool { return st.interrupted[i].Number < st.interrupted[j].Number })
 		for _, ft := range st.interrupted {
-			if err := s.Enqueue(bctx, RetryParams(ft)); err != nil {
+			if err := s.Enqueue(bctx, ft.RetryParams()); err != nil {
 				if st.err == nil {
 					st.err = fmt.Errorf("enqueue interrupted trial %d again: %w", ft.Number, err)
 				}

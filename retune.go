@@ -9,12 +9,15 @@
 //
 // The root package holds the domain (studies, trials, distributions, directions, errors),
 // the interfaces it consumes (Sampler, Pruner, Storage, Observer) and the ask → run → tell
-// loop. It imports nothing else from this module.
+// loop. It imports nothing else from this module but internal packages that import nothing
+// of retune's (the sentinel errors' definitions, the stored form of plain values).
 package retune
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/a6b40afc/retune/internal/errs"
 )
 
 // Sentinel errors. Match them with errors.Is: they are usually wrapped with context.
@@ -22,17 +25,20 @@ var (
 	// ErrPruned is wrapped by the error Trial.Report returns when the trial should stop.
 	// An objective that returns it (wrapped or not) ends its trial PRUNED.
 	ErrPruned = errors.New("retune: trial pruned")
-	// ErrNotFound is returned when a study, a trial or a best trial does not exist.
-	ErrNotFound = errors.New("retune: not found")
-	// ErrConflict is returned when a write contradicts stored state: finishing a finished
-	// trial, a stale lease, a study name that is taken, a mismatched resume.
-	ErrConflict = errors.New("retune: conflict")
+	// ErrNotFound ("retune: not found") is returned when a study, a trial or a best
+	// trial does not exist.
+	ErrNotFound = errs.ErrNotFound
+	// ErrConflict ("retune: conflict") is returned when a write contradicts stored
+	// state: finishing a finished trial, a stale lease, a study name that is taken, a
+	// mismatched resume.
+	ErrConflict = errs.ErrConflict
 	// ErrBudgetExhausted is returned by Ask when the study's Budget.Trials have all started.
 	ErrBudgetExhausted = errors.New("retune: study trial budget exhausted")
 	// ErrGridExhausted is returned by Ask when an exhaustive sampler (grid) has no point left.
 	ErrGridExhausted = errors.New("retune: grid exhausted")
-	// ErrInvalid is wrapped by every validation error: a bad distribution, config or value.
-	ErrInvalid = errors.New("retune: invalid")
+	// ErrInvalid ("retune: invalid") is wrapped by every validation error: a bad
+	// distribution, config or value.
+	ErrInvalid = errs.ErrInvalid
 	// ErrInterrupted is wrapped by the fail reason of a trial that its runner stopped
 	// (cancellation, the run's timeout, a dead process) before the objective had an
 	// outcome. Such a trial ends FAIL but gives its place in Budget.Trials back;

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // Storage keeps studies and trials. Implementations live in storage/memory, storage/sqlite
@@ -147,9 +146,19 @@ type StudyRecord struct {
 // MaxDefinitionLen bounds a stored study definition.
 const MaxDefinitionLen = 1 << 20
 
-// CheckDefinition validates a study definition for storage: empty, or a JSON object of at
+// Validate checks rec as every storage does before creating it: its name (ValidateName)
+// and its definition, empty or a JSON object of at most MaxDefinitionLen bytes.
+// Attributes are checked as they are encoded.
+func (rec StudyRecord) Validate() error {
+	if err := ValidateName("study", rec.Name); err != nil {
+		return err
+	}
+	return checkDefinition(rec.Definition)
+}
+
+// checkDefinition validates a study definition for storage: empty, or a JSON object of at
 // most MaxDefinitionLen bytes.
-func CheckDefinition(def json.RawMessage) error {
+func checkDefinition(def json.RawMessage) error {
 	if len(def) == 0 {
 		return nil
 	}
@@ -182,6 +191,11 @@ type StudyUpdate struct {
 	SystemAttrs map[string]any
 }
 
+// Validate checks upd as every storage does before applying it: a definition, if given,
+// is a JSON object of at most MaxDefinitionLen bytes. Attributes are checked as they are
+// encoded.
+func (upd StudyUpdate) Validate() error { return checkDefinition(upd.Definition) }
+
 // Lease is a running trial's claim: who holds it, which claim it is, and until when.
 type Lease struct {
 	Holder  string
@@ -194,6 +208,19 @@ type TrialRef struct {
 	StudyID int64
 	Number  int
 	Epoch   int64
+}
+
+// Fence is the lease check every storage makes before a holder's write: the trial ref
+// points at, of the named study, found in state with lease epoch, must be RUNNING under
+// ref's epoch. It returns nil if it is, else an error wrapping ErrConflict.
+func (ref TrialRef) Fence(study string, state TrialState, epoch int64) error {
+	switch {
+	case state != TrialRunning:
+		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", ref.Number, study, state, ErrConflict)
+	case epoch != ref.Epoch:
+		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", ref.Number, study, ref.Epoch, epoch, ErrConflict)
+	}
+	return nil
 }
 
 // CreateTrialRequest asks TrialStore.CreateTrial for a running trial.
@@ -242,70 +269,49 @@ type FinishRequest struct {
 	Interrupted bool
 }
 
+// Validate checks req as every storage does before writing it: a finished state, values
+// for COMPLETE with no NaN, a reason within MaxReasonLen, and an interruption only of a
+// FAIL. Params and attributes are checked as they are encoded.
+func (req FinishRequest) Validate() error {
+	switch req.State {
+	case TrialComplete:
+		if len(req.Values) == 0 {
+			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", ErrInvalid, req.Ref.Number)
+		}
+		if err := checkValues(req.Values, len(req.Values)); err != nil {
+			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
+		}
+	case TrialPruned, TrialFail:
+	default:
+		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if req.Interrupted && req.State != TrialFail {
+		return fmt.Errorf("%w: finishing trial %d as an interrupted %v: an interruption ends FAIL", ErrInvalid, req.Ref.Number, req.State)
+	}
+	if len(req.Reason) > MaxReasonLen {
+		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, len(req.Reason), MaxReasonLen)
+	}
+	return nil
+}
+
 // Limits on names and attributes, checked by the library and by every storage.
 const (
-	MaxNameLen      = 256
-	MaxAttrKeyLen   = 256
-	MaxAttrValueLen = 64 << 10 // bytes of JSON
-	MaxReasonLen    = 8 << 10  // bytes; longer reasons are cut, keeping head and tail
+	MaxNameLen      = check.MaxNameLen      // 256
+	MaxAttrKeyLen   = check.MaxAttrKeyLen   // 256
+	MaxAttrValueLen = check.MaxAttrValueLen // bytes of JSON: 64 KiB
+	MaxReasonLen    = check.MaxReasonLen    // bytes: 8 KiB; longer fail reasons are cut, keeping head and tail
 )
 
 // ValidateName checks a study, param or metric name: 1 to MaxNameLen bytes of printable
 // UTF-8 with no leading or trailing space.
-func ValidateName(kind, name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: %s name is empty: want 1 to %d printable characters", ErrInvalid, kind, MaxNameLen)
-	case len(name) > MaxNameLen:
-		return fmt.Errorf("%w: %s name %.40q… is %d bytes: want at most %d", ErrInvalid, kind, name, len(name), MaxNameLen)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalid, kind, name)
-	case strings.TrimSpace(name) != name:
-		return fmt.Errorf("%w: %s name %q has leading or trailing space", ErrInvalid, kind, name)
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("%w: %s name %q has the unprintable character %U", ErrInvalid, kind, name, r)
-		}
-	}
-	return nil
-}
+func ValidateName(kind, name string) error { return check.Name(kind, name) }
 
 // ValidateAttr checks an attribute: the key as ValidateName, the value JSON-encodable,
 // at most MaxAttrValueLen bytes of JSON.
-func ValidateAttr(key string, value any) error {
-	if err := ValidateName("attribute", key); err != nil {
-		return err
-	}
-	b, err := json.Marshal(value)
-	if err != nil {
-		return fmt.Errorf("%w: attribute %q: value is not JSON-encodable: %v", ErrInvalid, key, err)
-	}
-	if len(b) > MaxAttrValueLen {
-		return fmt.Errorf("%w: attribute %q: value is %d bytes of JSON: want at most %d", ErrInvalid, key, len(b), MaxAttrValueLen)
-	}
-	return nil
-}
+func ValidateAttr(key string, value any) error { return check.Attr(key, value) }
 
-// CutReason shortens a fail reason to MaxReasonLen bytes, keeping its head and tail.
-func CutReason(s string) string {
-	if len(s) <= MaxReasonLen {
-		return s
-	}
-	const mark = "\n… cut …\n"
-	half := (MaxReasonLen - len(mark)) / 2
-	head, tail := s[:half], s[len(s)-half:]
-	for !utf8.ValidString(head) && len(head) > 0 {
-		head = head[:len(head)-1]
-	}
-	for !utf8.ValidString(tail) && len(tail) > 0 {
-		tail = tail[1:]
-	}
-	return head + mark + tail
-}
-
-// CheckValues validates a COMPLETE trial's values against the number of objectives.
-func CheckValues(values []float64, objectives int) error {
+// checkValues validates a COMPLETE trial's values against the number of objectives.
+func checkValues(values []float64, objectives int) error {
 	if len(values) != objectives {
 		return fmt.Errorf("%w: %d values for %d objectives", ErrInvalid, len(values), objectives)
 	}

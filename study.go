@@ -15,6 +15,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Config describes a study. Zero values are the documented defaults.
@@ -199,7 +202,7 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 		s.exclusive = plan.Exclusive
 		if len(plan.Params) > 0 {
 			for i, p := range plan.Params {
-				if _, err := MarshalAttrs(p); err != nil {
+				if _, err := codec.MarshalAttrs(p); err != nil {
 					return nil, fmt.Errorf("open study %q: startup trial %d: %w", name, i, err)
 				}
 			}
@@ -339,7 +342,7 @@ func (s *Study) Ask(ctx context.Context) (*Trial, error) {
 // AskFixed starts a trial of the given kind with fixed params, claiming a WAITING trial of
 // that kind first. Confirmation runs use it with KindConfirm.
 func (s *Study) AskFixed(ctx context.Context, kind TrialKind, params map[string]any) (*Trial, error) {
-	if _, err := MarshalAttrs(params); err != nil {
+	if _, err := codec.MarshalAttrs(params); err != nil {
 		return nil, err
 	}
 	return s.ask(ctx, CreateTrialRequest{Kind: kind, Fixed: params})
@@ -622,7 +625,7 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 		}
 	}
 	if reason != nil {
-		req.Reason = CutReason(reason.Error())
+		req.Reason = check.CutReason(reason.Error())
 	}
 	req.Interrupted = state == TrialFail && errors.Is(reason, ErrInterrupted)
 	t.mu.Unlock()
@@ -650,7 +653,7 @@ func (s *Study) Enqueue(ctx context.Context, params map[string]any) error {
 			return err
 		}
 	}
-	if _, err := MarshalAttrs(params); err != nil {
+	if _, err := codec.MarshalAttrs(params); err != nil {
 		return err
 	}
 	_, err := s.store.Enqueue(ctx, EnqueueRequest{StudyID: s.rec.ID, Params: []map[string]any{params}})

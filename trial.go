@@ -45,6 +45,22 @@ func (t FrozenTrial) Interrupted() bool {
 	return t.State == TrialFail && (t.Reason == ReasonLeaseExpired || t.SystemAttrs[attrInterrupted] == true)
 }
 
+// ReasonLeaseExpired is the fail reason of a trial whose holder stopped renewing its lease.
+const ReasonLeaseExpired = "lease expired"
+
+// RetryParams are the fixed params of a retry of t: its enqueued params and every param it
+// had drawn.
+func (t FrozenTrial) RetryParams() map[string]any {
+	out := make(map[string]any, len(t.Fixed)+len(t.Params))
+	for k, v := range t.Fixed {
+		out[k] = v
+	}
+	for k, v := range t.Params {
+		out[k] = v
+	}
+	return out
+}
+
 // attrInterrupted is the system attribute with which every storage marks an interrupted
 // finish (FinishRequest.Interrupted).
 const attrInterrupted = "interrupted"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -269,7 +270,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, n := range s.Notifiers {
-			if err := retune.CheckNotifierID(n.ID); err != nil {
+			if err := check.NotifierID(n.ID); err != nil {
 				t.Errorf("notifier: %v", err)
 			}
 		}

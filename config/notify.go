@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
 	"github.com/a6b40afc/retune/retrain/notify"
 )
 
@@ -70,7 +71,7 @@ func (p *parser) notifiers(n *yaml.Node) []Notifier {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		field := "notifiers." + k.Value
-		if err := retune.CheckNotifierID(k.Value); err != nil {
+		if err := check.NotifierID(k.Value); err != nil {
 			p.errorf(k, field, "%v", unwrapInvalid(err))
 			continue
 		}

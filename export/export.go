@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // objectiveNames names the value columns.
@@ -77,7 +78,7 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 		row := []string{strconv.Itoa(t.Number), t.Kind.String(), t.State.String()}
 		for i := range objs {
 			if i < len(t.Values) {
-				row = append(row, retune.FormatFloat(t.Values[i]))
+				row = append(row, codec.FormatFloat(t.Values[i]))
 			} else {
 				row = append(row, "")
 			}
@@ -89,7 +90,7 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 		for _, m := range metrics {
 			v, ok := t.Metrics[m]
 			if ok {
-				row = append(row, retune.FormatFloat(v))
+				row = append(row, codec.FormatFloat(v))
 			} else {
 				row = append(row, "")
 			}
@@ -136,7 +137,7 @@ func cell(v any, ok bool) string {
 	case string:
 		return v
 	case float64:
-		return retune.FormatFloat(v)
+		return codec.FormatFloat(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	}

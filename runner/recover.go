@@ -44,7 +44,7 @@ func RecoverOrphans(ctx context.Context, study *retune.Study, grace time.Duratio
 		if err != nil {
 			return n, err
 		}
-		if err := study.Enqueue(ctx, retune.RetryParams(t)); err != nil {
+		if err := study.Enqueue(ctx, t.RetryParams()); err != nil {
 			return n, err
 		}
 		n++

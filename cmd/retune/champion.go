@@ -316,7 +316,7 @@ func runDecisions(ctx context.Context, m *Main, args []string) error {
 }
 
 func decisionJSON(d retune.Decision) map[string]any {
-	ev, err := retune.MarshalEvidence(d.Evidence)
+	ev, err := d.Evidence.MarshalBinary()
 	var evidence any = string(ev)
 	if err == nil {
 		var v any

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
 	"github.com/a6b40afc/retune/retrain/notify"
 )
 
@@ -221,7 +222,7 @@ func (m *Main) eventShow(ctx context.Context, ds retune.DeliveryStore, es retune
 			}
 			detail, _, _ = strings.Cut(detail, "\n")
 			if len(detail) > 100 {
-				detail = retune.CutUTF8(detail, 100) + "…"
+				detail = check.CutUTF8(detail, 100) + "…"
 			}
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\t%s\t%s\n", a.N, a.Started.Format(time.RFC3339), a.Duration.Round(time.Millisecond),
 				a.Status, a.Outcome, a.Owner, detail)

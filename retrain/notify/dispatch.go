@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // Notifier makes one attempt to deliver an event. Webhook, Exec, NATS and Log are
@@ -157,7 +158,7 @@ func (d *Dispatcher) init() error {
 			d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
 		for _, id := range d.ids() {
-			if err := retune.CheckNotifierID(id); err != nil {
+			if err := check.NotifierID(id); err != nil {
 				d.err = fmt.Errorf("dispatcher: %w", err)
 				return
 			}

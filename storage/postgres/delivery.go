@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -41,7 +43,7 @@ func scanEvent(row pgx.Row, extra ...any) (retune.StoredEvent, error) {
 		e.Data = []byte(*data)
 	}
 	var err error
-	if e.Notify, err = retune.UnmarshalNotify([]byte(notify)); err != nil {
+	if e.Notify, err = codec.UnmarshalNotify([]byte(notify)); err != nil {
 		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -64,7 +66,7 @@ func scanDelivery(row pgx.Row) (retune.Delivery, error) {
 
 // AppendEvents implements retune.DeliveryStore.
 func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return err
 	}
 	return s.tx(ctx, "append events", func(tx dbtx) error {
@@ -83,7 +85,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 
 // claimDeliveries is ClaimDeliveries without retries.
 func (s *Store) claimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
-	if err := retune.CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	if len(req.Notifiers) == 0 {
@@ -141,10 +143,10 @@ func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retu
 
 // recordAttempt is RecordAttempt without retries.
 func (s *Store) recordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
-	r, err := retune.CheckAttemptResult(r)
-	if err != nil {
+	if err := r.Validate(); err != nil {
 		return retune.NotifierState{}, err
 	}
+	r = r.Cut()
 	what := fmt.Sprintf("record attempt on delivery %d", r.Delivery)
 	a := r.Attempt
 	lastErr := a.Error
@@ -187,7 +189,7 @@ func (s *Store) recordAttempt(ctx context.Context, r retune.AttemptResult) (retu
 	b.Queue(`SELECT `+notifierCols+` FROM notifiers WHERE id = `+of, r.Delivery)
 	br := s.pool.SendBatch(ctx, &b)
 	var held bool
-	err = br.QueryRow().Scan(&held)
+	err := br.QueryRow().Scan(&held)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = br.Close()
 		return retune.NotifierState{}, fmt.Errorf("delivery %d: %w", r.Delivery, retune.ErrNotFound)
@@ -239,7 +241,7 @@ func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retu
 
 // deliveries is Deliveries without retries.
 func (s *Store) deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
-	if err := retune.CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var (
@@ -318,7 +320,7 @@ func (s *Store) deliveryAttempts(ctx context.Context, id int64) ([]retune.Delive
 
 // Redeliver implements retune.DeliveryStore.
 func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []string) ([]int64, error) {
-	if err := retune.CheckRedeliver(eventID, notifiers); err != nil {
+	if err := check.Redeliver(eventID, notifiers); err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("redeliver event %q", eventID)
@@ -390,7 +392,7 @@ func (s *Store) SetNotifierEnabled(ctx context.Context, id string, enabled bool,
 
 // setNotifierEnabled is SetNotifierEnabled without retries.
 func (s *Store) setNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
-	if err := retune.CheckNotifierID(id); err != nil {
+	if err := check.NotifierID(id); err != nil {
 		return err
 	}
 	var err error
@@ -401,7 +403,7 @@ func (s *Store) setNotifierEnabled(ctx context.Context, id string, enabled bool,
 		_, err = s.pool.Exec(ctx, `INSERT INTO notifiers AS n (id, disabled_at, reason) VALUES ($1, clock_timestamp(), $2)
 			ON CONFLICT (id) DO UPDATE SET disabled_at = coalesce(n.disabled_at, excluded.disabled_at),
 				reason = CASE WHEN n.disabled_at IS NULL THEN excluded.reason ELSE n.reason END`,
-			id, retune.CutUTF8(reason, retune.MaxResponseExcerpt))
+			id, check.CutUTF8(reason, retune.MaxResponseExcerpt))
 	}
 	if err != nil {
 		return dbErr(fmt.Sprintf("set notifier %q", id), err)

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
 // Validation and encoding of what a write carries. Everything is checked and encoded
-// before a transaction starts, so a rejected write changes nothing; the checks and their
-// errors are those of the memory storage.
+// before a transaction starts (here, and by internal/dbenc for what SQLite writes too),
+// so a rejected write changes nothing; the checks and their errors are those of the
+// memory storage.
 
 // encodeAttrs validates attributes (a nil value is kept, as a JSON null) and encodes them
 // for a new row; it also returns them as they read back.
@@ -24,11 +26,11 @@ func encodeAttrs(m map[string]any) (string, map[string]any, error) {
 			return "", nil, err
 		}
 	}
-	b, err := retune.MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return "", nil, err
 	}
-	dec, err := retune.UnmarshalAttrs(b)
+	dec, err := codec.UnmarshalAttrs(b)
 	if err != nil {
 		return "", nil, err
 	}
@@ -42,28 +44,8 @@ type patch map[string]json.RawMessage
 
 // attrPatch validates an attribute update, where a nil value deletes the key.
 func attrPatch(m map[string]any) (patch, error) {
-	p, err := retune.EncodeAttrUpdate(m)
+	p, err := codec.EncodeAttrUpdate(m)
 	return patch(p), err
-}
-
-// paramPatch validates params and their distributions, as reading them back will, and
-// encodes them.
-func paramPatch(params map[string]any, dists map[string]retune.Distribution) (patch, error) {
-	if len(params) == 0 {
-		return nil, nil
-	}
-	b, err := retune.MarshalParams(params, dists)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := retune.UnmarshalParams(b); err != nil { // what reading it back would reject
-		return nil, err
-	}
-	var p patch
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
-	}
-	return p, nil
 }
 
 // apply returns the stored JSON object old with p applied.
@@ -88,20 +70,6 @@ func (p patch) apply(old string) (string, error) {
 	b, err := json.Marshal(cur)
 	if err != nil {
 		return "", fmt.Errorf("postgres: encode object: %w", err)
-	}
-	return string(b), nil
-}
-
-// encodeFixed validates and encodes the fixed params of an enqueued or created trial.
-func encodeFixed(m map[string]any) (string, error) {
-	for k := range m {
-		if err := retune.ValidateName("param", k); err != nil {
-			return "", err
-		}
-	}
-	b, err := retune.MarshalAttrs(m)
-	if err != nil {
-		return "", err
 	}
 	return string(b), nil
 }
@@ -152,17 +120,17 @@ func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
 		}
 	}
 	if metrics != nil {
-		if ft.Metrics, err = retune.UnmarshalMetrics([]byte(*metrics)); err != nil {
+		if ft.Metrics, err = codec.UnmarshalMetrics([]byte(*metrics)); err != nil {
 			return ft, fmt.Errorf("trial %d: %w", number, err)
 		}
 	}
-	if ft.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+	if ft.UserAttrs, err = codec.UnmarshalAttrs([]byte(user)); err != nil {
 		return ft, fmt.Errorf("trial %d: user attributes: %w", number, err)
 	}
-	if ft.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+	if ft.SystemAttrs, err = codec.UnmarshalAttrs([]byte(system)); err != nil {
 		return ft, fmt.Errorf("trial %d: system attributes: %w", number, err)
 	}
-	if ft.Fixed, err = retune.UnmarshalFixed([]byte(fixed)); err != nil {
+	if ft.Fixed, err = codec.UnmarshalFixed([]byte(fixed)); err != nil {
 		return ft, fmt.Errorf("trial %d: %w", number, err)
 	}
 	if inter != nil {
@@ -176,7 +144,7 @@ func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
 			if err := json.Unmarshal(s[0], &step); err != nil {
 				return ft, fmt.Errorf("trial %d: intermediate step %s: %w", number, s[0], err)
 			}
-			v, err := retune.UnmarshalFloats(s[1])
+			v, err := codec.UnmarshalFloats(s[1])
 			if err != nil {
 				return ft, fmt.Errorf("trial %d: step %d: %w", number, step, err)
 			}

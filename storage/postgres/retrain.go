@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -35,7 +38,8 @@ func scanChampion(row pgx.Row) (retune.Champion, error) {
 		return c, err
 	}
 	c.Created = created.UTC()
-	return c, retune.UnmarshalChampion(&c, []byte(params), []byte(values), []byte(metrics))
+	err := c.UnmarshalParts([]byte(params), []byte(values), []byte(metrics))
+	return c, err
 }
 
 // Champion implements retune.ChampionStore.
@@ -84,13 +88,7 @@ func (s *Store) championHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := retune.CheckChampion(c, expect); err != nil {
-		return retune.Champion{}, err
-	}
-	if err := retune.CheckEvents(events); err != nil {
-		return retune.Champion{}, err
-	}
-	params, values, metrics, err := retune.MarshalChampion(c)
+	cols, err := dbenc.Promotion(c, expect, events)
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -102,7 +100,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 			WHERE coalesce((SELECT max(version) FROM champions WHERE model = $1), 0) = $2
 			ON CONFLICT (model, version) DO NOTHING
 			RETURNING created_at`,
-			c.Model, expect, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision).Scan(&created)
+			c.Model, expect, string(cols.Params), string(cols.Values), string(cols.Metrics), c.Source, c.Study, c.Trial, c.Decision).Scan(&created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var cur int64
 			if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM champions WHERE model = $1`, c.Model).Scan(&cur); err != nil {
@@ -119,7 +117,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 		return retune.Champion{}, err
 	}
 	c.Version, c.Created = expect+1, created.UTC()
-	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(cols.Params, cols.Values, cols.Metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -144,8 +142,8 @@ func insertEvents(ctx context.Context, tx dbtx, events []retune.Event, now time.
 	)
 	for i, e := range events {
 		ids[i], types[i], sources[i], subjects[i] = e.ID, e.Type, e.Source, e.Subject
-		notify[i] = retune.MarshalNotify(e.Notify)
-		times[i] = retune.StoredEventTime(e.Time, now)
+		notify[i] = codec.MarshalNotify(e.Notify)
+		times[i] = codec.EventTime(e.Time, now)
 		if len(e.Data) > 0 {
 			d := string(e.Data)
 			data[i] = &d
@@ -203,8 +201,7 @@ func scanDecision(row pgx.Row) (retune.Decision, error) {
 		return d, err
 	}
 	d.Created = created.UTC()
-	var err error
-	if d.Evidence, err = retune.UnmarshalEvidence([]byte(evidence)); err != nil {
+	if err := d.Evidence.UnmarshalBinary([]byte(evidence)); err != nil {
 		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
 	}
 	return d, nil
@@ -212,13 +209,7 @@ func scanDecision(row pgx.Row) (retune.Decision, error) {
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := retune.CheckDecision(d); err != nil {
-		return retune.Decision{}, err
-	}
-	if err := retune.CheckEvents(events); err != nil {
-		return retune.Decision{}, err
-	}
-	evidence, err := retune.MarshalEvidence(d.Evidence)
+	evidence, err := dbenc.Decision(d, events)
 	if err != nil {
 		return retune.Decision{}, err
 	}
@@ -255,7 +246,7 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 	case err != nil:
 		return retune.Decision{}, err
 	}
-	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+	if err = d.Evidence.UnmarshalBinary(evidence); err != nil {
 		return retune.Decision{}, err
 	}
 	return d, nil
@@ -316,7 +307,7 @@ func (s *Store) decisions(ctx context.Context, model string) ([]retune.Decision,
 // before the next writer can take a number. A reader that has seen seq n has therefore
 // seen every event below n, and passing the last seq it read never skips an event.
 func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventsRead(after, limit); err != nil {
+	if err := check.EventsRead(after, limit); err != nil {
 		return nil, err
 	}
 	var lim *int64
@@ -360,7 +351,7 @@ func (s *Store) readEventsOnce(ctx context.Context, what, query string, args ...
 // FindEvents implements retune.EventStore: newest first, by the events' primary key; a
 // delivery filter checks each event's deliveries through their (event_seq, notifier) key.
 func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventQuery(q); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	var (

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -47,10 +48,10 @@ func scanStudy(row pgx.Row, extra ...any) (retune.StudyRecord, error) {
 		return rec, fmt.Errorf("study %q: pruner spec: %w", rec.Name, err)
 	}
 	var err error
-	if rec.UserAttrs, err = retune.UnmarshalAttrs([]byte(user)); err != nil {
+	if rec.UserAttrs, err = codec.UnmarshalAttrs([]byte(user)); err != nil {
 		return rec, fmt.Errorf("study %q: user attributes: %w", rec.Name, err)
 	}
-	if rec.SystemAttrs, err = retune.UnmarshalAttrs([]byte(system)); err != nil {
+	if rec.SystemAttrs, err = codec.UnmarshalAttrs([]byte(system)); err != nil {
 		return rec, fmt.Errorf("study %q: system attributes: %w", rec.Name, err)
 	}
 	return rec, nil
@@ -66,10 +67,7 @@ func encodeSpec(what string, sp retune.Spec) (string, error) {
 
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
-	if err := retune.ValidateName("study", rec.Name); err != nil {
-		return retune.StudyRecord{}, err
-	}
-	if err := retune.CheckDefinition(rec.Definition); err != nil {
+	if err := rec.Validate(); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	user, userDec, err := encodeAttrs(rec.UserAttrs)
@@ -205,7 +203,7 @@ func (s *Store) studies(ctx context.Context) ([]retune.StudySummary, error) {
 // UpdateStudy implements retune.StudyStore. Attribute updates are merged under the study
 // row's lock, so concurrent updates of different keys all survive.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
-	if err := retune.CheckDefinition(upd.Definition); err != nil {
+	if err := upd.Validate(); err != nil {
 		return err
 	}
 	var def *string

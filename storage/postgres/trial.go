@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/finishreq"
+	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -39,7 +40,7 @@ import (
 // statements of the first round trip also tell the number the trial will have, so that a
 // COMMIT whose reply is lost can be followed by reading the trial back.
 func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
-	fixed, err := encodeFixed(req.Fixed)
+	fixed, err := dbenc.Fixed(req.Fixed)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -148,18 +149,14 @@ func (s *Store) insertRunning(ctx context.Context, tx *pipeTx, req retune.Create
 // CreateTrial's; the once key is recorded in the same transaction, under the same lock,
 // so of concurrent enqueues under one key exactly one adds trials.
 func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, error) {
-	fixed := make([]string, len(req.Params))
-	for i, p := range req.Params {
-		f, err := encodeFixed(p)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-		}
-		fixed[i] = f
+	fixed, err := dbenc.Enqueued(req)
+	if err != nil {
+		return nil, err
 	}
 	what := fmt.Sprintf("enqueue in study id %d", req.StudyID)
 	var nums []int
 	errOnce := errors.New("enqueued under this key before")
-	err := s.tx(ctx, what, func(tx dbtx) error {
+	err = s.tx(ctx, what, func(tx dbtx) error {
 		var first int
 		err := tx.QueryRow(ctx, `UPDATE studies SET next_number = next_number + $2 WHERE id = $1
 			RETURNING next_number - $2`, req.StudyID, len(fixed)).Scan(&first)
@@ -215,7 +212,7 @@ func (s *Store) fenceFailure(ctx context.Context, q querier, ref retune.TrialRef
 	case state == nil:
 		return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
 	}
-	if err := retune.FenceError(name, ref.Number, retune.TrialState(*state), *epoch, ref); err != nil {
+	if err := ref.Fence(name, retune.TrialState(*state), *epoch); err != nil {
 		return err
 	}
 	return fmt.Errorf("trial %d of study %q changed during the write: %w", ref.Number, name, retune.ErrConflict)
@@ -241,28 +238,20 @@ const lockRunningSQL = `SELECT id, params, user_attrs, system_attrs FROM trials
 	WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3 FOR NO KEY UPDATE`
 
 // merged applies the three patches of a trial write to the stored objects.
-func merged(params, user, system patch, oldParams, oldUser, oldSystem string) (p, u, sys string, err error) {
-	if p, err = params.apply(oldParams); err != nil {
+func merged(enc dbenc.Patches, oldParams, oldUser, oldSystem string) (p, u, sys string, err error) {
+	if p, err = patch(enc.Params).apply(oldParams); err != nil {
 		return
 	}
-	if u, err = user.apply(oldUser); err != nil {
+	if u, err = patch(enc.UserAttrs).apply(oldUser); err != nil {
 		return
 	}
-	sys, err = system.apply(oldSystem)
+	sys, err = patch(enc.SystemAttrs).apply(oldSystem)
 	return
 }
 
 // Update implements retune.TrialStore.
 func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
-	params, err := paramPatch(upd.Params, upd.Distributions)
-	if err != nil {
-		return err
-	}
-	user, err := attrPatch(upd.UserAttrs)
-	if err != nil {
-		return err
-	}
-	system, err := attrPatch(upd.SystemAttrs)
+	enc, err := dbenc.Update(upd)
 	if err != nil {
 		return err
 	}
@@ -272,7 +261,7 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		if err != nil {
 			return err
 		}
-		newParams, newUser, newSystem, err := merged(params, user, system, oldParams, oldUser, oldSystem)
+		newParams, newUser, newSystem, err := merged(enc, oldParams, oldUser, oldSystem)
 		if err != nil {
 			return err
 		}
@@ -290,7 +279,7 @@ func (s *Store) Report(ctx context.Context, ref retune.TrialRef, step int64, val
 	if step < 0 {
 		return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, step)
 	}
-	vals := string(retune.MarshalFloats(values))
+	vals := string(codec.MarshalFloats(values))
 	return s.retry(ctx, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, `INSERT INTO trial_intermediate (trial_id, step, vals)
 			SELECT t.id, $4, $5 FROM trials t
@@ -322,7 +311,7 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
 		}
-		v := string(retune.MarshalFloats(sv.Values))
+		v := string(codec.MarshalFloats(sv.Values))
 		if i, ok := at[sv.Step]; ok {
 			vals[i] = v
 			continue
@@ -381,18 +370,7 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // when the reply to its COMMIT is lost, the transaction's own outcome decides instead
 // (see the package doc), and the finished trial is read back.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := retune.CheckFinish(req); err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	params, err := paramPatch(req.Params, req.Distributions)
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	user, err := attrPatch(req.UserAttrs)
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	system, err := attrPatch(finishreq.SystemAttrs(req))
+	enc, err := dbenc.Finish(req)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -400,7 +378,6 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	if vals == nil {
 		vals = []float64{}
 	}
-	metrics := string(retune.MarshalMetrics(req.Metrics))
 	ref := req.Ref
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
 	var ft retune.FrozenTrial
@@ -445,7 +422,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		case trialErr != nil:
 			return dbErr(what, trialErr)
 		}
-		newParams, newUser, newSystem, err := merged(params, user, system, oldParams, oldUser, oldSystem)
+		newParams, newUser, newSystem, err := merged(enc.Patches, oldParams, oldUser, oldSystem)
 		if err != nil {
 			return err
 		}
@@ -455,7 +432,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 				system_attrs = $8, finish_seq = $9
 			WHERE t.id = $1
 			RETURNING `+trialCols,
-			id, int16(req.State), vals, metrics, []byte(req.Reason), newParams, newUser, newSystem, seq)
+			id, int16(req.State), vals, string(enc.Metrics), []byte(req.Reason), newParams, newUser, newSystem, seq)
 		if err != nil {
 			return dbErr(what, err)
 		}
@@ -657,7 +634,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 				search++
 			}
 			if int64(depth) < retries {
-				fixed, err := encodeFixed(retune.RetryParams(ft))
+				fixed, err := dbenc.Fixed(ft.RetryParams())
 				if err != nil {
 					rows.Close()
 					return fmt.Errorf("trial %d: retry params: %w", ft.Number, err)

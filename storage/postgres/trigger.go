@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -25,7 +26,7 @@ func (s *Store) RequestRetune(ctx context.Context, model, reason string) (int64,
 
 // requestRetune is RequestRetune without retries.
 func (s *Store) requestRetune(ctx context.Context, model, reason string) (int64, error) {
-	if err := retune.CheckTrigger(model, reason); err != nil {
+	if err := check.Trigger(model, reason); err != nil {
 		return 0, err
 	}
 	var id int64

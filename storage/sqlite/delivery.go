@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // Deliveries of outbox events to notifiers (migration 4). A claim is one write
@@ -43,7 +45,7 @@ func scanEvent(row interface{ Scan(...any) error }, extra ...any) (retune.Stored
 		e.Data = data
 	}
 	var err error
-	if e.Notify, err = retune.UnmarshalNotify(notify); err != nil {
+	if e.Notify, err = codec.UnmarshalNotify(notify); err != nil {
 		return e, fmt.Errorf("stored event %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -79,7 +81,7 @@ func collectDeliveries(rows *sql.Rows) ([]retune.Delivery, error) {
 
 // AppendEvents implements retune.DeliveryStore.
 func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
-	if err := retune.CheckEvents(events); err != nil {
+	if err := retune.Events(events).Validate(); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *txn) error { return insertEvents(ctx, tx, events, nowNanos()) })
@@ -87,7 +89,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []retune.Event) error {
 
 // ClaimDeliveries implements retune.DeliveryStore.
 func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([]retune.Delivery, error) {
-	if err := retune.CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	if len(req.Notifiers) == 0 {
@@ -102,7 +104,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, req retune.ClaimRequest) ([
 					AND d.next_at <= ? AND d.lease_until <= ?
 					AND NOT EXISTS (SELECT 1 FROM notifiers n WHERE n.id = d.notifier AND n.disabled <> 0)
 				ORDER BY d.next_at, d.id LIMIT ?)
-			RETURNING id`, req.Owner, now+int64(req.Lease), retune.MarshalNotify(req.Notifiers), now, now, req.Limit)
+			RETURNING id`, req.Owner, now+int64(req.Lease), codec.MarshalNotify(req.Notifiers), now, now, req.Limit)
 		if err != nil {
 			return err
 		}
@@ -160,16 +162,16 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []int64
 
 // RecordAttempt implements retune.DeliveryStore.
 func (s *Store) RecordAttempt(ctx context.Context, r retune.AttemptResult) (retune.NotifierState, error) {
-	r, err := retune.CheckAttemptResult(r)
-	if err != nil {
+	if err := r.Validate(); err != nil {
 		return retune.NotifierState{}, err
 	}
+	r = r.Cut()
 	var (
 		ns   retune.NotifierState
 		lost error
 	)
 	a := r.Attempt
-	err = s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(tx *txn) error {
 		now := nowNanos()
 		var (
 			notifier, owner, state string
@@ -261,7 +263,7 @@ func unixOrZero(ns int64) time.Time {
 
 // Deliveries implements retune.DeliveryStore.
 func (s *Store) Deliveries(ctx context.Context, f retune.DeliveryFilter) ([]retune.Delivery, error) {
-	if err := retune.CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var (
@@ -344,7 +346,7 @@ func (s *Store) DeliveryAttempts(ctx context.Context, id int64) ([]retune.Delive
 
 // Redeliver implements retune.DeliveryStore.
 func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []string) ([]int64, error) {
-	if err := retune.CheckRedeliver(eventID, notifiers); err != nil {
+	if err := check.Redeliver(eventID, notifiers); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -368,7 +370,7 @@ func (s *Store) Redeliver(ctx context.Context, eventID string, notifiers []strin
 		args := []any{now, now, seq}
 		if len(notifiers) > 0 {
 			q += ` AND notifier IN (SELECT value FROM json_each(?))`
-			args = append(args, retune.MarshalNotify(notifiers))
+			args = append(args, codec.MarshalNotify(notifiers))
 		}
 		rows, err := tx.QueryContext(ctx, q+` RETURNING id`, args...)
 		if err != nil {
@@ -423,10 +425,10 @@ func (s *Store) Notifiers(ctx context.Context) ([]retune.NotifierState, error) {
 
 // SetNotifierEnabled implements retune.DeliveryStore.
 func (s *Store) SetNotifierEnabled(ctx context.Context, id string, enabled bool, reason string) error {
-	if err := retune.CheckNotifierID(id); err != nil {
+	if err := check.NotifierID(id); err != nil {
 		return err
 	}
-	reason = retune.CutUTF8(reason, retune.MaxResponseExcerpt)
+	reason = check.CutUTF8(reason, retune.MaxResponseExcerpt)
 	err := s.write(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notifiers (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id); err != nil {
 			return err

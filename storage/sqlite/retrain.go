@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 )
 
 // Retraining coordination: champions, decisions and the event outbox (migration 2).
@@ -42,7 +45,8 @@ func scanChampion(row interface{ Scan(...any) error }) (retune.Champion, error) 
 		return c, err
 	}
 	c.Created = time.Unix(0, created).UTC()
-	return c, retune.UnmarshalChampion(&c, params, values, metrics)
+	err := c.UnmarshalParts(params, values, metrics)
+	return c, err
 }
 
 // Champion implements retune.ChampionStore.
@@ -88,13 +92,7 @@ func (s *Store) ChampionHistory(ctx context.Context, model string) ([]retune.Cha
 
 // PromoteChampion implements retune.ChampionStore.
 func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect int64, events []retune.Event) (retune.Champion, error) {
-	if err := retune.CheckChampion(c, expect); err != nil {
-		return retune.Champion{}, err
-	}
-	if err := retune.CheckEvents(events); err != nil {
-		return retune.Champion{}, err
-	}
-	params, values, metrics, err := retune.MarshalChampion(c)
+	cols, err := dbenc.Promotion(c, expect, events)
 	if err != nil {
 		return retune.Champion{}, err
 	}
@@ -109,7 +107,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 		}
 		now := nowNanos()
 		_, err := tx.ExecContext(ctx, `INSERT INTO champions (`+championCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.Model, expect+1, string(params), string(values), string(metrics), c.Source, c.Study, c.Trial, c.Decision, now)
+			c.Model, expect+1, string(cols.Params), string(cols.Values), string(cols.Metrics), c.Source, c.Study, c.Trial, c.Decision, now)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, err)
 		}
@@ -122,7 +120,7 @@ func (s *Store) PromoteChampion(ctx context.Context, c retune.Champion, expect i
 	if err != nil {
 		return retune.Champion{}, err
 	}
-	if err := retune.UnmarshalChampion(&c, params, values, metrics); err != nil {
+	if err := c.UnmarshalParts(cols.Params, cols.Values, cols.Metrics); err != nil {
 		return retune.Champion{}, err
 	}
 	return c, nil
@@ -143,10 +141,10 @@ func insertEvents(ctx context.Context, tx *txn, events []retune.Event, now int64
 		if len(e.Data) > 0 {
 			data = sql.NullString{String: string(e.Data), Valid: true}
 		}
-		t := retune.StoredEventTime(e.Time, time.Unix(0, now)).UnixNano()
+		t := codec.EventTime(e.Time, time.Unix(0, now)).UnixNano()
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO events (id, type, source, subject, time, data, notify) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.ID, e.Type, e.Source, e.Subject, t, data, retune.MarshalNotify(e.Notify)).Scan(&seq); err != nil {
+			e.ID, e.Type, e.Source, e.Subject, t, data, codec.MarshalNotify(e.Notify)).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlite: write event %q: %w", e.ID, err)
 		}
 		for _, n := range e.Notify {
@@ -171,8 +169,7 @@ func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) 
 		return d, err
 	}
 	d.Created = time.Unix(0, created).UTC()
-	var err error
-	if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+	if err := d.Evidence.UnmarshalBinary(evidence); err != nil {
 		return d, fmt.Errorf("stored decision %d: %w", d.ID, err)
 	}
 	return d, nil
@@ -180,13 +177,7 @@ func scanDecision(row interface{ Scan(...any) error }) (retune.Decision, error) 
 
 // RecordDecision implements retune.DecisionStore.
 func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []retune.Event) (retune.Decision, error) {
-	if err := retune.CheckDecision(d); err != nil {
-		return retune.Decision{}, err
-	}
-	if err := retune.CheckEvents(events); err != nil {
-		return retune.Decision{}, err
-	}
-	evidence, err := retune.MarshalEvidence(d.Evidence)
+	evidence, err := dbenc.Decision(d, events)
 	if err != nil {
 		return retune.Decision{}, err
 	}
@@ -214,7 +205,7 @@ func (s *Store) RecordDecision(ctx context.Context, d retune.Decision, events []
 			return err
 		}
 		d.Created = time.Unix(0, now).UTC()
-		if d.Evidence, err = retune.UnmarshalEvidence(evidence); err != nil {
+		if err = d.Evidence.UnmarshalBinary(evidence); err != nil {
 			return err
 		}
 		out = d
@@ -277,7 +268,7 @@ func (s *Store) Decisions(ctx context.Context, model string) ([]retune.Decision,
 // Events implements retune.EventStore. Sequence numbers follow commit order (see the
 // events table), so a reader passing the last one it saw never skips an event.
 func (s *Store) Events(ctx context.Context, after int64, limit int) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventsRead(after, limit); err != nil {
+	if err := check.EventsRead(after, limit); err != nil {
 		return nil, err
 	}
 	lim := int64(limit)
@@ -315,7 +306,7 @@ func (s *Store) readEvents(ctx context.Context, query string, args ...any) ([]re
 // FindEvents implements retune.EventStore: newest first, by the events' primary key; a
 // delivery filter checks each event's deliveries through their (event_seq, notifier) key.
 func (s *Store) FindEvents(ctx context.Context, q retune.EventQuery) ([]retune.StoredEvent, error) {
-	if err := retune.CheckEventQuery(q); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	query, args := findEventsQuery(q)

@@ -9,10 +9,11 @@
 // and, in WAL mode, never wait for writers.
 //
 // Stored form: trial data (params with their distributions, values, metrics, attributes,
-// fixed params) is the encoding of retune's codec (MarshalParams, MarshalFloats, …) kept
-// in TEXT columns, so ±Inf and NaN read back exactly. Times are INTEGER Unix nanoseconds
-// in UTC, read back as UTC; they come from the clock of the process that writes them.
-// The study seed, a uint64, is stored as the signed integer with the same bits.
+// fixed params) is the encoding every storage shares (retune.MarshalParams,
+// internal/codec's MarshalFloats, …) kept in TEXT columns, so ±Inf and NaN read back
+// exactly. Times are INTEGER Unix nanoseconds in UTC, read back as UTC; they come from
+// the clock of the process that writes them. The study seed, a uint64, is stored as the
+// signed integer with the same bits.
 //
 // The Store is also a retune.RetrainStore: champions, decisions and the event outbox
 // live in the same file and outlive the studies of their model.

@@ -9,16 +9,14 @@ import (
 	"sort"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 const studyCols = `id, name, directions, metrics, model, seed, sampler, pruner, budget_trials, budget_retries, user_attrs, system_attrs, created, definition`
 
 // CreateStudy implements retune.StudyStore.
 func (s *Store) CreateStudy(ctx context.Context, rec retune.StudyRecord) (retune.StudyRecord, error) {
-	if err := retune.ValidateName("study", rec.Name); err != nil {
-		return retune.StudyRecord{}, err
-	}
-	if err := retune.CheckDefinition(rec.Definition); err != nil {
+	if err := rec.Validate(); err != nil {
 		return retune.StudyRecord{}, err
 	}
 	dirs := make([]string, len(rec.Directions))
@@ -116,10 +114,10 @@ func scanStudy(row interface{ Scan(...any) error }) (retune.StudyRecord, error) 
 	if err := json.Unmarshal(pruner, &rec.Pruner); err != nil {
 		return rec, fmt.Errorf("%w: study %q: stored pruner %s: %v", retune.ErrInvalid, rec.Name, pruner, err)
 	}
-	if rec.UserAttrs, err = retune.UnmarshalAttrs(user); err != nil {
+	if rec.UserAttrs, err = codec.UnmarshalAttrs(user); err != nil {
 		return rec, fmt.Errorf("study %q: %w", rec.Name, err)
 	}
-	if rec.SystemAttrs, err = retune.UnmarshalAttrs(sys); err != nil {
+	if rec.SystemAttrs, err = codec.UnmarshalAttrs(sys); err != nil {
 		return rec, fmt.Errorf("study %q: %w", rec.Name, err)
 	}
 	return rec, nil
@@ -223,7 +221,7 @@ func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
 
 // UpdateStudy implements retune.StudyStore.
 func (s *Store) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
-	if err := retune.CheckDefinition(upd.Definition); err != nil {
+	if err := upd.Validate(); err != nil {
 		return err
 	}
 	user, err := encodeAttrs(upd.UserAttrs)

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
-	"github.com/a6b40afc/retune/internal/finishreq"
+	"github.com/a6b40afc/retune/internal/codec"
+	"github.com/a6b40afc/retune/internal/dbenc"
 )
 
 // The queries of the hot path, named so that a test can check their plans: none of them
@@ -102,7 +103,7 @@ func queryTrials(ctx context.Context, tx *txn, q sel, order string, args ...any)
 		if !ok {
 			continue
 		}
-		v, err := retune.UnmarshalFloats(vals)
+		v, err := codec.UnmarshalFloats(vals)
 		if err != nil {
 			return nil, fmt.Errorf("trial %d step %d: %w", out[i].Number, step, err)
 		}
@@ -140,21 +141,21 @@ func scanTrial(rows *sql.Rows) (int64, retune.FrozenTrial, error) {
 			return 0, ft, wrap(err)
 		}
 	}
-	if ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+	if ft.Fixed, err = codec.UnmarshalFixed(fixed); err != nil {
 		return 0, ft, wrap(err)
 	}
 	if vals != nil {
-		if ft.Values, err = retune.UnmarshalFloats(vals); err != nil {
+		if ft.Values, err = codec.UnmarshalFloats(vals); err != nil {
 			return 0, ft, wrap(err)
 		}
 	}
-	if ft.Metrics, err = retune.UnmarshalMetrics(metrics); err != nil {
+	if ft.Metrics, err = codec.UnmarshalMetrics(metrics); err != nil {
 		return 0, ft, wrap(err)
 	}
-	if ft.UserAttrs, err = retune.UnmarshalAttrs(user); err != nil {
+	if ft.UserAttrs, err = codec.UnmarshalAttrs(user); err != nil {
 		return 0, ft, wrap(err)
 	}
-	if ft.SystemAttrs, err = retune.UnmarshalAttrs(sys); err != nil {
+	if ft.SystemAttrs, err = codec.UnmarshalAttrs(sys); err != nil {
 		return 0, ft, wrap(err)
 	}
 	return id, ft, nil
@@ -199,7 +200,7 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 	if err := checkKind(req.Kind); err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	fixed, err := encodeFixed(req.Fixed)
+	fixed, err := dbenc.Fixed(req.Fixed)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
@@ -274,16 +275,12 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 	if err := checkKind(req.Kind); err != nil {
 		return nil, err
 	}
-	fixed := make([]string, len(req.Params))
-	for i, p := range req.Params {
-		f, err := encodeFixed(p)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-		}
-		fixed[i] = f
+	fixed, err := dbenc.Enqueued(req)
+	if err != nil {
+		return nil, err
 	}
 	var nums []int
-	err := s.write(ctx, func(tx *txn) error {
+	err = s.write(ctx, func(tx *txn) error {
 		var next int64
 		err := tx.QueryRowContext(ctx, `SELECT next_number FROM studies WHERE id = ?`, req.StudyID).Scan(&next)
 		switch {
@@ -348,7 +345,7 @@ func fence(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, error) {
 		return f, fmt.Errorf("trial %d of study %q: %w", ref.Number, study, retune.ErrNotFound)
 	}
 	f.id = id.Int64
-	return f, retune.FenceError(study, ref.Number, retune.TrialState(state.Int16), epoch.Int64, ref)
+	return f, ref.Fence(study, retune.TrialState(state.Int16), epoch.Int64)
 }
 
 // merged applies params and attribute changes to a fenced trial's stored JSON.
@@ -370,15 +367,7 @@ func (f fenced) merged(params, user, sys map[string]json.RawMessage) (p, u, y st
 
 // Update implements retune.TrialStore.
 func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
-	params, err := encodeParams(upd.Params, upd.Distributions)
-	if err != nil {
-		return err
-	}
-	user, err := encodeAttrs(upd.UserAttrs)
-	if err != nil {
-		return err
-	}
-	sys, err := encodeAttrs(upd.SystemAttrs)
+	enc, err := dbenc.Update(upd)
 	if err != nil {
 		return err
 	}
@@ -387,7 +376,7 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(params, user, sys)
+		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", upd.Ref.Number, err)
 		}
@@ -416,7 +405,7 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", retune.ErrInvalid, sv.Step)
 		}
-		v := string(retune.MarshalFloats(sv.Values))
+		v := string(codec.MarshalFloats(sv.Values))
 		if i, ok := at[sv.Step]; ok { // the last values given win
 			rows[i][1] = v
 			continue
@@ -468,27 +457,8 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 // order: once a reader's snapshot holds sequence n, it holds every sequence below n, and
 // FinishedSince's cursor (the last sequence read) never skips a trial.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
-	if err := retune.CheckFinish(req); err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	params, err := encodeParams(req.Params, req.Distributions)
+	enc, err := dbenc.Finish(req)
 	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	user, err := encodeAttrs(req.UserAttrs)
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	sys, err := encodeAttrs(finishreq.SystemAttrs(req))
-	if err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	vals := retune.MarshalFloats(req.Values)
-	if _, err := retune.UnmarshalFloats(vals); err != nil {
-		return retune.FrozenTrial{}, err
-	}
-	metrics := retune.MarshalMetrics(req.Metrics)
-	if _, err := retune.UnmarshalMetrics(metrics); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	var value0 sql.NullFloat64
@@ -501,7 +471,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(params, user, sys)
+		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", req.Ref.Number, err)
 		}
@@ -511,7 +481,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
 			system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
-			req.State, p, string(vals), value0, string(metrics), u, y, req.Reason, nowNanos(), seq, f.id)
+			req.State, p, string(enc.Values), value0, string(enc.Metrics), u, y, req.Reason, nowNanos(), seq, f.id)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
@@ -684,7 +654,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 				if e.ft.Params, _, err = retune.UnmarshalParams(params); err != nil {
 					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
 				}
-				if e.ft.Fixed, err = retune.UnmarshalFixed(fixed); err != nil {
+				if e.ft.Fixed, err = codec.UnmarshalFixed(fixed); err != nil {
 					return fmt.Errorf("stored trial %d: %w", e.ft.Number, err)
 				}
 			}
@@ -708,7 +678,7 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 			if e.depth >= retries {
 				continue
 			}
-			fixed, err := retune.MarshalAttrs(retune.RetryParams(e.ft))
+			fixed, err := codec.MarshalAttrs(e.ft.RetryParams())
 			if err != nil {
 				return fmt.Errorf("retry of trial %d: %w", e.ft.Number, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // Re-tune triggers (migration 3). Consuming is one write transaction, and SQLite runs
@@ -20,7 +21,7 @@ const qTriggersPending = `SELECT id FROM triggers WHERE model = ? AND consumed I
 
 // RequestRetune implements retune.TriggerStore.
 func (s *Store) RequestRetune(ctx context.Context, model, reason string) (int64, error) {
-	if err := retune.CheckTrigger(model, reason); err != nil {
+	if err := check.Trigger(model, reason); err != nil {
 		return 0, err
 	}
 	var id int64

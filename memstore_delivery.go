@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/a6b40afc/retune/internal/check"
 )
 
 // memDeliveries is the memory storage's DeliveryStore state, guarded by memRetrain.mu.
@@ -68,7 +70,7 @@ var _ DeliveryStore = (*memStore)(nil)
 
 // AppendEvents implements DeliveryStore.
 func (m *memStore) AppendEvents(_ context.Context, events []Event) error {
-	if err := CheckEvents(events); err != nil {
+	if err := Events(events).Validate(); err != nil {
 		return err
 	}
 	r := &m.retrain
@@ -83,7 +85,7 @@ func (m *memStore) AppendEvents(_ context.Context, events []Event) error {
 
 // ClaimDeliveries implements DeliveryStore.
 func (m *memStore) ClaimDeliveries(_ context.Context, req ClaimRequest) ([]Delivery, error) {
-	if err := CheckClaim(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	r := &m.retrain
@@ -116,7 +118,7 @@ func (m *memStore) ClaimDeliveries(_ context.Context, req ClaimRequest) ([]Deliv
 
 // ReleaseDeliveries implements DeliveryStore.
 func (m *memStore) ReleaseDeliveries(_ context.Context, owner string, ids []int64) error {
-	if err := checkText("release: owner", owner, maxEventText, true); err != nil {
+	if err := check.Text("release: owner", owner, check.MaxText, true); err != nil {
 		return err
 	}
 	r := &m.retrain
@@ -136,10 +138,10 @@ func (m *memStore) ReleaseDeliveries(_ context.Context, owner string, ids []int6
 
 // RecordAttempt implements DeliveryStore.
 func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (NotifierState, error) {
-	res, err := CheckAttemptResult(res)
-	if err != nil {
+	if err := res.Validate(); err != nil {
 		return NotifierState{}, err
 	}
+	res = res.Cut()
 	r := &m.retrain
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -180,7 +182,7 @@ func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (Notifier
 
 // Deliveries implements DeliveryStore.
 func (m *memStore) Deliveries(_ context.Context, f DeliveryFilter) ([]Delivery, error) {
-	if err := CheckDeliveryFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	r := &m.retrain
@@ -214,7 +216,7 @@ func (m *memStore) DeliveryAttempts(_ context.Context, id int64) ([]DeliveryAtte
 
 // Redeliver implements DeliveryStore.
 func (m *memStore) Redeliver(_ context.Context, eventID string, notifiers []string) ([]int64, error) {
-	if err := CheckRedeliver(eventID, notifiers); err != nil {
+	if err := check.Redeliver(eventID, notifiers); err != nil {
 		return nil, err
 	}
 	r := &m.retrain
@@ -275,7 +277,7 @@ func (m *memStore) Notifiers(_ context.Context) ([]NotifierState, error) {
 
 // SetNotifierEnabled implements DeliveryStore.
 func (m *memStore) SetNotifierEnabled(_ context.Context, id string, enabled bool, reason string) error {
-	if err := CheckNotifierID(id); err != nil {
+	if err := check.NotifierID(id); err != nil {
 		return err
 	}
 	r := &m.retrain
@@ -285,7 +287,7 @@ func (m *memStore) SetNotifierEnabled(_ context.Context, id string, enabled bool
 	if enabled {
 		n.Disabled, n.Reason, n.FailingSince = time.Time{}, "", time.Time{}
 	} else if n.Disabled.IsZero() {
-		n.Disabled, n.Reason = time.Now().UTC(), CutUTF8(reason, MaxResponseExcerpt)
+		n.Disabled, n.Reason = time.Now().UTC(), check.CutUTF8(reason, MaxResponseExcerpt)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/a6b40afc/retune/internal/codec"
 )
 
 // NewMemoryStorage returns a Storage that keeps everything in this process's memory: the
@@ -24,8 +26,8 @@ type memStore struct {
 	lastID  int64
 	studies map[int64]*memStudy
 	byName  map[string]int64
-	retrain memRetrain // champions, decisions and events (memory_retrain.go)
-	service memService // API tokens and idempotency keys (memory_service.go)
+	retrain memRetrain // champions, decisions and events (memstore_retrain.go)
+	service memService // API tokens and idempotency keys (memstore_service.go)
 }
 
 type memStudy struct {
@@ -66,7 +68,7 @@ func (m *memStore) CreateStudy(_ context.Context, rec StudyRecord) (StudyRecord,
 	if err != nil {
 		return StudyRecord{}, err
 	}
-	if err := CheckDefinition(rec.Definition); err != nil {
+	if err := rec.Validate(); err != nil { // the name again, and the definition
 		return StudyRecord{}, err
 	}
 	m.mu.Lock()
@@ -131,7 +133,7 @@ func (m *memStore) Studies(_ context.Context) ([]StudySummary, error) {
 
 // UpdateStudy implements StudyStore.
 func (m *memStore) UpdateStudy(_ context.Context, id int64, upd StudyUpdate) error {
-	if err := CheckDefinition(upd.Definition); err != nil {
+	if err := upd.Validate(); err != nil {
 		return err
 	}
 	user, err := roundTripAttrs(upd.UserAttrs)
@@ -274,20 +276,7 @@ func (m *memStore) running(ref TrialRef) (*memStudy, *memTrial, error) {
 		return nil, nil, fmt.Errorf("trial %d of study %q: %w", ref.Number, st.rec.Name, ErrNotFound)
 	}
 	t := st.trials[ref.Number]
-	return st, t, FenceError(st.rec.Name, t.ft.Number, t.ft.State, t.ft.Lease.Epoch, ref)
-}
-
-// FenceError is the lease check every storage makes before a holder's write: trial number
-// of study, found in state with lease epoch, must be RUNNING under the epoch ref carries.
-// It returns nil if it is, else an error wrapping ErrConflict.
-func FenceError(study string, number int, state TrialState, epoch int64, ref TrialRef) error {
-	switch {
-	case state != TrialRunning:
-		return fmt.Errorf("trial %d of study %q is %v, not RUNNING: %w", number, study, state, ErrConflict)
-	case epoch != ref.Epoch:
-		return fmt.Errorf("trial %d of study %q: stale lease epoch %d (current %d): %w", number, study, ref.Epoch, epoch, ErrConflict)
-	}
-	return nil
+	return st, t, ref.Fence(st.rec.Name, t.ft.State, t.ft.Lease.Epoch)
 }
 
 // Update implements TrialStore.
@@ -324,7 +313,7 @@ func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []
 	if step < 0 {
 		return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, step)
 	}
-	vals, err := UnmarshalFloats(MarshalFloats(values))
+	vals, err := codec.UnmarshalFloats(codec.MarshalFloats(values))
 	if err != nil {
 		return err
 	}
@@ -350,7 +339,7 @@ func (m *memStore) ReportMany(_ context.Context, ref TrialRef, steps []StepValue
 		if sv.Step < 0 {
 			return fmt.Errorf("%w: step %d: want >= 0", ErrInvalid, sv.Step)
 		}
-		v, err := UnmarshalFloats(MarshalFloats(sv.Values))
+		v, err := codec.UnmarshalFloats(codec.MarshalFloats(sv.Values))
 		if err != nil {
 			return err
 		}
@@ -387,7 +376,7 @@ func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration)
 
 // Finish implements TrialStore.
 func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, error) {
-	if err := CheckFinish(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return FrozenTrial{}, err
 	}
 	params, dists, err := roundTripParams(req.Params, req.Distributions)
@@ -409,11 +398,11 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 	if err != nil {
 		return FrozenTrial{}, err
 	}
-	vals, err := UnmarshalFloats(MarshalFloats(req.Values))
+	vals, err := codec.UnmarshalFloats(codec.MarshalFloats(req.Values))
 	if err != nil {
 		return FrozenTrial{}, err
 	}
-	metrics, err := UnmarshalMetrics(MarshalMetrics(req.Metrics))
+	metrics, err := codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
 	if err != nil {
 		return FrozenTrial{}, err
 	}
@@ -440,30 +429,6 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 func (st *memStudy) finish(n int) {
 	delete(st.running, n)
 	st.finished = append(st.finished, n)
-}
-
-// CheckFinish validates a FinishRequest as every storage does before writing it: a
-// finished state, values for COMPLETE with no NaN, a reason within MaxReasonLen.
-func CheckFinish(req FinishRequest) error {
-	switch req.State {
-	case TrialComplete:
-		if len(req.Values) == 0 {
-			return fmt.Errorf("%w: finishing trial %d COMPLETE without values", ErrInvalid, req.Ref.Number)
-		}
-		if err := CheckValues(req.Values, len(req.Values)); err != nil {
-			return fmt.Errorf("finish trial %d: %w", req.Ref.Number, err)
-		}
-	case TrialPruned, TrialFail:
-	default:
-		return fmt.Errorf("%w: finishing trial %d as %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, req.Ref.Number, req.State)
-	}
-	if req.Interrupted && req.State != TrialFail {
-		return fmt.Errorf("%w: finishing trial %d as an interrupted %v: an interruption ends FAIL", ErrInvalid, req.Ref.Number, req.State)
-	}
-	if len(req.Reason) > MaxReasonLen {
-		return fmt.Errorf("%w: reason of %d bytes: want at most %d (see CutReason)", ErrInvalid, len(req.Reason), MaxReasonLen)
-	}
-	return nil
 }
 
 // FinishedSince implements TrialStore.
@@ -561,7 +526,7 @@ func (m *memStore) ExpireLeases(_ context.Context, studyID int64) (int, error) {
 			st.started--
 		}
 		if t.depth < st.rec.Budget.Retries {
-			fixed, err := roundTripFixed(RetryParams(t.ft))
+			fixed, err := roundTripFixed(t.ft.RetryParams())
 			if err != nil {
 				return 0, fmt.Errorf("retry of trial %d: %w", n, err)
 			}
@@ -569,22 +534,6 @@ func (m *memStore) ExpireLeases(_ context.Context, studyID int64) (int, error) {
 		}
 	}
 	return len(expired), nil
-}
-
-// ReasonLeaseExpired is the fail reason of a trial whose holder stopped renewing its lease.
-const ReasonLeaseExpired = "lease expired"
-
-// RetryParams are the fixed params of a retry of ft: its enqueued params and every param it
-// had drawn.
-func RetryParams(ft FrozenTrial) map[string]any {
-	out := make(map[string]any, len(ft.Fixed)+len(ft.Params))
-	for k, v := range ft.Fixed {
-		out[k] = v
-	}
-	for k, v := range ft.Params {
-		out[k] = v
-	}
-	return out
 }
 
 // Close implements Storage. The memory storage has nothing to release.
@@ -620,11 +569,11 @@ func roundTripAttrs(m map[string]any) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	b, err := MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return nil, err
 	}
-	return UnmarshalAttrs(b)
+	return codec.UnmarshalAttrs(b)
 }
 
 func roundTripFixed(m map[string]any) (map[string]any, error) {
@@ -636,11 +585,11 @@ func roundTripFixed(m map[string]any) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	b, err := MarshalAttrs(m)
+	b, err := codec.MarshalAttrs(m)
 	if err != nil {
 		return nil, err
 	}
-	return UnmarshalFixed(b)
+	return codec.UnmarshalFixed(b)
 }
 
 // mergeAttrs returns a new map: old with the keys of upd set (decoded values from dec) or,
