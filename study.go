@@ -96,10 +96,9 @@ type Study struct {
 
 const defaultLeaseTTL = 30 * time.Second
 
-// NewStudy creates the study cfg describes, or resumes the stored one with the same name.
-// A resumed study must have the same directions, metrics, seed and model; a different
-// sampler or pruner is an error unless cfg.Replace. The budget is taken from cfg.
-func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
+// directions validates what cfg says of the study itself (directions, metrics, budget,
+// lease, baseline) and returns the objectives' directions.
+func (cfg Config) directions() ([]Direction, error) {
 	dirs := cfg.Directions
 	switch {
 	case len(dirs) > 0 && cfg.Direction != Minimize:
@@ -135,6 +134,17 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 	}
 	if cfg.Baseline != nil && math.IsNaN(*cfg.Baseline) {
 		return nil, fmt.Errorf("%w: baseline is NaN", ErrInvalid)
+	}
+	return dirs, nil
+}
+
+// NewStudy creates the study cfg describes, or resumes the stored one with the same name.
+// A resumed study must have the same directions, metrics, seed and model; a different
+// sampler or pruner is an error unless cfg.Replace. The budget is taken from cfg.
+func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
+	dirs, err := cfg.directions()
+	if err != nil {
+		return nil, err
 	}
 	store := cfg.Storage
 	if store == nil {
@@ -174,44 +184,63 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 		Name: name, Directions: dirs, Metrics: cfg.Metrics, Model: model, Seed: cfg.Seed,
 		Sampler: SpecOf(sampler), Pruner: SpecOf(cfg.Pruner), Budget: cfg.Budget,
 	}
-	rec, err := store.Study(ctx, name)
+	rec, err := createOrResume(ctx, store, want, cfg.Replace)
+	if err != nil {
+		return nil, fmt.Errorf("open study %q: %w", name, err)
+	}
+	s.rec, s.def = rec, rec.Definition
+	if err := s.startup(ctx); err != nil {
+		return nil, fmt.Errorf("open study %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// createOrResume creates the study want describes, or resumes the stored one of its name
+// (see resume). A seed of 0 is picked at random for a new study.
+func createOrResume(ctx context.Context, store Storage, want StudyRecord, replace bool) (StudyRecord, error) {
+	rec, err := store.Study(ctx, want.Name)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		given := want.Seed
 		if want.Seed == 0 {
 			want.Seed = randomSeed()
 		}
 		rec, err = store.CreateStudy(ctx, want)
 		if errors.Is(err, ErrConflict) { // created concurrently: resume it
-			want.Seed = cfg.Seed // the seed we picked lost; keep the winner's unless one was given
-			if rec, err = store.Study(ctx, name); err == nil {
-				rec, err = resume(ctx, store, rec, want, cfg.Replace)
+			want.Seed = given // the seed we picked lost; keep the winner's unless one was given
+			if rec, err = store.Study(ctx, want.Name); err == nil {
+				rec, err = resume(ctx, store, rec, want, replace)
 			}
 		}
 	case err == nil:
-		rec, err = resume(ctx, store, rec, want, cfg.Replace)
+		rec, err = resume(ctx, store, rec, want, replace)
 	}
+	return rec, err
+}
+
+// startup enqueues the trials a StartupSampler plans (grid points, say), once per study.
+func (s *Study) startup(ctx context.Context) error {
+	st, ok := s.sampler.(StartupSampler)
+	if !ok {
+		return nil
+	}
+	plan, err := st.Startup(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open study %q: %w", name, err)
+		return fmt.Errorf("sampler startup: %w", err)
 	}
-	s.rec, s.def = rec, rec.Definition
-	if st, ok := sampler.(StartupSampler); ok {
-		plan, err := st.Startup(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("open study %q: sampler startup: %w", name, err)
-		}
-		s.exclusive = plan.Exclusive
-		if len(plan.Params) > 0 {
-			for i, p := range plan.Params {
-				if _, err := codec.MarshalAttrs(p); err != nil {
-					return nil, fmt.Errorf("open study %q: startup trial %d: %w", name, i, err)
-				}
-			}
-			if _, err := store.Enqueue(ctx, EnqueueRequest{StudyID: rec.ID, Params: plan.Params, OnceKey: plan.Key}); err != nil {
-				return nil, fmt.Errorf("open study %q: enqueue startup trials: %w", name, err)
-			}
+	s.exclusive = plan.Exclusive
+	if len(plan.Params) == 0 {
+		return nil
+	}
+	for i, p := range plan.Params {
+		if _, err := codec.MarshalAttrs(p); err != nil {
+			return fmt.Errorf("startup trial %d: %w", i, err)
 		}
 	}
-	return s, nil
+	if _, err := s.store.Enqueue(ctx, EnqueueRequest{StudyID: s.rec.ID, Params: plan.Params, OnceKey: plan.Key}); err != nil {
+		return fmt.Errorf("enqueue startup trials: %w", err)
+	}
+	return nil
 }
 
 // resume checks want against the stored study and records allowed changes.
