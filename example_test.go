@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/sampler/grid"
 )
 
@@ -77,4 +78,35 @@ func ExampleObserver() {
 	// Output:
 	// retraining required: x=3 y=3 beats -5
 	// 16 grid exhausted
+}
+
+// An objective that reports every epoch and stops when the pruner says so: ShouldPrune
+// tells the pruner's verdict from a failed write. Here a threshold pruner stops any trial
+// whose loss goes above 1.
+func ExampleTrial_ShouldPrune() {
+	ctx := context.Background()
+	upper := 1.0
+	study, err := retune.NewStudy(ctx, retune.Config{Name: "epochs", Seed: 1,
+		Pruner: pruner.NewThreshold(pruner.ThresholdOptions{Upper: &upper})})
+	if err != nil {
+		panic(err)
+	}
+	res, err := study.Optimize(ctx, func(ctx context.Context, t *retune.Trial) (float64, error) {
+		lr := t.Float("lr", 0, 1)
+		loss := 0.5
+		for epoch := int64(1); epoch <= 5; epoch++ {
+			loss *= 1 + lr - 0.5 // diverges when lr > 0.5
+			if err := t.Report(ctx, epoch, loss); t.ShouldPrune() {
+				return 0, retune.ErrPruned
+			} else if err != nil {
+				return 0, err
+			}
+		}
+		return loss, nil
+	}, retune.OptimizeOptions{Trials: 20})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Completed+res.Pruned == 20, res.Pruned > 0, res.Failed)
+	// Output: true true 0
 }

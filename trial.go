@@ -121,6 +121,22 @@ type Trial struct {
 	unflushed bool
 	err       error
 	done      bool
+	prune     bool // the pruner said stop at a reported step
+}
+
+// ShouldPrune reports whether the pruner said, at a step Report or ReportMany gave it,
+// that the trial should stop. It lets an objective tell the pruner's verdict from a
+// storage failure without errors.Is:
+//
+//	if err := t.Report(ctx, epoch, loss); t.ShouldPrune() {
+//		return 0, retune.ErrPruned // the trial ends PRUNED
+//	} else if err != nil {
+//		return 0, err // storage failed: the trial ends FAIL
+//	}
+func (t *Trial) ShouldPrune() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.prune
 }
 
 // Number returns the trial's number in its study (0, 1, 2, …).
@@ -345,9 +361,9 @@ func (t *Trial) Flush(ctx context.Context) error {
 
 // Report records the objective values at a step (one value per objective; NaN and ±Inf are
 // stored as they are) and asks the study's pruner whether to stop. It returns an error
-// wrapping ErrPruned when the trial should stop; the objective should then return that
-// error, and the trial ends PRUNED with its last intermediate values. Other errors are
-// storage failures.
+// wrapping ErrPruned when the trial should stop (ShouldPrune then reports true); the
+// objective should then return that error (or ErrPruned), and the trial ends PRUNED with
+// its last intermediate values. Any other error is a storage failure or invalid input.
 func (t *Trial) Report(ctx context.Context, step int64, values ...float64) error {
 	return t.ReportMany(ctx, []StepValues{{Step: step, Values: values}})
 }
@@ -405,6 +421,9 @@ func (t *Trial) ReportMany(ctx context.Context, steps []StepValues) error {
 		return fmt.Errorf("trial %d: prune at step %d: %w", t.ref.Number, step, err)
 	}
 	if prune {
+		t.mu.Lock()
+		t.prune = true
+		t.mu.Unlock()
 		return fmt.Errorf("trial %d pruned at step %d: %w", t.ref.Number, step, ErrPruned)
 	}
 	return nil
