@@ -68,8 +68,11 @@ type Evidence struct {
 	Level       float64   `json:"level,omitempty"`
 	// PairedBound and UnpairedBound are the bounds the analysis computed (with analysis
 	// "both", each at level 1 − (1 − Level)/2; LowerBound is the larger).
-	PairedBound    *float64          `json:"paired_bound,omitempty"`
-	UnpairedBound  *float64          `json:"unpaired_bound,omitempty"`
+	PairedBound   *float64 `json:"paired_bound,omitempty"`
+	UnpairedBound *float64 `json:"unpaired_bound,omitempty"`
+	// Bound says which bound LowerBound is: "paired" or "unpaired" (with analysis "both",
+	// the larger decided); empty for a point comparison and older decisions.
+	Bound          string            `json:"bound,omitempty"`
 	Margin         float64           `json:"margin"` // the improvement required (absolute, after relative margins)
 	MinImprovement float64           `json:"min_improvement,omitempty"`
 	MinRelative    float64           `json:"min_relative_improvement,omitempty"`

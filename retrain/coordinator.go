@@ -190,6 +190,7 @@ func retrainingEvent(d retune.Decision, best retune.FrozenTrial) (retune.Event, 
 		"model": d.Model, "study": d.Study, "run": d.RunID, "candidate_trial": d.Candidate,
 		"champion_version": d.ChampionVersion, "params": best.Params, "values": retune.Floats(best.Values),
 		"improvement": retune.Float(d.Evidence.Improvement), "method": d.Evidence.Method, "reason": d.Reason,
+		"analysis": d.Evidence.Analysis, "bound": d.Evidence.Bound,
 	})
 	if err != nil {
 		return retune.Event{}, fmt.Errorf("%w: event data: %v", retune.ErrInvalid, err)

@@ -221,12 +221,13 @@ func (p Policy) ComparePaired(dir retune.Direction, candidate, champion []float6
 	}
 	switch {
 	case e.PairedBound == nil:
-		e.LowerBound = e.UnpairedBound
+		e.LowerBound, e.Bound = e.UnpairedBound, AnalysisUnpaired
 	case e.UnpairedBound == nil:
-		e.LowerBound = e.PairedBound
+		e.LowerBound, e.Bound = e.PairedBound, AnalysisPaired
+	case *e.UnpairedBound > *e.PairedBound:
+		e.LowerBound, e.Bound = e.UnpairedBound, AnalysisUnpaired
 	default:
-		lb := math.Max(*e.PairedBound, *e.UnpairedBound)
-		e.LowerBound = &lb
+		e.LowerBound, e.Bound = e.PairedBound, AnalysisPaired
 	}
 	return e, nil
 }

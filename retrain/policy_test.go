@@ -87,6 +87,9 @@ func TestComparePaired(t *testing.T) {
 			t.Errorf("analysis %q: bounds paired %v unpaired %v lower %v; want %v %v %v", tt.analysis, e.PairedBound, e.UnpairedBound, e.LowerBound, tt.paired, tt.unpair, tt.lower)
 		}
 		wantAnalysis := cmp.Or(tt.analysis, retrain.AnalysisBoth)
+		if wantBound := cmp.Or(tt.analysis, retrain.AnalysisPaired); e.Bound != wantBound {
+			t.Errorf("analysis %q: bound %q, want %q (the one that decided)", tt.analysis, e.Bound, wantBound)
+		}
 		if e.Improvement != 3 || e.Level != 0.95 || e.Analysis != wantAnalysis || e.Method != "paired" {
 			t.Errorf("analysis %q: mean %v, level %v, analysis %q, method %q; want 3, 0.95, %q, paired", tt.analysis, e.Improvement, e.Level, e.Analysis, e.Method, wantAnalysis)
 		}
@@ -103,8 +106,8 @@ func TestComparePaired(t *testing.T) {
 	// The unpaired bound gains when the pairs share little: the same differences' signs
 	// scattered over uncorrelated pairs.
 	e, _ := retrain.Policy{Repeats: 5}.ComparePaired(retune.Maximize, []float64{3.1, 2.9, 3.4, 2.6, 3.0}, []float64{1.5, 0.8, 1.2, 1.9, 1.1})
-	if *e.UnpairedBound <= *e.PairedBound || *e.LowerBound != *e.UnpairedBound {
-		t.Errorf("uncorrelated pairs: paired %v, unpaired %v, lower %v: want the unpaired bound to be the larger and used", *e.PairedBound, *e.UnpairedBound, *e.LowerBound)
+	if *e.UnpairedBound <= *e.PairedBound || *e.LowerBound != *e.UnpairedBound || e.Bound != retrain.AnalysisUnpaired {
+		t.Errorf("uncorrelated pairs: paired %v, unpaired %v, lower %v, bound %q: want the unpaired bound to be the larger, used and named", *e.PairedBound, *e.UnpairedBound, *e.LowerBound, e.Bound)
 	}
 	// Minimize: the same numbers mean the candidate is worse.
 	e, _ = retrain.Policy{Repeats: 5}.ComparePaired(retune.Minimize, cand, champ)
