@@ -139,8 +139,8 @@ type championFlags struct {
 }
 
 func (m *Main) championSet(ctx context.Context, st retrain.Store, model string, f championFlags) error {
-	if len(f.values) == 0 {
-		return usagef("champion set: give the champion's value with --value (and its params with --param)")
+	if len(f.values) == 0 && len(f.params) == 0 {
+		return usagef("champion set: give the champion's value with --value, its params with --param (confirmation repeats re-measure it), or both")
 	}
 	c, err := retrain.SetChampion(ctx, st, model, f.params, f.values, f.metrics)
 	if err != nil {
