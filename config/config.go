@@ -9,7 +9,7 @@
 //	  depth: {type: int, low: 2, high: 12}
 //	  loss:  {type: categorical, choices: [log_loss, exponential]}
 //	  # grid search: {type: float, values: [0.01, 0.1, 1.0]} for every param
-//	seed: 1
+//	seed: 1                        # 0 or none: a random seed, recorded with the study
 //	sampler: {name: tpe}
 //	pruner:  {name: median}
 //	budget:  {trials: 100, timeout: 1h, parallel: 2, trial_timeout: 10m, retries: 1}
