@@ -11,6 +11,10 @@ import (
 
 // scheduleHelp ends `retune run -h`.
 const scheduleHelp = `
+Seeds: the study file's seed: makes a study's proposals repeatable; seed: 0 or none picks a
+random seed and records it with the study (retune studies shows it), so a resumed study
+keeps it.
+
 Scheduled re-tuning (--every, or schedule: {every: 24h} in the study file; --every 0 runs
 once): retune run keeps running and starts a new study for the model at once and then every
 period (counted from its start), named NAME-<time> (20261126T183000Z; in schedule.timezone
