@@ -72,7 +72,10 @@ type Evidence struct {
 	UnpairedBound *float64 `json:"unpaired_bound,omitempty"`
 	// Bound says which bound LowerBound is: "paired" or "unpaired" (with analysis "both",
 	// the larger decided); empty for a point comparison and older decisions.
-	Bound          string            `json:"bound,omitempty"`
+	Bound string `json:"bound,omitempty"`
+	// RepeatOf is the decision that announced the same candidate against the same
+	// champion version, when this one repeats it without a new event (0: none).
+	RepeatOf       int64             `json:"repeat_of,omitempty"`
 	Margin         float64           `json:"margin"` // the improvement required (absolute, after relative margins)
 	MinImprovement float64           `json:"min_improvement,omitempty"`
 	MinRelative    float64           `json:"min_relative_improvement,omitempty"`

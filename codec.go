@@ -220,6 +220,7 @@ type storedEvidence struct {
 	PairedBound    *Float            `json:"paired_bound,omitempty"`
 	UnpairedBound  *Float            `json:"unpaired_bound,omitempty"`
 	Bound          string            `json:"bound,omitempty"`
+	RepeatOf       int64             `json:"repeat_of,omitempty"`
 	Margin         Float             `json:"margin"`
 	MinImprovement Float             `json:"min_improvement,omitempty"`
 	MinRelative    Float             `json:"min_relative_improvement,omitempty"`
@@ -288,7 +289,7 @@ func marshalEvidence(what string, e Evidence) ([]byte, error) {
 		Candidate: toFloats(e.Candidate), Champion: toFloats(e.Champion), Repeats: e.Repeats,
 		Differences: toFloats(e.Differences), Improvement: Float(e.Improvement),
 		LowerBound: toFloatPtr(e.LowerBound), Level: Float(e.Level),
-		PairedBound: toFloatPtr(e.PairedBound), UnpairedBound: toFloatPtr(e.UnpairedBound), Bound: e.Bound, Margin: Float(e.Margin),
+		PairedBound: toFloatPtr(e.PairedBound), UnpairedBound: toFloatPtr(e.UnpairedBound), Bound: e.Bound, RepeatOf: e.RepeatOf, Margin: Float(e.Margin),
 		MinImprovement: Float(e.MinImprovement), MinRelative: Float(e.MinRelative), Notify: e.Notify,
 	}
 	if err := check.Notifiers(what, e.Notify); err != nil {
@@ -325,7 +326,7 @@ func (e *Evidence) UnmarshalBinary(b []byte) error {
 		Candidate: fromFloats(s.Candidate), Champion: fromFloats(s.Champion), Repeats: s.Repeats,
 		Differences: fromFloats(s.Differences), Improvement: float64(s.Improvement),
 		LowerBound: fromFloatPtr(s.LowerBound), Level: float64(s.Level),
-		PairedBound: fromFloatPtr(s.PairedBound), UnpairedBound: fromFloatPtr(s.UnpairedBound), Bound: s.Bound, Margin: float64(s.Margin),
+		PairedBound: fromFloatPtr(s.PairedBound), UnpairedBound: fromFloatPtr(s.UnpairedBound), Bound: s.Bound, RepeatOf: s.RepeatOf, Margin: float64(s.Margin),
 		MinImprovement: float64(s.MinImprovement), MinRelative: float64(s.MinRelative),
 	}
 	if len(s.Notify) > 0 {

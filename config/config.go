@@ -19,6 +19,7 @@
 //	                                # level: 0.95, analysis: both | paired | unpaired
 //	  guardrails: {latency_ms: {max_regression: 0.10}}
 //	  cooldown: 12h                 # least time between two promotions of the model
+//	  repeat_after: 24h             # re-announce an unpromoted candidate after this long
 //	schedule:                       # re-tune periodically: retune run keeps running
 //	  every: 24h
 //	  timezone: Europe/Berlin       # IANA zone of the names' times (default UTC)

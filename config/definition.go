@@ -182,6 +182,9 @@ func retrainObject(r *Retrain) object {
 	if p.Cooldown > 0 {
 		o = append(o, member{"cooldown", p.Cooldown.String()})
 	}
+	if p.RepeatAfter > 0 {
+		o = append(o, member{"repeat_after", p.RepeatAfter.String()})
+	}
 	if r.EachBest {
 		o = append(o, member{"decide", "each_best"})
 	}

@@ -37,6 +37,7 @@ retrain:
   confirm: {repeats: 3, level: 0.9, analysis: paired}
   guardrails: {latency_ms: {max_regression: 0.1}, recall: {max_regression: 0.05, direction: maximize}}
   cooldown: 12h
+  repeat_after: 6h
   decide: each_best
 schedule: {every: 24h, timezone: Europe/Berlin}
 notifiers:

@@ -12,7 +12,7 @@ import (
 // The retrain and schedule sections of a study file.
 
 func (p *parser) retrain(n *yaml.Node) *Retrain {
-	f := p.fields(n, "retrain", "min_improvement", "min_relative_improvement", "confirm", "guardrails", "decide", "cooldown")
+	f := p.fields(n, "retrain", "min_improvement", "min_relative_improvement", "confirm", "guardrails", "decide", "cooldown", "repeat_after")
 	if f == nil {
 		return nil
 	}
@@ -89,6 +89,9 @@ func (p *parser) retrain(n *yaml.Node) *Retrain {
 	}
 	if v, ok := f["cooldown"]; ok {
 		r.Policy.Cooldown, _ = p.duration(v, "retrain.cooldown")
+	}
+	if v, ok := f["repeat_after"]; ok {
+		r.Policy.RepeatAfter, _ = p.duration(v, "retrain.repeat_after")
 	}
 	if v, ok := f["decide"]; ok {
 		switch d, _ := p.str(v, "retrain.decide"); d {

@@ -30,6 +30,8 @@ type Coordinator struct {
 	// Notify names the notifiers (by ID) that the events of decisions are for: a
 	// dispatcher delivers each event to each (see retrain/notify).
 	Notify []string
+	// NowFunc is the clock Policy.RepeatAfter is measured with; nil = time.Now.
+	NowFunc func() time.Time
 }
 
 // Decide compares study's best search trial with the model's champion under the policy,
@@ -40,7 +42,7 @@ type Coordinator struct {
 // A study with several objectives is an error for now.
 func (c *Coordinator) Decide(ctx context.Context, s *retune.Study, runID string, run RepeatFunc) (Outcome, error) {
 	d, best, err := c.decide(ctx, s, runID, run)
-	if err != nil || !d.Improved {
+	if err != nil || !d.Improved || d.Evidence.RepeatOf != 0 {
 		return Outcome{Decision: d}, err
 	}
 	errs, _ := s.Notify(ctx, best, c.ObserverTimeout)
@@ -108,8 +110,14 @@ func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string,
 	e.Cooldown = c.Policy.Cooldown
 	e.Notify = c.Notify
 	d.Evidence = e
-	var events []retune.Event
 	if d.Improved {
+		if prev, ago, ok := c.announced(ctx, s, d, best); ok {
+			d.Evidence.RepeatOf = prev
+			d.Reason += fmt.Sprintf(" (the candidate's params are those of decision %d, announced %v ago against the same champion version: no new event; retrain.repeat_after re-announces)", prev, ago.Round(time.Second))
+		}
+	}
+	var events []retune.Event
+	if d.Improved && d.Evidence.RepeatOf == 0 {
 		ev, err := retrainingEvent(d, best)
 		if err != nil {
 			return retune.Decision{}, retune.FrozenTrial{}, err
@@ -122,6 +130,62 @@ func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string,
 		return stored, best, nil // decided before for this run: the first decision stands
 	}
 	return stored, best, err
+}
+
+// announced finds the model's latest announcement (an improved decision that is no repeat)
+// against d's champion version and reports whether best has its candidate's params and it
+// was made less than Policy.RepeatAfter ago; a promotion makes a new champion version and a
+// newer announcement with other params supersedes it, so neither counts.
+func (c *Coordinator) announced(ctx context.Context, s *retune.Study, d retune.Decision, best retune.FrozenTrial) (id int64, ago time.Duration, ok bool) {
+	after := c.Policy.RepeatAfter
+	if after == 0 {
+		after = DefaultRepeatAfter
+	}
+	if after < 0 {
+		return 0, 0, false
+	}
+	ds, err := c.Store.Decisions(ctx, d.Model)
+	if err != nil {
+		return 0, 0, false // no coalescing is the safe side: announce
+	}
+	for _, prev := range ds { // newest first
+		if !prev.Improved || prev.Evidence.RepeatOf != 0 || prev.ChampionVersion != d.ChampionVersion {
+			continue
+		}
+		now := time.Now()
+		if c.NowFunc != nil {
+			now = c.NowFunc()
+		}
+		if ago = now.Sub(prev.Created); ago >= after {
+			return 0, 0, false
+		}
+		params, err := candidateParams(ctx, s.Storage(), prev)
+		if err != nil || !sameParams(params, best.Params) {
+			return 0, 0, false
+		}
+		return prev.ID, ago, true
+	}
+	return 0, 0, false
+}
+
+// candidateParams reads the params of a decision's candidate trial.
+func candidateParams(ctx context.Context, store retune.Storage, d retune.Decision) (map[string]any, error) {
+	rec, err := store.Study(ctx, d.Study)
+	if err != nil {
+		return nil, err
+	}
+	t, err := store.Trial(ctx, rec.ID, d.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	return t.Params, nil
+}
+
+// sameParams compares params as their JSON (3 and 3.0 alike).
+func sameParams(a, b map[string]any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 // confirm runs the paired repeats and compares them.

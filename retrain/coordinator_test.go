@@ -242,3 +242,61 @@ func TestDecideNotifiesObservers(t *testing.T) {
 		t.Errorf("unimproved decision: %+v, %v; observers saw %v", out, err, got)
 	}
 }
+
+// TestDecideRepeatsCoalesce: deciding again for the same candidate params against the same
+// champion version, within repeat_after, records a repeat of the first decision and emits
+// no event; after repeat_after, after a promotion, or for other params, it announces.
+func TestDecideRepeatsCoalesce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store(t)
+	var shift time.Duration
+	c := &retrain.Coordinator{Store: st, Policy: retrain.Policy{RepeatAfter: 6 * time.Hour},
+		NowFunc: func() time.Time { return time.Now().Add(shift) }}
+	events := func() int {
+		t.Helper()
+		evs, err := st.Events(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Type == retune.TypeRetrainingRequired {
+				n++
+			}
+		}
+		return n
+	}
+	// Scheduled studies: the same seed and objective give the same best params.
+	first, err := c.Decide(ctx, tuned(t, st, "sched-1", 0), "run-1", nil)
+	if err != nil || !first.Improved || first.Evidence.RepeatOf != 0 || events() != 1 {
+		t.Fatalf("first decision = %+v, %v (%d events)", first, err, events())
+	}
+	again, err := c.Decide(ctx, tuned(t, st, "sched-2", 0), "run-2", nil)
+	if err != nil || !again.Improved || again.Evidence.RepeatOf != first.ID || again.ID == first.ID || events() != 1 ||
+		!strings.Contains(again.Reason, "no new event") {
+		t.Fatalf("repeat decision = %+v, %v (%d events); want a repeat of %d and no new event", again, err, events(), first.ID)
+	}
+	stored, err := st.Decision(ctx, again.ID)
+	if err != nil || stored.Evidence.RepeatOf != first.ID {
+		t.Errorf("stored repeat = %+v, %v", stored.Evidence, err)
+	}
+	shift = 7 * time.Hour // past repeat_after: announce again, and that becomes the announcement
+	late, err := c.Decide(ctx, tuned(t, st, "sched-3", 0), "run-3", nil)
+	if err != nil || late.Evidence.RepeatOf != 0 || events() != 2 {
+		t.Fatalf("decision after repeat_after = %+v, %v (%d events), want announced", late, err, events())
+	}
+	shift = 0                                                               // storage stamped that announcement with the real clock: measure from it
+	other, err := c.Decide(ctx, tuned(t, st, "sched-4", 0.5), "run-4", nil) // same params, a better value: still the same candidate
+	if err != nil || other.Evidence.RepeatOf != late.ID {
+		t.Fatalf("same params again = %+v, %v, want a repeat of %d", other, err, late.ID)
+	}
+	if _, err := retrain.Promote(ctx, st, late.ID, retrain.PromoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// After the promotion the champion version changed: the next improvement is news again.
+	after, err := c.Decide(ctx, tuned(t, st, "sched-5", 2), "run-5", nil)
+	if err != nil || after.ChampionVersion != 1 || after.Evidence.RepeatOf != 0 {
+		t.Fatalf("decision against the promoted champion = %+v, %v", after, err)
+	}
+}

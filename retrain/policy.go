@@ -65,7 +65,15 @@ type Policy struct {
 	// after the current champion was made (unless forced), so a flapping model is not
 	// promoted back and forth. 0 = no cooldown.
 	Cooldown time.Duration
+	// RepeatAfter is how long an improved decision's candidate stays announced: deciding
+	// again for the same params against the same champion version within it records a
+	// repeat of the first decision (Evidence.RepeatOf) and emits no new event, as an alert
+	// manager would. 0 means DefaultRepeatAfter; negative announces every decision.
+	RepeatAfter time.Duration
 }
+
+// DefaultRepeatAfter is Policy.RepeatAfter's default.
+const DefaultRepeatAfter = 24 * time.Hour
 
 // The analyses of confirmation repeats (Policy.Analysis, Evidence.Analysis).
 const (

@@ -348,7 +348,7 @@ func testRetrainRoundTrip(t *testing.T, open Opener) {
 	ctx := ctxT(t)
 	lb, pb, ub := -0.25, -0.5, math.Inf(-1)
 	full := retune.Evidence{
-		Method: "paired", Analysis: "both", Direction: "maximize", PairedBound: &pb, UnpairedBound: &ub, Bound: "unpaired",
+		Method: "paired", Analysis: "both", Direction: "maximize", PairedBound: &pb, UnpairedBound: &ub, Bound: "unpaired", RepeatOf: 3,
 		Candidate: []float64{0.9, 0.1 + 0.2, math.Inf(1)}, Champion: []float64{0.8, 5e-324, math.Inf(-1)},
 		Repeats: 3, Differences: []float64{0.1, -1e300, math.Inf(1)}, Improvement: 0.075, LowerBound: &lb,
 		Level: 0.95, Margin: 0.005, MinImprovement: 0.001, MinRelative: 0.01, Cooldown: 12*time.Hour + 1500*time.Microsecond,
