@@ -110,10 +110,30 @@ func (p Param) Distribution() retune.Distribution {
 	return retune.CategoricalDistribution{Choices: slices.Clone(p.Values)}
 }
 
-// Suggest asks t for every param, in file order, and returns the values by name.
+// Conditional reports whether a param has a when: condition.
+func (s *Study) Conditional() bool {
+	return slices.ContainsFunc(s.Params, func(p Param) bool { return len(p.When) > 0 })
+}
+
+// Absent returns the absent: values of the conditional params, by name.
+func (s *Study) Absent() map[string]string {
+	out := map[string]string{}
+	for _, p := range s.Params {
+		if p.Absent != nil {
+			out[p.Name] = *p.Absent
+		}
+	}
+	return out
+}
+
+// Suggest asks t for every param the trial has, in file order (a conditional param only
+// when its conditions hold for the values chosen before it), and returns them by name.
 func (s *Study) Suggest(t *retune.Trial) map[string]any {
 	out := make(map[string]any, len(s.Params))
 	for _, p := range s.Params {
+		if !p.Active(out) {
+			continue
+		}
 		switch d := p.Distribution().(type) {
 		case retune.FloatDistribution:
 			opts := []retune.ParamOption{}

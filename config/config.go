@@ -114,6 +114,34 @@ type Param struct {
 	Type   string              // float, int or categorical, as the file declares it
 	Dist   retune.Distribution // nil for a grid param
 	Values []any               // grid values, in file order
+	// When makes the param conditional: a trial has it only when every condition holds
+	// (and the params they name are themselves present). Nil: always.
+	When []Condition
+	// Absent is what the param's command placeholders become when a trial does not have
+	// it; nil leaves the arguments that name it out.
+	Absent *string
+}
+
+// Condition is one entry of a param's when: the earlier param Param has one of Values.
+type Condition struct {
+	Param  string
+	Values []any
+}
+
+// Active reports whether a trial that chose values (the earlier params, by name) has p.
+func (p Param) Active(values map[string]any) bool {
+	for _, c := range p.When {
+		v, ok := values[c.Param]
+		if !ok || !slices.ContainsFunc(c.Values, func(w any) bool { return sameValue(v, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValue compares param values as JSON does (an int 3 and a float 3.0 alike).
+func sameValue(a, b any) bool {
+	return retune.CategoricalDistribution{Choices: []any{a}}.Index(b) == 0
 }
 
 // Spec names a sampler or pruner with its options.

@@ -212,6 +212,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad secret_env", valid + "secret_env: [OK_NAME, \"A B\", \"\"]\n"},
 		{"secret_env not names", valid + "secret_env: {A: b}\n"},
 		{"empty step_key", valid + "step_key: []\n"},
+		{"bad conditions", strings.Replace(valid, "  depth: {type: int, low: 2, high: 12}", `  depth: {type: int, low: 2, high: 12, when: {loss: hinge, later: 1}}
+  later: {type: categorical, choices: [a, b], when: {lr: 0.1}}
+  deeper: {type: int, low: 1, high: 3, when: {depth: [3, 13], frac: []}}`, 1)},
+		{"conditional with cmaes", strings.NewReplacer("sampler: {name: random}", "sampler: {name: cmaes}",
+			"  frac:  {type: float, low: 0, high: 1, step: 0.25}", "  frac:  {type: float, low: 0, high: 1, step: 0.25}\n  extra: {type: float, low: 0, high: 1, when: {loss: log_loss}}").Replace(valid)},
 		{"step_key objective", strings.Replace(valid, "metric: accuracy", "metric: epoch", 1) + "step_key: [iteration, epoch]\n"},
 	}
 	var out bytes.Buffer

@@ -84,7 +84,25 @@ func ParseDefinition(path string, data []byte) (*Study, error) {
 }
 
 func paramObject(p Param) object {
-	o := object{{"type", p.Type}}
+	o := paramRange(object{{"type", p.Type}}, p)
+	if len(p.When) > 0 {
+		w := object{}
+		for _, c := range p.When {
+			vals := make([]any, len(c.Values))
+			for i, v := range c.Values {
+				vals[i] = number(v)
+			}
+			w = append(w, member{c.Param, vals})
+		}
+		o = append(o, member{"when", w})
+	}
+	if p.Absent != nil {
+		o = append(o, member{"absent", *p.Absent})
+	}
+	return o
+}
+
+func paramRange(o object, p Param) object {
 	if p.Dist == nil {
 		vals := make([]any, len(p.Values))
 		for i, v := range p.Values {

@@ -59,6 +59,16 @@ params:
   n: {type: int, low: 1, high: 1000, log: true}
 sampler: {name: nsga2, population_size: 6}
 `,
+	"conditional": `name: cond
+command: [t, "--model={model}", "--c={svm_c}", "--k={knn_k}", "--w={knn_w}"]
+objective: {metric: loss, direction: minimize}
+params:
+  model: {type: categorical, choices: [svm, knn, tree]}
+  svm_c: {type: float, low: 0.01, high: 100, log: true, when: {model: svm}}
+  knn_k: {type: int, low: 1, high: 30, when: {model: [knn]}}
+  knn_w: {type: categorical, choices: [uniform, distance], when: {model: knn, knn_k: [2, 3, 4, 5]}, absent: none}
+sampler: {name: tpe, group: true, startup_trials: 4}
+`,
 	"cmaes": `name: c
 command: [t]
 objective: {metric: loss, direction: minimize}
@@ -228,5 +238,34 @@ func TestDefinitionSeed(t *testing.T) {
 		if err != nil || back.Seed != seed {
 			t.Errorf("seed %d: read back %d, %v from %s", seed, back.Seed, err, def)
 		}
+	}
+}
+
+// TestConditionalParams: a trial has only the params its branch uses.
+func TestConditionalParams(t *testing.T) {
+	t.Parallel()
+	s, err := config.Parse("study.yaml", []byte(definitionFiles["conditional"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Conditional() || s.Absent()["knn_w"] != "none" {
+		t.Fatalf("Conditional %v, Absent %v", s.Conditional(), s.Absent())
+	}
+	seen := map[string]bool{}
+	for _, p := range proposals(t, s, 3, 40) {
+		model := p["model"].(string)
+		seen[model] = true
+		_, c := p["svm_c"]
+		k, hasK := p["knn_k"]
+		_, w := p["knn_w"]
+		switch {
+		case c != (model == "svm"), hasK != (model == "knn"):
+			t.Errorf("params %v: svm_c only with svm, knn_k only with knn", p)
+		case w && (!hasK || k.(int64) < 2 || k.(int64) > 5):
+			t.Errorf("params %v: knn_w only with knn and knn_k in 2–5", p)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("models proposed %v, want all three", seen)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -98,19 +99,94 @@ func (p *parser) params(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 		}
 		seen[k.Value] = true
 		if prm, ok := p.param(k.Value, v, field); ok {
+			prm.When = p.when(v, field, s.Params)
 			s.Params = append(s.Params, prm)
 		}
 	}
 }
 
+// when reads a param's when: {earlier_param: value or [values…], …}: each named param must
+// come earlier in the file and be categorical or int (or a grid param), and each value one
+// it can take.
+func (p *parser) when(v *yaml.Node, field string, earlier []Param) []Condition {
+	var n *yaml.Node
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value == "when" {
+			n = v.Content[i+1]
+		}
+	}
+	if n == nil {
+		return nil
+	}
+	field += ".when"
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		p.errorf(n, field, "want a mapping of an earlier param to the value (or list of values) it must have, got %s", describe(n))
+		return nil
+	}
+	var out []Condition
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, vals := n.Content[i], n.Content[i+1]
+		at := field + "." + k.Value
+		j := slices.IndexFunc(earlier, func(e Param) bool { return e.Name == k.Value })
+		if j < 0 {
+			var names []string
+			for _, e := range earlier {
+				names = append(names, e.Name)
+			}
+			p.errorf(k, at, "%q is not an earlier param: a condition names a param defined above this one (%s)", k.Value, orNone(names))
+			continue
+		}
+		ref := earlier[j]
+		if ref.Type == "float" && ref.Dist != nil {
+			p.errorf(k, at, "%q is a float param: a condition names a categorical or int param", k.Value)
+			continue
+		}
+		c := Condition{Param: k.Value}
+		items := []*yaml.Node{vals}
+		if vals.Kind == yaml.SequenceNode {
+			items = vals.Content
+		}
+		for _, it := range items {
+			x, ok := p.value(it, at)
+			if !ok {
+				continue
+			}
+			if iv, isInt := x.(int64); isInt && ref.Type == "float" {
+				x = float64(iv)
+			}
+			if !ref.Distribution().Contains(x) {
+				p.errorf(it, at, "%v is not a value %q can take (%v): the condition could never hold", x, k.Value, ref.Distribution())
+				continue
+			}
+			c.Values = append(c.Values, x)
+		}
+		if len(c.Values) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "there is none"
+	}
+	return strings.Join(names, ", ")
+}
+
 // param reads one param's definition: a grid's values, a categorical's choices, or a
 // numeric range.
 func (p *parser) param(name string, v *yaml.Node, field string) (Param, bool) {
-	pf := p.fields(v, field, "type", "low", "high", "log", "step", "choices", "values")
+	pf := p.fields(v, field, "type", "low", "high", "log", "step", "choices", "values", "when", "absent")
 	if pf == nil {
 		return Param{}, false
 	}
 	prm := Param{Name: name}
+	if a, ok := pf["absent"]; ok {
+		if s, ok := p.str(a, field+".absent"); ok {
+			prm.Absent = &s
+		}
+	}
 	t, ok := pf["type"]
 	if !ok {
 		p.errorf(v, field+".type", "missing: want float, int or categorical")
@@ -288,6 +364,17 @@ func (p *parser) spec(f map[string]*yaml.Node, key string) Spec {
 
 // checkGrid: values lists are grid search, all or nothing.
 func (p *parser) checkGrid(f map[string]*yaml.Node, s *Study) {
+	if s.Conditional() {
+		switch name := cmp.Or(s.SamplerSpec.Name, DefaultSampler); name {
+		case "grid", "cmaes", "gp", "nsga2":
+			at := f["sampler"]
+			if at == nil {
+				at = f["params"]
+			}
+			p.errorf(at, "sampler", "%s models a fixed set of params and cannot take conditional params (when:): use tpe (best with group: true), auto, random or qmc", name)
+			return
+		}
+	}
 	grid := 0
 	for _, prm := range s.Params {
 		if prm.Values != nil {

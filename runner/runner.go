@@ -95,6 +95,9 @@ type Command struct {
 	Secrets []string
 	// KillGrace is the time between SIGTERM and SIGKILL; default 10s.
 	KillGrace time.Duration
+	// Absent gives the value a placeholder of a param takes when the trial does not have
+	// the param (conditional params); without one, its argument is left out (see Expand).
+	Absent map[string]string
 	// StepKeys name a metric line's step, first found first (see ParseLineSteps);
 	// nil: DefaultStepKeys ("step").
 	StepKeys []string
@@ -132,18 +135,28 @@ func (c *Command) Wait() { c.wg.Wait() }
 
 var placeholder = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.\-]*)\}`)
 
-// Expand replaces {name} in each argument with the value of params[name]. A placeholder
-// whose name is not a param is left as it is.
-func Expand(args []string, params map[string]any) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		out[i] = placeholder.ReplaceAllStringFunc(a, func(m string) string {
-			v, ok := params[m[1:len(m)-1]]
-			if !ok {
-				return m
+// Expand replaces {name} in each argument with the value of params[name]. A param absent
+// from params (a conditional param its trial does not use) takes its value in absent if
+// it has one there; otherwise the whole argument that names it is left out, so a flag
+// written as one argument ("--svm_c={svm_c}") goes away with its param.
+func Expand(args []string, params map[string]any, absent map[string]string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		drop := false
+		x := placeholder.ReplaceAllStringFunc(a, func(m string) string {
+			name := m[1 : len(m)-1]
+			if v, ok := params[name]; ok {
+				return FormatValue(v)
 			}
-			return FormatValue(v)
+			if v, ok := absent[name]; ok {
+				return v
+			}
+			drop = true
+			return ""
 		})
+		if !drop {
+			out = append(out, x)
+		}
 	}
 	return out
 }
@@ -238,7 +251,7 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 		return nil, err
 	}
 	defer f.close()
-	args := Expand(c.Args, params)
+	args := Expand(c.Args, params, c.Absent)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(childEnv(os.Environ(), c.Secrets),

@@ -315,9 +315,10 @@ func TestCancelStopsTrainer(t *testing.T) {
 
 func TestExpand(t *testing.T) {
 	t.Parallel()
-	got := runner.Expand([]string{"--lr={lr}", "{depth}", "--loss={loss}", `{"json": 1}`, "{unknown}", "{lr}{lr}"},
-		map[string]any{"lr": 1e-05, "depth": int64(7), "loss": "log_loss"})
-	want := []string{"--lr=1e-05", "7", "--loss=log_loss", `{"json": 1}`, "{unknown}", "1e-051e-05"}
+	got := runner.Expand([]string{"--lr={lr}", "{depth}", "--loss={loss}", `{"json": 1}`, "--svm_c={svm_c}", "{lr}{lr}", "--gamma={gamma}"},
+		map[string]any{"lr": 1e-05, "depth": int64(7), "loss": "log_loss"}, map[string]string{"gamma": "none"})
+	// svm_c is absent with no absent value: its argument goes; gamma takes its absent value.
+	want := []string{"--lr=1e-05", "7", "--loss=log_loss", `{"json": 1}`, "1e-051e-05", "--gamma=none"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Expand = %q, want %q", got, want)
 	}

@@ -635,3 +635,56 @@ budget: {trials: 3}
 		t.Errorf("run with a misspelt objective: %v\nwant one did-you-mean warning", r)
 	}
 }
+
+// TestConditionalRun: a trainer gets only its branch's params, in argv and RETUNE_PARAMS;
+// an absent param's argument is left out, or takes its absent: value.
+func TestConditionalRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: cond
+command: ["/bin/sh", "-c", "echo \"$RETUNE_PARAMS\" > params-$RETUNE_TRIAL.json; echo \"$@\" > args-$RETUNE_TRIAL.txt; echo loss=1", "sh", "--model={model}", "--c={svm_c}", "--k={knn_k}", "--w={knn_w}"]
+objective: {metric: loss, direction: minimize}
+params:
+  model: {type: categorical, choices: [svm, knn]}
+  svm_c: {type: float, low: 0.01, high: 100, log: true, when: {model: svm}}
+  knn_k: {type: int, low: 1, high: 30, when: {model: knn}}
+  knn_w: {type: categorical, choices: [uniform, distance], when: {model: knn}, absent: none}
+sampler: {name: random}
+seed: 4
+budget: {trials: 8}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, "run", file, "--db", db)
+	models := map[string]int{}
+	for i := range 8 {
+		p, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("params-%d.json", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		args, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("args-%d.txt", i)))
+		var params map[string]any
+		if err := json.Unmarshal(p, &params); err != nil {
+			t.Fatal(err)
+		}
+		model := params["model"].(string)
+		models[model]++
+		a := strings.TrimSpace(string(args))
+		switch model {
+		case "svm":
+			if _, ok := params["knn_k"]; ok || params["svm_c"] == nil || strings.Contains(a, "--k=") || !strings.Contains(a, "--w=none") || !strings.Contains(a, "--c=") {
+				t.Errorf("svm trial %d: params %v, args %q", i, params, a)
+			}
+		case "knn":
+			if _, ok := params["svm_c"]; ok || params["knn_k"] == nil || strings.Contains(a, "--c=") || strings.Contains(a, "--w=none") {
+				t.Errorf("knn trial %d: params %v, args %q", i, params, a)
+			}
+		}
+	}
+	if len(models) != 2 {
+		t.Errorf("models %v: want both branches in 8 trials (seed 4)", models)
+	}
+}

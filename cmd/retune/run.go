@@ -144,6 +144,7 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
 		LogDir: o.logs, Secrets: cfg.Secrets(), KillGrace: o.grace,
 		StepKeys:    cfg.StepKeys,
+		Absent:      cfg.Absent(),
 		ExpectSteps: cfg.PrunerSpec.Name != "" && cfg.PrunerSpec.Name != "none",
 		WarnFunc:    func(msg string) { fmt.Fprintln(m.Stderr, "retune: warning:", msg) },
 		LogErrorFunc: func(err error) {
