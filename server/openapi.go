@@ -63,6 +63,11 @@ func openAPI(routes []route) []byte {
 	return b
 }
 
+// optionalBody are the request bodies whose every field is optional: the body may be
+// left out (still with Content-Type application/json).
+var optionalBody = map[string]bool{"AskRequest": true, "PromoteRequest": true, "TriggerRequest": true,
+	"RedeliverRequest": true, "NotifierRequest": true}
+
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
 
 func operation(rt route) map[string]any {
@@ -94,7 +99,7 @@ func operation(rt route) map[string]any {
 		o["parameters"] = params
 	}
 	if rt.doc.req != "" {
-		o["requestBody"] = map[string]any{"required": rt.doc.req != "AskRequest", "content": jsonContent("application/json", rt.doc.req)}
+		o["requestBody"] = map[string]any{"required": !optionalBody[rt.doc.req], "content": jsonContent("application/json", rt.doc.req)}
 	}
 	resps := map[string]any{
 		"default": map[string]any{"description": "a problem", "content": jsonContent("application/problem+json", "Problem")},
@@ -231,4 +236,60 @@ var schemas = map[string]any{
 	"HeartbeatRequest": closed([]string{"epoch"}, map[string]any{"epoch": map[string]any{"type": "integer", "minimum": 1}}),
 	"EnqueueRequest":   closed([]string{"params"}, map[string]any{"params": mapOf(anyValue)}),
 	"EnqueueResponse":  obj([]string{"numbers"}, map[string]any{"numbers": arr(typ("integer"))}),
+	"SuggestRequest": closed([]string{"epoch", "name", "distribution"}, map[string]any{
+		"epoch": map[string]any{"type": "integer", "minimum": 1}, "name": typ("string"),
+		"distribution": closed([]string{"type"}, map[string]any{
+			"type": map[string]any{"type": "string", "enum": []any{"float", "int", "categorical"}},
+			"low":  typ("number"), "high": typ("number"), "log": typ("boolean"), "step": typ("number"),
+			"choices": arr(anyValue),
+		}),
+	}),
+	"SuggestResponse": obj([]string{"name", "value"}, map[string]any{"name": typ("string"), "value": anyValue}),
+	"Champion": obj([]string{"model", "version", "params", "values", "source", "created"}, map[string]any{
+		"model": typ("string"), "version": typ("integer"), "params": mapOf(anyValue), "values": ref("Floats"),
+		"metrics": mapOf(ref("Float")), "source": map[string]any{"type": "string", "enum": []any{"trial", "manual"}},
+		"study": typ("string"), "trial": typ("integer"), "decision": typ("integer"), "created": dateTime(),
+	}),
+	"ChampionList": obj([]string{"champions"}, map[string]any{"champions": arr(ref("Champion"))}),
+	"SetChampionRequest": closed([]string{"values"}, map[string]any{
+		"params": mapOf(anyValue), "values": ref("Floats"), "metrics": mapOf(ref("Float")),
+	}),
+	"Decision": obj([]string{"id", "model", "study", "run", "champion_version", "candidate", "improved", "reason", "evidence", "created"}, map[string]any{
+		"id": typ("integer"), "model": typ("string"), "study": typ("string"), "run": typ("string"),
+		"champion_version": typ("integer"), "candidate": typ("integer"), "improved": typ("boolean"), "reason": typ("string"),
+		"evidence": obj([]string{"method", "direction"}, map[string]any{"method": typ("string"), "direction": typ("string")}),
+		"created":  dateTime(),
+	}),
+	"DecisionList": obj([]string{"decisions"}, map[string]any{"decisions": arr(ref("Decision"))}),
+	"PromoteRequest": closed(nil, map[string]any{
+		"values": ref("Floats"), "metrics": mapOf(ref("Float")), "force": typ("boolean"),
+		"notify": map[string]any{"type": "array", "items": typ("string"), "description": "the notifiers of the champion-promoted event; default those of the decision's event"},
+	}),
+	"TriggerRequest":  closed(nil, map[string]any{"reason": typ("string")}),
+	"TriggerResponse": obj([]string{"id"}, map[string]any{"id": typ("integer")}),
+	"Attempt": obj([]string{"n", "started", "duration_ms", "status", "outcome"}, map[string]any{
+		"n": typ("integer"), "started": dateTime(), "duration_ms": typ("number"), "status": typ("integer"),
+		"outcome": typ("string"), "response": typ("string"), "error": typ("string"), "owner": typ("string"),
+	}),
+	"Delivery": obj([]string{"id", "notifier", "state", "attempts", "next_at", "created", "updated"}, map[string]any{
+		"id": typ("integer"), "notifier": typ("string"),
+		"state":    map[string]any{"type": "string", "enum": []any{"pending", "delivered", "dead"}},
+		"attempts": typ("integer"), "next_at": dateTime(), "last_error": typ("string"), "created": dateTime(), "updated": dateTime(),
+		"attempt_log": arr(ref("Attempt")),
+	}),
+	"Event": obj([]string{"seq", "id", "type", "source", "time", "notify", "deliveries"}, map[string]any{
+		"seq": typ("integer"), "id": typ("string"), "type": typ("string"), "source": typ("string"), "subject": typ("string"),
+		"time": dateTime(), "data": anyValue, "notify": arr(typ("string")), "deliveries": arr(ref("Delivery")),
+	}),
+	"EventList": obj([]string{"events"}, map[string]any{
+		"events": arr(ref("Event")), "next": map[string]any{"type": "integer", "description": "the before of the next page; absent on the last"},
+	}),
+	"RedeliverRequest":  closed(nil, map[string]any{"notifiers": arr(typ("string"))}),
+	"RedeliverResponse": obj([]string{"deliveries"}, map[string]any{"deliveries": arr(typ("integer"))}),
+	"Notifier": obj([]string{"id", "enabled"}, map[string]any{
+		"id": typ("string"), "enabled": typ("boolean"), "disabled": dateTime(), "reason": typ("string"),
+		"last_success": dateTime(), "failing_since": dateTime(),
+	}),
+	"NotifierList":    obj([]string{"notifiers"}, map[string]any{"notifiers": arr(ref("Notifier"))}),
+	"NotifierRequest": closed(nil, map[string]any{"reason": typ("string")}),
 }
