@@ -38,8 +38,9 @@ func (t *Trial) Detach(ctx context.Context) error {
 // Reopen returns a handle on the running trial number, asked under the lease epoch, with
 // its params, attributes and intermediate values as stored: Report asks the study's
 // pruner as for any trial, and Tell and TellState finish it. The study does not renew a
-// reopened trial's lease (see Detach); its suggest methods return only params it already
-// has. It returns an error wrapping ErrNotFound if the study has no such trial and
+// reopened trial's lease (see Detach). Its suggest methods return the params it has and
+// draw new ones with the sampler's Independent sampling (define-by-run over several
+// requests); like every write, storing them is fenced by the lease epoch. It returns an error wrapping ErrNotFound if the study has no such trial and
 // ErrConflict if the trial is not RUNNING under that epoch (finished, or claimed again).
 func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, error) {
 	ft, err := s.store.Trial(ctx, s.rec.ID, number)
@@ -53,13 +54,20 @@ func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, er
 	for k, v := range ft.Intermediate {
 		inter[k] = v
 	}
-	return &Trial{
+	t := &Trial{
 		study: s, kind: ft.Kind, fixed: ft.Fixed, start: ft.Start, holder: ft.Lease.Holder, lease: ft.Lease,
 		ref:    TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch},
 		params: copyMap(ft.Params), dists: copyMap(ft.Distributions),
 		user: copyMap(ft.UserAttrs), sys: copyMap(ft.SystemAttrs), metrics: copyMap(ft.Metrics),
 		inter: inter,
-	}, nil
+	}
+	if t.params == nil { // new params are drawn into them
+		t.params = map[string]any{}
+	}
+	if t.dists == nil {
+		t.dists = map[string]Distribution{}
+	}
+	return t, nil
 }
 
 // Heartbeat renews the lease of running trial number under epoch for the study's lease
@@ -72,4 +80,13 @@ func (s *Study) Heartbeat(ctx context.Context, number int, epoch int64) (Lease, 
 		return Lease{}, fmt.Errorf("trial %d: heartbeat: %w", number, err)
 	}
 	return Lease{Epoch: epoch, Expires: exp}, nil
+}
+
+// reopenedRequest is the sampler's view of the study for a new param of reopened trial
+// number: the finished and running trials (none for a sampler that reads no history).
+func (s *Study) reopenedRequest(ctx context.Context, number int) (*SampleRequest, error) {
+	if s.historyFree {
+		return &SampleRequest{Directions: s.rec.Directions, Trial: FrozenTrial{Number: number, State: TrialRunning, RetryOf: -1}, Seed: s.rec.Seed}, nil
+	}
+	return s.sampleRequest(ctx, number)
 }

@@ -75,7 +75,8 @@ func TestReopen(t *testing.T) {
 	if _, err := b.Heartbeat(ctx, tr.Number(), lease.Epoch); !errors.Is(err, retune.ErrConflict) {
 		t.Errorf("Heartbeat(finished) = %v, want ErrConflict", err)
 	}
-	// A reopened trial cannot suggest a param it does not have.
+	// A reopened trial draws a new param (define-by-run over requests) and keeps it;
+	// storing it is fenced by the epoch.
 	tr2, err := b.Ask(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,9 +88,23 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r3.Float("y", 0, 1)
-	if err := a.Tell(ctx, r3, 1); !errors.Is(err, retune.ErrConflict) {
-		t.Errorf("Tell after a new suggest = %v, want ErrConflict", err)
+	y := r3.Float("y", 0, 1)
+	if err := r3.Flush(ctx); err != nil || r3.Err() != nil || y < 0 || y > 1 {
+		t.Fatalf("reopened Float(y) = %v, flush %v, err %v; want a value in [0, 1] stored", y, err, r3.Err())
+	}
+	r4, err := b.Reopen(ctx, tr2.Number(), tr2.Lease().Epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r4.Float("y", 0, 1); got != y {
+		t.Errorf("Float(y) reopened again = %v, want the stored %v", got, y)
+	}
+	if err := a.Tell(ctx, r4, 1); err != nil {
+		t.Errorf("Tell after a new suggest = %v", err)
+	}
+	r3.Int("z", 0, 9)
+	if err := r3.Flush(ctx); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("Flush of a new param on a finished trial = %v, want ErrConflict", err)
 	}
 	if _, err := a.Ask(ctx); !errors.Is(err, retune.ErrBudgetExhausted) {
 		t.Errorf("third Ask = %v, want ErrBudgetExhausted (budget 2)", err)

@@ -267,10 +267,15 @@ func (t *Trial) suggest(name string, d Distribution) (any, bool) {
 	} else if rv, ok := t.rel[name]; ok && t.req.Space[name] != nil && t.req.Space[name].Equal(d) && d.Contains(rv) {
 		x, _ := d.ToInternal(rv)
 		v = d.ToExternal(x)
-	} else if t.req == nil { // a reopened trial (Study.Reopen) has no sampler snapshot
-		t.failLocked(fmt.Errorf("%w: param %q is not in the reopened trial %d: a reopened trial suggests nothing new", ErrConflict, name, t.ref.Number))
-		return nil, false
 	} else {
+		if t.req == nil { // a reopened trial (Study.Reopen): snapshot the study now
+			sreq, err := t.study.reopenedRequest(context.Background(), t.ref.Number)
+			if err != nil {
+				t.failLocked(fmt.Errorf("sample param %q: %w", name, err))
+				return nil, false
+			}
+			t.req = sreq
+		}
 		req := *t.req
 		req.Trial = FrozenTrial{Number: t.ref.Number, Kind: t.kind, State: TrialRunning, Params: t.params, Distributions: t.dists, RetryOf: -1}
 		req.Rand = paramRand(t.study.rec.Seed, t.ref.Number, name)

@@ -38,6 +38,9 @@ type Notifier struct {
 	// during rotation, the new one and the old one (each request carries both signatures).
 	SecretEnv []string
 	Timeout   time.Duration // webhook, exec, nats; 0: the notifier's default
+	// AllowPrivate lets a webhook reach loopback, private and link-local addresses
+	// (allow_private: true); by default only public ones (notify.Webhook.AllowPrivate).
+	AllowPrivate bool
 
 	// Command (exec) is run directly, not through a shell; a relative program path with a
 	// slash ("./on-event.sh") is made absolute against Dir, the absolute working directory
@@ -54,7 +57,7 @@ type Notifier struct {
 }
 
 var notifierTypes = map[string][]string{
-	"webhook": {"type", "url", "secret_env", "timeout"},
+	"webhook": {"type", "url", "secret_env", "timeout", "allow_private"},
 	"exec":    {"type", "command", "dir", "timeout"},
 	"nats":    {"type", "url", "subject", "stream", "create_stream", "duplicate_window", "timeout"},
 	"log":     {"type", "path"},
@@ -118,6 +121,9 @@ func (p *parser) notifiers(n *yaml.Node) []Notifier {
 			nt.URL = need("url", "the endpoint's http or https URL")
 			if u, err := url.Parse(nt.URL); nt.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 				p.errorf(f["url"], field+".url", "%q: want an absolute http or https URL", nt.URL)
+			}
+			if x, ok := f["allow_private"]; ok {
+				nt.AllowPrivate, _ = p.bool(x, field+".allow_private")
 			}
 			if x, ok := f["secret_env"]; ok {
 				nt.SecretEnv = p.envNames(x, field+".secret_env")
@@ -278,7 +284,7 @@ func (n Notifier) Build(secretEnv []string) (notify.Notifier, func() error, erro
 		if _, err := notify.Sign(secrets, "check", time.Now(), nil); err != nil {
 			return nil, nil, fmt.Errorf("notifier %q: secret from %s: %w", n.ID, strings.Join(n.SecretEnv, ", "), err)
 		}
-		return &notify.Webhook{URL: n.URL, Secrets: secrets, Timeout: n.Timeout}, noop, nil
+		return &notify.Webhook{URL: n.URL, Secrets: secrets, Timeout: n.Timeout, AllowPrivate: n.AllowPrivate}, noop, nil
 	case "exec":
 		return &notify.Exec{Command: n.Command, Dir: n.Dir, Timeout: n.Timeout, Secrets: secretEnv}, noop, nil
 	case "nats":

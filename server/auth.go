@@ -128,13 +128,33 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	return &principal{id: "token:" + idText, name: tok.Name, scope: scope, studies: tok.Studies}, nil
 }
 
-// authorize checks that p may call a route needing scope, on the study named study ("" for
-// a route without one).
-func authorize(p *principal, scope Scope, study string) error {
+// authorize checks that p may call route rt with request r: the scope, and the study
+// pattern for the {study} or {model} the request names (a model is named like its
+// studies) or for a route that spans every study.
+func authorize(p *principal, rt route, r *http.Request) error {
+	if err := authorizeScope(p, rt.scope); err != nil {
+		return err
+	}
+	if rt.global && p.studies != "" {
+		return errorf(http.StatusForbidden, "forbidden", "token %q reaches the studies %q only: this needs a token for every study", p.name, p.studies)
+	}
+	name := r.PathValue("study")
+	if name == "" {
+		name = r.PathValue("model")
+	}
+	return authorizeStudy(p, name)
+}
+
+func authorizeScope(p *principal, scope Scope) error {
 	if p.scope < scope {
 		return errorf(http.StatusForbidden, "forbidden", "token %q has scope %v: this needs %v", p.name, p.scope, scope)
 	}
-	if study != "" && !p.reaches(study) {
+	return nil
+}
+
+// authorizeStudy checks that p reaches the study (or model) named name ("" for none).
+func authorizeStudy(p *principal, name string) error {
+	if name != "" && !p.reaches(name) {
 		return errorf(http.StatusForbidden, "forbidden", "token %q reaches the studies %q only", p.name, p.studies)
 	}
 	return nil

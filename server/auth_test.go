@@ -4,16 +4,21 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/server"
 )
 
 // TestAuthMatrix calls every route with every scope, on a study inside and outside the
-// token's study pattern, and with no, a wrong and a revoked token: 401 without a valid
-// token, 403 without the scope or outside the pattern, 2xx otherwise.
+// token's study pattern (models are named like studies), and with no, a wrong and a
+// revoked token: 401 without a valid token, 403 without the scope, outside the pattern or
+// (with a pattern) on events and notifiers, which span every study; 2xx otherwise (the
+// OpenAPI document needs no token).
 func TestAuthMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -35,7 +40,8 @@ func TestAuthMatrix(t *testing.T) {
 		scope server.Scope
 		build build
 	}{
-		"GET /api/v1/studies": {server.ScopeRead, func(string) (string, string, any) { return "GET", "/api/v1/studies", nil }},
+		"GET /api/v1/openapi.json": {server.ScopeNone, func(string) (string, string, any) { return "GET", "/api/v1/openapi.json", nil }},
+		"GET /api/v1/studies":      {server.ScopeRead, func(string) (string, string, any) { return "GET", "/api/v1/studies", nil }},
 		"POST /api/v1/studies": {server.ScopeAdmin, func(study string) (string, string, any) {
 			return "POST", "/api/v1/studies", map[string]any{"definition": definition(study, 0)}
 		}},
@@ -66,6 +72,76 @@ func TestAuthMatrix(t *testing.T) {
 		"POST /api/v1/studies/{study}/trials/{number}/heartbeat": {server.ScopeRun, trialOp("heartbeat", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch}
 		})},
+	}
+	// The retraining records of the model named like the study, and events.
+	ctx := t.Context()
+	rs := e.store.(retrain.Store)
+	withChampion := func(model string) {
+		if _, err := retrain.SetChampion(ctx, rs, model, map[string]any{"lr": 0.01}, []float64{0.5}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withDecision := func(model string) int64 {
+		a := e.ask(model)
+		if r := e.do("run", "POST", fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", model, a.Number), map[string]any{"epoch": a.Epoch, "values": []any{0.25}}); r.status != 200 {
+			t.Fatalf("tell: %d %s", r.status, r.body)
+		}
+		d, err := rs.RecordDecision(ctx, retune.Decision{Model: model, Study: model, RunID: "run-" + model, Candidate: a.Number, Improved: true,
+			Reason: "better", Evidence: retune.Evidence{Method: "point", Direction: "minimize", Candidate: []float64{0.25}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
+	}
+	withEvent := func() string {
+		id := fmt.Sprintf("ev-%d", seq.Add(1))
+		if err := e.store.(retune.DeliveryStore).AppendEvents(ctx, []retune.Event{{ID: id, Type: retune.TypeStudyCompleted, Source: "retune/test",
+			Time: time.Now(), Data: []byte(`{"x":1}`), Notify: []string{"hook"}}}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	model := func(method, suffix string, body any, setup func(string)) build {
+		return func(m string) (string, string, any) {
+			if setup != nil {
+				setup(m)
+			}
+			return method, "/api/v1/models/" + m + suffix, body
+		}
+	}
+	decisionOp := func(method, suffix string, body any) build {
+		return func(m string) (string, string, any) {
+			return method, fmt.Sprintf("/api/v1/models/%s/decisions/%d%s", m, withDecision(m), suffix), body
+		}
+	}
+	global := func(method string, path func() string, body any) build {
+		return func(string) (string, string, any) { return method, path(), body }
+	}
+	cases["POST /api/v1/studies/{study}/trials/{number}/suggest"] = struct {
+		scope server.Scope
+		build build
+	}{server.ScopeRun, trialOp("suggest", func(a asked) any {
+		return map[string]any{"epoch": a.Epoch, "name": "momentum", "distribution": map[string]any{"type": "float", "low": 0, "high": 1}}
+	})}
+	for name, c := range map[string]struct {
+		scope server.Scope
+		build build
+	}{
+		"GET /api/v1/models/{model}/champion":                      {server.ScopeRead, model("GET", "/champion", nil, withChampion)},
+		"POST /api/v1/models/{model}/champion":                     {server.ScopeAdmin, model("POST", "/champion", map[string]any{"params": map[string]any{"lr": 0.1}, "values": []any{0.4}}, nil)},
+		"GET /api/v1/models/{model}/champion/history":              {server.ScopeRead, model("GET", "/champion/history", nil, withChampion)},
+		"GET /api/v1/models/{model}/decisions":                     {server.ScopeRead, model("GET", "/decisions", nil, func(m string) { withDecision(m) })},
+		"GET /api/v1/models/{model}/decisions/{decision}":          {server.ScopeRead, decisionOp("GET", "", nil)},
+		"POST /api/v1/models/{model}/decisions/{decision}/promote": {server.ScopeAdmin, decisionOp("POST", "/promote", map[string]any{})},
+		"POST /api/v1/models/{model}/triggers":                     {server.ScopeRun, model("POST", "/triggers", map[string]any{"reason": "drift"}, nil)},
+		"GET /api/v1/events":                                       {server.ScopeRead, global("GET", func() string { withEvent(); return "/api/v1/events?limit=2" }, nil)},
+		"GET /api/v1/events/{event}":                               {server.ScopeRead, global("GET", func() string { return "/api/v1/events/" + withEvent() }, nil)},
+		"POST /api/v1/events/{event}/redeliver":                    {server.ScopeAdmin, global("POST", func() string { return "/api/v1/events/" + withEvent() + "/redeliver" }, map[string]any{})},
+		"GET /api/v1/notifiers":                                    {server.ScopeRead, global("GET", func() string { return "/api/v1/notifiers" }, nil)},
+		"POST /api/v1/notifiers/{notifier}/enable":                 {server.ScopeAdmin, global("POST", func() string { return "/api/v1/notifiers/hook/enable" }, map[string]any{})},
+		"POST /api/v1/notifiers/{notifier}/disable":                {server.ScopeAdmin, global("POST", func() string { return "/api/v1/notifiers/hook/disable" }, map[string]any{"reason": "test"})},
+	} {
+		cases[name] = c
 	}
 	srv, err := server.New(server.Options{Storage: e.store})
 	if err != nil {
@@ -102,10 +178,14 @@ func TestAuthMatrix(t *testing.T) {
 				patterned := len(tok) > 2 && tok[len(tok)-2:] == "-a"
 				var want string
 				switch {
+				case tc.scope == server.ScopeNone:
+					want = "2xx"
 				case tok == "" || tok == "bogus":
 					want = "401"
 				case scope < tc.scope:
 					want = "403"
+				case patterned && (strings.HasPrefix(name, "GET /api/v1/events") || strings.Contains(name, "/events/") || strings.Contains(name, "/notifiers")):
+					want = "403" // spans every study
 				case patterned && !in && name != "GET /api/v1/studies":
 					want = "403"
 				default:

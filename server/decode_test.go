@@ -15,6 +15,11 @@ func FuzzDecode(f *testing.F) {
 		`{"epoch":2,"state":"FAIL","reason":"oom"}`, `{"epoch":1,"step":0,"values":[0]}`,
 		`{"params":{"lr":0.01,"opt":"adam"}}`, `{"definition":{"name":"x"},"replace":true}`,
 		`{"epoch":1,"x":1}`, `{"epoch":1} {}`, `[1]`, `{"values":{}}`, ``,
+		`{"epoch":1,"name":"lr","distribution":{"type":"float","low":0.001,"high":0.1,"log":true}}`,
+		`{"epoch":1,"name":"n","distribution":{"type":"int","low":1,"high":9,"step":2}}`,
+		`{"epoch":1,"name":"c","distribution":{"type":"categorical","choices":["a",1,true]}}`,
+		`{"params":{"lr":0.1},"values":[0.5],"metrics":{"latency":"inf"}}`, `{"force":true,"notify":[]}`,
+		`{"reason":"drift"}`, `{"notifiers":["hook"]}`,
 	} {
 		f.Add(uint8(0), []byte(s))
 	}
@@ -26,6 +31,12 @@ func FuzzDecode(f *testing.F) {
 			func() validator { return new(reportRequest) },
 			func() validator { return new(heartbeatRequest) },
 			func() validator { return new(enqueueRequest) },
+			func() validator { return new(suggestRequest) },
+			func() validator { return new(setChampionRequest) },
+			func() validator { return new(promoteRequest) },
+			func() validator { return new(triggerRequest) },
+			func() validator { return new(redeliverRequest) },
+			func() validator { return new(notifierRequest) },
 		}
 		v := reqs[int(which)%len(reqs)]()
 		err := decode(body, v)

@@ -8,3 +8,9 @@ func Routes(s *Server) []string {
 	}
 	return out
 }
+
+// OpenAPI returns the server's OpenAPI document, for the tests.
+func OpenAPI() []byte {
+	s := &Server{}
+	return openAPI(s.routes())
+}

@@ -94,6 +94,8 @@ func newEnvOn(t *testing.T, store retune.Storage, mod func(*server.Options)) *en
 	}
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
+	client := e.srv.Client()
+	client.Transport = &validating{t: t, base: client.Transport}
 	return e
 }
 

@@ -120,7 +120,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 
 // safeQueryKeys are the query parameters logged as they are; others' values are redacted
 // (a token or key put in a URL by mistake never reaches the log).
-var safeQueryKeys = []string{"state", "kind", "limit", "after", "cursor"}
+var safeQueryKeys = []string{"state", "kind", "limit", "after", "cursor", "notifier", "before"}
 
 func redactQuery(raw string) string {
 	if raw == "" {

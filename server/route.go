@@ -18,9 +18,11 @@ import (
 // route is one API operation.
 type route struct {
 	method, pattern string
-	scope           Scope
-	idempotent      bool // accepts Idempotency-Key
+	scope           Scope // ScopeNone: no token needed
+	idempotent      bool  // accepts Idempotency-Key
 	handle          func(*call) (int, any, error)
+	doc             op   // its part of the OpenAPI document
+	global          bool // spans every study: only tokens without a study pattern reach it
 }
 
 // call is one request to a route, authenticated and authorized.
@@ -31,31 +33,93 @@ type call struct {
 	body []byte // the request body, read in full (writes only)
 }
 
-// routes lists every operation of the API; the OpenAPI document describes the same set.
+// routes lists every operation of the API; the OpenAPI document is built from it.
 func (s *Server) routes() []route {
-	return []route{
-		{"GET", "/api/v1/studies", ScopeRead, false, s.listStudies},
-		{"POST", "/api/v1/studies", ScopeAdmin, false, s.createStudy},
-		{"GET", "/api/v1/studies/{study}", ScopeRead, false, s.getStudy},
-		{"DELETE", "/api/v1/studies/{study}", ScopeAdmin, false, s.deleteStudy},
-		{"GET", "/api/v1/studies/{study}/best", ScopeRead, false, s.best},
-		{"GET", "/api/v1/studies/{study}/trials", ScopeRead, false, s.listTrials},
-		{"POST", "/api/v1/studies/{study}/trials", ScopeRun, true, s.ask},
-		{"POST", "/api/v1/studies/{study}/trials/enqueue", ScopeRun, true, s.enqueue},
-		{"GET", "/api/v1/studies/{study}/trials/{number}", ScopeRead, false, s.getTrial},
-		{"POST", "/api/v1/studies/{study}/trials/{number}/tell", ScopeRun, true, s.tell},
-		{"POST", "/api/v1/studies/{study}/trials/{number}/report", ScopeRun, true, s.report},
-		{"POST", "/api/v1/studies/{study}/trials/{number}/heartbeat", ScopeRun, false, s.heartbeat},
+	const v1 = "/api/v1"
+	trialQuery := []param{
+		{"state", "string", "only trials in this state: WAITING, RUNNING, COMPLETE, PRUNED or FAIL"},
+		{"kind", "string", "only trials of this kind: search or confirm"},
+		{"limit", "integer", "at most this many (1 to 1000, default 100)"},
+		{"after", "integer", "only trials numbered above this (the next of the previous page)"},
+		{"cursor", "integer", "the trials finished since this cursor, in finish order (0: all)"},
 	}
+	return []route{
+		{"GET", v1 + "/openapi.json", ScopeNone, false, s.openAPIDoc, op{summary: "this document", answers: answer(200, "Document")}, false},
+		{"GET", v1 + "/studies", ScopeRead, false, s.listStudies, op{summary: "list studies, by name",
+			query:   []param{{"limit", "integer", "at most this many (1 to 1000, default 100)"}, {"after", "string", "only studies named after this"}},
+			answers: answer(200, "StudyList")}, false},
+		{"POST", v1 + "/studies", ScopeAdmin, false, s.createStudy, op{summary: "create a study from its definition, or resume it",
+			req: "CreateStudyRequest", answers: map[int]string{200: "Study", 201: "Study"}}, false},
+		{"GET", v1 + "/studies/{study}", ScopeRead, false, s.getStudy, op{summary: "a study with its counts and definition", answers: answer(200, "Study")}, false},
+		{"DELETE", v1 + "/studies/{study}", ScopeAdmin, false, s.deleteStudy, op{summary: "delete a study and its trials", answers: answer(204, "")}, false},
+		{"GET", v1 + "/studies/{study}/best", ScopeRead, false, s.best, op{summary: "the best trial, or the Pareto front", answers: answer(200, "Best")}, false},
+		{"GET", v1 + "/studies/{study}/trials", ScopeRead, false, s.listTrials, op{summary: "list trials, by number or in finish order",
+			query: trialQuery, answers: answer(200, "TrialList")}, false},
+		{"POST", v1 + "/studies/{study}/trials", ScopeRun, true, s.ask, op{summary: "ask: start a trial and sample the declared params",
+			req: "AskRequest", headers: idempotencyHeader, answers: answer(201, "AskResponse")}, false},
+		{"POST", v1 + "/studies/{study}/trials/enqueue", ScopeRun, true, s.enqueue, op{summary: "enqueue a trial with fixed params",
+			req: "EnqueueRequest", headers: idempotencyHeader, answers: answer(201, "EnqueueResponse")}, false},
+		{"GET", v1 + "/studies/{study}/trials/{number}", ScopeRead, false, s.getTrial, op{summary: "a trial", answers: answer(200, "Trial")}, false},
+		{"POST", v1 + "/studies/{study}/trials/{number}/tell", ScopeRun, true, s.tell, op{summary: "tell: finish a trial",
+			req: "TellRequest", headers: idempotencyHeader, answers: answer(200, "Trial")}, false},
+		{"POST", v1 + "/studies/{study}/trials/{number}/report", ScopeRun, true, s.report, op{summary: "report an intermediate value; answers whether to prune",
+			req: "ReportRequest", headers: idempotencyHeader, answers: answer(200, "ReportResponse")}, false},
+		{"POST", v1 + "/studies/{study}/trials/{number}/heartbeat", ScopeRun, false, s.heartbeat, op{summary: "renew a trial's lease",
+			req: "HeartbeatRequest", answers: answer(200, "Lease")}, false},
+		{"POST", v1 + "/studies/{study}/trials/{number}/suggest", ScopeRun, true, s.suggest, op{summary: "suggest: draw one param of a running trial (define-by-run)",
+			req: "SuggestRequest", headers: idempotencyHeader, answers: answer(200, "SuggestResponse")}, false},
+
+		{"GET", v1 + "/models/{model}/champion", ScopeRead, false, s.champion, op{summary: "the model's champion", answers: answer(200, "Champion")}, false},
+		{"POST", v1 + "/models/{model}/champion", ScopeAdmin, false, s.setChampion, op{summary: "set the model's champion by hand: the next version",
+			req: "SetChampionRequest", answers: answer(201, "Champion")}, false},
+		{"GET", v1 + "/models/{model}/champion/history", ScopeRead, false, s.championHistory, op{summary: "every version of the model's champion, oldest first",
+			answers: answer(200, "ChampionList")}, false},
+		{"GET", v1 + "/models/{model}/decisions", ScopeRead, false, s.listDecisions, op{summary: "the model's decisions, newest first",
+			answers: answer(200, "DecisionList")}, false},
+		{"GET", v1 + "/models/{model}/decisions/{decision}", ScopeRead, false, s.getDecision, op{summary: "a decision with its evidence",
+			answers: answer(200, "Decision")}, false},
+		{"POST", v1 + "/models/{model}/decisions/{decision}/promote", ScopeAdmin, true, s.promote, op{summary: "promote the decision's candidate: compare-and-set on the champion version",
+			req: "PromoteRequest", headers: idempotencyHeader, answers: answer(201, "Champion")}, false},
+		{"POST", v1 + "/models/{model}/triggers", ScopeRun, true, s.trigger, op{summary: "file a re-tune trigger for the model's scheduler",
+			req: "TriggerRequest", headers: idempotencyHeader, answers: answer(201, "TriggerResponse")}, false},
+
+		{"GET", v1 + "/events", ScopeRead, false, s.listEvents, op{summary: "events, newest first, with their deliveries",
+			query: []param{
+				{"state", "string", "only events with a delivery in this state: pending, delivered or dead"},
+				{"notifier", "string", "only events for this notifier"},
+				{"limit", "integer", "at most this many (1 to 1000, default 100)"},
+				{"before", "integer", "only events with a sequence number below this (the next of the previous page)"},
+			}, answers: answer(200, "EventList")}, true},
+		{"GET", v1 + "/events/{event}", ScopeRead, false, s.getEvent, op{summary: "an event with its deliveries and their attempts",
+			answers: answer(200, "Event")}, true},
+		{"POST", v1 + "/events/{event}/redeliver", ScopeAdmin, false, s.redeliver, op{summary: "make an event's deliveries pending again",
+			req: "RedeliverRequest", answers: answer(200, "RedeliverResponse")}, true},
+		{"GET", v1 + "/notifiers", ScopeRead, false, s.notifiers, op{summary: "the notifiers' health", answers: answer(200, "NotifierList")}, true},
+		{"POST", v1 + "/notifiers/{notifier}/enable", ScopeAdmin, false, s.enableNotifier, op{summary: "enable a notifier, clearing its failure streak",
+			req: "NotifierRequest", answers: answer(204, "")}, true},
+		{"POST", v1 + "/notifiers/{notifier}/disable", ScopeAdmin, false, s.disableNotifier, op{summary: "disable a notifier, with a reason",
+			req: "NotifierRequest", answers: answer(204, "")}, true},
+	}
+}
+
+// openAPIDoc serves the OpenAPI document of the routes.
+func (s *Server) openAPIDoc(c *call) (int, any, error) {
+	if _, err := query(c.r); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, json.RawMessage(s.openapi), nil
 }
 
 // wrap authenticates, authorizes, reads the body of a write, applies the idempotency key
 // and writes the handler's answer as JSON (or a problem).
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, err := s.authenticate(r)
+		who, err := &principal{id: "anonymous", name: "anonymous"}, error(nil)
+		if rt.scope > ScopeNone {
+			who, err = s.authenticate(r)
+		}
 		if err == nil {
-			err = authorize(who, rt.scope, r.PathValue("study"))
+			err = authorize(who, rt, r)
 		}
 		c := &call{w: w, r: r, who: who}
 		if err == nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {

@@ -81,6 +81,7 @@ type Server struct {
 	studies studyCache
 	mux     *http.ServeMux
 	handler http.Handler
+	openapi []byte // the OpenAPI document
 }
 
 // New returns a Server with options o.
@@ -120,6 +121,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, log: o.Logger, hosts: hc, mux: http.NewServeMux()}
 	s.studies.m = make(map[string]*builtStudy)
+	s.openapi = openAPI(s.routes())
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}

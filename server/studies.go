@@ -121,7 +121,7 @@ func (s *Server) createStudy(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := authorize(c.who, ScopeAdmin, def.Name); err != nil {
+	if err := authorizeStudy(c.who, def.Name); err != nil {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()

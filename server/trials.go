@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,7 +27,8 @@ func number(r *http.Request) (int, error) {
 var errNoDefinition = errorf(http.StatusConflict, "no-definition",
 	"the study has no stored definition, so the server does not know its params: create it through POST /api/v1/studies (or retune run)")
 
-// ask starts a trial and samples every param of the study's declared space.
+// ask starts a trial and samples every param of the study's declared space (none for a
+// study without a definition: its client suggests params one by one).
 func (s *Server) ask(c *call) (int, any, error) {
 	body := c.body
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -41,14 +43,14 @@ func (s *Server) ask(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if b.def == nil {
-		return 0, nil, errNoDefinition
-	}
 	t, err := b.study.Ask(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
-	params := b.def.Suggest(t)
+	params := map[string]any{} // define-by-run: the client suggests each param
+	if b.def != nil {
+		params = b.def.Suggest(t)
+	}
 	if err := t.Err(); err != nil {
 		if ferr := b.study.TellState(ctx, t, retune.TrialFail, err); ferr != nil {
 			return 0, nil, ferr
@@ -349,4 +351,130 @@ func (s *Server) best(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, bestResponse{Trials: trialsOf(fts)}, nil
+}
+
+type suggestRequest struct {
+	Epoch        int64        `json:"epoch"`
+	Name         string       `json:"name"`
+	Distribution *distRequest `json:"distribution"`
+}
+
+// distRequest is a distribution as a request gives it.
+type distRequest struct {
+	Type    string   `json:"type"`
+	Low     *float64 `json:"low,omitempty"`
+	High    *float64 `json:"high,omitempty"`
+	Log     bool     `json:"log,omitempty"`
+	Step    *float64 `json:"step,omitempty"`
+	Choices []any    `json:"choices,omitempty"`
+}
+
+func (r *suggestRequest) Validate() error {
+	if r.Epoch < 1 {
+		return invalid("epoch", "the lease epoch the ask returned (>= 1)", "missing or %d", r.Epoch)
+	}
+	if err := retune.ValidateName("param", r.Name); err != nil {
+		return invalid("name", "1 to 256 printable characters", "invalid param name")
+	}
+	if r.Distribution == nil {
+		return invalid("distribution", `{"type":"float"|"int"|"categorical", …}`, "missing")
+	}
+	_, err := r.Distribution.distribution()
+	return err
+}
+
+// distribution builds the distribution and validates it.
+func (d *distRequest) distribution() (retune.Distribution, error) {
+	var out retune.Distribution
+	switch d.Type {
+	case "float", "int":
+		if d.Low == nil || d.High == nil || d.Choices != nil {
+			return nil, invalid("distribution", "low and high (and optionally log, step)", "a %s distribution without low or high", d.Type)
+		}
+		if d.Type == "float" {
+			f := retune.FloatDistribution{Low: *d.Low, High: *d.High, Log: d.Log}
+			if d.Step != nil {
+				f.Step = *d.Step
+			}
+			out = f
+			break
+		}
+		lo, hi, step := *d.Low, *d.High, 1.0
+		if d.Step != nil {
+			step = *d.Step
+		}
+		if lo != math.Trunc(lo) || hi != math.Trunc(hi) || step != math.Trunc(step) || math.Abs(lo) > 1<<53 || math.Abs(hi) > 1<<53 || step < 1 || step > 1<<53 {
+			return nil, invalid("distribution", "whole numbers low, high and step (step >= 1) for an int", "low %v, high %v, step %v", lo, hi, step)
+		}
+		out = retune.IntDistribution{Low: int64(lo), High: int64(hi), Log: d.Log, Step: int64(step)}
+	case "categorical":
+		if len(d.Choices) == 0 || d.Low != nil || d.High != nil || d.Step != nil || d.Log {
+			return nil, invalid("distribution", "choices only, at least one", "a categorical distribution without choices")
+		}
+		out = retune.CategoricalDistribution{Choices: d.Choices}
+	default:
+		return nil, invalid("distribution.type", "float, int or categorical", "%q", d.Type)
+	}
+	if err := out.Validate(); err != nil {
+		return nil, invalid("distribution", "a valid distribution", "%s", cut(err))
+	}
+	return out, nil
+}
+
+type suggestResponse struct {
+	Name  string `json:"name"`
+	Value any    `json:"value"`
+}
+
+// suggest draws one param of a running trial (define-by-run): the value the trial has
+// for it, an enqueued value, or the sampler's. It is stored at once, fenced by the epoch.
+func (s *Server) suggest(c *call) (int, any, error) {
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req suggestRequest
+	if err := decode(c.body, &req); err != nil {
+		return 0, nil, err
+	}
+	d, _ := req.Distribution.distribution()
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	t, err := b.study.Reopen(ctx, n, req.Epoch)
+	if err != nil {
+		return 0, nil, err
+	}
+	var v any
+	switch d := d.(type) {
+	case retune.FloatDistribution:
+		opts := []retune.ParamOption{}
+		if d.Log {
+			opts = append(opts, retune.Log)
+		}
+		if d.Step > 0 {
+			opts = append(opts, retune.Step(d.Step))
+		}
+		v = t.Float(req.Name, d.Low, d.High, opts...)
+	case retune.IntDistribution:
+		opts := []retune.ParamOption{retune.Step(float64(d.Step))}
+		if d.Log {
+			opts = append(opts, retune.Log)
+		}
+		v = t.Int(req.Name, d.Low, d.High, opts...)
+	case retune.CategoricalDistribution:
+		v = retune.Choice(t, req.Name, d.Choices...)
+	}
+	if err := t.Err(); err != nil {
+		if errors.Is(err, retune.ErrInvalid) {
+			return 0, nil, invalid("distribution", "the distribution the trial has for "+strconv.Quote(req.Name), "%s", cut(err))
+		}
+		return 0, nil, err
+	}
+	if err := t.Flush(ctx); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, suggestResponse{Name: req.Name, Value: v}, nil
 }

@@ -95,7 +95,7 @@ func TestDispatchSurvivesKill9(t *testing.T) {
 	}))
 	defer srv.Close()
 	conf := filepath.Join(dir, "notifiers.yaml")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("notifiers:\n  hook: {type: webhook, url: %q, secret_env: HOOK_SECRET, timeout: 300ms}\n", srv.URL)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("notifiers:\n  hook: {type: webhook, url: %q, secret_env: HOOK_SECRET, timeout: 300ms, allow_private: true}\n", srv.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("HOOK_SECRET", secret)

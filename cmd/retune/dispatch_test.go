@@ -141,7 +141,7 @@ seed: 2
 budget: {trials: 3}
 retrain: {min_improvement: 0.001}
 notifiers:
-  hook: {type: webhook, url: %q, secret_env: DRAIN_TEST_SECRET}
+  hook: {type: webhook, url: %q, secret_env: DRAIN_TEST_SECRET, allow_private: true}
 `, srv.URL))
 	t.Setenv("DRAIN_TEST_SECRET", secret)
 	var stderr bytes.Buffer
@@ -178,7 +178,7 @@ func TestErrorPrefix(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "retune.db")
 	conf := filepath.Join(dir, "notifiers.yaml")
-	if err := os.WriteFile(conf, []byte("notifiers:\n  hook: {type: webhook, url: \"http://127.0.0.1:1/\", secret_env: PREFIX_TEST_SECRET, timeout: 10s}\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("notifiers:\n  hook: {type: webhook, url: \"http://127.0.0.1:1/\", secret_env: PREFIX_TEST_SECRET, timeout: 10s, allow_private: true}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

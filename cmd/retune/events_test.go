@@ -49,7 +49,7 @@ seed: 2
 budget: {trials: 4}
 retrain: {min_improvement: 0.001}
 notifiers:
-  hook:  {type: webhook, url: %q, secret_env: EVENTS_TEST_SECRET}
+  hook:  {type: webhook, url: %q, secret_env: EVENTS_TEST_SECRET, allow_private: true}
   audit: {type: log, path: events.jsonl}
 `, srv.URL))
 	if r := cli(t, nil, "run", study, "--db", db); r.code != ExitOK {

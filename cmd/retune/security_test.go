@@ -103,7 +103,7 @@ params:
 budget: {trials: 2}
 secret_env: STUDY_PRIVATE_T
 notifiers:
-  hook: {type: webhook, url: "` + srv.URL + `", secret_env: HOOK_SECRET_T}
+  hook: {type: webhook, url: "` + srv.URL + `", secret_env: HOOK_SECRET_T, allow_private: true}
   on-event: {type: exec, command: ["/bin/sh", "-c", "env > notifier-env.txt"]}
   audit: {type: log, path: audit.jsonl}
 `

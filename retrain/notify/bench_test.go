@@ -37,13 +37,13 @@ func BenchmarkDispatch(b *testing.B) {
 				}))
 				defer fast.Close()
 				secret := notify.NewSecret()
-				notifiers := map[string]notify.Notifier{"fast": &notify.Webhook{URL: fast.URL, Secrets: []string{secret}}}
+				notifiers := map[string]notify.Notifier{"fast": &notify.Webhook{URL: fast.URL, AllowPrivate: true, Secrets: []string{secret}}}
 				ids := []string{"fast"}
 				switch other {
 				case "with-healthy":
 					healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 					defer healthy.Close()
-					notifiers["healthy"] = &notify.Webhook{URL: healthy.URL, Secrets: []string{secret}}
+					notifiers["healthy"] = &notify.Webhook{URL: healthy.URL, AllowPrivate: true, Secrets: []string{secret}}
 					ids = append(ids, "healthy")
 				case "with-slow":
 					release := make(chan struct{})
@@ -55,13 +55,13 @@ func BenchmarkDispatch(b *testing.B) {
 					}))
 					defer slow.Close()
 					defer close(release)
-					notifiers["slow"] = &notify.Webhook{URL: slow.URL, Secrets: []string{secret}, Timeout: 5 * time.Second}
+					notifiers["slow"] = &notify.Webhook{URL: slow.URL, AllowPrivate: true, Secrets: []string{secret}, Timeout: 5 * time.Second}
 					ids = append(ids, "slow")
 				case "with-dead":
 					dead := httptest.NewServer(http.NotFoundHandler())
 					url := dead.URL
 					dead.Close() // connections are refused from now on
-					notifiers["dead"] = &notify.Webhook{URL: url, Secrets: []string{secret}}
+					notifiers["dead"] = &notify.Webhook{URL: url, AllowPrivate: true, Secrets: []string{secret}}
 					ids = append(ids, "dead")
 				}
 				ds := open(b)

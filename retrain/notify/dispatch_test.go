@@ -104,7 +104,7 @@ func newReceiver(t *testing.T, status func(id string, n int) (int, http.Header))
 }
 
 func (r *receiver) webhook() *notify.Webhook {
-	return &notify.Webhook{URL: r.srv.URL, Secrets: []string{r.secret}, Timeout: 5 * time.Second}
+	return &notify.Webhook{URL: r.srv.URL, AllowPrivate: true, Secrets: []string{r.secret}, Timeout: 5 * time.Second}
 }
 
 func (r *receiver) count(id string) int {
@@ -384,7 +384,7 @@ func TestDispatchFlush(t *testing.T) {
 func TestDispatcherConfig(t *testing.T) {
 	ds := backends(t)["sqlite"](t)
 	for name, d := range map[string]*notify.Dispatcher{
-		"lease under timeout": {Store: ds, Lease: 10 * time.Second, Notifiers: map[string]notify.Notifier{"h": &notify.Webhook{URL: "http://x", Timeout: 15 * time.Second}}},
+		"lease under timeout": {Store: ds, Lease: 10 * time.Second, Notifiers: map[string]notify.Notifier{"h": &notify.Webhook{URL: "http://x", AllowPrivate: true, Timeout: 15 * time.Second}}},
 		"bad id":              {Store: ds, Notifiers: map[string]notify.Notifier{"a b": &notify.Log{W: io.Discard}}},
 		"zero delay":          {Store: ds, Schedule: []time.Duration{time.Second, 0}},
 		"no store":            {},

@@ -74,7 +74,7 @@ func ExampleWebhook_Send() {
 	}))
 	defer receiver.Close()
 
-	wh := &notify.Webhook{URL: receiver.URL, Secrets: []string{secret}, Timeout: 5 * time.Second}
+	wh := &notify.Webhook{URL: receiver.URL, AllowPrivate: true, Secrets: []string{secret}, Timeout: 5 * time.Second}
 	a := wh.Send(context.Background(), retune.Event{
 		ID:     "c2f7a1de-5b8e-4d0a-9f31-6e2b7c4d8a90",
 		Type:   retune.TypeRetrainingRequired,
@@ -133,7 +133,7 @@ func ExampleVerify() {
 	})
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	wh := &notify.Webhook{URL: srv.URL, Secrets: []string{secret}}
+	wh := &notify.Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{secret}}
 	e := retune.Event{ID: "51c0953e-7097-42d9-a837-16d9772590cf", Type: retune.TypeRetrainingRequired, Source: "/retune/models/digits"}
 	for range 2 {
 		fmt.Println(wh.Send(context.Background(), e).Outcome)

@@ -3,12 +3,16 @@ package notify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -77,14 +81,75 @@ type Webhook struct {
 	// DefaultTimeout is used.
 	Timeout time.Duration
 	// Client sends the requests. If Client is nil, a client that does not follow redirects
-	// is used, so that a 3xx response is a Fail. A Client given here should not follow them
-	// either.
+	// is used, so that a 3xx response is a Fail, and that connects only to public
+	// addresses unless AllowPrivate. A Client given here is used as it is: it should not
+	// follow redirects either, and it decides which addresses it reaches.
 	Client *http.Client
+	// AllowPrivate lets the default client connect to loopback, private, link-local and
+	// other non-public addresses. Without it such an address is refused (an attempt that
+	// Fails with ErrPrivateAddress), checked on every connection after the name is
+	// resolved, so that DNS cannot point the webhook inward. Default false.
+	AllowPrivate bool
 }
 
-// defaultClient is http.DefaultTransport without following redirects.
-var defaultClient = &http.Client{
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// ErrPrivateAddress is the error of a webhook attempt refused because its address is not
+// public (see Webhook.AllowPrivate).
+var ErrPrivateAddress = errors.New("notify: webhook address is not public")
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// defaultClient is http.DefaultTransport without following redirects, for webhooks that
+// may reach private addresses.
+var defaultClient = &http.Client{CheckRedirect: noRedirect}
+
+// publicClient is defaultClient connecting to public addresses only. It uses no proxy: a
+// proxy would connect on its behalf, past the check.
+var publicClient = &http.Client{
+	CheckRedirect: noRedirect,
+	Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: refusePrivate}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	},
+}
+
+// nonPublic are address ranges that the netip predicates do not name: shared address
+// space (RFC 6598), "this network" and the IPv4 benchmark and reserved ranges.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4"),
+}
+
+// public reports whether ip is a public unicast address: not loopback, private (RFC 1918,
+// fc00::/7), link-local, unspecified, multicast or one of the other reserved ranges.
+func public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// refusePrivate is the dialer's check of the resolved address it is about to connect to.
+func refusePrivate(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !public(ip) {
+		return fmt.Errorf("%w: %s (allow it with allow_private)", ErrPrivateAddress, host)
+	}
+	return nil
 }
 
 // Send makes one attempt to deliver e: a POST of Structured(e) with Content-Type
@@ -123,10 +188,16 @@ func (w *Webhook) Send(ctx context.Context, e retune.Event) Attempt {
 
 	client := w.Client
 	if client == nil {
-		client = defaultClient
+		client = publicClient
+		if w.AllowPrivate {
+			client = defaultClient
+		}
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
+	if errors.Is(err, ErrPrivateAddress) {
+		return Attempt{Duration: time.Since(start), Outcome: Fail, Err: err}
+	}
 	if err != nil {
 		return Attempt{Duration: time.Since(start), Outcome: Retry, Err: err}
 	}

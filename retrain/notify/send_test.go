@@ -53,7 +53,7 @@ func TestSendVerified(t *testing.T) {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		wh := &Webhook{URL: srv.URL, Secrets: []string{newSecret, oldSecret}}
+		wh := &Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{newSecret, oldSecret}}
 		a := wh.Send(t.Context(), e)
 		if a.Outcome != Delivered || a.Status != http.StatusOK || a.Err != nil || a.Response != "ok" {
 			t.Fatalf("Send = %+v, want delivered 200 \"ok\"", a)
@@ -78,7 +78,7 @@ func TestSendVerified(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	a := (&Webhook{URL: srv.URL, Secrets: []string{newSecret}}).Send(t.Context(), e)
+	a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{newSecret}}).Send(t.Context(), e)
 	if a.Outcome != Fail || a.Status != http.StatusUnauthorized || !strings.Contains(a.Response, "no webhook-signature signature matches") {
 		t.Errorf("Send to a receiver with another secret = %+v, want fail 401 with the receiver's reason", a)
 	}
@@ -126,7 +126,7 @@ func TestSendOutcome(t *testing.T) {
 				w.WriteHeader(tt.status)
 			}))
 			t.Cleanup(srv.Close)
-			a := (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
+			a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
 			if a.Outcome != tt.want || a.Status != tt.status {
 				t.Errorf("Send to a %d endpoint = %v %d (%v), want %v", tt.status, a.Outcome, a.Status, a.Err, tt.want)
 			}
@@ -165,7 +165,7 @@ func TestSendRetryAfter(t *testing.T) {
 				w.WriteHeader(tt.status)
 			}))
 			t.Cleanup(srv.Close)
-			a := (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
+			a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
 			if a.Outcome != Retry || a.RetryAfter < tt.min || a.RetryAfter > tt.max {
 				t.Errorf("Send = %v, RetryAfter %v; want retry in [%v, %v]", a.Outcome, a.RetryAfter, tt.min, tt.max)
 			}
@@ -207,7 +207,7 @@ func TestSendNoRedirect(t *testing.T) {
 		http.Redirect(w, r, target.URL, http.StatusFound)
 	}))
 	t.Cleanup(srv.Close)
-	a := (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
+	a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
 	if a.Outcome != Fail || a.Status != http.StatusFound || a.Err == nil {
 		t.Errorf("Send to a redirecting endpoint = %+v, want fail 302", a)
 	}
@@ -231,7 +231,7 @@ func TestSendTimeout(t *testing.T) {
 	const timeout = 50 * time.Millisecond
 	sent := make(chan Attempt, 1)
 	go func() {
-		sent <- (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}, Timeout: timeout}).Send(t.Context(), testEvent())
+		sent <- (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}, Timeout: timeout}).Send(t.Context(), testEvent())
 	}()
 	var a Attempt
 	select {
@@ -253,7 +253,7 @@ func TestSendCancelled(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	a := (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}).Send(ctx, testEvent())
+	a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(ctx, testEvent())
 	if a.Outcome != Retry || !errors.Is(a.Err, context.Canceled) {
 		t.Errorf("Send with a cancelled context = %+v, want retry with context.Canceled", a)
 	}
@@ -264,7 +264,7 @@ func TestSendConnectionError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	url := srv.URL
 	srv.Close()
-	a := (&Webhook{URL: url, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
+	a := (&Webhook{URL: url, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
 	if a.Outcome != Retry || a.Status != 0 || a.Err == nil {
 		t.Errorf("Send to a closed server = %+v, want retry with an error", a)
 	}
@@ -291,7 +291,7 @@ func TestSendResponseExcerpt(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			a := (&Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
+			a := (&Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}).Send(t.Context(), testEvent())
 			if a.Response != tt.want {
 				t.Errorf("Send Response = %d bytes %.20q…, want %d bytes %.20q…", len(a.Response), a.Response, len(tt.want), tt.want)
 			}
@@ -315,12 +315,12 @@ func TestSendInvalid(t *testing.T) {
 		event   retune.Event
 		want    error
 	}{
-		{"no secrets", Webhook{URL: srv.URL}, testEvent(), ErrSecret},
-		{"bad secret", Webhook{URL: srv.URL, Secrets: []string{"hunter2"}}, testEvent(), ErrSecret},
-		{"invalid event", Webhook{URL: srv.URL, Secrets: []string{NewSecret()}}, noID, retune.ErrInvalid},
+		{"no secrets", Webhook{URL: srv.URL, AllowPrivate: true}, testEvent(), ErrSecret},
+		{"bad secret", Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{"hunter2"}}, testEvent(), ErrSecret},
+		{"invalid event", Webhook{URL: srv.URL, AllowPrivate: true, Secrets: []string{NewSecret()}}, noID, retune.ErrInvalid},
 		{"relative url", Webhook{URL: "/hooks", Secrets: []string{NewSecret()}}, testEvent(), retune.ErrInvalid},
 		{"ftp url", Webhook{URL: "ftp://example.com/", Secrets: []string{NewSecret()}}, testEvent(), retune.ErrInvalid},
-		{"unparsable url", Webhook{URL: "http://[::1", Secrets: []string{NewSecret()}}, testEvent(), nil},
+		{"unparsable url", Webhook{URL: "http://[::1", AllowPrivate: true, Secrets: []string{NewSecret()}}, testEvent(), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
