@@ -4,6 +4,7 @@
 //
 //	retune-bench run -mode overhead -space A -sampler tpe -n 2000 -seed 1    one JSON line
 //	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
+//	retune-bench run -mode conditional -n 200 -seeds 30    grouped TPE: conditional vs flattened space
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
 //	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
 //	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies (each analysis), null and effect
@@ -87,6 +88,17 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return emit(stdout, r)
+	case "conditional": // grouped TPE on the conditional space, and on the flattened one
+		for _, flat := range []bool{false, true} {
+			r, err := bench.Conditional(ctx, *n, *seeds, flat)
+			if err != nil {
+				return err
+			}
+			if err := emit(stdout, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "efficiency":
 		r, err := efficiency(ctx, *problemName, *sampler, *n, *seeds)
 		if err != nil {
