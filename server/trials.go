@@ -67,22 +67,30 @@ func (s *Server) ask(c *call) (int, any, error) {
 	}, nil
 }
 
+// onTrial reads what every write to one trial starts with: the trial's number from the
+// path, the request body as T, and the study the path names.
+func onTrial[T any, PT interface {
+	*T
+	validator
+}](s *Server, c *call) (n int, req T, b *builtStudy, err error) {
+	if n, err = number(c.r); err != nil {
+		return 0, req, nil, err
+	}
+	if err = decode(c.body, PT(&req)); err != nil {
+		return 0, req, nil, err
+	}
+	b, err = s.open(c.r.Context(), c.r.PathValue("study"))
+	return n, req, b, err
+}
+
 // tell finishes a trial. A tell repeated after its answer was lost (the trial already
 // finished under the same epoch, with the same outcome) gets the finished trial again.
 func (s *Server) tell(c *call) (int, any, error) {
-	n, err := number(c.r)
+	n, req, b, err := onTrial[tellRequest](s, c)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req tellRequest
-	if err := decode(c.body, &req); err != nil {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()
-	b, err := s.open(ctx, c.r.PathValue("study"))
-	if err != nil {
-		return 0, nil, err
-	}
 	dirs := b.study.Directions()
 	if req.State == "COMPLETE" && len(req.Values) != len(dirs) {
 		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
@@ -133,19 +141,11 @@ func told(ft retune.FrozenTrial, req *tellRequest) bool {
 
 // report records an intermediate value and answers whether to prune.
 func (s *Server) report(c *call) (int, any, error) {
-	n, err := number(c.r)
+	n, req, b, err := onTrial[reportRequest](s, c)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req reportRequest
-	if err := decode(c.body, &req); err != nil {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()
-	b, err := s.open(ctx, c.r.PathValue("study"))
-	if err != nil {
-		return 0, nil, err
-	}
 	if dirs := b.study.Directions(); len(req.Values) != len(dirs) {
 		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
 	}
@@ -164,19 +164,11 @@ func (s *Server) report(c *call) (int, any, error) {
 }
 
 func (s *Server) heartbeat(c *call) (int, any, error) {
-	n, err := number(c.r)
+	n, req, b, err := onTrial[heartbeatRequest](s, c)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req heartbeatRequest
-	if err := decode(c.body, &req); err != nil {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()
-	b, err := s.open(ctx, c.r.PathValue("study"))
-	if err != nil {
-		return 0, nil, err
-	}
 	lease, err := b.study.Heartbeat(ctx, n, req.Epoch)
 	if err != nil {
 		return 0, nil, err
@@ -429,20 +421,12 @@ type suggestResponse struct {
 // suggest draws one param of a running trial (define-by-run): the value the trial has
 // for it, an enqueued value, or the sampler's. It is stored at once, fenced by the epoch.
 func (s *Server) suggest(c *call) (int, any, error) {
-	n, err := number(c.r)
+	n, req, b, err := onTrial[suggestRequest](s, c)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req suggestRequest
-	if err := decode(c.body, &req); err != nil {
 		return 0, nil, err
 	}
 	d, _ := req.Distribution.distribution()
 	ctx := c.r.Context()
-	b, err := s.open(ctx, c.r.PathValue("study"))
-	if err != nil {
-		return 0, nil, err
-	}
 	t, err := b.study.Reopen(ctx, n, req.Epoch)
 	if err != nil {
 		return 0, nil, err
