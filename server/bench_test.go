@@ -112,6 +112,9 @@ func (c *benchClient) askTell(study string) (time.Duration, int, error) {
 		return 0, 0, err
 	}
 	d := time.Since(start)
+	if len(a.Params) != 5 {
+		return 0, 0, fmt.Errorf("ask of %s: params %v, want x0..x4", study, a.Params)
+	}
 	err := c.post(fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", study, a.Number),
 		map[string]any{"epoch": a.Epoch, "values": []float64{sphere(a.Params)}}, http.StatusOK, nil)
 	return d, a.Number, err
