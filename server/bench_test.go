@@ -25,6 +25,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench"
 	"github.com/a6b40afc/retune/server"
+	"github.com/a6b40afc/retune/storage/postgres"
 	"github.com/a6b40afc/retune/storage/sqlite"
 )
 
@@ -211,7 +212,11 @@ func buildRetune(b *testing.B, dir string) string {
 // serveProcess starts `retune serve` on dsn at a free loopback port and returns its
 // API base URL; the process is killed at cleanup.
 func serveProcess(b *testing.B, bin, dsn string) (string, *exec.Cmd) {
-	cmd := exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0")
+	return serveProcessCmd(b, exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0"))
+}
+
+// serveProcessCmd starts cmd, a `retune serve`, and returns its API base URL.
+func serveProcessCmd(b *testing.B, cmd *exec.Cmd) (string, *exec.Cmd) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -364,4 +369,191 @@ func BenchmarkServeThroughput(b *testing.B) {
 	b.ReportMetric(median(serve), "serve-trials/s")
 	b.ReportMetric(median(lib), "lib-trials/s")
 	b.ReportMetric(100*median(serve)/median(lib), "ratio-%")
+}
+
+// replicaClient sends each write to its home replica and, when that replica does not
+// answer, retries the same request (same Idempotency-Key) on the next one.
+type replicaClient struct {
+	bases []string
+	token string
+	hc    *http.Client
+	home  int
+}
+
+// call posts body with key until a replica answers with something other than a 5xx or a
+// request still in progress, and returns that answer.
+func (c *replicaClient) call(path string, body any, key string) (int, []byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for attempt := 0; time.Now().Before(deadline); {
+		req, err := http.NewRequest("POST", c.bases[(c.home+attempt)%len(c.bases)]+path, bytes.NewReader(b))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Idempotency-Key", key)
+		r, err := c.hc.Do(req)
+		if err != nil { // the replica is gone: try the next one
+			attempt++
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		rb, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		switch {
+		case err != nil || r.StatusCode >= 500:
+			attempt++
+			time.Sleep(50 * time.Millisecond)
+		case r.StatusCode == http.StatusConflict && bytes.Contains(rb, []byte("request-in-progress")):
+			time.Sleep(500 * time.Millisecond)
+		default:
+			return r.StatusCode, rb, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("POST %s (key %s): no replica answered", path, key)
+}
+
+// BenchmarkServeReplicasPostgres runs 3 `retune serve` replicas on the PostgreSQL
+// database of $RETUNE_TEST_POSTGRES and 24 clients spread over them on a study with a
+// budget of 500, then checks the trials: 500 complete, numbers dense, none running. With
+// RETUNE_BENCH_KILL=1 one replica is killed with SIGKILL after 200 tells; its clients
+// retry on the next replica with their Idempotency-Keys. Run it with -benchtime=1x.
+func BenchmarkServeReplicasPostgres(b *testing.B) {
+	dsn := os.Getenv("RETUNE_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("RETUNE_TEST_POSTGRES is not set")
+	}
+	kill := os.Getenv("RETUNE_BENCH_KILL") == "1"
+	const replicas, clients, budget, leaseTTL = 3, 24, 500, 5 * time.Second
+	ctx := context.Background()
+	bin := buildRetune(b, b.TempDir())
+	for b.Loop() {
+		la := loadavg(b)
+		id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+		store, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		token, _, err := server.NewToken(ctx, store, id, server.ScopeAdmin, "", time.Time{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var bases []string
+		var procs []*exec.Cmd
+		for range replicas {
+			cmd := exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--lease-ttl", leaseTTL.String(), "--idempotency-lock", "5s")
+			base, cmd := serveProcessCmd(b, cmd)
+			bases, procs = append(bases, base), append(procs, cmd)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = clients
+		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		def := boxDefinition(id, "random")
+		def["budget"] = map[string]any{"trials": budget}
+		admin := &replicaClient{bases: bases, token: token, hc: hc}
+		if st, rb, err := admin.call("/api/v1/studies", map[string]any{"definition": def}, id+"-create"); err != nil || st != http.StatusCreated {
+			b.Fatalf("create: %d %s %v", st, rb, err)
+		}
+		var told, failedTells atomic.Int64
+		var killed atomic.Bool
+		var lastTell atomic.Int64 // time from start to the last tell
+		var wg sync.WaitGroup
+		errs := make(chan error, clients)
+		start := time.Now()
+		for i := range clients {
+			c := &replicaClient{bases: bases, token: token, hc: hc, home: i % replicas}
+			wg.Go(func() {
+				var exhausted time.Time
+				for seq := 0; ; seq++ {
+					key := fmt.Sprintf("%s-c%d-%d", id, i, seq)
+					st, rb, err := c.call("/api/v1/studies/"+id+"/trials", map[string]any{}, key+"-ask")
+					if err != nil {
+						errs <- err
+						return
+					}
+					if st == http.StatusConflict && bytes.Contains(rb, []byte("budget-exhausted")) {
+						// Drain: a trial whose lease expires gives its place back.
+						if exhausted.IsZero() {
+							exhausted = time.Now()
+						}
+						if time.Since(exhausted) > leaseTTL+3*time.Second {
+							return
+						}
+						time.Sleep(500 * time.Millisecond)
+						continue
+					}
+					exhausted = time.Time{}
+					if st != http.StatusCreated {
+						errs <- fmt.Errorf("ask: %d %s", st, rb)
+						return
+					}
+					var a asked
+					if err := json.Unmarshal(rb, &a); err != nil {
+						errs <- err
+						return
+					}
+					st, rb, err = c.call(fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", id, a.Number),
+						map[string]any{"epoch": a.Epoch, "values": []float64{sphere(a.Params)}}, key+"-tell")
+					if err != nil {
+						errs <- err
+						return
+					}
+					if st != http.StatusOK {
+						failedTells.Add(1)
+						b.Logf("tell %d: %d %s", a.Number, st, rb)
+						continue
+					}
+					n := told.Add(1)
+					if n == budget {
+						lastTell.Store(int64(time.Since(start)))
+					}
+					if n == 200 && kill && killed.CompareAndSwap(false, true) {
+						procs[0].Process.Kill()
+						b.Logf("killed replica 0 (%s) after 200 tells, %.1fs in", bases[0], time.Since(start).Seconds())
+					}
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		close(errs)
+		for err := range errs {
+			b.Error(err)
+		}
+		rec, err := store.Study(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ts, err := store.Trials(ctx, rec.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		states := map[retune.TrialState]int{}
+		dense := true
+		for i, t := range ts {
+			states[t.State]++
+			if t.State != retune.TrialComplete {
+				b.Logf("trial %d: %s %s", t.Number, t.State, t.Reason)
+			}
+			if t.Number != i {
+				dense = false
+			}
+		}
+		b.Logf("study %s: %d tells answered 200, %d tells refused, %d trials stored, by state %v, numbers dense %v, last tell at %.1fs (%.0f trials/s), all clients done at %.1fs; loadavg start %s end %s",
+			id, told.Load(), failedTells.Load(), len(ts), states, dense, time.Duration(lastTell.Load()).Seconds(),
+			float64(told.Load())/time.Duration(lastTell.Load()).Seconds(), elapsed.Seconds(), la, loadavg(b))
+		if states[retune.TrialComplete] != budget || states[retune.TrialRunning] != 0 || !dense || told.Load() != budget {
+			b.Errorf("want %d complete, none running, dense numbers, %d tells", budget, budget)
+		}
+		for _, p := range procs {
+			p.Process.Kill()
+			p.Wait()
+		}
+		tr.CloseIdleConnections()
+		store.Close()
+	}
 }
