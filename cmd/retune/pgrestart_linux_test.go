@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -64,15 +65,35 @@ func startPrivatePG(t *testing.T) *privatePG {
 	if out, err := pg.command("initdb", "-D", pg.data(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	pg.port = stablePort(t)
 	pg.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pg.port)
 	pg.start(t)
 	return pg
+}
+
+// stablePort returns a free port below the kernel's ephemeral range: a port the kernel
+// hands out for ":0" may be taken as an outgoing connection's source port while the server
+// is down, and the restart could not bind it again.
+func stablePort(t *testing.T) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
+				low = v
+			}
+		}
+	}
+	for range 200 {
+		port := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 func (pg *privatePG) data() string { return filepath.Join(pg.dir, "data") }
@@ -99,7 +120,8 @@ func (pg *privatePG) start(t *testing.T) {
 	t.Helper()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", pg.port, pg.dir)
 	if err := pg.ctl("-l", filepath.Join(pg.dir, "log"), "-o", opts, "start"); err != nil {
-		t.Fatal(err)
+		log, _ := os.ReadFile(filepath.Join(pg.dir, "log"))
+		t.Fatalf("%v\nserver log:\n%s", err, log)
 	}
 }
 
