@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -202,7 +201,7 @@ func BenchmarkTPEAsk(b *testing.B) {
 // buildRetune builds cmd/retune into dir and returns the binary's path.
 func buildRetune(b *testing.B, dir string) string {
 	bin := filepath.Join(dir, "retune")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/a6b40afc/retune/cmd/retune")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/a6b40afc/retune/cmd/retune")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
