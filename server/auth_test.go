@@ -50,6 +50,13 @@ func TestAuthMatrix(t *testing.T) {
 			return "DELETE", "/api/v1/studies/" + s, nil
 		}},
 		"GET /api/v1/studies/{study}/best": {server.ScopeRead, func(s string) (string, string, any) { return "GET", "/api/v1/studies/" + s + "/best", nil }},
+		"GET /api/v1/studies/{study}/importance": {server.ScopeRead, func(s string) (string, string, any) {
+			for i := range 3 { // importance needs finished trials
+				a := e.ask(s)
+				e.do("admin", "POST", fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", s, a.Number), map[string]any{"epoch": a.Epoch, "values": []any{float64(i)}})
+			}
+			return "GET", "/api/v1/studies/" + s + "/importance", nil
+		}},
 		"GET /api/v1/studies/{study}/trials": {server.ScopeRead, func(s string) (string, string, any) {
 			return "GET", "/api/v1/studies/" + s + "/trials?state=COMPLETE&limit=5", nil
 		}},

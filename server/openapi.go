@@ -196,6 +196,15 @@ var schemas = map[string]any{
 		"cursor": map[string]any{"type": "integer", "description": "the cursor of the next call, when this one gave one"},
 	}),
 	"Best": obj([]string{"trials"}, map[string]any{"trials": arr(ref("Trial"))}),
+	"Importance": obj([]string{"study", "objective_name", "computed_at_trials", "method", "objective", "used", "skipped", "params"}, map[string]any{
+		"study": typ("string"), "objective_name": typ("string"), "seed": typ("integer"), "computed_at_trials": typ("integer"),
+		"method": map[string]any{"type": "string", "enum": []any{"fanova", "ped-anova"}}, "objective": typ("integer"),
+		"used": typ("integer"), "skipped": typ("integer"), "not_complete": typ("integer"), "non_finite": typ("integer"),
+		"params": arr(obj([]string{"name", "importance"}, map[string]any{
+			"name": typ("string"), "importance": typ("number"), "raw": typ("number"), "trials": typ("integer"),
+		})),
+		"interactions": arr(obj(nil, map[string]any{})),
+	}),
 	"Spec": obj([]string{"name"}, map[string]any{"name": typ("string"), "options": mapOf(anyValue)}),
 	"Study": obj([]string{"name", "directions", "model", "seed", "sampler", "budget", "created", "trials"}, map[string]any{
 		"name": typ("string"), "directions": arr(map[string]any{"type": "string", "enum": []any{"minimize", "maximize"}}),

@@ -53,6 +53,11 @@ func (s *Server) routes() []route {
 		{"GET", v1 + "/studies/{study}", ScopeRead, false, s.getStudy, op{summary: "a study with its counts and definition", answers: answer(200, "Study")}, false},
 		{"DELETE", v1 + "/studies/{study}", ScopeAdmin, false, s.deleteStudy, op{summary: "delete a study and its trials", answers: answer(204, "")}, false},
 		{"GET", v1 + "/studies/{study}/best", ScopeRead, false, s.best, op{summary: "the best trial, or the Pareto front", answers: answer(200, "Best")}, false},
+		{"GET", v1 + "/studies/{study}/importance", ScopeRead, false, s.importanceOf, op{summary: "which params matter: fANOVA or PED-ANOVA, recomputed when the study has grown by 10%",
+			query: []param{
+				{"method", "string", "fanova (the default) or ped-anova"},
+				{"objective", "string", "the objective, by metric name or index (required with several objectives)"},
+			}, answers: answer(200, "Importance")}, false},
 		{"GET", v1 + "/studies/{study}/trials", ScopeRead, false, s.listTrials, op{summary: "list trials, by number or in finish order",
 			query: trialQuery, answers: answer(200, "TrialList")}, false},
 		{"POST", v1 + "/studies/{study}/trials", ScopeRun, true, s.ask, op{summary: "ask: start a trial and sample the declared params",

@@ -72,16 +72,17 @@ type Options struct {
 
 // Server serves the API. It is safe for concurrent use.
 type Server struct {
-	opts    Options
-	store   retune.Storage
-	tokens  retune.TokenStore
-	idem    retune.IdempotencyStore
-	log     *slog.Logger
-	hosts   hostCheck
-	studies studyCache
-	mux     *http.ServeMux
-	handler http.Handler
-	openapi []byte // the OpenAPI document
+	opts       Options
+	store      retune.Storage
+	tokens     retune.TokenStore
+	idem       retune.IdempotencyStore
+	log        *slog.Logger
+	hosts      hostCheck
+	studies    studyCache
+	importance importanceCache
+	mux        *http.ServeMux
+	handler    http.Handler
+	openapi    []byte // the OpenAPI document
 }
 
 // New returns a Server with options o.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -79,35 +78,11 @@ func runImportance(ctx context.Context, m *Main, args []string) error {
 // objectiveIndex finds the objective want names (a metric name or an index); with want
 // empty, the only objective.
 func objectiveIndex(rec retune.StudyRecord, want string) (int, string, error) {
-	n := len(rec.Directions)
-	name := func(i int) string {
-		switch {
-		case i < len(rec.Metrics):
-			return rec.Metrics[i]
-		case n == 1:
-			return "value"
-		}
-		return "objective " + strconv.Itoa(i)
+	i, name, err := importance.Objective(rec, want)
+	if err != nil {
+		return 0, "", usagef("%s", strings.TrimPrefix(err.Error(), retune.ErrInvalid.Error()+": "))
 	}
-	names := make([]string, n)
-	for i := range n {
-		names[i] = name(i)
-	}
-	if want == "" {
-		if n > 1 {
-			return 0, "", usagef("study %q has %d objectives (%s): choose one with --objective", rec.Name, n, strings.Join(names, ", "))
-		}
-		return 0, name(0), nil
-	}
-	for i := range n {
-		if i < len(rec.Metrics) && rec.Metrics[i] == want {
-			return i, want, nil
-		}
-	}
-	if i, err := strconv.Atoi(want); err == nil && i >= 0 && i < n {
-		return i, name(i), nil
-	}
-	return 0, "", usagef("study %q has no objective %q: want one of %s, or an index from 0 to %d", rec.Name, want, strings.Join(names, ", "), n-1)
+	return i, name, nil
 }
 
 // printImportance draws the importances as a bar chart.
