@@ -24,10 +24,15 @@ type optunaDataset struct {
 	Y      []float64     `json:"y"`
 }
 
+// optunaParam is a float on [Low, High] unless Type is "int"; Log and Step as in Optuna's
+// distributions (Step 0: continuous float, int step 1).
 type optunaParam struct {
 	Name string  `json:"name"`
+	Type string  `json:"type,omitempty"`
 	Low  float64 `json:"low"`
 	High float64 `json:"high"`
+	Log  bool    `json:"log,omitempty"`
+	Step float64 `json:"step,omitempty"`
 }
 
 type optunaResult struct {
@@ -112,7 +117,7 @@ func TestFANOVAAgainstOptuna(t *testing.T) {
 			x, y := fn.sample(n, seed)
 			ds := optunaDataset{Name: fn.name + "/" + strconv.FormatUint(seed, 10), Seed: seed, X: x, Y: y}
 			for i := range fn.dim {
-				ds.Params = append(ds.Params, optunaParam{paramName(i), fn.low, fn.high})
+				ds.Params = append(ds.Params, optunaParam{Name: paramName(i), Low: fn.low, High: fn.high})
 			}
 			sets = append(sets, ds)
 		}

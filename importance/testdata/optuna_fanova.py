@@ -7,7 +7,9 @@ Reads JSON from the file named by the first argument (or stdin):
                    "params": [{"name": "x1", "low": 0, "high": 1}, ...],
                    "x": [[...], ...], "y": [...]}]}
 
-Every param is a float on [low, high]; row i of x holds trial i's params in the order of
+Every param is a float on [low, high] unless it says otherwise: "type": "int" makes it an
+IntDistribution, "log": true log-uniform and "step" (for an int, or a float) a stepped one, as
+Optuna's own distributions are. Row i of x holds trial i's params in the order of
 "params", y its objective value. For each data set it builds an Optuna study from the trials,
 runs FanovaImportanceEvaluator(seed=seed) with its defaults and writes one JSON line:
 
@@ -22,18 +24,27 @@ import sys
 import time
 
 import optuna
-from optuna.distributions import FloatDistribution
+from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 
 
+def distribution(p):
+    if p.get("type") == "int":
+        return IntDistribution(int(p["low"]), int(p["high"]), log=p.get("log", False), step=int(p.get("step", 1)))
+    return FloatDistribution(p["low"], p["high"], log=p.get("log", False), step=p.get("step"))
+
+
+def value(p, v):
+    return int(round(v)) if p.get("type") == "int" else float(v)
+
+
 def evaluate(ds):
-    names = [p["name"] for p in ds["params"]]
-    dists = {p["name"]: FloatDistribution(p["low"], p["high"]) for p in ds["params"]}
+    dists = {p["name"]: distribution(p) for p in ds["params"]}
     study = optuna.create_study()
     study.add_trials(
         [
             optuna.trial.create_trial(
-                params=dict(zip(names, (float(v) for v in row))),
+                params={p["name"]: value(p, v) for p, v in zip(ds["params"], row)},
                 distributions=dists,
                 value=float(y),
             )
