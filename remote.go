@@ -40,8 +40,9 @@ func (t *Trial) Detach(ctx context.Context) error {
 // pruner as for any trial, and Tell and TellState finish it. The study does not renew a
 // reopened trial's lease (see Detach). Its suggest methods return the params it has and
 // draw new ones with the sampler's Independent sampling (define-by-run over several
-// requests); like every write, storing them is fenced by the lease epoch. It returns an error wrapping ErrNotFound if the study has no such trial and
-// ErrConflict if the trial is not RUNNING under that epoch (finished, or claimed again).
+// requests); like every write, storing them is fenced by the lease epoch. It returns an
+// error wrapping ErrNotFound if the study has no such trial and ErrConflict if the trial
+// is not RUNNING under that epoch (finished, or claimed again).
 func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, error) {
 	ft, err := s.store.Trial(ctx, s.rec.ID, number)
 	if err != nil {
