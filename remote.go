@@ -2,7 +2,9 @@ package retune
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 )
 
 // A trial asked in one process can be reported on and told in another: Detach hands its
@@ -90,4 +92,32 @@ func (s *Study) reopenedRequest(ctx context.Context, number int) (*SampleRequest
 		return &SampleRequest{Directions: s.rec.Directions, Trial: FrozenTrial{Number: number, State: TrialRunning, RetryOf: -1}, Seed: s.rec.Seed}, nil
 	}
 	return s.sampleRequest(ctx, number)
+}
+
+// TellRemote finishes running trial number, asked under lease epoch, without reading it
+// first: COMPLETE with values (one per objective; a NaN makes it FAIL, as Tell does) or
+// FAIL with reason, its metrics recorded. It returns the stored trial. A service that
+// tells a trial it asked in an earlier request uses it: one storage write, fenced by the
+// epoch like every write (ErrConflict for a finished trial or a stale epoch). PRUNED
+// needs the trial's last intermediate values: use Reopen and TellState.
+func (s *Study) TellRemote(ctx context.Context, number int, epoch int64, state TrialState, values []float64, metrics map[string]float64, reason error) (FrozenTrial, error) {
+	t := &Trial{study: s, ref: TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}, metrics: copyMap(metrics)}
+	switch state {
+	case TrialComplete:
+		if len(values) != len(s.rec.Directions) {
+			return FrozenTrial{}, fmt.Errorf("%w: %d values told for %d objectives", ErrInvalid, len(values), len(s.rec.Directions))
+		}
+		for _, v := range values {
+			if math.IsNaN(v) {
+				return s.settle(ctx, t, TrialFail, nil, errNaN)
+			}
+		}
+		return s.settle(ctx, t, TrialComplete, values, nil)
+	case TrialFail:
+		if reason == nil {
+			reason = errors.New("failed")
+		}
+		return s.settle(ctx, t, TrialFail, nil, reason)
+	}
+	return FrozenTrial{}, fmt.Errorf("%w: TellRemote with %v: want COMPLETE or FAIL (PRUNED: Reopen, then TellState)", ErrInvalid, state)
 }

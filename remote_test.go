@@ -3,6 +3,7 @@ package retune_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/a6b40afc/retune"
@@ -108,5 +109,47 @@ func TestReopen(t *testing.T) {
 	}
 	if _, err := a.Ask(ctx); !errors.Is(err, retune.ErrBudgetExhausted) {
 		t.Errorf("third Ask = %v, want ErrBudgetExhausted (budget 2)", err)
+	}
+}
+
+// TestTellRemote: a trial asked in one place is told by number and epoch in one write;
+// a NaN fails it as Tell does, a stale epoch is a conflict, PRUNED goes through Reopen.
+func TestTellRemote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Metrics: []string{"loss"}})
+	ask := func() (int, int64) {
+		t.Helper()
+		tr, err := s.Ask(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Float("x", 0, 1)
+		if err := tr.Detach(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return tr.Number(), tr.Lease().Epoch
+	}
+	n, ep := ask()
+	ft, err := s.TellRemote(ctx, n, ep, retune.TrialComplete, []float64{0.5}, map[string]float64{"acc": 0.9}, nil)
+	if err != nil || ft.State != retune.TrialComplete || ft.Values[0] != 0.5 || ft.Metrics["acc"] != 0.9 || ft.Params["x"] == nil {
+		t.Fatalf("TellRemote = %+v, %v, want COMPLETE 0.5 with acc and its params", ft, err)
+	}
+	if _, err := s.TellRemote(ctx, n, ep, retune.TrialComplete, []float64{0.5}, nil, nil); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("telling it again: %v, want ErrConflict", err)
+	}
+	n, ep = ask()
+	if _, err := s.TellRemote(ctx, n, ep+1, retune.TrialComplete, []float64{1}, nil, nil); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("stale epoch: %v, want ErrConflict", err)
+	}
+	if ft, err := s.TellRemote(ctx, n, ep, retune.TrialComplete, []float64{math.NaN()}, nil, nil); err != nil || ft.State != retune.TrialFail {
+		t.Errorf("NaN: %+v, %v, want FAIL", ft, err)
+	}
+	n, ep = ask()
+	if _, err := s.TellRemote(ctx, n, ep, retune.TrialPruned, nil, nil, nil); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("PRUNED: %v, want ErrInvalid", err)
+	}
+	if ft, err := s.TellRemote(ctx, n, ep, retune.TrialFail, nil, nil, nil); err != nil || ft.State != retune.TrialFail || ft.Reason != "failed" {
+		t.Errorf("FAIL: %+v, %v", ft, err)
 	}
 }

@@ -95,23 +95,31 @@ func (s *Server) tell(c *call) (int, any, error) {
 	if req.State == "COMPLETE" && len(req.Values) != len(dirs) {
 		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
 	}
-	t, err := b.study.Reopen(ctx, n, req.Epoch)
-	if err == nil {
-		for k, v := range req.Metrics {
-			t.SetMetric(k, float64(v))
-		}
-		switch req.State {
-		case "COMPLETE":
-			err = b.study.Tell(ctx, t, floats(req.Values)...)
-		case "PRUNED":
-			err = b.study.TellState(ctx, t, retune.TrialPruned, nil)
-		default:
-			reason := req.Reason
-			if reason == "" {
-				reason = "failed"
+	metrics := make(map[string]float64, len(req.Metrics))
+	for k, v := range req.Metrics {
+		metrics[k] = float64(v)
+	}
+	var ft retune.FrozenTrial
+	switch req.State {
+	case "COMPLETE":
+		ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialComplete, floats(req.Values), metrics, nil)
+	case "PRUNED": // with its last intermediate values, which the stored trial has
+		var t *retune.Trial
+		if t, err = b.study.Reopen(ctx, n, req.Epoch); err == nil {
+			for k, v := range metrics {
+				t.SetMetric(k, v)
 			}
-			err = b.study.TellState(ctx, t, retune.TrialFail, errors.New(reason))
+			err = b.study.TellState(ctx, t, retune.TrialPruned, nil)
 		}
+	default:
+		reason := req.Reason
+		if reason == "" {
+			reason = "failed"
+		}
+		ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialFail, nil, metrics, errors.New(reason))
+	}
+	if err == nil && req.State != "PRUNED" {
+		return http.StatusOK, trialOf(ft), nil
 	}
 	ft, rerr := s.store.Trial(ctx, b.study.Record().ID, n)
 	switch {
