@@ -120,7 +120,7 @@ func (c *benchClient) askTell(study string) (time.Duration, int, error) {
 	return d, a.Number, err
 }
 
-func loadavg(b *testing.B) string {
+func loadavg(b testing.TB) string {
 	raw, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "?"
@@ -199,7 +199,7 @@ func BenchmarkTPEAsk(b *testing.B) {
 }
 
 // buildRetune builds cmd/retune into dir and returns the binary's path.
-func buildRetune(b *testing.B, dir string) string {
+func buildRetune(b testing.TB, dir string) string {
 	bin := filepath.Join(dir, "retune")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/a6b40afc/retune/cmd/retune")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -210,12 +210,12 @@ func buildRetune(b *testing.B, dir string) string {
 
 // serveProcess starts `retune serve` on dsn at a free loopback port and returns its
 // API base URL; the process is killed at cleanup.
-func serveProcess(b *testing.B, bin, dsn string) (string, *exec.Cmd) {
+func serveProcess(b testing.TB, bin, dsn string) (string, *exec.Cmd) {
 	return serveProcessCmd(b, exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0"))
 }
 
 // serveProcessCmd starts cmd, a `retune serve`, and returns its API base URL.
-func serveProcessCmd(b *testing.B, cmd *exec.Cmd) (string, *exec.Cmd) {
+func serveProcessCmd(b testing.TB, cmd *exec.Cmd) (string, *exec.Cmd) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -427,132 +427,158 @@ func BenchmarkServeReplicasPostgres(b *testing.B) {
 		b.Skip("RETUNE_TEST_POSTGRES is not set")
 	}
 	kill := os.Getenv("RETUNE_BENCH_KILL") == "1"
-	const replicas, clients, budget, leaseTTL = 3, 24, 500, 5 * time.Second
-	ctx := context.Background()
 	bin := buildRetune(b, b.TempDir())
 	for b.Loop() {
-		la := loadavg(b)
-		id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-		store, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		token, _, err := server.NewToken(ctx, store, id, server.ScopeAdmin, "", time.Time{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var bases []string
-		var procs []*exec.Cmd
-		for range replicas {
-			cmd := exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--lease-ttl", leaseTTL.String(), "--idempotency-lock", "5s")
-			base, cmd := serveProcessCmd(b, cmd)
-			bases, procs = append(bases, base), append(procs, cmd)
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = clients
-		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-		def := boxDefinition(id, "random")
-		def["budget"] = map[string]any{"trials": budget}
-		admin := &replicaClient{bases: bases, token: token, hc: hc}
-		if st, rb, err := admin.call("/api/v1/studies", map[string]any{"definition": def}, id+"-create"); err != nil || st != http.StatusCreated {
-			b.Fatalf("create: %d %s %v", st, rb, err)
-		}
-		var told, failedTells atomic.Int64
-		var killed atomic.Bool
-		var lastTell atomic.Int64 // time from start to the last tell
-		var wg sync.WaitGroup
-		errs := make(chan error, clients)
-		start := time.Now()
-		for i := range clients {
-			c := &replicaClient{bases: bases, token: token, hc: hc, home: i % replicas}
-			wg.Go(func() {
-				var exhausted time.Time
-				for seq := 0; ; seq++ {
-					key := fmt.Sprintf("%s-c%d-%d", id, i, seq)
-					st, rb, err := c.call("/api/v1/studies/"+id+"/trials", map[string]any{}, key+"-ask")
-					if err != nil {
-						errs <- err
-						return
-					}
-					if st == http.StatusConflict && bytes.Contains(rb, []byte("budget-exhausted")) {
-						// Drain: a trial whose lease expires gives its place back.
-						if exhausted.IsZero() {
-							exhausted = time.Now()
-						}
-						if time.Since(exhausted) > leaseTTL+3*time.Second {
-							return
-						}
-						time.Sleep(500 * time.Millisecond)
-						continue
-					}
-					exhausted = time.Time{}
-					if st != http.StatusCreated {
-						errs <- fmt.Errorf("ask: %d %s", st, rb)
-						return
-					}
-					var a asked
-					if err := json.Unmarshal(rb, &a); err != nil {
-						errs <- err
-						return
-					}
-					st, rb, err = c.call(fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", id, a.Number),
-						map[string]any{"epoch": a.Epoch, "values": []float64{sphere(a.Params)}}, key+"-tell")
-					if err != nil {
-						errs <- err
-						return
-					}
-					if st != http.StatusOK {
-						failedTells.Add(1)
-						b.Logf("tell %d: %d %s", a.Number, st, rb)
-						continue
-					}
-					n := told.Add(1)
-					if n == budget {
-						lastTell.Store(int64(time.Since(start)))
-					}
-					if n == 200 && kill && killed.CompareAndSwap(false, true) {
-						procs[0].Process.Kill()
-						b.Logf("killed replica 0 (%s) after 200 tells, %.1fs in", bases[0], time.Since(start).Seconds())
-					}
-				}
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		close(errs)
-		for err := range errs {
-			b.Error(err)
-		}
-		rec, err := store.Study(ctx, id)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ts, err := store.Trials(ctx, rec.ID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		states := map[retune.TrialState]int{}
-		dense := true
-		for i, t := range ts {
-			states[t.State]++
-			if t.State != retune.TrialComplete {
-				b.Logf("trial %d: %s %s", t.Number, t.State, t.Reason)
-			}
-			if t.Number != i {
-				dense = false
-			}
-		}
-		b.Logf("study %s: %d tells answered 200, %d tells refused, %d trials stored, by state %v, numbers dense %v, last tell at %.1fs (%.0f trials/s), all clients done at %.1fs; loadavg start %s end %s",
-			id, told.Load(), failedTells.Load(), len(ts), states, dense, time.Duration(lastTell.Load()).Seconds(),
-			float64(told.Load())/time.Duration(lastTell.Load()).Seconds(), elapsed.Seconds(), la, loadavg(b))
-		if states[retune.TrialComplete] != budget || states[retune.TrialRunning] != 0 || !dense || told.Load() != budget {
-			b.Errorf("want %d complete, none running, dense numbers, %d tells", budget, budget)
-		}
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-		tr.CloseIdleConnections()
-		store.Close()
+		replicaRun(b, bin, dsn, kill)
 	}
+}
+
+// TestReplicasKill9Postgres: 3 `retune serve` processes on PostgreSQL, 24 clients, a
+// budget of 500; one replica is killed with SIGKILL after 200 tells, and its clients go
+// on through the others with their Idempotency-Keys. The study ends with exactly 500
+// COMPLETE trials, dense numbers and none RUNNING (asks the dead replica created but
+// never answered end FAIL "lease expired": interruptions, which give their places back).
+func TestReplicasKill9Postgres(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("RETUNE_TEST_POSTGRES")
+	switch {
+	case dsn == "":
+		t.Skip("RETUNE_TEST_POSTGRES is not set")
+	case testing.Short():
+		t.Skip("-short: no replica processes")
+	}
+	replicaRun(t, buildRetune(t, t.TempDir()), dsn, true)
+}
+
+// replicaRun runs the replicas and clients of BenchmarkServeReplicasPostgres once and
+// checks the study.
+func replicaRun(b testing.TB, bin, dsn string, kill bool) {
+	const replicas, clients, budget, leaseTTL = 3, 24, 500, 5 * time.Second
+	ctx := context.Background()
+	la := loadavg(b)
+	id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	store, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := server.NewToken(ctx, store, id, server.ScopeAdmin, "", time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bases []string
+	var procs []*exec.Cmd
+	for range replicas {
+		cmd := exec.Command(bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--lease-ttl", leaseTTL.String(), "--idempotency-lock", "5s")
+		base, cmd := serveProcessCmd(b, cmd)
+		bases, procs = append(bases, base), append(procs, cmd)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = clients
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	def := boxDefinition(id, "random")
+	def["budget"] = map[string]any{"trials": budget}
+	admin := &replicaClient{bases: bases, token: token, hc: hc}
+	if st, rb, err := admin.call("/api/v1/studies", map[string]any{"definition": def}, id+"-create"); err != nil || st != http.StatusCreated {
+		b.Fatalf("create: %d %s %v", st, rb, err)
+	}
+	var told, failedTells atomic.Int64
+	var killed atomic.Bool
+	var lastTell atomic.Int64 // time from start to the last tell
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	start := time.Now()
+	for i := range clients {
+		c := &replicaClient{bases: bases, token: token, hc: hc, home: i % replicas}
+		wg.Go(func() {
+			var exhausted time.Time
+			for seq := 0; ; seq++ {
+				key := fmt.Sprintf("%s-c%d-%d", id, i, seq)
+				st, rb, err := c.call("/api/v1/studies/"+id+"/trials", map[string]any{}, key+"-ask")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if st == http.StatusConflict && bytes.Contains(rb, []byte("budget-exhausted")) {
+					// Drain: a trial whose lease expires gives its place back.
+					if exhausted.IsZero() {
+						exhausted = time.Now()
+					}
+					if time.Since(exhausted) > leaseTTL+3*time.Second {
+						return
+					}
+					time.Sleep(500 * time.Millisecond)
+					continue
+				}
+				exhausted = time.Time{}
+				if st != http.StatusCreated {
+					errs <- fmt.Errorf("ask: %d %s", st, rb)
+					return
+				}
+				var a asked
+				if err := json.Unmarshal(rb, &a); err != nil {
+					errs <- err
+					return
+				}
+				st, rb, err = c.call(fmt.Sprintf("/api/v1/studies/%s/trials/%d/tell", id, a.Number),
+					map[string]any{"epoch": a.Epoch, "values": []float64{sphere(a.Params)}}, key+"-tell")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if st != http.StatusOK {
+					failedTells.Add(1)
+					b.Logf("tell %d: %d %s", a.Number, st, rb)
+					continue
+				}
+				n := told.Add(1)
+				if n == budget {
+					lastTell.Store(int64(time.Since(start)))
+				}
+				if n == 200 && kill && killed.CompareAndSwap(false, true) {
+					procs[0].Process.Kill()
+					b.Logf("killed replica 0 (%s) after 200 tells, %.1fs in", bases[0], time.Since(start).Seconds())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		b.Error(err)
+	}
+	rec, err := store.Study(ctx, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts, err := store.Trials(ctx, rec.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := map[retune.TrialState]int{}
+	dense := true
+	for i, t := range ts {
+		states[t.State]++
+		if t.State != retune.TrialComplete {
+			b.Logf("trial %d: %s %s", t.Number, t.State, t.Reason)
+			if !t.Interrupted() {
+				b.Errorf("trial %d is %s (%s): only interruptions may end otherwise than COMPLETE", t.Number, t.State, t.Reason)
+			}
+		}
+		if t.Number != i {
+			dense = false
+		}
+	}
+	b.Logf("study %s: %d tells answered 200, %d tells refused, %d trials stored, by state %v, numbers dense %v, last tell at %.1fs (%.0f trials/s), all clients done at %.1fs; loadavg start %s end %s",
+		id, told.Load(), failedTells.Load(), len(ts), states, dense, time.Duration(lastTell.Load()).Seconds(),
+		float64(told.Load())/time.Duration(lastTell.Load()).Seconds(), elapsed.Seconds(), la, loadavg(b))
+	if states[retune.TrialComplete] != budget || states[retune.TrialRunning] != 0 || !dense || told.Load() != budget {
+		b.Errorf("want %d complete, none running, dense numbers, %d tells", budget, budget)
+	}
+	for _, p := range procs {
+		p.Process.Kill()
+		p.Wait()
+	}
+	tr.CloseIdleConnections()
+	store.Close()
 }
