@@ -331,3 +331,39 @@ func TestNotifyDirect(t *testing.T) {
 		t.Errorf("Notify: calls %v, errors %v, abandoned %d; want 3 calls and one error", got, errs, abandoned)
 	}
 }
+
+// Trial.Suggest takes a distribution as data and draws what Float, Int and Choice draw
+// for it; a nil distribution or a changed one is an error naming the param.
+func TestTrialSuggest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Seed: 7})
+	a, _ := s.Ask(ctx)
+	fd := retune.FloatDistribution{Low: 1e-4, High: 1, Log: true}
+	id := retune.IntDistribution{Low: 2, High: 10, Step: 2}
+	cd := retune.CategoricalDistribution{Choices: []any{"x", "y", "z"}}
+	got := []any{a.Suggest("lr", fd), a.Suggest("n", id), a.Suggest("kind", cd)}
+	if err := a.Err(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newStudy(t, retune.Config{Seed: 7})
+	c, _ := s2.Ask(ctx)
+	want := []any{c.Float("lr", 1e-4, 1, retune.Log), c.Int("n", 2, 10, retune.Step(2)), c.Categorical("kind", "x", "y", "z")}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Suggest draw %d = %v (%T), Float/Int/Categorical drew %v (%T)", i, got[i], got[i], want[i], want[i])
+		}
+	}
+	if v := a.Suggest("n", id); v != got[1] {
+		t.Errorf("asking n again = %v, want the value it has, %v", v, got[1])
+	}
+	if v := a.Suggest("other", nil); v != nil || !errors.Is(a.Err(), retune.ErrInvalid) || !strings.Contains(a.Err().Error(), `"other"`) {
+		t.Errorf("Suggest with a nil distribution = %v, err %v; want nil and ErrInvalid naming the param", v, a.Err())
+	}
+	if err := s.TellState(ctx, a, retune.TrialFail, a.Err()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Tell(ctx, c, 0); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -231,6 +231,20 @@ func Choice[T comparable](t *Trial, name string, choices ...T) T {
 	return zero
 }
 
+// Suggest suggests name from d, as Float, Int or Choice would for the same
+// distribution: for callers that hold the search space as data (a study file, the
+// API's define-by-run). It returns nil once the trial has an error (see Err).
+func (t *Trial) Suggest(name string, d Distribution) any {
+	if d == nil {
+		t.mu.Lock()
+		t.failLocked(fmt.Errorf("param %q: %w: no distribution: want a float, int or categorical distribution", name, ErrInvalid))
+		t.mu.Unlock()
+		return nil
+	}
+	v, _ := t.suggest(name, d)
+	return v
+}
+
 func (t *Trial) suggest(name string, d Distribution) (any, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -134,28 +134,7 @@ func (s *Study) Suggest(t *retune.Trial) map[string]any {
 		if !p.Active(out) {
 			continue
 		}
-		switch d := p.Distribution().(type) {
-		case retune.FloatDistribution:
-			opts := []retune.ParamOption{}
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 0 {
-				opts = append(opts, retune.Step(d.Step))
-			}
-			out[p.Name] = t.Float(p.Name, d.Low, d.High, opts...)
-		case retune.IntDistribution:
-			opts := []retune.ParamOption{}
-			if d.Log {
-				opts = append(opts, retune.Log)
-			}
-			if d.Step > 1 {
-				opts = append(opts, retune.Step(float64(d.Step)))
-			}
-			out[p.Name] = t.Int(p.Name, d.Low, d.High, opts...)
-		case retune.CategoricalDistribution:
-			out[p.Name] = retune.Choice(t, p.Name, d.Choices...)
-		}
+		out[p.Name] = t.Suggest(p.Name, p.Distribution())
 	}
 	return out
 }

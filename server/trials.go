@@ -439,26 +439,7 @@ func (s *Server) suggest(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var v any
-	switch d := d.(type) {
-	case retune.FloatDistribution:
-		opts := []retune.ParamOption{}
-		if d.Log {
-			opts = append(opts, retune.Log)
-		}
-		if d.Step > 0 {
-			opts = append(opts, retune.Step(d.Step))
-		}
-		v = t.Float(req.Name, d.Low, d.High, opts...)
-	case retune.IntDistribution:
-		opts := []retune.ParamOption{retune.Step(float64(d.Step))}
-		if d.Log {
-			opts = append(opts, retune.Log)
-		}
-		v = t.Int(req.Name, d.Low, d.High, opts...)
-	case retune.CategoricalDistribution:
-		v = retune.Choice(t, req.Name, d.Choices...)
-	}
+	v := t.Suggest(req.Name, d)
 	if err := t.Err(); err != nil {
 		if errors.Is(err, retune.ErrInvalid) {
 			return 0, nil, invalid("distribution", "the distribution the trial has for "+strconv.Quote(req.Name), "%s", cut(err))
