@@ -113,7 +113,7 @@ func (m *memStore) Studies(_ context.Context) ([]StudySummary, error) {
 				sum.Running++
 			case TrialComplete:
 				sum.Complete++
-				if t.ft.Kind == KindSearch && len(st.rec.Directions) == 1 {
+				if t.ft.Kind == KindSearch && len(st.rec.Directions) == 1 && t.ft.Feasible() {
 					v := t.ft.Values[0]
 					if sum.Best == nil || st.rec.Directions[0].Better(v, *sum.Best) {
 						sum.Best = &v

@@ -176,7 +176,8 @@ func checkDefinition(def json.RawMessage) error {
 type StudySummary struct {
 	StudyRecord
 	Waiting, Running, Complete, Pruned, Failed int
-	// Best is the best COMPLETE search trial's value (single objective); nil if none.
+	// Best is the best feasible COMPLETE search trial's value (single objective); nil if
+	// none.
 	Best *float64
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,11 @@ type Config struct {
 	// LeaseTTL is how long a running trial's lease lasts between renewals; the library
 	// renews open trials every LeaseTTL/3. Default 30s.
 	LeaseTTL time.Duration
+	// Constraints bound metrics of a COMPLETE trial: one that breaks one is infeasible,
+	// and Best, BestTrials and decisions skip it (see Constraint). They are stored with
+	// the study: nil on resume keeps the stored ones; different ones need Replace (the
+	// change is recorded, and trials told before it keep the values they were told with).
+	Constraints []Constraint
 }
 
 // Study is a handle on a stored study. It is safe for concurrent use.
@@ -65,7 +71,8 @@ type Study struct {
 	baseline    *float64
 	leaseTTL    time.Duration
 	holder      string
-	exclusive   bool // the sampler runs only enqueued trials (grid)
+	constraints []Constraint // the study's own; constant after NewStudy
+	exclusive   bool         // the sampler runs only enqueued trials (grid)
 	stateful    StatefulSampler
 	spacer      SpaceSampler
 	annotator   Annotator
@@ -135,6 +142,11 @@ func (cfg Config) directions() ([]Direction, error) {
 	if cfg.Baseline != nil && math.IsNaN(*cfg.Baseline) {
 		return nil, fmt.Errorf("%w: baseline is NaN", ErrInvalid)
 	}
+	for i, c := range cfg.Constraints {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("constraint %d: %w", i, err)
+		}
+	}
 	return dirs, nil
 }
 
@@ -184,11 +196,17 @@ func NewStudy(ctx context.Context, cfg Config) (*Study, error) {
 		Name: name, Directions: dirs, Metrics: cfg.Metrics, Model: model, Seed: cfg.Seed,
 		Sampler: SpecOf(sampler), Pruner: SpecOf(cfg.Pruner), Budget: cfg.Budget,
 	}
+	if cfg.Constraints != nil {
+		want.SystemAttrs = map[string]any{attrConstraints: constraintsAttr(cfg.Constraints)}
+	}
 	rec, err := createOrResume(ctx, store, want, cfg.Replace)
 	if err != nil {
 		return nil, fmt.Errorf("open study %q: %w", name, err)
 	}
 	s.rec, s.def = rec, rec.Definition
+	if s.constraints, err = storedConstraints(rec.SystemAttrs); err != nil {
+		return nil, fmt.Errorf("open study %q: %w", name, err)
+	}
 	if err := s.startup(ctx); err != nil {
 		return nil, fmt.Errorf("open study %q: %w", name, err)
 	}
@@ -282,7 +300,21 @@ func resume(ctx context.Context, store Storage, rec, want StudyRecord, replace b
 		upd.Budget = &want.Budget
 		changes = append(changes, map[string]any{"what": "budget", "from": rec.Budget, "to": want.Budget, "time": time.Now().UTC().Format(time.RFC3339Nano)})
 	}
-	if upd.Sampler == nil && upd.Pruner == nil && upd.Budget == nil {
+	var newConstraints []any
+	if wc, ok := want.SystemAttrs[attrConstraints]; ok {
+		have, err := storedConstraints(rec.SystemAttrs)
+		if err != nil {
+			return rec, err
+		}
+		given, _ := storedConstraints(want.SystemAttrs)
+		if !constraintsEqual(have, given) {
+			if err := change("constraints", constraintStrings(have), constraintStrings(given)); err != nil {
+				return rec, err
+			}
+			newConstraints = wc.([]any)
+		}
+	}
+	if upd.Sampler == nil && upd.Pruner == nil && upd.Budget == nil && newConstraints == nil {
 		return rec, nil
 	}
 	if len(changes) > 0 {
@@ -294,6 +326,9 @@ func resume(ctx context.Context, store Storage, rec, want StudyRecord, replace b
 			old = append(old, c)
 		}
 		upd.SystemAttrs = map[string]any{"changes": old}
+	}
+	if newConstraints != nil {
+		upd.SystemAttrs[attrConstraints] = newConstraints
 	}
 	if err := store.UpdateStudy(ctx, rec.ID, upd); err != nil {
 		return rec, err
@@ -353,6 +388,9 @@ func (s *Study) Record() StudyRecord {
 
 // Directions returns the objectives' directions.
 func (s *Study) Directions() []Direction { return append([]Direction(nil), s.rec.Directions...) }
+
+// Constraints returns the study's constraints (Config.Constraints, as stored).
+func (s *Study) Constraints() []Constraint { return slices.Clone(s.constraints) }
 
 // Seed returns the study seed.
 func (s *Study) Seed() uint64 { return s.rec.Seed }
@@ -569,8 +607,12 @@ func (s *Study) addToSpace(ft FrozenTrial) {
 	}
 }
 
+// addToBest updates the best trial or the front with COMPLETE trial i, if it is feasible.
 func (s *Study) addToBest(i int) {
 	ft := s.finished[i]
+	if !ft.Feasible() {
+		return
+	}
 	if len(s.rec.Directions) == 1 {
 		if s.best < 0 || s.rec.Directions[0].Better(ft.Values[0], s.finished[s.best].Values[0]) {
 			s.best = i
@@ -656,6 +698,12 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 	if reason != nil {
 		req.Reason = check.CutReason(reason.Error())
 	}
+	if cv := constraintValues(t.constraints, s.constraints, req.Metrics); state == TrialComplete && cv != nil {
+		if req.SystemAttrs == nil {
+			req.SystemAttrs = map[string]any{}
+		}
+		req.SystemAttrs[attrConstraints] = cv
+	}
 	req.Interrupted = state == TrialFail && errors.Is(reason, ErrInterrupted)
 	t.mu.Unlock()
 	defer s.removeOpen(t)
@@ -689,8 +737,8 @@ func (s *Study) Enqueue(ctx context.Context, params map[string]any) error {
 	return err
 }
 
-// Best returns the best COMPLETE search trial of a single-objective study, or an error
-// wrapping ErrNotFound if there is none.
+// Best returns the best feasible COMPLETE search trial of a single-objective study, or an
+// error wrapping ErrNotFound if there is none.
 func (s *Study) Best(ctx context.Context) (FrozenTrial, error) {
 	if len(s.rec.Directions) != 1 {
 		return FrozenTrial{}, fmt.Errorf("%w: Best needs a single objective; this study has %d (use BestTrials)", ErrInvalid, len(s.rec.Directions))
@@ -701,12 +749,15 @@ func (s *Study) Best(ctx context.Context) (FrozenTrial, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.best < 0 {
+		if len(s.constraints) > 0 && slices.ContainsFunc(s.finished, func(ft FrozenTrial) bool { return ft.State == TrialComplete }) {
+			return FrozenTrial{}, fmt.Errorf("study %q has no feasible completed trial (constraints: %s): %w", s.rec.Name, strings.Join(constraintStrings(s.constraints), ", "), ErrNotFound)
+		}
 		return FrozenTrial{}, fmt.Errorf("study %q has no completed trial: %w", s.rec.Name, ErrNotFound)
 	}
 	return s.finished[s.best], nil
 }
 
-// BestTrials returns the Pareto front of the COMPLETE search trials, ordered by number
+// BestTrials returns the Pareto front of the feasible COMPLETE search trials, ordered by number
 // (for a single objective, the best trial alone). Trials with identical values keep only
 // the first.
 func (s *Study) BestTrials(ctx context.Context) ([]FrozenTrial, error) {
@@ -928,7 +979,8 @@ func paramRand(seed uint64, n int, name string) *rand.Rand {
 }
 
 // BestOf returns the best of trials as Study.BestTrials does: for one direction the best
-// COMPLETE search trial (the first of equals), for several the Pareto front by number.
+// feasible COMPLETE search trial (the first of equals), for several the Pareto front of the
+// feasible ones by number.
 func BestOf(dirs []Direction, trials []FrozenTrial) []FrozenTrial {
 	s := &Study{rec: StudyRecord{Directions: dirs}, best: -1}
 	for _, t := range trials {

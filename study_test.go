@@ -28,6 +28,10 @@ func TestNewStudyConfigErrors(t *testing.T) {
 		{"metric twice", retune.Config{Directions: []retune.Direction{0, 0}, Metrics: []string{"a", "a"}}, "given twice"},
 		{"negative budget", retune.Config{Budget: retune.Budget{Trials: -1}}, "want trials and retries >= 0"},
 		{"bad name", retune.Config{Name: " padded", Storage: store}, "leading or trailing space"},
+		{"constraint without bound", retune.Config{Constraints: []retune.Constraint{{Metric: "mem"}}}, `constraint 0: retune: invalid: constraint on "mem" has no bound: give max, min or both`},
+		{"constraint min above max", retune.Config{Constraints: []retune.Constraint{{Metric: "mem", Min: ptr(2.0), Max: ptr(1.0)}}}, "min 2 above max 1"},
+		{"constraint NaN bound", retune.Config{Constraints: []retune.Constraint{retune.AtMost("mem", math.NaN())}}, "want a finite number"},
+		{"constraint bad metric", retune.Config{Constraints: []retune.Constraint{retune.AtMost("", 1)}}, "constraint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,17 +111,18 @@ type Trial struct {
 	holder string
 	lease  Lease // as the trial was claimed (or reopened)
 
-	mu        sync.Mutex
-	params    map[string]any
-	dists     map[string]Distribution
-	user      map[string]any
-	sys       map[string]any
-	metrics   map[string]float64
-	inter     map[int64][]float64
-	unflushed bool
-	err       error
-	done      bool
-	prune     bool // the pruner said stop at a reported step
+	mu          sync.Mutex
+	params      map[string]any
+	dists       map[string]Distribution
+	user        map[string]any
+	sys         map[string]any
+	metrics     map[string]float64
+	inter       map[int64][]float64
+	constraints []float64 // SetConstraints'
+	unflushed   bool
+	err         error
+	done        bool
+	prune       bool // the pruner said stop at a reported step
 }
 
 // ShouldPrune reports whether the pruner said, at a step Report or ReportMany gave it,

@@ -153,7 +153,8 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 	study, err := retune.NewStudy(ctx, retune.Config{
 		Name: s.Name, Directions: s.Directions(), Metrics: s.Metrics(), Model: s.Model,
 		Sampler: smp, Pruner: pr, Storage: store, Seed: s.Seed, Replace: replace,
-		Budget: retune.Budget{Trials: s.Budget.Trials, Retries: s.Budget.Retries},
+		Budget:      retune.Budget{Trials: s.Budget.Trials, Retries: s.Budget.Retries},
+		Constraints: s.constraints(),
 	})
 	if err != nil {
 		return nil, err
@@ -162,6 +163,16 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 		return nil, fmt.Errorf("open study %q: %w", s.Name, err)
 	}
 	return study, nil
+}
+
+// constraints are the file's constraints as Config.Constraints: an empty list (not nil)
+// when it has none, so that removing them from the file removes them from the study
+// (with --replace, as for any change of what trials mean).
+func (s *Study) constraints() []retune.Constraint {
+	if s.Constraints == nil {
+		return []retune.Constraint{}
+	}
+	return s.Constraints
 }
 
 // storeDefinition stores the file's definition with the study: at its creation, in place

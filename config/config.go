@@ -38,6 +38,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -66,8 +67,11 @@ type Study struct {
 	SecretEnv []string
 	// StepKeys name the step of the trainer's metric lines, first found first (step_key:
 	// epoch, or a list); nil: "step".
-	StepKeys    []string
-	Objectives  []Objective
+	StepKeys   []string
+	Objectives []Objective
+	// Constraints bound metrics the trainer reports (constraints: - {metric: m, max: …,
+	// min: …}): a COMPLETE trial that breaks one is infeasible (retune.Constraint).
+	Constraints []retune.Constraint
 	Params      []Param // in file order
 	Seed        uint64
 	SamplerSpec Spec
@@ -197,7 +201,7 @@ func Parse(path string, data []byte) (*Study, error) {
 }
 
 // studyKeys are the top-level keys of a study file.
-var studyKeys = []string{"name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify", "step_key"}
+var studyKeys = []string{"name", "model", "command", "dir", "env", "secret_env", "objective", "objectives", "params", "seed", "sampler", "pruner", "budget", "storage", "log_dir", "retrain", "schedule", "notifiers", "notify", "step_key", "constraints"}
 
 // parse parses a study file, or with def a study definition (see ParseDefinition).
 func parse(path string, data []byte, def bool) (*Study, error) {
@@ -231,6 +235,9 @@ func parse(path string, data []byte, def bool) (*Study, error) {
 		s.StepKeys = p.stepKeys(n)
 	}
 	p.objectives(f, root, s)
+	if n, ok := f["constraints"]; ok {
+		s.Constraints = p.constraints(n, s)
+	}
 	p.params(f, root, s)
 	if n, ok := f["seed"]; ok {
 		s.Seed, _ = p.seed(n)
@@ -367,6 +374,59 @@ func (p *parser) stepKeys(n *yaml.Node) []string {
 		}
 	}
 	return keys
+}
+
+// constraints reads the constraints list: entries {metric, max, min} on metrics that are
+// not objectives, each metric once.
+func (p *parser) constraints(n *yaml.Node, s *Study) []retune.Constraint {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "constraints", "want a list of {metric: NAME, max: NUMBER, min: NUMBER}, got %s", describe(n))
+		return nil
+	}
+	var out []retune.Constraint
+	seen := map[string]bool{}
+	for i, e := range n.Content {
+		field := fmt.Sprintf("constraints[%d]", i)
+		f := p.fields(e, field, "metric", "max", "min")
+		if f == nil {
+			continue
+		}
+		var c retune.Constraint
+		m, ok := f["metric"]
+		if !ok {
+			p.errorf(e, field, "missing metric: want the name of a metric the trainer reports, e.g. {metric: memory_mb, max: 1000}")
+			continue
+		}
+		if c.Metric, ok = p.str(m, field+".metric"); !ok {
+			continue
+		}
+		bad := false // a bound that is not a number, said already
+		if v, ok := f["max"]; ok {
+			x, ok := p.float(v, field+".max")
+			c.Max, bad = &x, !ok
+		}
+		if v, ok := f["min"]; ok {
+			x, ok := p.float(v, field+".min")
+			c.Min, bad = &x, bad || !ok
+		}
+		switch {
+		case bad:
+		case slices.ContainsFunc(s.Objectives, func(o Objective) bool { return o.Metric == c.Metric }):
+			p.errorf(m, field+".metric", "%q is an objective: constrain another metric the trainer reports (an objective's bound is its baseline or the retrain policy's)", c.Metric)
+		case seen[c.Metric]:
+			p.errorf(m, field+".metric", "%q is constrained twice: give max and min in one entry", c.Metric)
+		case len(f) == 1:
+			p.errorf(e, field, "no bound on %q: give max, min or both", c.Metric)
+		default:
+			if err := c.Validate(); err != nil {
+				p.errorf(e, field, "%v", unwrapInvalid(err))
+				continue
+			}
+			out = append(out, c)
+		}
+		seen[c.Metric] = true
+	}
+	return out
 }
 
 // budget reads the budget section.

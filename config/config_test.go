@@ -218,6 +218,8 @@ func TestParseErrors(t *testing.T) {
 		{"conditional with cmaes", strings.NewReplacer("sampler: {name: random}", "sampler: {name: cmaes}",
 			"  frac:  {type: float, low: 0, high: 1, step: 0.25}", "  frac:  {type: float, low: 0, high: 1, step: 0.25}\n  extra: {type: float, low: 0, high: 1, when: {loss: log_loss}}").Replace(valid)},
 		{"step_key objective", strings.Replace(valid, "metric: accuracy", "metric: epoch", 1) + "step_key: [iteration, epoch]\n"},
+		{"bad constraints", valid + "constraints:\n  - {metric: accuracy, max: 1}\n  - {metric: memory_mb}\n  - {max: 3}\n  - {metric: mem, min: 2, max: 1}\n  - {metric: lat, max: .inf}\n  - {metric: lat, max: 2, maxx: 3}\n  - {metric: q, max: 2}\n  - {metric: q, min: 1}\n  - memory_mb <= 3\n"},
+		{"constraints not a list", valid + "constraints: {metric: memory_mb, max: 1000}\n"},
 	}
 	var out bytes.Buffer
 	for _, c := range cases {
@@ -281,6 +283,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := s.Sampler(); err != nil {
 			t.Errorf("Sampler() = %v after a successful parse", err)
+		}
+		for _, c := range s.Constraints {
+			if err := c.Validate(); err != nil || slices.ContainsFunc(s.Objectives, func(o config.Objective) bool { return o.Metric == c.Metric }) {
+				t.Errorf("constraint %v: %v (or on an objective)", c, err)
+			}
 		}
 	})
 }

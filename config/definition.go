@@ -44,6 +44,19 @@ func (s *Study) Definition(seed uint64) (json.RawMessage, error) {
 		d = append(d, member{"step_key", s.StepKeys})
 	}
 	d = append(d, member{"objectives", objs})
+	if len(s.Constraints) > 0 {
+		cs := make([]object, len(s.Constraints))
+		for i, c := range s.Constraints {
+			cs[i] = object{{"metric", c.Metric}}
+			if c.Max != nil {
+				cs[i] = append(cs[i], member{"max", jfloat(*c.Max)})
+			}
+			if c.Min != nil {
+				cs[i] = append(cs[i], member{"min", jfloat(*c.Min)})
+			}
+		}
+		d = append(d, member{"constraints", cs})
+	}
 	params := object{}
 	for _, p := range s.Params {
 		params = append(params, member{p.Name, paramObject(p)})

@@ -57,6 +57,9 @@ objectives: [{metric: loss, direction: minimize}, {metric: ms, direction: minimi
 params:
   x: {type: float, low: -1, high: 1}
   n: {type: int, low: 1, high: 1000, log: true}
+constraints:
+  - {metric: memory_mb, max: 1000}
+  - {metric: recall, min: 0.5, max: 1}
 sampler: {name: nsga2, population_size: 6}
 `,
 	"conditional": `name: cond
@@ -145,6 +148,9 @@ func TestDefinitionRoundTrip(t *testing.T) {
 			again, err := back.Definition(7)
 			if err != nil || string(again) != string(def) {
 				t.Errorf("definition of the parsed definition:\n%s\nwant\n%s (%v)", again, def, err)
+			}
+			if !reflect.DeepEqual(back.Constraints, s.Constraints) {
+				t.Errorf("constraints %v, want %v", back.Constraints, s.Constraints)
 			}
 			if back.Retrain != nil && !reflect.DeepEqual(back.Retrain, s.Retrain) {
 				t.Errorf("retrain %+v, want %+v", back.Retrain, s.Retrain)

@@ -2,7 +2,9 @@
 // spreadsheets, notebooks and other tools.
 //
 // CSV columns, in this order: number, kind, state, one column per objective (named by the
-// study's metric names, else value or value_0, value_1, …), params as param_<name> sorted
+// study's metric names, else value or value_0, value_1, …), for a study whose trials have
+// constraint values feasible (true or false, for COMPLETE trials) and violation (the sum of
+// positive constraint values, inf when one is unknown), params as param_<name> sorted
 // by name (a WAITING trial's enqueued params), other metrics as metric_<name> sorted, user attributes as user_<key> sorted
 // (JSON-encoded unless a string), then reason, retry_of, start, end, duration_s (seconds,
 // three decimals). Times are RFC 3339 in UTC; intermediate values are in step order; ±Inf and NaN are written inf, -inf and nan, in CSV and JSON alike.
@@ -14,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -60,6 +63,10 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 	users := keys(trials, func(t retune.FrozenTrial) map[string]any { return t.UserAttrs })
 	header := []string{"number", "kind", "state"}
 	header = append(header, objs...)
+	constrained := slices.ContainsFunc(trials, func(t retune.FrozenTrial) bool { return t.Constraints() != nil })
+	if constrained {
+		header = append(header, "feasible", "violation")
+	}
 	for _, p := range params {
 		header = append(header, "param_"+p)
 	}
@@ -81,6 +88,13 @@ func CSV(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) error
 				row = append(row, codec.FormatFloat(t.Values[i]))
 			} else {
 				row = append(row, "")
+			}
+		}
+		if constrained {
+			if t.Constraints() != nil {
+				row = append(row, strconv.FormatBool(t.Feasible()), codec.FormatFloat(t.Violation()))
+			} else {
+				row = append(row, "", "")
 			}
 		}
 		for _, p := range params {
@@ -157,10 +171,14 @@ func timeCell(t time.Time) string {
 
 // Trial is the JSON form of a trial. Field order is the output order.
 type Trial struct {
-	Number       int                     `json:"number"`
-	Kind         string                  `json:"kind"`
-	State        string                  `json:"state"`
-	Values       []retune.Float          `json:"values,omitempty"`
+	Number int            `json:"number"`
+	Kind   string         `json:"kind"`
+	State  string         `json:"state"`
+	Values []retune.Float `json:"values,omitempty"`
+	// Feasible and Constraints are set for a trial with constraint values (see
+	// retune.Constraint): whether every one is <= 0, and the values.
+	Feasible     *bool                   `json:"feasible,omitempty"`
+	Constraints  []retune.Float          `json:"constraints,omitempty"`
 	Params       map[string]any          `json:"params,omitempty"`
 	Metrics      map[string]retune.Float `json:"metrics,omitempty"`
 	Intermediate Steps                   `json:"intermediate,omitempty"`
@@ -225,7 +243,9 @@ type Document struct {
 	Model      string   `json:"model"`
 	Directions []string `json:"directions"`
 	Metrics    []string `json:"metrics,omitempty"`
-	Trials     []Trial  `json:"trials"`
+	// Constraints are the study's own (retune.Constraint.String), if any.
+	Constraints []string `json:"constraints,omitempty"`
+	Trials      []Trial  `json:"trials"`
 }
 
 // ToJSON converts a trial to its JSON form.
@@ -236,6 +256,13 @@ func ToJSON(t retune.FrozenTrial) Trial {
 	}
 	for _, v := range t.Values {
 		out.Values = append(out.Values, retune.Float(v))
+	}
+	if cv := t.Constraints(); cv != nil {
+		f := t.Feasible()
+		out.Feasible = &f
+		for _, v := range cv {
+			out.Constraints = append(out.Constraints, retune.Float(v))
+		}
 	}
 	if len(t.Metrics) > 0 {
 		out.Metrics = make(map[string]retune.Float, len(t.Metrics))
@@ -275,10 +302,14 @@ func JSON(w io.Writer, rec retune.StudyRecord, trials []retune.FrozenTrial) erro
 	for _, d := range rec.Directions {
 		doc.Directions = append(doc.Directions, d.String())
 	}
+	for _, c := range rec.Constraints() {
+		doc.Constraints = append(doc.Constraints, c.String())
+	}
 	for i, t := range trials {
 		doc.Trials[i] = ToJSON(t)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "memory_mb <= 100" stays readable
 	return enc.Encode(doc)
 }

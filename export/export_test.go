@@ -129,3 +129,40 @@ func TestStepsInOrder(t *testing.T) {
 		t.Errorf("read back: %+v, %v", back.Intermediate, err)
 	}
 }
+
+// TestConstraints: a constrained study's export says which COMPLETE trials are feasible,
+// by how much the others violate, and what the study's constraints are.
+func TestConstraints(t *testing.T) {
+	ctx := context.Background()
+	s, err := retune.NewStudy(ctx, retune.Config{Name: "c", Sampler: random.New(), Seed: 4,
+		Constraints: []retune.Constraint{retune.AtMost("memory_mb", 100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, mem := range []float64{50, 150, math.NaN()} {
+		tr, _ := s.Ask(ctx)
+		if !math.IsNaN(mem) {
+			tr.SetMetric("memory_mb", mem)
+		}
+		if err := s.Tell(ctx, tr, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, _ := s.Ask(ctx)
+	if err := s.TellState(ctx, tr, retune.TrialFail, errWrap("crashed")); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Trials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c, j bytes.Buffer
+	if err := export.CSV(&c, s.Record(), ts); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.JSON(&j, s.Record(), ts); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "constrained.csv.golden", c.Bytes())
+	golden(t, "constrained.json.golden", j.Bytes())
+}

@@ -279,15 +279,15 @@ func (w WarmStart) previousBest(ctx context.Context, store retune.Storage, curre
 	return "", nil, nil
 }
 
-// Top returns the n best COMPLETE search trials of a single objective, best first, or the
-// first n of the Pareto front with several.
+// Top returns the n best feasible COMPLETE search trials of a single objective, best
+// first, or the first n of the Pareto front (of feasible trials) with several.
 func Top(dirs []retune.Direction, ts []retune.FrozenTrial, n int) []retune.FrozenTrial {
 	var c []retune.FrozenTrial
 	if len(dirs) != 1 {
 		c = retune.BestOf(dirs, ts)
 	} else {
 		for _, t := range ts {
-			if t.Kind == retune.KindSearch && t.State == retune.TrialComplete {
+			if t.Kind == retune.KindSearch && t.State == retune.TrialComplete && t.Feasible() {
 				c = append(c, t)
 			}
 		}

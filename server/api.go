@@ -218,6 +218,8 @@ type trialJSON struct {
 	Params        map[string]any      `json:"params"`
 	Distributions map[string]distJSON `json:"distributions"`
 	Values        []Float             `json:"values,omitempty"`
+	Feasible      *bool               `json:"feasible,omitempty"`
+	Constraints   []Float             `json:"constraints,omitempty"`
 	Metrics       map[string]Float    `json:"metrics,omitempty"`
 	Intermediate  map[string][]Float  `json:"intermediate,omitempty"`
 	UserAttrs     map[string]any      `json:"user_attrs,omitempty"`
@@ -237,6 +239,10 @@ func trialOf(ft retune.FrozenTrial) trialJSON {
 	}
 	if j.Params == nil {
 		j.Params = map[string]any{}
+	}
+	if cv := ft.Constraints(); cv != nil {
+		f := ft.Feasible()
+		j.Feasible, j.Constraints = &f, toFloats(cv)
 	}
 	for k, d := range ft.Distributions {
 		j.Distributions[k] = distOf(d)

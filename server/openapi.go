@@ -187,7 +187,9 @@ var schemas = map[string]any{
 		"params":        mapOf(anyValue),
 		"distributions": mapOf(ref("Distribution")),
 		"values":        ref("Floats"), "metrics": mapOf(ref("Float")), "intermediate": mapOf(ref("Floats")),
-		"user_attrs": mapOf(anyValue), "system_attrs": mapOf(anyValue), "retry_of": typ("integer"),
+		"feasible":    map[string]any{"type": "boolean", "description": "for a trial with constraint values: whether every one is <= 0"},
+		"constraints": ref("Floats"),
+		"user_attrs":  mapOf(anyValue), "system_attrs": mapOf(anyValue), "retry_of": typ("integer"),
 		"reason": typ("string"), "lease": ref("Lease"), "start": dateTime(), "end": dateTime(),
 	}),
 	"TrialList": obj([]string{"trials"}, map[string]any{

@@ -216,3 +216,45 @@ func dropSchema(t *testing.T, dsn, schema string) {
 		t.Logf("drop schema %s: %v", schema, err)
 	}
 }
+
+// TestConstraintsOverAPI: a definition's constraints hold for trials told through the
+// API: the metrics told decide feasibility, the trial says it, and best skips infeasible
+// trials.
+func TestConstraintsOverAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	def := definition("con", 0)
+	def["constraints"] = []any{map[string]any{"metric": "memory_mb", "max": 1000}}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var told []struct {
+		Feasible    *bool `json:"feasible"`
+		Constraints []any `json:"constraints"`
+	}
+	for _, c := range []struct{ loss, mem float64 }{{1, 2000}, {3, 500}, {2, 900}} {
+		q := e.ask("con")
+		r := e.do("run", "POST", fmt.Sprintf("/api/v1/studies/con/trials/%d/tell", q.Number),
+			map[string]any{"epoch": q.Epoch, "values": []any{c.loss}, "metrics": map[string]any{"memory_mb": c.mem}})
+		if r.status != 200 {
+			t.Fatalf("tell: %d %s", r.status, r.body)
+		}
+		var tr struct {
+			Feasible    *bool `json:"feasible"`
+			Constraints []any `json:"constraints"`
+		}
+		r.decode(t, &tr)
+		told = append(told, tr)
+	}
+	if told[0].Feasible == nil || *told[0].Feasible || !*told[1].Feasible || fmt.Sprint(told[0].Constraints) != "[1000]" {
+		t.Errorf("told trials: %+v, want trial 0 infeasible by 1000, the others feasible", told)
+	}
+	r := e.do("read", "GET", "/api/v1/studies/con/best", nil)
+	var best struct {
+		Trials []struct{ Number int } `json:"trials"`
+	}
+	r.decode(t, &best)
+	if r.status != 200 || len(best.Trials) != 1 || best.Trials[0].Number != 2 {
+		t.Errorf("best = %d %s, want trial 2 (trial 0 is better but infeasible)", r.status, r.body)
+	}
+}

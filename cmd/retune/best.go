@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,13 @@ func runBest(ctx context.Context, m *Main, args []string) error {
 	}
 	best := retune.BestOf(rec.Directions, ts)
 	if len(best) == 0 {
+		if cs := rec.Constraints(); len(cs) > 0 && slices.ContainsFunc(ts, func(t retune.FrozenTrial) bool { return t.State == retune.TrialComplete }) {
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = c.String()
+			}
+			return fmt.Errorf("study %q has no feasible completed trial (constraints: %s; see retune trials %s): %w", rec.Name, strings.Join(names, ", "), rec.Name, retune.ErrNotFound)
+		}
 		return fmt.Errorf("study %q has no completed trial: %w", rec.Name, retune.ErrNotFound)
 	}
 	if *asJSON {

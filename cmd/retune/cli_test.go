@@ -688,3 +688,67 @@ budget: {trials: 8}
 		t.Errorf("models %v: want both branches in 8 trials (seed 4)", models)
 	}
 }
+
+// TestConstrainedRun: a trainer's reported metric decides feasibility; the run's lines,
+// trials, best and the CSV export show it, and best picks only a feasible trial even
+// though an infeasible one has a better value.
+func TestConstrainedRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	file := filepath.Join(dir, "study.yaml")
+	// loss = x, memory_mb = 1000·(1 - x): the small losses need too much memory.
+	body := `name: con
+command: ["/bin/sh", "-c", "awk -v x=$0 'BEGIN { printf \"loss=%s memory_mb=%s\\n\", x, 1000 * (1 - x) }'", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+constraints:
+  - {metric: memory_mb, max: 500}
+sampler: {name: random}
+seed: 3
+budget: {trials: 12}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, nil, "run", file, "--db", db)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "infeasible: memory_mb is") || !strings.Contains(r.stderr, "want memory_mb <= 500") {
+		t.Fatalf("run: %v\nwant per-trial lines naming the broken constraint", r)
+	}
+	ts := trials(t, db, "con")
+	bestFeasible, bestAny := -1, -1
+	for _, tr := range ts {
+		if tr.Feasible == nil {
+			t.Fatalf("trial %d has no feasibility: %+v", tr.Number, tr)
+		}
+		x := num(t, tr.Params["x"])
+		if *tr.Feasible != (x >= 0.5) {
+			t.Errorf("trial %d (x=%v) feasible = %v", tr.Number, x, *tr.Feasible)
+		}
+		if bestAny < 0 || tr.Values[0] < ts[bestAny].Values[0] {
+			bestAny = tr.Number
+		}
+		if *tr.Feasible && (bestFeasible < 0 || tr.Values[0] < ts[bestFeasible].Values[0]) {
+			bestFeasible = tr.Number
+		}
+	}
+	if bestFeasible < 0 || *ts[bestAny].Feasible {
+		t.Fatalf("seed 3 should give feasible trials and an infeasible best value: %+v", ts)
+	}
+	var best export.Trial
+	if err := json.Unmarshal([]byte(mustCLI(t, "best", "con", "--db", db, "--json")), &best); err != nil {
+		t.Fatal(err)
+	}
+	if best.Number != bestFeasible {
+		t.Errorf("best = trial %d, want %d (the best feasible; %d is better but infeasible)", best.Number, bestFeasible, bestAny)
+	}
+	out := mustCLI(t, "trials", "con", "--db", db)
+	if !strings.Contains(out, "FEASIBLE") || !strings.Contains(out, "want memory_mb <= 500") {
+		t.Errorf("trials table:\n%s\nwant a FEASIBLE column and the broken constraint", out)
+	}
+	csvOut := mustCLI(t, "export", "con", "--db", db, "--format", "csv")
+	if !strings.HasPrefix(csvOut, "number,kind,state,loss,feasible,violation,") {
+		t.Errorf("csv header: %q", strings.SplitN(csvOut, "\n", 2)[0])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -248,7 +249,8 @@ type progress struct {
 
 	mu                             sync.Mutex
 	done, complete, pruned, failed int
-	best                           *retune.FrozenTrial
+	infeasible                     int                 // of complete
+	best                           *retune.FrozenTrial // the best feasible
 	stopc                          chan struct{}
 	wg                             sync.WaitGroup
 	dirs                           []retune.Direction
@@ -309,6 +311,9 @@ func (p *progress) line() string {
 	defer p.mu.Unlock()
 	el := time.Since(p.begin).Round(time.Second)
 	s := fmt.Sprintf("%d done · %d running · %d pruned · %d failed", p.complete, p.running.Load(), p.pruned, p.failed)
+	if p.infeasible > 0 {
+		s += fmt.Sprintf(" · %d infeasible", p.infeasible)
+	}
 	if p.best != nil {
 		s += fmt.Sprintf(" · best %s (#%d)", fmtValues(p.best.Values), p.best.Number)
 	}
@@ -339,7 +344,9 @@ func (p *progress) finished(t retune.FrozenTrial) (newBest bool) {
 	switch t.State {
 	case retune.TrialComplete:
 		p.complete++
-		if len(p.dirs) == 1 && (p.best == nil || p.dirs[0].Better(t.Values[0], p.best.Values[0])) {
+		if !t.Feasible() {
+			p.infeasible++
+		} else if len(p.dirs) == 1 && (p.best == nil || p.dirs[0].Better(t.Values[0], p.best.Values[0])) {
 			p.best, newBest = &t, true
 		}
 	case retune.TrialPruned:
@@ -356,12 +363,43 @@ func (p *progress) finished(t retune.FrozenTrial) (newBest bool) {
 		line += " " + fmtValues(t.Values)
 	}
 	line += " (" + duration(t) + ")"
+	if t.State == retune.TrialComplete && !t.Feasible() {
+		line += " infeasible: " + p.violated(t)
+	}
 	if t.Reason != "" {
 		first, _, _ := strings.Cut(t.Reason, "\n")
 		line += ": " + first
 	}
 	fmt.Fprintln(p.m.Stderr, line)
 	return newBest
+}
+
+// violated says which of the study's constraints infeasible trial t breaks.
+func (p *progress) violated(t retune.FrozenTrial) string {
+	return violated(p.study.Constraints(), t)
+}
+
+// violated says which of cs (the study's constraints) t breaks: "memory_mb is 1500, want
+// memory_mb <= 1000", or "memory_mb not reported"; for a violation of the trial's own
+// constraint values (Trial.SetConstraints), its total.
+func violated(cs []retune.Constraint, t retune.FrozenTrial) string {
+	cv := t.Constraints()
+	off := len(cv) - len(cs) // the study's values come last
+	var out []string
+	for i, c := range cs {
+		if off+i < 0 || cv[off+i] <= 0 {
+			continue
+		}
+		if m, ok := t.Metrics[c.Metric]; ok && !math.IsNaN(m) {
+			out = append(out, fmt.Sprintf("%s is %s, want %s", c.Metric, fmtValue(m), c))
+		} else {
+			out = append(out, c.Metric+" not reported")
+		}
+	}
+	if len(out) == 0 {
+		return "constraint violation " + fmtValue(t.Violation())
+	}
+	return strings.Join(out, "; ")
 }
 
 // summary prints what the run did and the study's best trials.
@@ -379,6 +417,22 @@ func (m *Main) summary(ctx context.Context, s *retune.Study, res retune.Result, 
 	ts, err := s.Trials(ctx)
 	if err != nil {
 		return
+	}
+	if cs := s.Constraints(); len(cs) > 0 {
+		infeasible, complete := 0, 0
+		for _, t := range ts {
+			if t.Kind == retune.KindSearch && t.State == retune.TrialComplete {
+				complete++
+				if !t.Feasible() {
+					infeasible++
+				}
+			}
+		}
+		names := make([]string, len(cs))
+		for i, c := range cs {
+			names[i] = c.String()
+		}
+		fmt.Fprintf(w, "%d of the study's %d complete trials are infeasible (constraints: %s); the best are feasible\n", infeasible, complete, strings.Join(names, ", "))
 	}
 	n := 5
 	if len(s.Directions()) > 1 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -65,14 +66,34 @@ func runTrials(ctx context.Context, m *Main, args []string) error {
 		return writeJSON(m.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tKIND\tSTATE\tVALUE\tDURATION\tPARAMS\tLOG / REASON")
+	cs := rec.Constraints()
+	feasibleCol := len(cs) > 0 || slices.ContainsFunc(sel, func(t retune.FrozenTrial) bool { return t.Constraints() != nil })
+	if feasibleCol {
+		fmt.Fprintln(tw, "#\tKIND\tSTATE\tVALUE\tFEASIBLE\tDURATION\tPARAMS\tLOG / REASON")
+	} else {
+		fmt.Fprintln(tw, "#\tKIND\tSTATE\tVALUE\tDURATION\tPARAMS\tLOG / REASON")
+	}
 	for _, t := range sel {
 		note, _ := t.SystemAttrs["log"].(string)
 		if t.Reason != "" {
 			first, _, _ := strings.Cut(t.Reason, "\n")
 			note = strings.TrimSpace(note + " " + first)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Kind, t.State, fmtValues(t.Values), duration(t), fmtParams(t.Params), note)
+		value := fmtValues(t.Values)
+		if feasibleCol {
+			feasible := ""
+			switch {
+			case t.State != retune.TrialComplete:
+			case t.Feasible():
+				feasible = "yes"
+			default:
+				feasible = "no"
+				note = strings.TrimSpace(violated(cs, t) + "; " + note)
+				note = strings.TrimSuffix(note, ";")
+			}
+			value += "\t" + feasible
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Kind, t.State, value, duration(t), fmtParams(t.Params), note)
 	}
 	return tw.Flush()
 }

@@ -158,6 +158,10 @@ func (s *Store) Study(ctx context.Context, name string) (rec retune.StudyRecord,
 	return rec, nil
 }
 
+// feasibleSQL holds for a trial t whose stored constraint values are all numbers <= 0
+// (retune.FrozenTrial.Feasible), or that has none.
+const feasibleSQL = `NOT jsonb_path_exists(t.system_attrs::jsonb, '$.constraints[*] ? (@.type() != "number" || @ > 0)')`
+
 // Studies implements retune.StudyStore.
 func (s *Store) Studies(ctx context.Context) (out []retune.StudySummary, err error) {
 	err = s.retry(ctx, func(ctx context.Context) (err error) {
@@ -173,8 +177,8 @@ func (s *Store) studies(ctx context.Context) ([]retune.StudySummary, error) {
 			count(*) FILTER (WHERE t.state = 2), count(*) FILTER (WHERE t.state = 3),
 			count(*) FILTER (WHERE t.state = 4),
 			CASE WHEN cardinality(s.directions) <> 1 THEN NULL
-			     WHEN s.directions[1] = 0 THEN min(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0)
-			     ELSE max(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0) END
+			     WHEN s.directions[1] = 0 THEN min(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0 AND `+feasibleSQL+`)
+			     ELSE max(t.vals[1]) FILTER (WHERE t.state = 2 AND t.kind = 0 AND `+feasibleSQL+`) END
 		FROM studies s LEFT JOIN trials t ON t.study_id = s.id
 		GROUP BY s.id
 		ORDER BY s.name`)

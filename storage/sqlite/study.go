@@ -200,7 +200,9 @@ func (s *Store) Studies(ctx context.Context) ([]retune.StudySummary, error) {
 				agg = "max"
 			}
 			var best sql.NullFloat64
-			err := tx.QueryRowContext(ctx, `SELECT `+agg+`(value0) FROM trials WHERE study_id = ? AND state = ? AND kind = ?`,
+			// Feasible trials only: every stored constraint value a number <= 0.
+			err := tx.QueryRowContext(ctx, `SELECT `+agg+`(value0) FROM trials WHERE study_id = ? AND state = ? AND kind = ?
+				AND NOT EXISTS (SELECT 1 FROM json_each(system_attrs, '$.constraints') WHERE type NOT IN ('integer', 'real') OR value > 0)`,
 				sum.ID, retune.TrialComplete, retune.KindSearch).Scan(&best)
 			if err != nil {
 				return err

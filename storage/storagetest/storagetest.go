@@ -65,6 +65,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"FindEvents", testFindEvents},
 		{"Tokens", testTokens},
 		{"Idempotency", testIdempotency},
+		{"Constraints", testConstraints},
+		{"ConstraintsSummary", testConstraintsSummary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
