@@ -113,6 +113,8 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 		return choice{GP, fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
 		return choice{TPE, fmt.Sprintf("%d complete trials, %d of %d params categorical: TPE after GP (CMA-ES cannot model categorical params)", sm.complete, cat, params)}
+	case sm.constrained > 0:
+		return choice{TPE, fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
 	}
 	return choice{CMAES, fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
 }

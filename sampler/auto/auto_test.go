@@ -35,6 +35,14 @@ func history(n int, st retune.TrialState, dists map[string]retune.Distribution) 
 	return out
 }
 
+// constrained gives every trial of h a constraint value (satisfied).
+func constrained(h []retune.FrozenTrial) []retune.FrozenTrial {
+	for i := range h {
+		h[i].SystemAttrs = map[string]any{"constraints": []any{-1.0}}
+	}
+	return h
+}
+
 func concat(hs ...[]retune.FrozenTrial) []retune.FrozenTrial {
 	var out []retune.FrozenTrial
 	for _, h := range hs {
@@ -77,6 +85,8 @@ func TestChoice(t *testing.T) {
 			concat(history(5, retune.TrialComplete, numeric), history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit})), auto.TPE},
 		{"conditional stays", auto.Options{}, one,
 			concat(history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit}), history(300, retune.TrialComplete, numeric)), auto.TPE},
+		{"constrained small budget", auto.Options{GPTrials: 30}, one, constrained(history(29, retune.TrialComplete, numeric)), auto.GP},
+		{"constrained large budget", auto.Options{GPTrials: 30}, one, concat(history(29, retune.TrialComplete, numeric), constrained(history(1, retune.TrialComplete, numeric))), auto.TPE},
 		{"two objectives small budget", auto.Options{}, two, history(50, retune.TrialComplete, numeric), auto.TPE},
 		{"two objectives large budget", auto.Options{}, two, history(250, retune.TrialComplete, numeric), auto.NSGA2},
 		{"two objectives custom threshold", auto.Options{NSGA2Trials: 10}, two, history(10, retune.TrialComplete, numeric), auto.NSGA2},

@@ -37,7 +37,12 @@
 //     categorical param, TPE instead, since CMA-ES would draw it uniformly. On the same
 //     problems at 500 trials, the GP alone ends lower on Hartmann6 and mixedB (4e-5 and
 //     2e-5 against 1.3e-4 and 7e-5), higher on Branin (7e-6 against 4e-7), and takes four
-//     to seven times as long.
+//     to seven times as long. In a study with constraints (a COMPLETE trial has constraint
+//     values, see retune.Constraint), TPE instead: CMA-ES does not model feasibility.
+//
+// Every sampler auto picks except CMA-ES uses feasibility (see each package's doc): GP by
+// constrained expected improvement, TPE by ranking infeasible trials after feasible ones,
+// NSGA-II by constrained domination.
 //
 // The quantities the rules read only grow within a study (COMPLETE trials are never
 // removed, and a param missing from one COMPLETE trial stays missing from it), so a study

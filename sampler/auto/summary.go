@@ -8,11 +8,13 @@ import (
 
 // summary is what the rules need from a prefix of a study's finished trials.
 type summary struct {
-	n        int                            // trials summarized
-	last     trialID                        // the n-th trial, to recognize the study
-	complete int                            // COMPLETE trials
-	count    map[string]int                 // COMPLETE trials that have each param
-	dist     map[string]retune.Distribution // each param's distribution in the latest of them
+	n        int     // trials summarized
+	last     trialID // the n-th trial, to recognize the study
+	complete int     // COMPLETE trials
+	// constrained counts COMPLETE trials with constraint values (feasible or not).
+	constrained int
+	count       map[string]int                 // COMPLETE trials that have each param
+	dist        map[string]retune.Distribution // each param's distribution in the latest of them
 }
 
 // trialID identifies a stored trial: a later request of the same study holds the same
@@ -55,7 +57,7 @@ func (s *Sampler) summarize(trials []retune.FrozenTrial) *summary {
 }
 
 func (sm *summary) clone() *summary {
-	out := &summary{n: sm.n, last: sm.last, complete: sm.complete,
+	out := &summary{n: sm.n, last: sm.last, complete: sm.complete, constrained: sm.constrained,
 		count: make(map[string]int, len(sm.count)), dist: make(map[string]retune.Distribution, len(sm.dist))}
 	for k, v := range sm.count {
 		out.count[k] = v
@@ -74,6 +76,9 @@ func (sm *summary) extend(trials []retune.FrozenTrial) {
 			continue
 		}
 		sm.complete++
+		if len(ft.Constraints()) > 0 {
+			sm.constrained++
+		}
 		for name := range ft.Params {
 			sm.count[name]++
 			if d, ok := ft.Distributions[name]; ok {

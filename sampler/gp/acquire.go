@@ -8,12 +8,16 @@ import (
 	"github.com/a6b40afc/retune/internal/lowdisc"
 )
 
-// acquirer maximizes log expected improvement over the model space of dims.
+// acquirer maximizes log expected improvement, plus the log probability of feasibility
+// under each constraint's GP, over the model space of dims.
 type acquirer struct {
 	ps   *posterior
 	dims []dim
-	best float64 // the best (smallest) standardized value observed
+	best float64 // the best (smallest) standardized feasible value observed; NaN: none
 	cont []int   // indexes of the continuous dims
+	cons []conPost
+	cdmu []float64 // scratch: a constraint's gradients
+	cdv  []float64
 
 	k, g, b   []float64
 	dmu, dv   []float64
@@ -23,8 +27,24 @@ type acquirer struct {
 	opt       *lbfgs
 }
 
-func newAcquirer(ps *posterior, dims []dim, best float64) *acquirer {
-	a := &acquirer{ps: ps, dims: dims, best: best}
+// conPost is a constraint's GP posterior (of standardized constraint values) and the
+// standardized value of 0, below which the constraint holds.
+type conPost struct {
+	ps  *posterior
+	thr float64
+}
+
+// logPoF returns the log probability that the constraint holds at x, given the posterior
+// mean and variance there, and its derivatives by the mean and by the variance.
+func (c conPost) logPoF(mu, v float64) (lp, dmu, dvar float64) {
+	sigma := math.Sqrt(v)
+	z := (c.thr - mu) / sigma
+	lp, dz := logPhi(z)
+	return lp, -dz / sigma, -dz * z / sigma / (2 * sigma)
+}
+
+func newAcquirer(ps *posterior, dims []dim, best float64, cons []conPost) *acquirer {
+	a := &acquirer{ps: ps, dims: dims, best: best, cons: cons}
 	for j := range dims {
 		if dims[j].kind == continuous {
 			a.cont = append(a.cont, j)
@@ -33,6 +53,7 @@ func newAcquirer(ps *posterior, dims []dim, best float64) *acquirer {
 	n, d := ps.n, ps.d
 	a.k, a.g, a.b = make([]float64, n), make([]float64, n), make([]float64, n)
 	a.dmu, a.dv, a.x = make([]float64, d), make([]float64, d), make([]float64, d)
+	a.cdmu, a.cdv = make([]float64, d), make([]float64, d)
 	a.bestLocal = make([]float64, d)
 	nc := len(a.cont)
 	a.z, a.lo, a.hi = make([]float64, nc), make([]float64, nc), make([]float64, nc)
@@ -41,11 +62,26 @@ func newAcquirer(ps *posterior, dims []dim, best float64) *acquirer {
 	return a
 }
 
-// value returns the acquisition value (log EI) at x.
+// value returns the acquisition value at x: log EI (none when no feasible value is
+// known) plus the log probability of feasibility.
 func (a *acquirer) value(x []float64) float64 {
-	mu, v := a.ps.predict(x, a.k)
-	ei, _, _ := logEI(mu, math.Sqrt(v), a.best)
-	return ei
+	ei := 0.0
+	if !math.IsNaN(a.best) {
+		mu, v := a.ps.predict(x, a.k)
+		ei, _, _ = logEI(mu, math.Sqrt(v), a.best)
+	}
+	return ei + a.feasibility(x)
+}
+
+// feasibility returns the log probability that x satisfies every modelled constraint.
+func (a *acquirer) feasibility(x []float64) float64 {
+	s := 0.0
+	for _, c := range a.cons {
+		mu, v := c.ps.predict(x, a.k)
+		lp, _, _ := c.logPoF(mu, v)
+		s += lp
+	}
+	return s
 }
 
 // candidates draws c points of a scrambled Sobol sequence (uniform points if the space
@@ -83,6 +119,13 @@ func (a *acquirer) candidates(c int, r *rand.Rand) (xs, vals []float64) {
 // score returns the log EI of the c points xs.
 func (a *acquirer) score(xs []float64, c int) []float64 {
 	ps, d, n := a.ps, a.ps.d, a.ps.n
+	if len(a.cons) > 0 || math.IsNaN(a.best) {
+		vals := make([]float64, c)
+		for i := range c {
+			vals[i] = a.value(xs[i*d : i*d+d])
+		}
+		return vals
+	}
 	vals := make([]float64, c)
 	var ks [4][]float64
 	buf := make([]float64, 4*n)
@@ -167,16 +210,29 @@ func (a *acquirer) gradientStep(x []float64, val float64) float64 {
 		for q, j := range cont {
 			a.x[j] = z[q]
 		}
-		mu, v := a.ps.predictGrad(a.x, a.k, a.g, a.b, a.dmu, a.dv)
-		sigma := math.Sqrt(v)
-		ei, dmu, dsigma := logEI(mu, sigma, a.best)
+		ei := 0.0
+		clear(g)
+		if !math.IsNaN(a.best) {
+			mu, v := a.ps.predictGrad(a.x, a.k, a.g, a.b, a.dmu, a.dv)
+			sigma := math.Sqrt(v)
+			var dmu, dsigma float64
+			ei, dmu, dsigma = logEI(mu, sigma, a.best)
+			dvar := dsigma / (2 * sigma)
+			for q, j := range cont {
+				g[q] = -(dmu*a.dmu[j] + dvar*a.dv[j])
+			}
+		}
+		for _, c := range a.cons {
+			mu, v := c.ps.predictGrad(a.x, a.k, a.g, a.b, a.cdmu, a.cdv)
+			lp, dmu, dvar := c.logPoF(mu, v)
+			ei += lp
+			for q, j := range cont {
+				g[q] -= dmu*a.cdmu[j] + dvar*a.cdv[j]
+			}
+		}
 		if math.IsNaN(ei) || math.IsInf(ei, 0) {
 			clear(g)
 			return math.Inf(1)
-		}
-		dvar := dsigma / (2 * sigma)
-		for q, j := range cont {
-			g[q] = -(dmu*a.dmu[j] + dvar*a.dv[j])
 		}
 		if ei > bestVal {
 			bestVal = ei

@@ -38,6 +38,19 @@
 // observations of the posterior mean (kriging believer), without refitting: the expected
 // improvement drops near them, so parallel asks propose different points.
 //
+// # Constraints
+//
+// When COMPLETE trials carry constraint values (retune.FrozenTrial.Constraints; see
+// retune.Constraint), each constraint value gets a GP of its own, fitted like the
+// objective's (same kernel, priors and checkpoints; an unknown value, NaN, counts as the
+// largest observed). The acquisition is constrained expected improvement (Gardner et al.,
+// "Bayesian optimization with inequality constraints", ICML 2014), in logs: log EI over the
+// best feasible value plus, for each constraint, the log probability that it is <= 0 under
+// its GP. Until a feasible trial exists, the probability of feasibility alone is maximized,
+// from the least violating trial. A constraint whose observed values are all equal tells
+// nothing and is left out. Running trials join the objective's GP only (kriging believer).
+// Optuna's GPSampler does the same with constraints_func.
+//
 // # History and startup
 //
 // An observation is a COMPLETE trial with every param of the joint space, each drawn from

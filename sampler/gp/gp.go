@@ -149,8 +149,19 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 		s.mu.Unlock()
 		return s.qmc.Relative(ctx, req)
 	}
-	x, yraw := h.x[:m*D:m*D], h.y[:m:m]
-	p, l := h.factor(m, s.fixNoise)
+	x, yraw := h.x[:m*D:m*D], h.y.v[:m:m]
+	p, l := h.factor(&h.y, m, s.fixNoise)
+	type consFit struct {
+		raw []float64
+		p   kernelParams
+		l   []float64
+	}
+	fits := make([]consFit, len(h.cons))
+	for k := range h.cons {
+		c := &h.cons[k]
+		fits[k].raw = c.v[:m:m]
+		fits[k].p, fits[k].l = h.factor(c, m, s.fixNoise)
+	}
 	dims, cat := h.dims, h.cat
 	s.mu.Unlock()
 
@@ -159,14 +170,52 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 	ps := &posterior{d: D, cat: cat, p: p, x: x, n: m, l: l, alpha: slices.Clone(y)}
 	forwardSolve(l, m, ps.alpha)
 	backSolve(l, m, ps.alpha)
-	bestI := 0
+
+	// Constraints: a GP per constraint value; the acquisition adds the log probability
+	// that each is <= 0 (constrained EI, Gardner et al. 2014). A constraint whose values
+	// are all equal (or all unknown) carries no information and is left out.
+	var cons []conPost
+	feasible := make([]bool, m)
+	viol := make([]float64, m)
+	for i := range m {
+		feasible[i] = true
+		for _, f := range fits {
+			if r := f.raw[i]; r > 0 {
+				feasible[i] = false
+				viol[i] += r
+			}
+		}
+	}
+	for _, f := range fits {
+		cy := make([]float64, m)
+		mean, sd := standardize(f.raw, cy)
+		if sd == 0 {
+			continue
+		}
+		cp := &posterior{d: D, cat: cat, p: f.p, x: x, n: m, l: f.l, alpha: cy}
+		forwardSolve(f.l, m, cp.alpha)
+		backSolve(f.l, m, cp.alpha)
+		cons = append(cons, conPost{ps: cp, thr: -mean / sd})
+	}
+	// The incumbent is the best feasible observation; with none feasible, the least
+	// violating one, and the acquisition is the probability of feasibility alone.
+	bestI, best := -1, math.NaN()
 	for i, v := range y {
-		if v < y[bestI] {
+		if feasible[i] && (bestI < 0 || v < y[bestI]) {
 			bestI = i
 		}
 	}
+	if bestI >= 0 {
+		best = y[bestI]
+	} else {
+		bestI = 0
+		for i := range viol {
+			if viol[i] < viol[bestI] {
+				bestI = i
+			}
+		}
+	}
 	incumbent := x[bestI*D : bestI*D+D]
-	best := y[bestI]
 
 	// Kriging believer: running trials join as observations of the posterior mean. The
 	// mean is unchanged; the variance drops near them, and with it the expected
@@ -177,7 +226,9 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 		for i := m; i < bp.n; i++ {
 			ps.kvec(bp.x[i*D:i*D+D], k)
 			yb[i] = dot(k, ps.alpha)
-			best = math.Min(best, yb[i]) // the believed values count as observed
+			if !math.IsNaN(best) {
+				best = math.Min(best, yb[i]) // the believed values count as observed
+			}
 		}
 		forwardSolve(bp.l, bp.n, yb)
 		backSolve(bp.l, bp.n, yb)
@@ -187,7 +238,7 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	a := newAcquirer(ps, dims, best)
+	a := newAcquirer(ps, dims, best, cons)
 	u := a.maximize(req.Rand, candidates(s.candidates, ps.n), s.local, incumbent)
 	for j := range dims {
 		out[dims[j].name] = dims[j].external(u[j])

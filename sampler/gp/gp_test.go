@@ -248,3 +248,17 @@ func TestBraninRegret(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraints: told a constraint, the GP maximizes constrained expected improvement
+// and closes in on the feasible optimum (0.25, on the constraint's boundary, so about
+// half its proposals there fall just outside); without it, it closes in on the infeasible
+// optimum and its best feasible value is an early draw's.
+func TestConstraints(t *testing.T) {
+	t.Parallel()
+	newSampler := func() retune.Sampler { return gp.New(gp.Options{}) }
+	_, with := samplertest.ConstrainedRun(t, newSampler, 40, true)
+	_, without := samplertest.ConstrainedRun(t, newSampler, 40, false)
+	if with > 0.26 || with >= without {
+		t.Errorf("best feasible value after 40 trials: %v with the constraint, %v without; want <= 0.26 (optimum 0.25) and better than without", with, without)
+	}
+}

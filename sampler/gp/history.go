@@ -21,8 +21,17 @@ type history struct {
 	// obsUpTo[i] is the number of observations among the first i trials.
 	obsUpTo []int
 	x       []float64 // observations in model space, len(dims) per row
-	y       []float64 // values to minimize (±Inf kept)
+	y       series    // values to minimize (±Inf kept)
+	// cons holds one series per constraint value (retune.FrozenTrial.Constraints) once an
+	// observation has constraints: NaN (unknown) is kept as +Inf, the worst; an
+	// observation with fewer values than cons gets +Inf for the missing ones.
+	cons []series
+}
 
+// series is one modelled value of the observations, with its own GP: the values, the
+// hyperparameters fitted at checkpoints, and the Cholesky factor kept between requests.
+type series struct {
+	v    []float64
 	fits map[int]kernelParams // by checkpoint (a number of observations)
 
 	// chol is the packed Cholesky factor of the first cholN observations under the
@@ -30,6 +39,10 @@ type history struct {
 	chol         []float64
 	cholN, cholC int
 	krow         []float64
+}
+
+func newSeries(n int) series {
+	return series{v: make([]float64, n, max(n, 8)), fits: map[int]kernelParams{}, cholC: -1}
 }
 
 // spaceKey identifies a modelled space and direction.
@@ -46,7 +59,7 @@ func spaceKey(dims []dim, dir retune.Direction) string {
 }
 
 func newHistory(key string, dims []dim, dir retune.Direction) *history {
-	h := &history{key: key, dims: dims, dir: dir, obsUpTo: []int{0}, fits: map[int]kernelParams{}, cholC: -1}
+	h := &history{key: key, dims: dims, dir: dir, obsUpTo: []int{0}, y: newSeries(0)}
 	h.cat = make([]bool, len(dims))
 	for j := range dims {
 		h.cat[j] = dims[j].kind == categorical
@@ -73,11 +86,28 @@ func (h *history) extend(trials []retune.FrozenTrial) {
 	d := len(h.dims)
 	row := make([]float64, d)
 	for i := len(h.trials); i < len(trials); i++ {
-		if y, ok := h.encodeTrial(&trials[i], row); ok {
+		ft := &trials[i]
+		if y, ok := h.encodeTrial(ft, row); ok {
+			n := len(h.y.v)
 			h.x = append(h.x, row...)
-			h.y = append(h.y, y)
+			h.y.v = append(h.y.v, y)
+			cv := ft.Constraints()
+			for len(h.cons) < len(cv) { // a constraint first seen: earlier observations lack it
+				c := newSeries(n)
+				for k := range c.v {
+					c.v[k] = math.Inf(1)
+				}
+				h.cons = append(h.cons, c)
+			}
+			for k := range h.cons {
+				c := math.Inf(1)
+				if k < len(cv) && !math.IsNaN(cv[k]) {
+					c = cv[k]
+				}
+				h.cons[k].v = append(h.cons[k].v, c)
+			}
 		}
-		h.obsUpTo = append(h.obsUpTo, len(h.y))
+		h.obsUpTo = append(h.obsUpTo, len(h.y.v))
 	}
 	h.trials = trials
 }
@@ -122,8 +152,9 @@ func encodeParams(dims []dim, ft *retune.FrozenTrial, row []float64) bool {
 
 // standardize writes the values to out with ±Inf clipped to the largest and smallest
 // finite values, centred and scaled to unit variance; all values are 0 when none is finite
-// or all are equal.
-func standardize(y, out []float64) {
+// or all are equal. It returns the map from a raw value r to its standardized one,
+// (r - mean)/sd, as mean and sd; sd is 0 when all values became 0.
+func standardize(y, out []float64) (mean, sd float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range y {
 		if !math.IsInf(v, 0) {
@@ -132,9 +163,8 @@ func standardize(y, out []float64) {
 	}
 	if lo > hi {
 		clear(out[:len(y)])
-		return
+		return 0, 0
 	}
-	mean := 0.0
 	for i, v := range y {
 		out[i] = math.Max(lo, math.Min(v, hi))
 		mean += out[i]
@@ -145,14 +175,15 @@ func standardize(y, out []float64) {
 		out[i] -= mean
 		ss += out[i] * out[i]
 	}
-	sd := math.Sqrt(ss / float64(len(y)))
+	sd = math.Sqrt(ss / float64(len(y)))
 	if sd < 1e-12*math.Max(1, math.Abs(mean)) {
 		clear(out[:len(y)])
-		return
+		return mean, 0
 	}
 	for i := range y {
 		out[i] /= sd
 	}
+	return mean, sd
 }
 
 // Hyperparameters are fitted at checkpoints, numbers of observations: every one up to 40,
@@ -189,44 +220,44 @@ func parentCheckpoint(c int) int {
 	return p
 }
 
-// fitAt returns the hyperparameters fitted at checkpoint c, fitting them (and their
-// parents) if needed.
-func (h *history) fitAt(c int, fixNoise bool) kernelParams {
-	if p, ok := h.fits[c]; ok {
+// fitAt returns the hyperparameters of series s fitted at checkpoint c, fitting them (and
+// their parents) if needed.
+func (h *history) fitAt(s *series, c int, fixNoise bool) kernelParams {
+	if p, ok := s.fits[c]; ok {
 		return p
 	}
 	d := len(h.dims)
 	init, iters := defaultParams(d, fixNoise), 60
 	if pc := parentCheckpoint(c); pc > 0 {
-		init, iters = h.fitAt(pc, fixNoise), 30
+		init, iters = h.fitAt(s, pc, fixNoise), 30
 	}
 	y := make([]float64, c)
-	standardize(h.y[:c], y)
+	standardize(s.v[:c], y)
 	f := newFitter(h.x[:c*d], c, d, h.cat, y, fixNoise)
 	p := f.fit(f.theta(init), iters)
-	h.fits[c] = p
+	s.fits[c] = p
 	return p
 }
 
-// factor returns the hyperparameters for m observations and the packed Cholesky factor of
-// their kernel matrix, kept and extended between requests.
-func (h *history) factor(m int, fixNoise bool) (kernelParams, []float64) {
+// factor returns the hyperparameters of series s for m observations and the packed
+// Cholesky factor of their kernel matrix, kept and extended between requests.
+func (h *history) factor(s *series, m int, fixNoise bool) (kernelParams, []float64) {
 	c := checkpoint(m)
-	p := h.fitAt(c, fixNoise)
+	p := h.fitAt(s, c, fixNoise)
 	d := len(h.dims)
 	switch {
-	case h.cholC == c:
-		if h.cholN < m {
-			h.chol, h.krow = extendFactor(h.chol, h.cholN, m, h.x, d, h.cat, p, h.krow)
-			h.cholN = m
+	case s.cholC == c:
+		if s.cholN < m {
+			s.chol, s.krow = extendFactor(s.chol, s.cholN, m, h.x, d, h.cat, p, s.krow)
+			s.cholN = m
 		}
-	case c > h.cholC:
-		h.chol, h.krow = extendFactor(nil, 0, m, h.x, d, h.cat, p, h.krow)
-		h.cholC, h.cholN = c, m
+	case c > s.cholC:
+		s.chol, s.krow = extendFactor(nil, 0, m, h.x, d, h.cat, p, s.krow)
+		s.cholC, s.cholN = c, m
 	default: // an older request than the factor kept
 		l, _ := extendFactor(nil, 0, m, h.x, d, h.cat, p, nil)
 		return p, l
 	}
 	n := rowStart(m)
-	return p, h.chol[:n:n]
+	return p, s.chol[:n:n]
 }

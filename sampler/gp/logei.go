@@ -77,3 +77,18 @@ func logEI(mu, sigma, best float64) (v, dmu, dsigma float64) {
 	dz := dlogH(z)
 	return v, -dz / sigma, (1 - dz*z) / sigma
 }
+
+// logPhi returns log Φ(z), the log of the standard normal CDF, and its derivative
+// φ(z)/Φ(z), both accurate far into the lower tail (where Φ underflows).
+func logPhi(z float64) (v, dz float64) {
+	switch {
+	case math.IsInf(z, 1):
+		return 0, 0
+	case z < 0:
+		// Φ(z) = erfc(-z/√2)/2 = erfcx(-z/√2)·exp(-z²/2)/2.
+		e := erfcx(-z / sqrt2)
+		return math.Log(e) - z*z/2 - math.Ln2, 2 / (sqrt2Pi * e)
+	}
+	c := normCDF(z)
+	return math.Log1p(-normCDF(-z)), phi(z) / c
+}

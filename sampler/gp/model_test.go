@@ -420,3 +420,40 @@ func TestCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestLogPhi(t *testing.T) {
+	t.Parallel()
+	for _, z := range []float64{-40, -8, -3, -1, -1e-9, 0, 0.5, 2, 9} {
+		v, dz := logPhi(z)
+		if want := math.Log(normCDF(z)); z > -30 && !near(v, want, 1e-9) {
+			t.Errorf("logPhi(%v) = %v, want %v", z, v, want)
+		}
+		h := 1e-6
+		vp, _ := logPhi(z + h)
+		vm, _ := logPhi(z - h)
+		if want := (vp - vm) / (2 * h); !near(dz, want, 1e-5) {
+			t.Errorf("dlogPhi(%v) = %v, want %v", z, dz, want)
+		}
+	}
+	if v, _ := logPhi(-1e4); math.IsInf(v, 0) || math.IsNaN(v) {
+		t.Errorf("logPhi(-1e4) = %v, want finite", v)
+	}
+}
+
+// TestLogPoFDerivatives: the log probability of feasibility's derivatives by the mean
+// and the variance match finite differences.
+func TestLogPoFDerivatives(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ thr, mu, v float64 }{{0, 0, 1}, {0.5, -1, 0.3}, {-1, 2, 0.05}, {1, 1.2, 4}} {
+		cp := conPost{thr: c.thr}
+		_, dmu, dv := cp.logPoF(c.mu, c.v)
+		h := 1e-6
+		f := func(mu, v float64) float64 { lp, _, _ := cp.logPoF(mu, v); return lp }
+		if want := (f(c.mu+h, c.v) - f(c.mu-h, c.v)) / (2 * h); !near(dmu, want, 1e-5) {
+			t.Errorf("dlogPoF/dmu at %+v = %v, want %v", c, dmu, want)
+		}
+		if want := (f(c.mu, c.v+h) - f(c.mu, c.v-h)) / (2 * h); !near(dv, want, 1e-5) {
+			t.Errorf("dlogPoF/dvar at %+v = %v, want %v", c, dv, want)
+		}
+	}
+}

@@ -43,7 +43,16 @@
 // req.Space (params every COMPLETE trial has); other params, such as conditional ones, are
 // drawn uniformly by Independent. A parent without a usable value for a param (a value
 // outside the current distribution, or drawn from one of another kind) contributes a
-// uniform draw instead. There are no constraints.
+// uniform draw instead.
+//
+// # Constraints
+//
+// Infeasible trials (see retune.Constraint) are handled by Deb's constrained domination,
+// as Optuna's NSGAIISampler does with constraints_func: a feasible trial beats an
+// infeasible one, and of two infeasible trials the one with less total violation wins.
+// Survival takes the feasible trials first, ranked as without constraints, and fills what
+// places are left with infeasible ones by least violation; parent tournaments that involve
+// an infeasible member pick the one with less violation.
 //
 // With a single objective the sampler is an elitist genetic algorithm: the population is
 // the best PopulationSize trials by value (among the survivors of earlier generations), and

@@ -250,15 +250,26 @@ func (s *Sampler) Relative(_ context.Context, req *retune.SampleRequest) (map[st
 
 // parents picks two members of the population, redrawing the second (up to 8 times) while
 // it is the first: by binary tournament on the crowded comparison (front, then crowding
-// distance) with one or two objectives, uniformly with more (NSGA-III).
+// distance) with one or two objectives, uniformly with more (NSGA-III). While the
+// population holds infeasible trials, a tournament between two members of which one is
+// infeasible picks the one with less constraint violation (a feasible one has none).
 func (s *Sampler) parents(r *rand.Rand, g *generations) (int, int) {
 	n := len(g.pop)
 	pick := func() int {
 		i := r.IntN(n)
-		if g.crowding == nil {
+		if g.crowding == nil && g.viol == nil {
 			return i
 		}
 		j := r.IntN(n)
+		if g.viol != nil && (g.viol[i] > 0 || g.viol[j] > 0) {
+			if g.viol[j] < g.viol[i] {
+				return j
+			}
+			return i
+		}
+		if g.crowding == nil {
+			return i
+		}
 		switch {
 		case g.levels[j] < g.levels[i]:
 			return j

@@ -525,3 +525,11 @@ func TestConcurrentWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraints: with constrained domination the population fills with feasible trials.
+func TestConstraints(t *testing.T) {
+	t.Parallel()
+	newSampler := func() retune.Sampler { return nsga2.New(nsga2.Options{PopulationSize: 10}) }
+	samplertest.CheckConstraintsUsed(t, newSampler, 100, retune.Minimize, retune.Minimize)
+	samplertest.CheckConstraintsUsed(t, newSampler, 100)
+}

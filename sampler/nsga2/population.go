@@ -1,6 +1,7 @@
 package nsga2
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 
@@ -20,6 +21,9 @@ type generations struct {
 	// is nil with three or more objectives.
 	levels   []int
 	crowding []float64
+	// viol is the constraint violation of each member (retune.FrozenTrial.Violation), nil
+	// when every member is feasible.
+	viol []float64
 }
 
 // population returns the current population for req, or nil before the first one is
@@ -67,15 +71,31 @@ func (s *Sampler) population(req *retune.SampleRequest) *generations {
 			next.pop = cand // the first generation, whole
 			continue
 		}
-		points := values(cand)
+		// Deb's constrained domination: feasible trials survive first, ranked as without
+		// constraints; places left go to infeasible ones by least violation.
+		feasible, infeasible := splitFeasible(cand)
 		var keep []int
-		if refs == nil {
-			keep = pareto.Order(dirs, points)[:s.size]
+		if len(feasible) >= s.size {
+			fc := make([]*retune.FrozenTrial, len(feasible))
+			for k, i := range feasible {
+				fc[k] = cand[i]
+			}
+			points := values(fc)
+			var sel []int
+			if refs == nil {
+				sel = pareto.Order(dirs, points)[:s.size]
+			} else {
+				// Ties in niching are broken by a generator seeded with the generation, so
+				// that every process derives the same population.
+				r := rand.New(rand.NewPCG(uint64(start/s.size), 0x6e736761))
+				sel = nicheSelect(dirs, points, s.size, refs, r)
+			}
+			keep = make([]int, len(sel))
+			for k, i := range sel {
+				keep[k] = feasible[i]
+			}
 		} else {
-			// Ties in niching are broken by a generator seeded with the generation, so
-			// that every process derives the same population.
-			r := rand.New(rand.NewPCG(uint64(start/s.size), 0x6e736761))
-			keep = nicheSelect(dirs, points, s.size, refs, r)
+			keep = append(feasible, infeasible[:s.size-len(feasible)]...)
 		}
 		pop := make([]*retune.FrozenTrial, len(keep))
 		for k, i := range keep {
@@ -85,6 +105,14 @@ func (s *Sampler) population(req *retune.SampleRequest) *generations {
 	}
 	if len(dirs) < 3 {
 		next.levels, next.crowding = pareto.LevelsCrowding(dirs, values(next.pop))
+	}
+	for i, t := range next.pop {
+		if v := t.Violation(); v > 0 {
+			if next.viol == nil {
+				next.viol = make([]float64, len(next.pop))
+			}
+			next.viol[i] = v
+		}
 	}
 	s.mu.Lock()
 	if s.cache == nil || len(s.cache.numbers) < len(next.numbers) || !s.cache.continues(dirs, complete, full) {
@@ -106,6 +134,22 @@ func (g *generations) continues(dirs []retune.Direction, complete []*retune.Froz
 		}
 	}
 	return true
+}
+
+// splitFeasible returns the indexes of the feasible trials of ts, in order, and of the
+// infeasible ones by least violation (ties by index).
+func splitFeasible(ts []*retune.FrozenTrial) (feasible, infeasible []int) {
+	viol := make([]float64, len(ts))
+	for i, t := range ts {
+		if t.Feasible() {
+			feasible = append(feasible, i)
+		} else {
+			viol[i] = t.Violation()
+			infeasible = append(infeasible, i)
+		}
+	}
+	slices.SortStableFunc(infeasible, func(a, b int) int { return cmp.Compare(viol[a], viol[b]) })
+	return feasible, infeasible
 }
 
 func values(ts []*retune.FrozenTrial) [][]float64 {

@@ -38,6 +38,17 @@
 // merely because the search crowded it. Optuna 3.1's densities behave this way; in the
 // benchmark problems it gives lower regret than kernels of equal mass.
 //
+// # Constraints
+//
+// A COMPLETE trial that is infeasible (retune.FrozenTrial.Feasible; see retune.Constraint)
+// ranks after every feasible COMPLETE trial and before PRUNED ones; infeasible trials rank
+// among themselves by total violation (retune.FrozenTrial.Violation), then by value. So l
+// models the best feasible trials, and infeasible ones only while fewer than γ(n) trials
+// are feasible, the least violating first. This is what Optuna's TPESampler does with
+// constraints_func; it is not c-TPE (Watanabe and Hutter, IJCAI 2023), which models each
+// constraint with densities of its own. With several objectives only feasible COMPLETE
+// trials enter the non-domination ranking.
+//
 // # Defaults
 //
 // The defaults are the settings of Optuna 3, the implementation the paper dissects:

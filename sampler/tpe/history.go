@@ -10,7 +10,8 @@ import (
 
 // Score classes, best first. A trial's class and then its step and values order it.
 const (
-	classComplete    int8 = iota // COMPLETE: ordered by values
+	classComplete    int8 = iota // COMPLETE and feasible: ordered by values
+	classInfeasible              // COMPLETE but infeasible: by constraint violation, then values
 	classPruned                  // PRUNED with intermediate values: by step reached, then values
 	classPrunedEmpty             // PRUNED before reporting anything
 	classRunning                 // running, counted as the worst by the constant liar
@@ -31,6 +32,7 @@ type history struct {
 
 	class  []int8
 	step   []int64
+	viol   []float64 // constraint violation (retune.FrozenTrial.Violation) of infeasible trials
 	vals   []float64 // len(dirs) values per trial, minimized, NaN replaced by +Inf
 	usable []int32   // usable[i] = number of COMPLETE and PRUNED trials among the first i
 
@@ -48,6 +50,7 @@ type view struct {
 	trials []retune.FrozenTrial
 	class  []int8
 	step   []int64
+	viol   []float64
 	vals   []float64
 	m      int
 	// used is the number of COMPLETE and PRUNED trials.
@@ -106,8 +109,13 @@ func (h *history) extend(trials []retune.FrozenTrial) {
 	for i := len(h.trials); i < len(trials); i++ {
 		ft := &trials[i]
 		class, step, vals := classify(ft, m)
+		viol := 0.0
+		if class == classInfeasible {
+			viol = ft.Violation()
+		}
 		h.class = append(h.class, class)
 		h.step = append(h.step, step)
+		h.viol = append(h.viol, viol)
 		for j := range m {
 			v := math.Inf(1)
 			if j < len(vals) {
@@ -130,6 +138,9 @@ func classify(ft *retune.FrozenTrial, m int) (int8, int64, []float64) {
 	case retune.TrialComplete:
 		if len(ft.Values) != m {
 			return classUnused, 0, nil
+		}
+		if !ft.Feasible() {
+			return classInfeasible, 0, ft.Values
 		}
 		return classComplete, 0, ft.Values
 	case retune.TrialPruned:
@@ -159,6 +170,7 @@ func (h *history) view(n int) view {
 		trials: h.trials[:n:n],
 		class:  h.class[:n:n],
 		step:   h.step[:n:n],
+		viol:   h.viol[:n:n],
 		vals:   h.vals[: n*m : n*m],
 		m:      m,
 		used:   int(h.usable[n]),

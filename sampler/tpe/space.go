@@ -69,7 +69,7 @@ func (g *groupState) add(ft *retune.FrozenTrial) {
 // extend processes the trials of v beyond those seen.
 func (g *groupState) extend(v *view) {
 	for i := g.n; i < len(v.trials); i++ {
-		if v.class[i] == classComplete || v.class[i] == classPruned || v.class[i] == classPrunedEmpty {
+		if v.class[i] >= 0 && v.class[i] != classRunning {
 			g.add(&v.trials[i])
 		}
 	}

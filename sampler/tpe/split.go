@@ -67,7 +67,8 @@ func (s splitter) class(i int32) int8 {
 	return s.v.class[i]
 }
 
-// cmpRank orders two pool entries of a single-objective study: COMPLETE by value, then
+// cmpRank orders two pool entries of a single-objective study: feasible COMPLETE by value,
+// then infeasible COMPLETE by constraint violation (less is better) and then by value, then
 // PRUNED by step reached (more is better) and then by last value, then PRUNED without
 // values, then running; ties by index, so earlier trials win.
 func (s splitter) cmpRank(a, b int32) int {
@@ -77,6 +78,11 @@ func (s splitter) cmpRank(a, b int32) int {
 		return -1
 	case ca > cb:
 		return 1
+	}
+	if ca == classInfeasible {
+		if c := cmp.Compare(s.v.viol[a], s.v.viol[b]); c != 0 {
+			return c
+		}
 	}
 	if ca == classPruned {
 		switch sa, sb := s.v.step[a], s.v.step[b]; {
@@ -97,12 +103,15 @@ func (s splitter) cmpRank(a, b int32) int {
 	return cmp.Compare(a, b)
 }
 
-// cmpRest orders pool entries after the COMPLETE ones of a multi-objective study: by class,
-// by step reached, then by index.
+// cmpRest orders pool entries after the feasible COMPLETE ones of a multi-objective study:
+// by class, infeasible by violation, PRUNED by step reached, then by index.
 func (s splitter) cmpRest(a, b int32) int {
 	ca, cb := s.class(a), s.class(b)
 	if ca != cb {
 		return cmp.Compare(ca, cb)
+	}
+	if ca == classInfeasible && s.v.viol[a] != s.v.viol[b] {
+		return cmp.Compare(s.v.viol[a], s.v.viol[b])
 	}
 	if ca == classPruned && s.v.step[a] != s.v.step[b] {
 		return cmp.Compare(s.v.step[b], s.v.step[a])
@@ -145,7 +154,7 @@ func (s splitter) below(pool []int32, k int, buf []int32) []int32 {
 	return top
 }
 
-// belowMulti splits a multi-objective pool: COMPLETE trials by non-domination rank, whole
+// belowMulti splits a multi-objective pool: feasible COMPLETE trials by non-domination rank, whole
 // fronts first; the front that does not fit is cut by hypervolume contribution (two
 // objectives) or crowding distance (more), then PRUNED and running trials as cmpRest orders
 // them.

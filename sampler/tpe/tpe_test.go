@@ -583,3 +583,12 @@ func TestBeatsRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraints: told a constraint, TPE models the feasible trials and proposes mostly
+// feasible points where, without it, it follows the infeasible optimum.
+func TestConstraints(t *testing.T) {
+	t.Parallel()
+	samplertest.CheckConstraintsUsed(t, func() retune.Sampler { return tpe.New(tpe.Options{}) }, 80)
+	samplertest.CheckConstraintsUsed(t, func() retune.Sampler { return tpe.New(tpe.Options{Multivariate: true}) }, 80)
+	samplertest.CheckConstraintsUsed(t, func() retune.Sampler { return tpe.New(tpe.Options{}) }, 80, retune.Minimize, retune.Minimize)
+}
