@@ -5,6 +5,7 @@
 //	retune-bench run -mode overhead -space A -sampler tpe -n 2000 -seed 1    one JSON line
 //	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
 //	retune-bench run -mode conditional -n 200 -seeds 30    grouped TPE: conditional vs flattened space
+//	retune-bench run -mode constrained -problem branin_disc -samplers tpe,gp,nsga2,auto -n 100 -seeds 30
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
 //	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
 //	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies (each analysis), null and effect
@@ -78,6 +79,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	steps := fs.Int("steps", 50, "pruning: steps per curve")
 	repeats := fs.Int("repeats", 5, "decisions: confirmation repeats")
 	rho := fs.Float64("rho", 0, "decisions: correlation of the noise within a pair of repeats")
+	samplerList := fs.String("samplers", "tpe,gp,nsga2,auto", "constrained: samplers, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +101,12 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 		return nil
+	case "constrained": // each sampler with and without the constraint; JSON to stderr
+		name := *problemName
+		if name == "branin" {
+			name = "branin_disc"
+		}
+		return constrained(ctx, stdout, os.Stderr, name, split(*samplerList), *n, *seeds)
 	case "efficiency":
 		r, err := efficiency(ctx, *problemName, *sampler, *n, *seeds)
 		if err != nil {
@@ -135,5 +143,5 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return emit(stdout, r)
 	}
-	return fmt.Errorf("unknown mode %q: want overhead, efficiency, storage, pruning or decisions", *mode)
+	return fmt.Errorf("unknown mode %q: want overhead, efficiency, conditional, constrained, storage, pruning or decisions", *mode)
 }
