@@ -38,6 +38,14 @@ type memStudy struct {
 	running  map[int]struct{}
 	waiting  [2][]int // WAITING numbers per kind, ascending
 	once     map[string]bool
+	changes  []Change // the change log, by seq (pruned from the front)
+	headSeq  int64
+}
+
+// change appends to the study's change log.
+func (st *memStudy) change(kind string, trial int, step, ref int64) {
+	st.headSeq++
+	st.changes = append(st.changes, Change{Seq: st.headSeq, Time: memNow(), Kind: kind, Trial: trial, Step: step, Ref: ref})
 }
 
 type memTrial struct {
@@ -208,11 +216,13 @@ func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (Froze
 	if q := st.waiting[req.Kind]; len(q) > 0 {
 		t = st.trials[q[0]]
 		st.waiting[req.Kind] = q[1:]
+		st.change(ChangeTrialStarted, t.ft.Number, 0, 0)
 	} else if req.ClaimOnly {
 		return FrozenTrial{}, fmt.Errorf("study %q has no waiting %v trial: %w", st.rec.Name, req.Kind, ErrNotFound)
 	} else {
 		t = &memTrial{ft: FrozenTrial{Number: len(st.trials), Kind: req.Kind, Fixed: fixed, RetryOf: -1}}
 		st.trials = append(st.trials, t)
+		st.change(ChangeTrialCreated, t.ft.Number, 0, 0)
 	}
 	now := memNow()
 	ft := t.ft
@@ -263,6 +273,7 @@ func (st *memStudy) addWaiting(kind TrialKind, fixed map[string]any, retryOf, de
 	n := len(st.trials)
 	st.trials = append(st.trials, &memTrial{ft: FrozenTrial{Number: n, Kind: kind, State: TrialWaiting, Fixed: fixed, RetryOf: retryOf}, depth: depth})
 	st.waiting[kind] = append(st.waiting[kind], n)
+	st.change(ChangeTrialCreated, n, 0, 0)
 	return n
 }
 
@@ -295,9 +306,12 @@ func (m *memStore) Update(_ context.Context, upd TrialUpdate) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, t, err := m.running(upd.Ref)
+	st, t, err := m.running(upd.Ref)
 	if err != nil {
 		return err
+	}
+	if len(params) > 0 || len(upd.UserAttrs) > 0 || len(upd.SystemAttrs) > 0 {
+		st.change(ChangeTrialUpdated, upd.Ref.Number, 0, 0)
 	}
 	ft := t.ft
 	ft.Params = mergeAny(ft.Params, params)
@@ -319,7 +333,7 @@ func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, t, err := m.running(ref)
+	st, t, err := m.running(ref)
 	if err != nil {
 		return err
 	}
@@ -328,6 +342,7 @@ func (m *memStore) Report(_ context.Context, ref TrialRef, step int64, values []
 		inter[k] = v
 	}
 	inter[step] = vals
+	st.change(ChangeTrialReported, ref.Number, step, 0)
 	t.ft.Intermediate = inter
 	return nil
 }
@@ -347,7 +362,7 @@ func (m *memStore) ReportMany(_ context.Context, ref TrialRef, steps []StepValue
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, t, err := m.running(ref)
+	st, t, err := m.running(ref)
 	if err != nil {
 		return err
 	}
@@ -357,6 +372,9 @@ func (m *memStore) ReportMany(_ context.Context, ref TrialRef, steps []StepValue
 	}
 	for i, sv := range steps {
 		inter[sv.Step] = vals[i]
+	}
+	for _, step := range slices.Sorted(maps.Keys(stepSet(steps))) {
+		st.change(ChangeTrialReported, ref.Number, step, 0)
 	}
 	t.ft.Intermediate = inter
 	return nil
@@ -429,6 +447,45 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 func (st *memStudy) finish(n int) {
 	delete(st.running, n)
 	st.finished = append(st.finished, n)
+	st.change(ChangeTrialFinished, n, 0, 0)
+}
+
+// stepSet is the distinct steps of a batch.
+func stepSet(steps []StepValues) map[int64]struct{} {
+	out := make(map[int64]struct{}, len(steps))
+	for _, sv := range steps {
+		out[sv.Step] = struct{}{}
+	}
+	return out
+}
+
+// Changes implements ChangeStore.
+func (m *memStore) Changes(_ context.Context, studyID int64, after int64, limit int) ([]Change, int64, error) {
+	if err := CheckChangesQuery(after, limit); err != nil {
+		return nil, 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return nil, 0, err
+	}
+	i := sort.Search(len(st.changes), func(i int) bool { return st.changes[i].Seq > after })
+	out := slices.Clone(st.changes[i:min(len(st.changes), i+limit)])
+	return out, st.headSeq, nil
+}
+
+// PruneChanges implements ChangeStore.
+func (m *memStore) PruneChanges(_ context.Context, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, st := range m.studies {
+		i := sort.Search(len(st.changes), func(i int) bool { return !st.changes[i].Time.Before(before) })
+		n += int64(i)
+		st.changes = slices.Clone(st.changes[i:])
+	}
+	return n, nil
 }
 
 // FinishedSince implements TrialStore.

@@ -200,6 +200,9 @@ func (m *memStore) RecordDecision(_ context.Context, d Decision, events []Event)
 	}
 	r.byKey[key] = d.ID
 	r.addEvents(events, now)
+	if id, ok := m.byName[d.Study]; ok {
+		m.studies[id].change(ChangeDecision, d.Candidate, 0, d.ID)
+	}
 	return row.decode()
 }
 

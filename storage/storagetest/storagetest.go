@@ -67,6 +67,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Idempotency", testIdempotency},
 		{"Constraints", testConstraints},
 		{"ConstraintsSummary", testConstraintsSummary},
+		{"Changes", testChanges},
+		{"ChangesConcurrent", testChangesConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/jackc/pgx/v5"
+)
+
+var _ retune.ChangeStore = (*Store)(nil)
+
+// Changes implements retune.ChangeStore. The rows are written by the triggers of
+// migration 8, in the transaction of each change; the head is the study's counter row
+// (absent until its first change).
+func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit int) (out []retune.Change, head int64, err error) {
+	if err := retune.CheckChangesQuery(after, limit); err != nil {
+		return nil, 0, err
+	}
+	what := fmt.Sprintf("read changes of study id %d", studyID)
+	err = s.retry(ctx, func(ctx context.Context) error {
+		out, head = nil, 0
+		b := &pgx.Batch{}
+		b.Queue(`SELECT coalesce((SELECT seq FROM study_changes WHERE study_id = s.id), 0) FROM studies s WHERE s.id = $1`, studyID)
+		b.Queue(`SELECT seq, at, kind, coalesce(trial, -1), coalesce(step, 0), coalesce(ref, 0) FROM changes
+			WHERE study_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, studyID, after, limit)
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if err := br.QueryRow().Scan(&head); errors.Is(err, pgx.ErrNoRows) {
+			return studyNotFound(studyID)
+		} else if err != nil {
+			return dbErr(what, err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return dbErr(what, err)
+		}
+		for rows.Next() {
+			var c retune.Change
+			var trial int32
+			if err := rows.Scan(&c.Seq, &c.Time, &c.Kind, &trial, &c.Step, &c.Ref); err != nil {
+				rows.Close()
+				return dbErr(what, err)
+			}
+			c.Time, c.Trial = c.Time.UTC(), int(trial)
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	return out, head, err
+}
+
+// PruneChanges implements retune.ChangeStore.
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (n int64, err error) {
+	err = s.retry(ctx, func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM changes WHERE at < $1`, before)
+		if err != nil {
+			return dbErr("prune changes", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, err
+}

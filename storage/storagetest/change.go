@@ -1,0 +1,171 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+)
+
+// testChanges: every change to a study's trials is in its change log, in order, with
+// dense sequence numbers; reading pages works; other studies' changes stay apart; pruning
+// removes old changes and Changes shows the gap.
+func testChanges(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	rec := newStudy(t, s, "changes", nil)
+	other := newStudy(t, s, "other", nil)
+	if _, err := s.Enqueue(ctx, retune.EnqueueRequest{StudyID: rec.ID, Params: []map[string]any{{"x": 1.0}}}); err != nil {
+		t.Fatal(err)
+	}
+	a := create(t, s, rec.ID, nil) // claims the enqueued trial 0
+	b := create(t, s, rec.ID, nil) // a new trial 1
+	create(t, s, other.ID, nil)
+	if err := s.Update(ctx, retune.TrialUpdate{Ref: ref(rec.ID, a), UserAttrs: map[string]any{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []retune.StepValues{{Step: 1, Values: []float64{0.5}}, {Step: 2, Values: []float64{0.4}}}
+	if br, ok := s.(retune.BatchReporter); ok {
+		if err := br.ReportMany(ctx, ref(rec.ID, a), steps); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		for _, sv := range steps {
+			if err := s.Report(ctx, ref(rec.ID, a), sv.Step, sv.Values); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.Heartbeat(ctx, ref(rec.ID, b), time.Minute); err != nil { // not a change
+		t.Fatal(err)
+	}
+	complete(t, s, rec.ID, a, 0.3)
+	if _, err := s.Finish(ctx, retune.FinishRequest{Ref: ref(rec.ID, b), State: retune.TrialFail, Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	d := decision("run-changes", 0, a.Number)
+	d.Study = rec.Name
+	stored, err := retrainStore(t, s).RecordDecision(ctx, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"trial.created 0", "trial.started 0", "trial.created 1", "trial.updated 0", "trial.reported 0 step 1", "trial.reported 0 step 2", "trial.finished 0", "trial.finished 1", "decision 0"}
+	got, head, err := s.(retune.ChangeStore).Changes(ctx, rec.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head != int64(len(want)) {
+		t.Errorf("head = %d, want %d", head, len(want))
+	}
+	if d := describeChanges(got); d != strings.Join(want, ", ") {
+		t.Fatalf("changes = %s\nwant      %s", d, strings.Join(want, ", "))
+	}
+	if last := got[len(got)-1]; last.Ref != stored.ID {
+		t.Errorf("decision change refers to %d, want decision %d", last.Ref, stored.ID)
+	}
+	for i, c := range got {
+		if c.Seq != int64(i+1) || c.Time.IsZero() || time.Since(c.Time) > time.Hour {
+			t.Errorf("change %d: seq %d, time %v", i, c.Seq, c.Time)
+		}
+	}
+	page, _, err := s.(retune.ChangeStore).Changes(ctx, rec.ID, 3, 2)
+	if err != nil || len(page) != 2 || page[0].Seq != 4 || page[1].Seq != 5 {
+		t.Errorf("Changes(after 3, limit 2) = %v, %v; want seqs 4 and 5", page, err)
+	}
+	oc, ohead, err := s.(retune.ChangeStore).Changes(ctx, other.ID, 0, 100)
+	if err != nil || len(oc) != 1 || ohead != 1 {
+		t.Errorf("other study's changes = %v (head %d), %v; want its one trial", oc, ohead, err)
+	}
+	if _, _, err := s.(retune.ChangeStore).Changes(ctx, rec.ID, -1, 10); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("Changes(after -1) = %v, want ErrInvalid", err)
+	}
+	if _, _, err := s.(retune.ChangeStore).Changes(ctx, 1<<40, 0, 10); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Changes(unknown study) = %v, want ErrNotFound", err)
+	}
+	n, err := s.(retune.ChangeStore).PruneChanges(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != int64(len(want)+1) {
+		t.Fatalf("PruneChanges = %d, %v; want %d", n, err, len(want)+1)
+	}
+	c := create(t, s, rec.ID, nil)
+	got, head, err = s.(retune.ChangeStore).Changes(ctx, rec.ID, 0, 100)
+	if err != nil || len(got) != 1 || got[0].Seq != int64(len(want)+1) || head != got[0].Seq || got[0].Trial != c.Number {
+		t.Errorf("after pruning: %v (head %d), %v; want only the new change, seq %d: the gap shows", got, head, err, len(want)+1)
+	}
+}
+
+// testChangesConcurrent: changes written by concurrent writers get dense, distinct
+// sequence numbers, and a reader following the head never misses one.
+func testChangesConcurrent(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	rec := newStudy(t, s, "concurrent", nil)
+	const workers, per = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func(st retune.Storage) {
+			defer wg.Done()
+			for range per {
+				ft, err := st.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: rec.ID, Holder: fmt.Sprint(w), LeaseTTL: time.Minute})
+				if err == nil {
+					err = st.Report(ctx, ref(rec.ID, ft), 1, []float64{1})
+				}
+				if err == nil {
+					_, err = st.Finish(ctx, retune.FinishRequest{Ref: ref(rec.ID, ft), State: retune.TrialComplete, Values: []float64{1}})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(open(t))
+	}
+	seen := map[int64]bool{}
+	var after int64
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		got, _, err := s.(retune.ChangeStore).Changes(context.Background(), rec.ID, after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range got {
+			if c.Seq != after+1 || seen[c.Seq] {
+				t.Fatalf("read seq %d after %d: a change was skipped or repeated", c.Seq, after)
+			}
+			seen[c.Seq], after = true, c.Seq
+		}
+		if finished && len(got) == 7 {
+			finished = false // more to read
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if after != workers*per*3 {
+		t.Errorf("read %d changes, want %d", after, workers*per*3)
+	}
+}
+
+func describeChanges(cs []retune.Change) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %d", c.Kind, c.Trial)
+		if c.Kind == retune.ChangeTrialReported {
+			parts[i] += fmt.Sprintf(" step %d", c.Step)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
