@@ -53,3 +53,13 @@ func CheckChangesQuery(after int64, limit int) error {
 	}
 	return nil
 }
+
+// ChangeListener is a storage that tells when a study's change log may have grown
+// (PostgreSQL's LISTEN/NOTIFY). A wake-up is only a hint: the log is the truth. Storages
+// without it are polled.
+type ChangeListener interface {
+	// ListenChanges calls fn with the id of a study whose change log may have grown, until
+	// ctx ends (it then returns ctx's error) or the connection fails (it returns that
+	// error; call it again).
+	ListenChanges(ctx context.Context, fn func(studyID int64)) error
+}

@@ -49,6 +49,11 @@ func TestAuthMatrix(t *testing.T) {
 		"DELETE /api/v1/studies/{study}": {server.ScopeAdmin, func(s string) (string, string, any) {
 			return "DELETE", "/api/v1/studies/" + s, nil
 		}},
+		// A stream never ends: ask for one ahead of the study's changes, which an authorized
+		// caller gets 400 for (TestEventStream covers the stream itself).
+		"GET /api/v1/studies/{study}/events": {server.ScopeRead, func(s string) (string, string, any) {
+			return "GET", "/api/v1/studies/" + s + "/events?after=999999", nil
+		}},
 		"GET /api/v1/studies/{study}/best": {server.ScopeRead, func(s string) (string, string, any) { return "GET", "/api/v1/studies/" + s + "/best", nil }},
 		"GET /api/v1/studies/{study}/importance": {server.ScopeRead, func(s string) (string, string, any) {
 			for i := range 3 { // importance needs finished trials
@@ -197,6 +202,9 @@ func TestAuthMatrix(t *testing.T) {
 					want = "403"
 				default:
 					want = "2xx"
+				}
+				if want == "2xx" && name == "GET /api/v1/studies/{study}/events" {
+					want = "400"
 				}
 				got := fmt.Sprint(r.status)
 				if r.status >= 200 && r.status < 300 {

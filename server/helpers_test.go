@@ -28,6 +28,7 @@ type env struct {
 	t      *testing.T
 	store  retune.Storage
 	srv    *httptest.Server
+	server *server.Server
 	tokens map[string]string // name → secret
 	log    *syncBuffer
 }
@@ -92,6 +93,7 @@ func newEnvOn(t *testing.T, store retune.Storage, mod func(*server.Options)) *en
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.server = s
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
 	client := e.srv.Client()

@@ -24,6 +24,9 @@ type param struct {
 
 func answer(status int, schema string) map[int]string { return map[int]string{status: schema} }
 
+// eventStream is the answer "schema" of the event stream: text/event-stream.
+const eventStream = "(event stream)"
+
 // idempotencyHeader documents the Idempotency-Key header of the routes that accept it.
 var idempotencyHeader = map[string]string{
 	"Idempotency-Key": "1 to 255 characters; a retry with the same key, token, route and body gets the first answer",
@@ -106,7 +109,12 @@ func operation(rt route) map[string]any {
 	}
 	for status, schema := range rt.doc.answers {
 		r := map[string]any{"description": http.StatusText(status)}
-		if schema != "" {
+		switch schema {
+		case "":
+		case eventStream:
+			r["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
+				"description": "events hello, trial.created, trial.started, trial.updated, trial.reported, trial.finished, decision (data: a Change), resync and dropped"}}}
+		default:
 			r["content"] = jsonContent("application/json", schema)
 		}
 		resps[strconv.Itoa(status)] = r

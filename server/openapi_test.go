@@ -108,8 +108,8 @@ func (v *validating) RoundTrip(r *http.Request) (*http.Response, error) {
 	check := r.Clone(r.Context())
 	check.Body = io.NopCloser(bytes.NewReader(body))
 	resp, err := v.base.RoundTrip(r)
-	if err != nil || !strings.HasPrefix(r.URL.Path, "/api/v1/") {
-		return resp, err
+	if err != nil || !strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return resp, err // an event stream never ends: not read here
 	}
 	rb, err := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -58,6 +58,10 @@ func (s *Server) routes() []route {
 				{"method", "string", "fanova (the default) or ped-anova"},
 				{"objective", "string", "the objective, by metric name or index (required with several objectives)"},
 			}, answers: answer(200, "Importance")}, false},
+		{"GET", v1 + "/studies/{study}/events", ScopeRead, false, s.events, op{summary: "the study's changes as Server-Sent Events, live; resumable with Last-Event-ID",
+			query:   []param{{"after", "integer", "start after this change (as Last-Event-ID does; the header wins)"}},
+			headers: map[string]string{"Last-Event-ID": "the id of the last event received: the stream resumes after it"},
+			answers: answer(200, eventStream)}, false},
 		{"GET", v1 + "/studies/{study}/trials", ScopeRead, false, s.listTrials, op{summary: "list trials, by number or in finish order",
 			query: trialQuery, answers: answer(200, "TrialList")}, false},
 		{"POST", v1 + "/studies/{study}/trials", ScopeRun, true, s.ask, op{summary: "ask: start a trial and sample the declared params",
@@ -148,6 +152,12 @@ func (s *Server) answer(c *call, rt route) (int, []byte) {
 	status, v, err := rt.handle(c)
 	if err != nil {
 		return writeProblem(c.w, c.r, s.log, err)
+	}
+	if status == 0 { // the handler wrote its answer itself (the event stream)
+		return 0, nil
+	}
+	if name := c.r.PathValue("study"); name != "" && c.r.Method != http.MethodGet && status < 300 {
+		s.kickName(name) // this replica changed the study: its stream need not wait for a poll
 	}
 	if status == http.StatusNoContent {
 		c.w.Header().Set("Cache-Control", "no-store")

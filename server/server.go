@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -68,6 +69,15 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Logger receives the access log and errors; default slog.Default().
 	Logger *slog.Logger
+	// StreamPoll is how often a study's event stream reads its change log when nothing
+	// woke it (always on SQLite; a safety net on PostgreSQL, whose notifications wake it);
+	// default DefaultStreamPoll. StreamBuffer is how many events a connection may fall
+	// behind before it is dropped; default DefaultStreamBuffer.
+	StreamPoll   time.Duration
+	StreamBuffer int
+	// ChangeRetention is how long the change log keeps a change (Run prunes older ones
+	// hourly); default DefaultChangeRetention.
+	ChangeRetention time.Duration
 }
 
 // Server serves the API. It is safe for concurrent use.
@@ -76,6 +86,10 @@ type Server struct {
 	store      retune.Storage
 	tokens     retune.TokenStore
 	idem       retune.IdempotencyStore
+	changes    retune.ChangeStore
+	streams    streams
+	done       chan struct{} // closed when Run shuts down: event streams end
+	doneOnce   sync.Once
 	log        *slog.Logger
 	hosts      hostCheck
 	studies    studyCache
@@ -92,8 +106,18 @@ func New(o Options) (*Server, error) {
 	}
 	ts, ok1 := o.Storage.(retune.TokenStore)
 	is, ok2 := o.Storage.(retune.IdempotencyStore)
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("%w: server: storage %T keeps no tokens or idempotency keys", retune.ErrInvalid, o.Storage)
+	cs, ok3 := o.Storage.(retune.ChangeStore)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("%w: server: storage %T keeps no tokens, idempotency keys or change log", retune.ErrInvalid, o.Storage)
+	}
+	if o.StreamPoll <= 0 {
+		o.StreamPoll = DefaultStreamPoll
+	}
+	if o.StreamBuffer <= 0 {
+		o.StreamBuffer = DefaultStreamBuffer
+	}
+	if o.ChangeRetention <= 0 {
+		o.ChangeRetention = DefaultChangeRetention
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
@@ -120,7 +144,9 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, log: o.Logger, hosts: hc, mux: http.NewServeMux()}
+	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, changes: cs, log: o.Logger, hosts: hc, mux: http.NewServeMux(),
+		done: make(chan struct{})}
+	s.streams.w, s.streams.byName = make(map[int64]*watcher), make(map[string]int64)
 	s.studies.m = make(map[string]*builtStudy)
 	s.openapi = openAPI(s.routes())
 	for _, rt := range s.routes() {
@@ -135,6 +161,22 @@ func New(o Options) (*Server, error) {
 	})
 	s.handler = s.middleware(s.mux)
 	return s, nil
+}
+
+// Background starts what the server does besides answering requests, until ctx ends:
+// pruning the change log, and listening for the storage's change notifications (on
+// PostgreSQL). Run calls it; a caller serving Handler itself calls it once.
+func (s *Server) Background(ctx context.Context) {
+	go s.pruneChanges(ctx, s.changes)
+	if l, ok := s.store.(retune.ChangeListener); ok {
+		go s.listenChanges(ctx, l)
+	}
+}
+
+// closeStreams ends every event stream (once): their handlers return, so a shutdown need
+// not wait for them.
+func (s *Server) closeStreams() {
+	s.doneOnce.Do(func() { close(s.done) })
 }
 
 // Handler returns the server's HTTP handler.
@@ -169,6 +211,9 @@ func (s *Server) HTTPServer() *http.Server {
 // not nil it serves HTTPS.
 func (s *Server) Run(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
 	hs := s.HTTPServer()
+	bctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	s.Background(bctx)
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -183,6 +228,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, tlsConfig *tls.Config
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownGrace)
 	defer cancel()
+	s.closeStreams()
 	err := hs.Shutdown(sctx)
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

@@ -29,6 +29,8 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	lock := fs.Duration("idempotency-lock", server.DefaultIdempotencyLock, "how long a request holds its idempotency key before a retry may run it again")
 	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM")
 	logJSON := fs.Bool("log-json", false, "write the access log as JSON lines (default text)")
+	streamPoll := fs.Duration("stream-poll", server.DefaultStreamPoll, "how often event streams read the change log when nothing woke them (SQLite; PostgreSQL notifies)")
+	retention := fs.Duration("change-retention", server.DefaultChangeRetention, "how long the change log keeps a change; older ones are pruned hourly")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	srv, err := server.New(server.Options{
 		Storage: s, NoAuth: *noAuth, Addr: ln.Addr().String(), AllowedHosts: hosts, CORSOrigins: origins,
 		MaxBody: *maxBody, LeaseTTL: *leaseTTL, IdempotencyKeep: *keep, IdempotencyLock: *lock,
-		ShutdownGrace: *grace, Logger: log,
+		ShutdownGrace: *grace, Logger: log, StreamPoll: *streamPoll, ChangeRetention: *retention,
 	})
 	if err != nil {
 		ln.Close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -67,4 +69,48 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time) (n int64, er
 		return nil
 	})
 	return n, err
+}
+
+var _ retune.ChangeListener = (*Store)(nil)
+
+// ListenChanges implements retune.ChangeListener: it holds one connection of the pool
+// listening on the channel the change triggers notify (payload "schema:study_id"), and
+// passes on the ids of this store's schema.
+func (s *Store) ListenChanges(ctx context.Context, fn func(studyID int64)) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return dbErr("listen for changes", err)
+	}
+	defer conn.Release()
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return dbErr("listen for changes", err)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN retune_changes`); err != nil {
+		return dbErr("listen for changes", err)
+	}
+	defer func() {
+		// The connection goes back to the pool: stop listening on it (or drop it).
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `UNLISTEN retune_changes`); err != nil {
+			conn.Conn().Close(uctx) //nolint:errcheck // the pool replaces a closed connection
+		}
+	}()
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return dbErr("listen for changes", err)
+		}
+		sch, id, ok := strings.Cut(n.Payload, ":")
+		if !ok || sch != schema {
+			continue
+		}
+		if studyID, err := strconv.ParseInt(id, 10, 64); err == nil {
+			fn(studyID)
+		}
+	}
 }
