@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 )
@@ -123,6 +124,14 @@ func (s *Server) openAPIDoc(c *call) (int, any, error) {
 // and writes the handler's answer as JSON (or a problem).
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() {
+			status := http.StatusOK
+			if rec, ok := w.(*recorder); ok && rec.status != 0 {
+				status = rec.status
+			}
+			s.metrics.observe(rt, status, time.Since(start))
+		}()
 		who, err := &principal{id: "anonymous", name: "anonymous"}, error(nil)
 		if rt.scope > ScopeNone {
 			who, err = s.authenticate(r)

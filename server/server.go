@@ -90,6 +90,7 @@ type Server struct {
 	streams    streams
 	done       chan struct{} // closed when Run shuts down: event streams end
 	doneOnce   sync.Once
+	metrics    *metrics
 	log        *slog.Logger
 	hosts      hostCheck
 	studies    studyCache
@@ -148,6 +149,7 @@ func New(o Options) (*Server, error) {
 		done: make(chan struct{})}
 	s.streams.w, s.streams.byName = make(map[int64]*watcher), make(map[string]int64)
 	s.studies.m = make(map[string]*builtStudy)
+	s.metrics = newMetrics(s)
 	s.openapi = openAPI(s.routes())
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
@@ -156,6 +158,7 @@ func New(o Options) (*Server, error) {
 		writeRaw(w, 200, "text/plain; charset=utf-8", []byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /metrics", s.metricsRoute)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, s.log, errorf(http.StatusNotFound, "no-route", "no route %s %s: see GET /api/v1/openapi.json", r.Method, r.URL.Path))
 	})

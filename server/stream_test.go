@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -260,5 +261,53 @@ func TestEventStreamReplicasPostgres(t *testing.T) {
 		if ev := st.until("trial.finished", q.Number); fmt.Sprint(ev.data["values"]) != fmt.Sprintf("[%d]", i) {
 			t.Errorf("trial %d finished on replica b: %+v", q.Number, ev)
 		}
+	}
+}
+
+// TestMetrics: /metrics on the API listener needs a read token of every study; it counts
+// requests by route and code, times them, and reports trials by state per study and the
+// open streams. MetricsHandler serves the same without a token (for --metrics-addr).
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.createStudy("m", 0)
+	a := e.ask("m")
+	e.tellValue("m", a, 1)
+	e.ask("m")
+	st := e.openStream("read", "m", "")
+	st.next()
+	for tok, want := range map[string]int{"": 401, "read-a": 403, "read": 200} {
+		r := e.do(tok, "GET", "/metrics", nil)
+		if r.status != want {
+			t.Errorf("GET /metrics as %q: %d, want %d", tok, r.status, want)
+		}
+	}
+	body := string(e.do("admin", "GET", "/metrics", nil).body)
+	for _, want := range []string{
+		`retune_http_requests_total{code="201",route="POST /api/v1/studies/{study}/trials"} 2`,
+		`retune_http_requests_total{code="200",route="POST /api/v1/studies/{study}/trials/{number}/tell"} 1`,
+		`retune_http_request_duration_seconds_count{route="POST /api/v1/studies/{study}/trials/{number}/tell"} 1`,
+		`retune_trials{state="COMPLETE",study="m"} 1`,
+		`retune_trials{state="RUNNING",study="m"} 1`,
+		`retune_stream_clients 1`,
+		`retune_deliveries{state="dead"} 0`,
+		`retune_metrics_storage_errors 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, `retune_http_request_duration_seconds_count{route="GET /api/v1/studies/{study}/events"}`) {
+		t.Error("the event stream is timed: its duration is the connection's life")
+	}
+	open := httptest.NewServer(e.server.MetricsHandler())
+	defer open.Close()
+	resp, err := http.Get(open.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("MetricsHandler without a token: %d", resp.StatusCode)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM")
 	logJSON := fs.Bool("log-json", false, "write the access log as JSON lines (default text)")
 	streamPoll := fs.Duration("stream-poll", server.DefaultStreamPoll, "how often event streams read the change log when nothing woke them (SQLite; PostgreSQL notifies)")
+	metricsAddr := fs.String("metrics-addr", "", "also serve Prometheus metrics at /metrics on this address, without a token (default: only on the API listener, for a read token of every study)")
 	retention := fs.Duration("change-retention", server.DefaultChangeRetention, "how long the change log keeps a change; older ones are pruned hourly")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -79,6 +81,19 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		scheme = "https"
 	}
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/api/v1", "db", storage.Redact(dsn), "auth", !*noAuth)
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go ms.Serve(mln) //nolint:errcheck // ends with Close below
+		defer ms.Close()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	if err := srv.Run(ctx, ln, tlsConfig); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
