@@ -389,7 +389,33 @@ func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration)
 		return time.Time{}, err
 	}
 	t.ft.Lease.Expires = memNow().Add(ttl)
+	if t.ft.StopRequested() {
+		return t.ft.Lease.Expires, fmt.Errorf("trial %d: %w", ref.Number, ErrStopRequested)
+	}
 	return t.ft.Lease.Expires, nil
+}
+
+// RequestStop implements StopStore.
+func (m *memStore) RequestStop(_ context.Context, studyID int64, number int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return err
+	}
+	if number < 0 || number >= len(st.trials) {
+		return fmt.Errorf("trial %d of study %q: %w", number, st.rec.Name, ErrNotFound)
+	}
+	t := st.trials[number]
+	if t.ft.State != TrialRunning {
+		return fmt.Errorf("%w: trial %d of study %q is %v: only a RUNNING trial can be stopped", ErrConflict, number, st.rec.Name, t.ft.State)
+	}
+	if !t.ft.StopRequested() {
+		mark := map[string]any{attrStopRequested: true}
+		t.ft.SystemAttrs = mergeAttrs(t.ft.SystemAttrs, mark, mark)
+		st.change(ChangeTrialUpdated, number, 0, 0)
+	}
+	return nil
 }
 
 // Finish implements TrialStore.

@@ -70,15 +70,22 @@ func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, er
 	if t.dists == nil {
 		t.dists = map[string]Distribution{}
 	}
+	if ft.StopRequested() {
+		t.stopped, t.prune = true, true
+	}
 	return t, nil
 }
 
 // Heartbeat renews the lease of running trial number under epoch for the study's lease
 // TTL and returns the new expiry; a stale epoch or a finished trial is an error wrapping
-// ErrConflict.
+// ErrConflict. A trial asked to stop (RequestStop) gets its renewed lease and an error
+// wrapping ErrStopRequested.
 func (s *Study) Heartbeat(ctx context.Context, number int, epoch int64) (Lease, error) {
 	ref := TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}
 	exp, err := s.store.Heartbeat(ctx, ref, s.leaseTTL)
+	if errors.Is(err, ErrStopRequested) {
+		return Lease{Epoch: epoch, Expires: exp}, err
+	}
 	if err != nil {
 		return Lease{}, fmt.Errorf("trial %d: heartbeat: %w", number, err)
 	}

@@ -61,7 +61,8 @@ type TrialStore interface {
 	Update(ctx context.Context, upd TrialUpdate) error
 	// Report records an intermediate value vector at a step; a step reported again is replaced.
 	Report(ctx context.Context, ref TrialRef, step int64, values []float64) error
-	// Heartbeat renews the lease for ttl and returns the new expiry.
+	// Heartbeat renews the lease for ttl and returns the new expiry; for a trial marked for
+	// stopping (StopStore) it returns the new expiry and an error wrapping ErrStopRequested.
 	Heartbeat(ctx context.Context, ref TrialRef, ttl time.Duration) (time.Time, error)
 	// Finish moves a running trial to COMPLETE, PRUNED or FAIL with everything in req, in
 	// one transaction, and returns the stored trial; an interrupted search trial

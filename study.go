@@ -901,7 +901,10 @@ func (s *Study) renewOpen(ctx context.Context) {
 			_, err = s.store.Heartbeat(hctx, t.ref, s.leaseTTL)
 		}
 		cancel()
-		if errors.Is(err, ErrConflict) {
+		switch {
+		case errors.Is(err, ErrStopRequested):
+			t.requestStop()
+		case errors.Is(err, ErrConflict):
 			t.mu.Lock()
 			t.failLocked(fmt.Errorf("trial %d lost its lease: %w", t.ref.Number, err))
 			t.mu.Unlock()

@@ -122,7 +122,9 @@ type Trial struct {
 	unflushed   bool
 	err         error
 	done        bool
-	prune       bool // the pruner said stop at a reported step
+	prune       bool // the pruner said stop at a reported step (or a stop was requested)
+	stopped     bool // a stop was requested (Study.RequestStop)
+	stopc       chan struct{}
 }
 
 // ShouldPrune reports whether the pruner said, at a step Report or ReportMany gave it,
@@ -412,6 +414,10 @@ func (t *Trial) ReportMany(ctx context.Context, steps []StepValues) error {
 	if t.done {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: trial %d reported after it finished", ErrConflict, t.ref.Number)
+	}
+	if t.stopped {
+		t.mu.Unlock()
+		return fmt.Errorf("trial %d: %w: %w", t.ref.Number, ErrStopRequested, ErrPruned)
 	}
 	var before FrozenTrial // the trial as the pruner sees it before the first step
 	if pruning {

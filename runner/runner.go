@@ -450,7 +450,8 @@ func (c *Command) grace() time.Duration {
 
 // watch handles the trainer's metric lines until it has exited and its output is read. It
 // stops the trainer — SIGTERM to its group, SIGKILL after the kill grace — when ctx ends,
-// when the pruner says so, when storage fails, or at once if stopErr is not nil, and
+// when the pruner says so or a stop was requested (Study.RequestStop), when storage fails,
+// or at once if stopErr is not nil, and
 // returns why it stopped it (nil if it did not).
 //
 // The lines that arrived while the previous ones were handled are handled together: their
@@ -479,10 +480,13 @@ func (c *Command) watch(ctx context.Context, t *retune.Trial, p *proc, pa *parse
 	}
 	tick := time.NewTicker(metricsPoll)
 	defer tick.Stop()
-	ctxDone := ctx.Done()
+	ctxDone, stopped := ctx.Done(), t.Stopped()
 loop:
 	for {
 		select {
+		case <-stopped: // Study.RequestStop: stopped as a prune
+			stopped = nil
+			stop(fmt.Errorf("trial %d: %w: %w", t.Number(), retune.ErrStopRequested, retune.ErrPruned))
 		case <-p.lines.kick:
 			handle(p.lines.take())
 		case <-tick.C:

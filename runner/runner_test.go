@@ -337,3 +337,47 @@ func TestUnsupportedEmptyCommand(t *testing.T) {
 	}
 	_ = s.TellState(context.Background(), tr, retune.TrialFail, err)
 }
+
+// TestStopRequestStopsTrainer: a stop requested through another handle on the study's
+// storage (as `retune serve`'s stop route does) reaches the running trial at its next
+// lease renewal; the trainer's group is stopped and the trial ends PRUNED.
+func TestStopRequestStopsTrainer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	s, err := retune.NewStudy(ctx, retune.Config{Storage: store, LeaseTTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := retune.NewStudy(ctx, retune.Config{Storage: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &runner.Command{Args: []string{trainer, "-mode=sleep"}, Objectives: []string{"loss"}, Study: "study", KillGrace: time.Second}
+	started := make(chan int, 1)
+	go func() {
+		n := <-started
+		if err := other.RequestStop(ctx, n); err != nil {
+			t.Error(err)
+		}
+	}()
+	res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
+		started <- tr.Number()
+		v, err := cmd.Run(ctx, tr, nil)
+		if err != nil {
+			return 0, err
+		}
+		return v[0], nil
+	}, retune.OptimizeOptions{Trials: 1})
+	cmd.Wait()
+	if err != nil || res.Pruned != 1 {
+		t.Fatalf("Optimize = %+v, %v; want one PRUNED trial", res, err)
+	}
+	ts, _ := s.Trials(ctx)
+	if ts[0].State != retune.TrialPruned || !ts[0].StopRequested() {
+		t.Errorf("trial = %v %v", ts[0].State, ts[0].SystemAttrs)
+	}
+	if pgid := int(ts[0].SystemAttrs["pgid"].(float64)); syscall.Kill(-pgid, 0) == nil {
+		t.Errorf("trainer group %d alive after the stop", pgid)
+	}
+}

@@ -180,6 +180,8 @@ type reportResponse struct {
 type leaseJSON struct {
 	Epoch   int64     `json:"epoch"`
 	Expires time.Time `json:"expires"`
+	// Stop says the trial was asked to stop (POST …/stop): end it, and tell it PRUNED.
+	Stop bool `json:"stop,omitempty"`
 }
 
 type distJSON struct {

@@ -81,6 +81,7 @@ func TestAuthMatrix(t *testing.T) {
 		"POST /api/v1/studies/{study}/trials/{number}/report": {server.ScopeRun, trialOp("report", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch, "step": 1, "values": []any{1.5}}
 		})},
+		"POST /api/v1/studies/{study}/trials/{number}/stop": {server.ScopeRun, trialOp("stop", func(asked) any { return map[string]any{} })},
 		"POST /api/v1/studies/{study}/trials/{number}/heartbeat": {server.ScopeRun, trialOp("heartbeat", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch}
 		})},

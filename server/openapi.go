@@ -188,7 +188,8 @@ var schemas = map[string]any{
 		"low":  typ("number"), "high": typ("number"), "log": typ("boolean"), "step": typ("number"),
 		"choices": arr(anyValue),
 	}),
-	"Lease": obj([]string{"epoch", "expires"}, map[string]any{"epoch": typ("integer"), "expires": dateTime()}),
+	"Lease": obj([]string{"epoch", "expires"}, map[string]any{"epoch": typ("integer"), "expires": dateTime(),
+		"stop": map[string]any{"type": "boolean", "description": "the trial was asked to stop: end it and tell it PRUNED"}}),
 	"Trial": obj([]string{"number", "kind", "state", "params", "distributions"}, map[string]any{
 		"number": typ("integer"), "kind": map[string]any{"type": "string", "enum": []any{"search", "confirm"}},
 		"state":         map[string]any{"type": "string", "enum": []any{"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"}},

@@ -178,10 +178,36 @@ func (s *Server) heartbeat(c *call) (int, any, error) {
 	}
 	ctx := c.r.Context()
 	lease, err := b.study.Heartbeat(ctx, n, req.Epoch)
+	stop := errors.Is(err, retune.ErrStopRequested)
+	if err != nil && !stop {
+		return 0, nil, err
+	}
+	return http.StatusOK, leaseJSON{Epoch: lease.Epoch, Expires: lease.Expires, Stop: stop}, nil
+}
+
+// stop marks a running trial for stopping: its runner learns of it at its next
+// heartbeat (stop: true) or report (prune: true).
+func (s *Server) stop(c *call) (int, any, error) {
+	n, err := number(c.r)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, leaseJSON{Epoch: lease.Epoch, Expires: lease.Expires}, nil
+	if len(bytes.TrimSpace(c.body)) > 0 && string(bytes.TrimSpace(c.body)) != "{}" {
+		return 0, nil, &fieldError{Field: "body", Msg: "not empty", Valid: "no body, or {}", Status: 400}
+	}
+	ctx := c.r.Context()
+	b, err := s.open(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := b.study.RequestStop(ctx, n); err != nil {
+		return 0, nil, err
+	}
+	ft, err := s.store.Trial(ctx, b.study.Record().ID, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, trialOf(ft), nil
 }
 
 type enqueueResponse struct {

@@ -258,3 +258,31 @@ func TestConstraintsOverAPI(t *testing.T) {
 		t.Errorf("best = %d %s, want trial 2 (trial 0 is better but infeasible)", r.status, r.body)
 	}
 }
+
+// TestStopOverAPI: a trial asked to stop hears it at its next heartbeat (stop: true) and
+// at its next report (prune: true), and ends PRUNED; a finished trial cannot be stopped.
+func TestStopOverAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.createStudy("stop", 0)
+	q := e.ask("stop")
+	base := fmt.Sprintf("/api/v1/studies/stop/trials/%d/", q.Number)
+	if r := e.do("run", "POST", base+"heartbeat", map[string]any{"epoch": q.Epoch}); r.status != 200 || contains(string(r.body), `"stop"`) {
+		t.Fatalf("heartbeat before the stop: %d %s", r.status, r.body)
+	}
+	if r := e.do("run", "POST", base+"stop", map[string]any{}); r.status != 202 || !contains(string(r.body), `"stop_requested":true`) {
+		t.Fatalf("stop: %d %s", r.status, r.body)
+	}
+	if r := e.do("run", "POST", base+"heartbeat", map[string]any{"epoch": q.Epoch}); r.status != 200 || !contains(string(r.body), `"stop":true`) {
+		t.Errorf("heartbeat after the stop: %d %s, want stop: true", r.status, r.body)
+	}
+	if r := e.do("run", "POST", base+"report", map[string]any{"epoch": q.Epoch, "step": 1, "values": []any{0.5}}); string(r.body) != `{"prune":true}` {
+		t.Errorf("report after the stop: %d %s, want prune", r.status, r.body)
+	}
+	if r := e.do("run", "POST", base+"tell", map[string]any{"epoch": q.Epoch, "state": "PRUNED"}); r.status != 200 || !contains(string(r.body), `"state":"PRUNED"`) {
+		t.Errorf("tell PRUNED: %d %s", r.status, r.body)
+	}
+	if r := e.do("run", "POST", base+"stop", map[string]any{}); r.status != 409 {
+		t.Errorf("stopping a finished trial: %d %s, want 409", r.status, r.body)
+	}
+}

@@ -338,10 +338,12 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 // Heartbeat implements retune.TrialStore. The new expiry is the database's clock plus ttl.
 func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
 	var expires time.Time
+	var stop bool
 	err := s.retry(ctx, func(ctx context.Context) error {
 		err := s.pool.QueryRow(ctx, `UPDATE trials SET lease_expires = clock_timestamp() + $4 * interval '1 microsecond'
 			WHERE study_id = $1 AND number = $2 AND state = 1 AND lease_epoch = $3
-			RETURNING lease_expires`, ref.StudyID, ref.Number, ref.Epoch, micros(ttl)).Scan(&expires)
+			RETURNING lease_expires, strpos(system_attrs, 'stop_requested') > 0 AND coalesce((system_attrs::jsonb ->> 'stop_requested')::boolean, false)`,
+			ref.StudyID, ref.Number, ref.Epoch, micros(ttl)).Scan(&expires, &stop)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return s.fenceFailure(ctx, s.pool, ref)
 		}
@@ -353,7 +355,37 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 	if err != nil {
 		return time.Time{}, err
 	}
+	if stop {
+		return expires.UTC(), fmt.Errorf("trial %d: %w", ref.Number, retune.ErrStopRequested)
+	}
 	return expires.UTC(), nil
+}
+
+// RequestStop implements retune.StopStore.
+func (s *Store) RequestStop(ctx context.Context, studyID int64, number int) error {
+	what := fmt.Sprintf("stop trial %d of study id %d", number, studyID)
+	return s.retry(ctx, func(ctx context.Context) error {
+		var name string
+		var state *int16
+		err := s.pool.QueryRow(ctx, `WITH u AS (
+				UPDATE trials SET system_attrs = (system_attrs::jsonb || '{"stop_requested": true}')::text
+				WHERE study_id = $1 AND number = $2 AND state = 1
+					AND coalesce((system_attrs::jsonb ->> 'stop_requested')::boolean, false) IS NOT TRUE
+				RETURNING 1)
+			SELECT s.name, t.state FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = $2
+			WHERE s.id = $1`, studyID, number).Scan(&name, &state)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return studyNotFound(studyID)
+		case err != nil:
+			return dbErr(what, err)
+		case state == nil:
+			return fmt.Errorf("trial %d of study %q: %w", number, name, retune.ErrNotFound)
+		case retune.TrialState(*state) != retune.TrialRunning:
+			return fmt.Errorf("%w: trial %d of study %q is %v: only a RUNNING trial can be stopped", retune.ErrConflict, number, name, retune.TrialState(*state))
+		}
+		return nil
+	})
 }
 
 // Finish implements retune.TrialStore.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -432,6 +433,7 @@ func (s *Store) ReportMany(ctx context.Context, ref retune.TrialRef, steps []ret
 // Heartbeat implements retune.TrialStore.
 func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Duration) (time.Time, error) {
 	var expires int64
+	var stop bool
 	err := s.write(ctx, func(tx *txn) error {
 		f, err := fence(ctx, tx, ref)
 		if err != nil {
@@ -441,10 +443,17 @@ func (s *Store) Heartbeat(ctx context.Context, ref retune.TrialRef, ttl time.Dur
 		if _, err := tx.ExecContext(ctx, `UPDATE trials SET lease_expires = ? WHERE id = ?`, expires, f.id); err != nil {
 			return fmt.Errorf("sqlite: renew lease of trial %d: %w", ref.Number, err)
 		}
+		if bytes.Contains(f.sys, []byte("stop_requested")) { // parse only when it may be there
+			sys, err := codec.UnmarshalAttrs(f.sys)
+			stop = err == nil && (retune.FrozenTrial{SystemAttrs: sys}).StopRequested()
+		}
 		return nil
 	})
 	if err != nil {
 		return time.Time{}, err
+	}
+	if stop {
+		return time.Unix(0, expires).UTC(), fmt.Errorf("trial %d: %w", ref.Number, retune.ErrStopRequested)
 	}
 	return time.Unix(0, expires).UTC(), nil
 }
@@ -699,4 +708,30 @@ func (s *Store) ExpireLeases(ctx context.Context, studyID int64) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// RequestStop implements retune.StopStore.
+func (s *Store) RequestStop(ctx context.Context, studyID int64, number int) error {
+	return s.write(ctx, func(tx *txn) error {
+		var study string
+		var state sql.NullInt16
+		err := tx.QueryRowContext(ctx, `SELECT s.name, t.state FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ?
+			WHERE s.id = ?`, number, studyID).Scan(&study, &state)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", studyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: stop trial %d: %w", number, err)
+		case !state.Valid:
+			return fmt.Errorf("trial %d of study %q: %w", number, study, retune.ErrNotFound)
+		case retune.TrialState(state.Int16) != retune.TrialRunning:
+			return fmt.Errorf("%w: trial %d of study %q is %v: only a RUNNING trial can be stopped", retune.ErrConflict, number, study, retune.TrialState(state.Int16))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE trials SET system_attrs = json_set(system_attrs, '$.stop_requested', json('true'))
+			WHERE study_id = ? AND number = ? AND json_extract(system_attrs, '$.stop_requested') IS NOT 1`, studyID, number)
+		if err != nil {
+			return fmt.Errorf("sqlite: stop trial %d: %w", number, err)
+		}
+		return nil
+	})
 }

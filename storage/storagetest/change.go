@@ -169,3 +169,47 @@ func describeChanges(cs []retune.Change) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// testStop: a running trial marked for stopping learns of it at its next heartbeat (its
+// lease renewed all the same) and the mark is in its attributes and change log; only a
+// RUNNING trial can be marked.
+func testStop(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	ss, ok := s.(retune.StopStore)
+	if !ok {
+		t.Fatalf("%T is no StopStore", s)
+	}
+	rec := newStudy(t, s, "stop", nil)
+	a := create(t, s, rec.ID, nil)
+	if _, err := s.Heartbeat(ctx, ref(rec.ID, a), time.Minute); err != nil {
+		t.Fatalf("heartbeat before the stop: %v", err)
+	}
+	for range 2 { // twice: the second changes nothing
+		if err := ss.RequestStop(ctx, rec.ID, a.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, err := s.Heartbeat(ctx, ref(rec.ID, a), time.Minute)
+	if !errors.Is(err, retune.ErrStopRequested) || time.Until(exp) < 30*time.Second {
+		t.Fatalf("heartbeat after the stop = %v, %v; want ErrStopRequested and a renewed lease", exp, err)
+	}
+	got := mustTrial(t, s, rec.ID, a.Number)
+	if !got.StopRequested() || got.State != retune.TrialRunning {
+		t.Errorf("stopped trial = %v %v", got.State, got.SystemAttrs)
+	}
+	cs, _, err := s.(retune.ChangeStore).Changes(ctx, rec.ID, 0, 10)
+	if err != nil || describeChanges(cs) != "trial.created 0, trial.updated 0" {
+		t.Errorf("changes = %s, %v; want the stop as one trial.updated", describeChanges(cs), err)
+	}
+	complete(t, s, rec.ID, a, 1)
+	if err := ss.RequestStop(ctx, rec.ID, a.Number); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("stopping a finished trial = %v, want ErrConflict", err)
+	}
+	if err := ss.RequestStop(ctx, rec.ID, 99); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("stopping no trial = %v, want ErrNotFound", err)
+	}
+	if err := ss.RequestStop(ctx, 1<<40, 0); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("stopping in no study = %v, want ErrNotFound", err)
+	}
+}

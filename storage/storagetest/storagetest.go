@@ -69,6 +69,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ConstraintsSummary", testConstraintsSummary},
 		{"Changes", testChanges},
 		{"ChangesConcurrent", testChangesConcurrent},
+		{"Stop", testStop},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
