@@ -205,7 +205,7 @@ func TestTrialErrors(t *testing.T) {
 
 }
 
-func dropSchema(t *testing.T, dsn, schema string) {
+func dropSchema(t testing.TB, dsn, schema string) {
 	conn, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Logf("drop schema %s: %v", schema, err)
