@@ -51,6 +51,7 @@ func (st *memStudy) change(kind string, trial int, step, ref int64) {
 type memTrial struct {
 	ft    FrozenTrial
 	depth int // how many lease-expiry retries led to this trial
+	log   *TrialLog
 }
 
 func memNow() time.Time { return time.Now().UTC() }
@@ -393,6 +394,42 @@ func (m *memStore) Heartbeat(_ context.Context, ref TrialRef, ttl time.Duration)
 		return t.ft.Lease.Expires, fmt.Errorf("trial %d: %w", ref.Number, ErrStopRequested)
 	}
 	return t.ft.Lease.Expires, nil
+}
+
+// PutLog implements LogStore.
+func (m *memStore) PutLog(_ context.Context, ref TrialRef, log TrialLog) error {
+	if err := log.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, t, err := m.running(ref)
+	if err != nil {
+		return err
+	}
+	log.Head, log.Tail, log.Time = slices.Clone(log.Head), slices.Clone(log.Tail), memNow()
+	t.log = &log
+	return nil
+}
+
+// TrialLog implements LogStore.
+func (m *memStore) TrialLog(_ context.Context, studyID int64, number int) (TrialLog, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(studyID)
+	if err != nil {
+		return TrialLog{}, err
+	}
+	if number < 0 || number >= len(st.trials) {
+		return TrialLog{}, fmt.Errorf("trial %d of study %q: %w", number, st.rec.Name, ErrNotFound)
+	}
+	l := st.trials[number].log
+	if l == nil {
+		return TrialLog{}, fmt.Errorf("trial %d of study %q has no stored log: %w", number, st.rec.Name, ErrNotFound)
+	}
+	out := *l
+	out.Head, out.Tail = slices.Clone(l.Head), slices.Clone(l.Tail)
+	return out, nil
 }
 
 // RequestStop implements StopStore.

@@ -279,6 +279,7 @@ func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]an
 	maxLine := def(c.MaxLineBytes, DefaultMaxLineBytes)
 	mf := &fileTail{path: f.metrics, max: maxLine, steps: c.StepKeys}
 	stopErr := c.watch(ctx, t, p, pa, mf, flushErr)
+	c.storeLog(ctx, t, f)
 
 	stderr := strings.TrimSpace(p.tail.String())
 	withTail := func(err error) error {
@@ -338,10 +339,11 @@ func (c *Command) advise(number int, pa *parser) {
 
 // trialFiles are a trial's log and metrics file.
 type trialFiles struct {
-	logPath string    // "" without a LogDir
-	log     io.Writer // the log, or io.Discard
-	metrics string    // the metrics file's absolute path
-	close   func()    // closes the log and removes the metrics file
+	logPath   string    // "" without a LogDir
+	log       io.Writer // the log, or io.Discard
+	metrics   string    // the metrics file's absolute path
+	finishLog func()    // closes the log file (once)
+	close     func()    // closes the log and removes the metrics file
 }
 
 // openFiles creates a trial's log and metrics file. The metrics file sits beside the log
@@ -380,9 +382,55 @@ func (c *Command) openFiles(number int) (*trialFiles, error) {
 			return nil, fmt.Errorf("log file: %w", err)
 		}
 		f.log = lf
-		f.close = func() { lf.Close(); removeMetrics() }
+		var once sync.Once
+		f.finishLog = func() { once.Do(func() { lf.Close() }) }
+		f.close = func() { f.finishLog(); removeMetrics() }
 	}
 	return f, nil
+}
+
+// storeLog closes the trial's log file and stores its head and tail with the trial
+// (retune.TrialLog), so that a service can show them; a failure is only warned about.
+func (c *Command) storeLog(ctx context.Context, t *retune.Trial, f *trialFiles) {
+	if f.logPath == "" {
+		return
+	}
+	f.finishLog()
+	log, err := readLogParts(f.logPath)
+	if err == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = t.PutLog(sctx, log)
+		cancel()
+	}
+	if err != nil && c.WarnFunc != nil {
+		c.WarnFunc(fmt.Sprintf("trial %d: its log stays in %s only: %v", t.Number(), f.logPath, err))
+	}
+}
+
+// readLogParts reads the first and last retune.MaxLogPart bytes of the file at path.
+func readLogParts(path string) (retune.TrialLog, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return retune.TrialLog{}, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return retune.TrialLog{}, err
+	}
+	size := st.Size()
+	head := make([]byte, min(size, retune.MaxLogPart))
+	if _, err := io.ReadFull(fh, head); err != nil {
+		return retune.TrialLog{}, err
+	}
+	var tail []byte
+	if rest := size - int64(len(head)); rest > 0 {
+		tail = make([]byte, min(rest, retune.MaxLogPart))
+		if _, err := fh.ReadAt(tail, size-int64(len(tail))); err != nil {
+			return retune.TrialLog{}, err
+		}
+	}
+	return retune.TrialLog{Head: head, Tail: tail, Size: size}, nil
 }
 
 // proc is a started trainer, its output read by goroutines of its own.

@@ -381,3 +381,29 @@ func TestStopRequestStopsTrainer(t *testing.T) {
 		t.Errorf("trainer group %d alive after the stop", pgid)
 	}
 }
+
+// TestLogStored: the head and tail of a trial's log are stored with the trial; a log
+// longer than both keeps its start and its end, and its size.
+func TestLogStored(t *testing.T) {
+	t.Parallel()
+	store := retune.NewMemoryStorage()
+	script := `echo first line; i=0; while [ $i -lt 20000 ]; do echo "line $i of the middle"; i=$((i+1)); done; echo last line; echo loss=1`
+	cmd := &runner.Command{Args: []string{"/bin/sh", "-c", script}, LogDir: t.TempDir()}
+	ft, _ := runOne(t, cmd, retune.Config{Storage: store}, retune.OptimizeOptions{})
+	if ft.State != retune.TrialComplete {
+		t.Fatalf("trial %v %q", ft.State, ft.Reason)
+	}
+	log, err := store.(retune.LogStore).TrialLog(context.Background(), 1, ft.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(ft.SystemAttrs["log"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(log.Head), "first line\n") || !strings.HasSuffix(string(log.Tail), "last line\nloss=1\n") ||
+		len(log.Head) != retune.MaxLogPart || len(log.Tail) != retune.MaxLogPart || log.Size != int64(len(file)) {
+		t.Errorf("stored log: head %d bytes from %q, tail %d bytes to %q, size %d (file %d)",
+			len(log.Head), log.Head[:min(20, len(log.Head))], len(log.Tail), log.Tail[max(0, len(log.Tail)-20):], log.Size, len(file))
+	}
+}

@@ -81,6 +81,18 @@ func TestAuthMatrix(t *testing.T) {
 		"POST /api/v1/studies/{study}/trials/{number}/report": {server.ScopeRun, trialOp("report", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch, "step": 1, "values": []any{1.5}}
 		})},
+		"GET /api/v1/studies/{study}/trials/{number}/log": {server.ScopeRead, func(s string) (string, string, any) {
+			a := e.ask(s)
+			rec, err := e.store.Study(t.Context(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := retune.TrialRef{StudyID: rec.ID, Number: a.Number, Epoch: a.Epoch}
+			if err := e.store.(retune.LogStore).PutLog(t.Context(), ref, retune.TrialLog{Head: []byte("hi\n"), Size: 3}); err != nil {
+				t.Fatal(err)
+			}
+			return "GET", fmt.Sprintf("/api/v1/studies/%s/trials/%d/log", s, a.Number), nil
+		}},
 		"POST /api/v1/studies/{study}/trials/{number}/stop": {server.ScopeRun, trialOp("stop", func(asked) any { return map[string]any{} })},
 		"POST /api/v1/studies/{study}/trials/{number}/heartbeat": {server.ScopeRun, trialOp("heartbeat", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch}

@@ -188,6 +188,12 @@ var schemas = map[string]any{
 		"low":  typ("number"), "high": typ("number"), "log": typ("boolean"), "step": typ("number"),
 		"choices": arr(anyValue),
 	}),
+	"TrialLog": obj([]string{"head", "tail", "size", "omitted", "time"}, map[string]any{
+		"head": map[string]any{"type": "string", "description": "the log's first bytes (at most 64 KiB; invalid UTF-8 replaced)"},
+		"tail": map[string]any{"type": "string", "description": "its last bytes after head (at most 64 KiB)"},
+		"size": typ("integer"), "omitted": map[string]any{"type": "integer", "description": "bytes between head and tail that were not stored"},
+		"time": dateTime(),
+	}),
 	"Lease": obj([]string{"epoch", "expires"}, map[string]any{"epoch": typ("integer"), "expires": dateTime(),
 		"stop": map[string]any{"type": "boolean", "description": "the trial was asked to stop: end it and tell it PRUNED"}}),
 	"Trial": obj([]string{"number", "kind", "state", "params", "distributions"}, map[string]any{

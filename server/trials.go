@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a6b40afc/retune"
 )
@@ -476,4 +477,38 @@ func (s *Server) suggest(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, suggestResponse{Name: req.Name, Value: v}, nil
+}
+
+type trialLogJSON struct {
+	Head    string    `json:"head"`
+	Tail    string    `json:"tail"`
+	Size    int64     `json:"size"`
+	Omitted int64     `json:"omitted"`
+	Time    time.Time `json:"time"`
+}
+
+// trialLog serves the stored head and tail of a trial's log.
+func (s *Server) trialLog(c *call) (int, any, error) {
+	if _, err := query(c.r); err != nil {
+		return 0, nil, err
+	}
+	n, err := number(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx := c.r.Context()
+	rec, err := s.store.Study(ctx, c.r.PathValue("study"))
+	if err != nil {
+		return 0, nil, err
+	}
+	ls, ok := s.store.(retune.LogStore)
+	if !ok {
+		return 0, nil, fmt.Errorf("%w: storage %T keeps no trial logs", retune.ErrInvalid, s.store)
+	}
+	l, err := ls.TrialLog(ctx, rec.ID, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, trialLogJSON{Head: string(l.Head), Tail: string(l.Tail), Size: l.Size,
+		Omitted: l.Size - int64(len(l.Head)+len(l.Tail)), Time: l.Time}, nil
 }

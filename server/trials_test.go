@@ -286,3 +286,33 @@ func TestStopOverAPI(t *testing.T) {
 		t.Errorf("stopping a finished trial: %d %s, want 409", r.status, r.body)
 	}
 }
+
+// TestTrialLogOverAPI: the stored head and tail of a trial's log come back with the number
+// of bytes left out between them; a trial without a stored log is 404.
+func TestTrialLogOverAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.createStudy("logs", 0)
+	q := e.ask("logs")
+	path := fmt.Sprintf("/api/v1/studies/logs/trials/%d/log", q.Number)
+	if r := e.do("read", "GET", path, nil); r.status != 404 {
+		t.Errorf("log before any was stored: %d %s", r.status, r.body)
+	}
+	rec, err := e.store.Study(t.Context(), "logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := retune.TrialRef{StudyID: rec.ID, Number: q.Number, Epoch: q.Epoch}
+	if err := e.store.(retune.LogStore).PutLog(t.Context(), ref, retune.TrialLog{Head: []byte("epoch=1 loss=0.5\n"), Tail: []byte("done\n"), Size: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("read", "GET", path, nil)
+	var got struct {
+		Head, Tail    string
+		Size, Omitted int64
+	}
+	r.decode(t, &got)
+	if r.status != 200 || got.Head != "epoch=1 loss=0.5\n" || got.Tail != "done\n" || got.Size != 1000 || got.Omitted != 1000-22 {
+		t.Errorf("log = %d %s", r.status, r.body)
+	}
+}

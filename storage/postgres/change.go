@@ -114,3 +114,62 @@ func (s *Store) ListenChanges(ctx context.Context, fn func(studyID int64)) error
 		}
 	}
 }
+
+var _ retune.LogStore = (*Store)(nil)
+
+// PutLog implements retune.LogStore: one statement, fenced by the lease like Report.
+func (s *Store) PutLog(ctx context.Context, ref retune.TrialRef, log retune.TrialLog) error {
+	if err := log.Validate(); err != nil {
+		return err
+	}
+	head, tail := log.Head, log.Tail
+	if head == nil {
+		head = []byte{}
+	}
+	if tail == nil {
+		tail = []byte{}
+	}
+	return s.retry(ctx, func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `INSERT INTO trial_logs (trial_id, head, tail, size, at)
+			SELECT t.id, $4, $5, $6, clock_timestamp() FROM trials t
+			WHERE t.study_id = $1 AND t.number = $2 AND t.state = 1 AND t.lease_epoch = $3
+			FOR SHARE
+			ON CONFLICT (trial_id) DO UPDATE SET head = excluded.head, tail = excluded.tail, size = excluded.size, at = excluded.at`,
+			ref.StudyID, ref.Number, ref.Epoch, head, tail, log.Size)
+		if err != nil {
+			return dbErr(fmt.Sprintf("store log of trial %d of study id %d", ref.Number, ref.StudyID), err)
+		}
+		if tag.RowsAffected() == 0 {
+			return s.fenceFailure(ctx, s.pool, ref)
+		}
+		return nil
+	})
+}
+
+// TrialLog implements retune.LogStore.
+func (s *Store) TrialLog(ctx context.Context, studyID int64, number int) (l retune.TrialLog, err error) {
+	what := fmt.Sprintf("read log of trial %d of study id %d", number, studyID)
+	err = s.retry(ctx, func(ctx context.Context) error {
+		var name string
+		var tid, size *int64
+		var at *time.Time
+		var head, tail []byte
+		err := s.pool.QueryRow(ctx, `SELECT s.name, t.id, l.head, l.tail, l.size, l.at FROM studies s
+			LEFT JOIN trials t ON t.study_id = s.id AND t.number = $2
+			LEFT JOIN trial_logs l ON l.trial_id = t.id
+			WHERE s.id = $1`, studyID, number).Scan(&name, &tid, &head, &tail, &size, &at)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return studyNotFound(studyID)
+		case err != nil:
+			return dbErr(what, err)
+		case tid == nil:
+			return fmt.Errorf("trial %d of study %q: %w", number, name, retune.ErrNotFound)
+		case size == nil:
+			return fmt.Errorf("trial %d of study %q has no stored log: %w", number, name, retune.ErrNotFound)
+		}
+		l = retune.TrialLog{Head: head, Tail: tail, Size: *size, Time: at.UTC()}
+		return nil
+	})
+	return l, err
+}

@@ -65,3 +65,62 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, erro
 	})
 	return n, err
 }
+
+var _ retune.LogStore = (*Store)(nil)
+
+// PutLog implements retune.LogStore.
+func (s *Store) PutLog(ctx context.Context, ref retune.TrialRef, log retune.TrialLog) error {
+	if err := log.Validate(); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *txn) error {
+		f, err := fence(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO trial_logs (trial_id, head, tail, size, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (trial_id) DO UPDATE SET head = excluded.head, tail = excluded.tail, size = excluded.size, at = excluded.at`,
+			f.id, nonNil(log.Head), nonNil(log.Tail), log.Size, nowNanos())
+		if err != nil {
+			return fmt.Errorf("sqlite: store log of trial %d: %w", ref.Number, err)
+		}
+		return nil
+	})
+}
+
+// TrialLog implements retune.LogStore.
+func (s *Store) TrialLog(ctx context.Context, studyID int64, number int) (retune.TrialLog, error) {
+	var l retune.TrialLog
+	err := s.read(ctx, func(tx *txn) error {
+		var study string
+		var id sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT s.name, t.id FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`,
+			number, studyID).Scan(&study, &id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", studyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: read log: %w", err)
+		case !id.Valid:
+			return fmt.Errorf("trial %d of study %q: %w", number, study, retune.ErrNotFound)
+		}
+		var at int64
+		err = tx.QueryRowContext(ctx, `SELECT head, tail, size, at FROM trial_logs WHERE trial_id = ?`, id.Int64).Scan(&l.Head, &l.Tail, &l.Size, &at)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("trial %d of study %q has no stored log: %w", number, study, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: read log of trial %d: %w", number, err)
+		}
+		l.Time = time.Unix(0, at).UTC()
+		return nil
+	})
+	return l, err
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -213,3 +213,46 @@ func testStop(t *testing.T, open Opener) {
 		t.Errorf("stopping in no study = %v, want ErrNotFound", err)
 	}
 }
+
+// testLogs: a running trial's log head and tail are stored (fenced by its lease), replaced
+// by a later put, kept after it finishes, and bounded.
+func testLogs(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	ls, ok := s.(retune.LogStore)
+	if !ok {
+		t.Fatalf("%T is no LogStore", s)
+	}
+	rec := newStudy(t, s, "logs", nil)
+	a := create(t, s, rec.ID, nil)
+	if _, err := ls.TrialLog(ctx, rec.ID, a.Number); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("log before any put = %v, want ErrNotFound", err)
+	}
+	if err := ls.PutLog(ctx, ref(rec.ID, a), retune.TrialLog{Head: []byte("first\n"), Size: 6}); err != nil {
+		t.Fatal(err)
+	}
+	bin := []byte{0, 0xff, '\n'}
+	if err := ls.PutLog(ctx, ref(rec.ID, a), retune.TrialLog{Head: []byte("start\n"), Tail: bin, Size: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	stale := ref(rec.ID, a)
+	stale.Epoch++
+	if err := ls.PutLog(ctx, stale, retune.TrialLog{Head: []byte("x"), Size: 1}); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("put under a stale epoch = %v, want ErrConflict", err)
+	}
+	big := make([]byte, retune.MaxLogPart+1)
+	if err := ls.PutLog(ctx, ref(rec.ID, a), retune.TrialLog{Head: big, Size: int64(len(big))}); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("oversized head = %v, want ErrInvalid", err)
+	}
+	complete(t, s, rec.ID, a, 1)
+	got, err := ls.TrialLog(ctx, rec.ID, a.Number)
+	if err != nil || string(got.Head) != "start\n" || string(got.Tail) != string(bin) || got.Size != 1000 || got.Time.IsZero() {
+		t.Errorf("log = %q %q %d %v, %v; want the second put", got.Head, got.Tail, got.Size, got.Time, err)
+	}
+	if err := ls.PutLog(ctx, ref(rec.ID, a), retune.TrialLog{Head: []byte("late"), Size: 4}); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("put after the finish = %v, want ErrConflict", err)
+	}
+	if _, err := ls.TrialLog(ctx, rec.ID, 42); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("log of no trial = %v, want ErrNotFound", err)
+	}
+}

@@ -70,6 +70,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Changes", testChanges},
 		{"ChangesConcurrent", testChangesConcurrent},
 		{"Stop", testStop},
+		{"Logs", testLogs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
