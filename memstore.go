@@ -28,6 +28,7 @@ type memStore struct {
 	byName  map[string]int64
 	retrain memRetrain // champions, decisions and events (memstore_retrain.go)
 	service memService // API tokens and idempotency keys (memstore_service.go)
+	leaders map[string]memLeader
 }
 
 type memStudy struct {

@@ -149,3 +149,36 @@ func (m *memStore) ReleaseIdempotencyKey(_ context.Context, key, owner string) e
 	}
 	return nil
 }
+
+// AcquireLeadership implements LeaderStore.
+func (m *memStore) AcquireLeadership(_ context.Context, role, holder string, ttl time.Duration) (bool, error) {
+	if err := CheckLeadership(role, holder, ttl); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := memNow()
+	if m.leaders == nil {
+		m.leaders = map[string]memLeader{}
+	}
+	if l, ok := m.leaders[role]; ok && l.holder != holder && now.Before(l.expires) {
+		return false, nil
+	}
+	m.leaders[role] = memLeader{holder: holder, expires: now.Add(ttl)}
+	return true, nil
+}
+
+// ReleaseLeadership implements LeaderStore.
+func (m *memStore) ReleaseLeadership(_ context.Context, role, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.leaders[role]; ok && l.holder == holder {
+		delete(m.leaders, role)
+	}
+	return nil
+}
+
+type memLeader struct {
+	holder  string
+	expires time.Time
+}

@@ -173,3 +173,41 @@ func (s *Store) TrialLog(ctx context.Context, studyID int64, number int) (l retu
 	})
 	return l, err
 }
+
+var _ retune.LeaderStore = (*Store)(nil)
+
+// AcquireLeadership implements retune.LeaderStore in one statement: take the role if it
+// is free, expired or already ours, by the database's clock.
+func (s *Store) AcquireLeadership(ctx context.Context, role, holder string, ttl time.Duration) (leads bool, err error) {
+	if err := retune.CheckLeadership(role, holder, ttl); err != nil {
+		return false, err
+	}
+	err = s.retry(ctx, func(ctx context.Context) error {
+		var got string
+		err := s.pool.QueryRow(ctx, `INSERT INTO leaders AS l (role, holder, expires)
+				VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
+			ON CONFLICT (role) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+				WHERE l.holder = excluded.holder OR l.expires < clock_timestamp()
+			RETURNING holder`, role, holder, micros(ttl)).Scan(&got)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			leads = false
+		case err != nil:
+			return dbErr(fmt.Sprintf("acquire leadership of %q", role), err)
+		default:
+			leads = got == holder
+		}
+		return nil
+	})
+	return leads, err
+}
+
+// ReleaseLeadership implements retune.LeaderStore.
+func (s *Store) ReleaseLeadership(ctx context.Context, role, holder string) error {
+	return s.retry(ctx, func(ctx context.Context) error {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM leaders WHERE role = $1 AND holder = $2`, role, holder); err != nil {
+			return dbErr(fmt.Sprintf("release leadership of %q", role), err)
+		}
+		return nil
+	})
+}

@@ -124,3 +124,41 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+var _ retune.LeaderStore = (*Store)(nil)
+
+// AcquireLeadership implements retune.LeaderStore in one statement: take the role if it
+// is free, expired or already ours.
+func (s *Store) AcquireLeadership(ctx context.Context, role, holder string, ttl time.Duration) (bool, error) {
+	if err := retune.CheckLeadership(role, holder, ttl); err != nil {
+		return false, err
+	}
+	var leads bool
+	err := s.write(ctx, func(tx *txn) error {
+		now := nowNanos()
+		var got string
+		err := tx.QueryRowContext(ctx, `INSERT INTO leaders (role, holder, expires) VALUES (?1, ?2, ?3)
+			ON CONFLICT (role) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+				WHERE leaders.holder = excluded.holder OR leaders.expires < ?4
+			RETURNING holder`, role, holder, addNanos(now, ttl), now).Scan(&got)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // held by another
+		case err != nil:
+			return fmt.Errorf("sqlite: acquire leadership of %q: %w", role, err)
+		default:
+			leads = got == holder
+		}
+		return nil
+	})
+	return leads, err
+}
+
+// ReleaseLeadership implements retune.LeaderStore.
+func (s *Store) ReleaseLeadership(ctx context.Context, role, holder string) error {
+	return s.write(ctx, func(tx *txn) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM leaders WHERE role = ? AND holder = ?`, role, holder); err != nil {
+			return fmt.Errorf("sqlite: release leadership of %q: %w", role, err)
+		}
+		return nil
+	})
+}

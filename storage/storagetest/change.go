@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,5 +255,71 @@ func testLogs(t *testing.T, open Opener) {
 	}
 	if _, err := ls.TrialLog(ctx, rec.ID, 42); !errors.Is(err, retune.ErrNotFound) {
 		t.Errorf("log of no trial = %v, want ErrNotFound", err)
+	}
+}
+
+// testLeadership: one holder of a role at a time; renewals keep it; another takes it only
+// once the term has run out or it was released; concurrent candidates elect exactly one.
+func testLeadership(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	ls, ok := s.(retune.LeaderStore)
+	if !ok {
+		t.Fatalf("%T is no LeaderStore", s)
+	}
+	acquire := func(holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := ls.AcquireLeadership(ctx, "retrain", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !acquire("a", time.Hour) || !acquire("a", time.Hour) {
+		t.Fatal("a could not take and renew a free role")
+	}
+	if acquire("b", time.Hour) {
+		t.Fatal("b took a role a holds")
+	}
+	if ok, _ := ls.AcquireLeadership(ctx, "other", "b", time.Hour); !ok {
+		t.Error("b could not take another role")
+	}
+	if err := ls.ReleaseLeadership(ctx, "retrain", "b"); err != nil { // not b's: nothing
+		t.Fatal(err)
+	}
+	if acquire("b", time.Hour) {
+		t.Fatal("b took the role after releasing what it did not hold")
+	}
+	if err := ls.ReleaseLeadership(ctx, "retrain", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !acquire("b", 50*time.Millisecond) {
+		t.Fatal("b could not take the released role")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !acquire("a", time.Hour) { // b's short term runs out
+		if time.Now().After(deadline) {
+			t.Fatal("a never took the role after b's term ran out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := ls.AcquireLeadership(ctx, "", "a", time.Hour); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("empty role = %v, want ErrInvalid", err)
+	}
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 8 {
+		wg.Go(func() {
+			h := open(t).(retune.LeaderStore)
+			if ok, err := h.AcquireLeadership(ctx, "race", fmt.Sprint("c", i), time.Hour); err != nil {
+				t.Error(err)
+			} else if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Errorf("%d of 8 concurrent candidates won, want 1", won.Load())
 	}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ChangesConcurrent", testChangesConcurrent},
 		{"Stop", testStop},
 		{"Logs", testLogs},
+		{"Leadership", testLeadership},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
