@@ -27,9 +27,13 @@ type Change struct {
 	Seq   int64
 	Time  time.Time
 	Kind  string
-	Trial int   // the trial's number (a decision's candidate); -1 if none
+	Trial int // the trial's number (a decision's candidate); -1 if none
+	// State is the trial's state after a trial's change (not set for a decision).
+	State TrialState
 	Step  int64 // ChangeTrialReported: the step
-	Ref   int64 // ChangeDecision: the decision's id
+	// Ref is, for ChangeDecision, the decision's id; for ChangeTrialFinished, the trial's
+	// finish sequence number (TrialStore.FinishedSince(ref-1) starts with it).
+	Ref int64
 }
 
 // ChangeStore reads and prunes the change log. Every Storage in this module implements it.

@@ -43,10 +43,18 @@ type memStudy struct {
 	headSeq  int64
 }
 
-// change appends to the study's change log.
+// change appends to the study's change log, with the trial's state after it and, for a
+// finish, its finish sequence number (as the databases' triggers do).
 func (st *memStudy) change(kind string, trial int, step, ref int64) {
 	st.headSeq++
-	st.changes = append(st.changes, Change{Seq: st.headSeq, Time: memNow(), Kind: kind, Trial: trial, Step: step, Ref: ref})
+	c := Change{Seq: st.headSeq, Time: memNow(), Kind: kind, Trial: trial, Step: step, Ref: ref}
+	if kind != ChangeDecision && trial >= 0 && trial < len(st.trials) {
+		c.State = st.trials[trial].ft.State
+		if kind == ChangeTrialFinished {
+			c.Ref = int64(len(st.finished)) // finish appends before it tells
+		}
+	}
+	st.changes = append(st.changes, c)
 }
 
 type memTrial struct {
@@ -215,23 +223,25 @@ func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (Froze
 		return FrozenTrial{}, fmt.Errorf("study %q started %d of %d trials: %w", st.rec.Name, st.started, st.rec.Budget.Trials, ErrBudgetExhausted)
 	}
 	var t *memTrial
+	kind := ChangeTrialCreated
 	if q := st.waiting[req.Kind]; len(q) > 0 {
 		t = st.trials[q[0]]
 		st.waiting[req.Kind] = q[1:]
-		st.change(ChangeTrialStarted, t.ft.Number, 0, 0)
+		kind = ChangeTrialStarted
 	} else if req.ClaimOnly {
 		return FrozenTrial{}, fmt.Errorf("study %q has no waiting %v trial: %w", st.rec.Name, req.Kind, ErrNotFound)
 	} else {
 		t = &memTrial{ft: FrozenTrial{Number: len(st.trials), Kind: req.Kind, Fixed: fixed, RetryOf: -1}}
 		st.trials = append(st.trials, t)
-		st.change(ChangeTrialCreated, t.ft.Number, 0, 0)
 	}
+
 	now := memNow()
 	ft := t.ft
 	ft.State, ft.Start = TrialRunning, now
 	ft.Lease = Lease{Holder: req.Holder, Epoch: ft.Lease.Epoch + 1, Expires: now.Add(req.LeaseTTL)}
 	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, req.System)
 	t.ft = ft
+	st.change(kind, ft.Number, 0, 0)
 	st.running[ft.Number] = struct{}{}
 	if req.Kind == KindSearch {
 		st.started++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -49,8 +50,8 @@ type changeJSON struct {
 	Trial    *int      `json:"trial,omitempty"`
 	Step     *int64    `json:"step,omitempty"`
 	Decision int64     `json:"decision,omitempty"`
-	// State is the trial's state after the change, for trial.created, trial.started and
-	// trial.finished; Values its values when finished.
+	// State is the trial's state after the change (not for a decision); Values its values
+	// when finished.
 	State  string  `json:"state,omitempty"`
 	Values []Float `json:"values,omitempty"`
 }
@@ -229,9 +230,9 @@ func (w *watcher) step(ctx context.Context) bool {
 		cs = nil
 		after = head
 	}
-	for _, c := range cs {
-		evs = append(evs, w.s.changeEvent(ctx, w.studyID, c))
-		after = c.Seq
+	evs = append(evs, w.s.changeEvents(ctx, w.studyID, cs)...)
+	if len(cs) > 0 {
+		after = cs[len(cs)-1].Seq
 	}
 	if len(evs) == 0 {
 		return false
@@ -262,29 +263,47 @@ func resyncEvent(head, after int64) streamEvent {
 	return streamEvent{id: head, name: "resync", data: data}
 }
 
-// changeEvent encodes a change, with the trial's state (and values) when it was created,
-// started or finished.
-func (s *Server) changeEvent(ctx context.Context, studyID int64, c retune.Change) streamEvent {
-	j := changeJSON{Seq: c.Seq, Kind: c.Kind, Time: c.Time, Decision: c.Ref}
-	if c.Trial >= 0 {
-		n := c.Trial
-		j.Trial = &n
+// changeEvents encodes a page of changes, oldest first: trial changes with the trial's
+// state after them, finishes with the trial's values too, read in one FinishedSince from
+// the page's first finish on.
+func (s *Server) changeEvents(ctx context.Context, studyID int64, cs []retune.Change) []streamEvent {
+	values := map[int][]float64{}
+	from := int64(-1)
+	for _, c := range cs {
+		if c.Kind == retune.ChangeTrialFinished && c.Ref > 0 && (from < 0 || c.Ref-1 < from) {
+			from = c.Ref - 1
+		}
 	}
-	if c.Kind == retune.ChangeTrialReported {
-		st := c.Step
-		j.Step = &st
-	}
-	switch c.Kind {
-	case retune.ChangeTrialCreated, retune.ChangeTrialStarted, retune.ChangeTrialFinished:
-		if ft, err := s.store.Trial(ctx, studyID, c.Trial); err == nil {
-			j.State = ft.State.String()
-			if c.Kind == retune.ChangeTrialFinished {
-				j.Values = toFloats(ft.Values)
+	if from >= 0 {
+		if fts, _, err := s.store.FinishedSince(ctx, studyID, from); err == nil {
+			for _, ft := range fts {
+				values[ft.Number] = ft.Values
 			}
 		}
 	}
-	data, _ := json.Marshal(j)
-	return streamEvent{id: c.Seq, name: c.Kind, data: data}
+	out := make([]streamEvent, len(cs))
+	for i, c := range cs {
+		j := changeJSON{Seq: c.Seq, Kind: c.Kind, Time: c.Time}
+		if c.Trial >= 0 {
+			n := c.Trial
+			j.Trial = &n
+		}
+		switch c.Kind {
+		case retune.ChangeDecision:
+			j.Decision = c.Ref
+		case retune.ChangeTrialReported:
+			st := c.Step
+			j.Step = &st
+			j.State = c.State.String()
+		case retune.ChangeTrialFinished:
+			j.State, j.Values = c.State.String(), toFloats(values[c.Trial])
+		default:
+			j.State = c.State.String()
+		}
+		data, _ := json.Marshal(j)
+		out[i] = streamEvent{id: c.Seq, name: c.Kind, data: data}
+	}
+	return out
 }
 
 // events serves the study's change stream (see the comment at the top of this file).
@@ -361,14 +380,11 @@ func (s *Server) events(c *call) (int, any, error) {
 				sent = hubLast
 				break
 			}
-			evs := make([]streamEvent, 0, len(cs))
-			for _, ch := range cs {
-				if ch.Seq > hubLast {
-					break
-				}
-				evs = append(evs, s.changeEvent(ctx, rec.ID, ch))
-				sent = ch.Seq
+			if i := slices.IndexFunc(cs, func(ch retune.Change) bool { return ch.Seq > hubLast }); i >= 0 {
+				cs = cs[:i] // not empty: cs[0] is sent+1 <= hubLast
 			}
+			evs := s.changeEvents(ctx, rec.ID, cs)
+			sent = cs[len(cs)-1].Seq
 			if !write(evs...) {
 				return 0, nil, nil
 			}

@@ -26,7 +26,7 @@ func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit i
 		out, head = nil, 0
 		b := &pgx.Batch{}
 		b.Queue(`SELECT coalesce((SELECT seq FROM study_changes WHERE study_id = s.id), 0) FROM studies s WHERE s.id = $1`, studyID)
-		b.Queue(`SELECT seq, at, kind, coalesce(trial, -1), coalesce(step, 0), coalesce(ref, 0) FROM changes
+		b.Queue(`SELECT seq, at, kind, coalesce(trial, -1), coalesce(step, 0), coalesce(ref, 0), coalesce(state, 0) FROM changes
 			WHERE study_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, studyID, after, limit)
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()
@@ -42,11 +42,12 @@ func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit i
 		for rows.Next() {
 			var c retune.Change
 			var trial int32
-			if err := rows.Scan(&c.Seq, &c.Time, &c.Kind, &trial, &c.Step, &c.Ref); err != nil {
+			var state int16
+			if err := rows.Scan(&c.Seq, &c.Time, &c.Kind, &trial, &c.Step, &c.Ref, &state); err != nil {
 				rows.Close()
 				return dbErr(what, err)
 			}
-			c.Time, c.Trial = c.Time.UTC(), int(trial)
+			c.Time, c.Trial, c.State = c.Time.UTC(), int(trial), retune.TrialState(state)
 			out = append(out, c)
 		}
 		rows.Close()

@@ -28,7 +28,7 @@ func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit i
 		case err != nil:
 			return fmt.Errorf("sqlite: read changes: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, at, kind, trial, step, ref FROM changes
+		rows, err := tx.QueryContext(ctx, `SELECT seq, at, kind, trial, step, ref, state FROM changes
 			WHERE study_id = ? AND seq > ? ORDER BY seq LIMIT ?`, studyID, after, limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: read changes: %w", err)
@@ -37,11 +37,11 @@ func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit i
 		for rows.Next() {
 			var c retune.Change
 			var at int64
-			var trial, step, ref sql.NullInt64
-			if err := rows.Scan(&c.Seq, &at, &c.Kind, &trial, &step, &ref); err != nil {
+			var trial, step, ref, state sql.NullInt64
+			if err := rows.Scan(&c.Seq, &at, &c.Kind, &trial, &step, &ref, &state); err != nil {
 				return fmt.Errorf("sqlite: read changes: %w", err)
 			}
-			c.Time, c.Trial, c.Step, c.Ref = time.Unix(0, at).UTC(), -1, step.Int64, ref.Int64
+			c.Time, c.Trial, c.Step, c.Ref, c.State = time.Unix(0, at).UTC(), -1, step.Int64, ref.Int64, retune.TrialState(state.Int64)
 			if trial.Valid {
 				c.Trial = int(trial.Int64)
 			}

@@ -69,6 +69,22 @@ func testChanges(t *testing.T, open Opener) {
 	if last := got[len(got)-1]; last.Ref != stored.ID {
 		t.Errorf("decision change refers to %d, want decision %d", last.Ref, stored.ID)
 	}
+	wantState := []retune.TrialState{retune.TrialWaiting, retune.TrialRunning, retune.TrialRunning, retune.TrialRunning, retune.TrialRunning, retune.TrialRunning, retune.TrialComplete, retune.TrialFail}
+	for i, st := range wantState {
+		if got[i].State != st {
+			t.Errorf("change %d (%s): state %v, want %v", i, got[i].Kind, got[i].State, st)
+		}
+	}
+	// A finish names its finish sequence number: FinishedSince(ref-1) starts with the trial.
+	for _, c := range got {
+		if c.Kind != retune.ChangeTrialFinished {
+			continue
+		}
+		fts, _, err := s.FinishedSince(ctx, rec.ID, c.Ref-1)
+		if err != nil || len(fts) == 0 || fts[0].Number != c.Trial {
+			t.Errorf("FinishedSince(ref-1) of the finish of trial %d (ref %d) = %v, %v", c.Trial, c.Ref, fts, err)
+		}
+	}
 	for i, c := range got {
 		if c.Seq != int64(i+1) || c.Time.IsZero() || time.Since(c.Time) > time.Hour {
 			t.Errorf("change %d: seq %d, time %v", i, c.Seq, c.Time)
