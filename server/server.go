@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain/notify"
 )
 
 // Defaults of Options.
@@ -78,6 +79,14 @@ type Options struct {
 	// ChangeRetention is how long the change log keeps a change (Run prunes older ones
 	// hourly); default DefaultChangeRetention.
 	ChangeRetention time.Duration
+	// Retrain makes this replica a candidate for leading (see leader.go): the leader
+	// decides for studies with a retrain policy once their budget is spent and delivers
+	// events to Notifiers. LeaderTTL is a leader's term (default DefaultLeaderTTL);
+	// DecidePoll how often the leader looks for studies to decide (DefaultDecidePoll).
+	Retrain    bool
+	Notifiers  map[string]notify.Notifier
+	LeaderTTL  time.Duration
+	DecidePoll time.Duration
 }
 
 // Server serves the API. It is safe for concurrent use.
@@ -91,6 +100,7 @@ type Server struct {
 	done       chan struct{} // closed when Run shuts down: event streams end
 	doneOnce   sync.Once
 	metrics    *metrics
+	lead       leader
 	log        *slog.Logger
 	hosts      hostCheck
 	studies    studyCache
@@ -119,6 +129,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.ChangeRetention <= 0 {
 		o.ChangeRetention = DefaultChangeRetention
+	}
+	if o.LeaderTTL <= 0 {
+		o.LeaderTTL = DefaultLeaderTTL
+	}
+	if o.DecidePoll <= 0 {
+		o.DecidePoll = DefaultDecidePoll
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
@@ -167,12 +183,16 @@ func New(o Options) (*Server, error) {
 }
 
 // Background starts what the server does besides answering requests, until ctx ends:
-// pruning the change log, and listening for the storage's change notifications (on
-// PostgreSQL). Run calls it; a caller serving Handler itself calls it once.
+// pruning the change log, listening for the storage's change notifications (on
+// PostgreSQL) and, with Options.Retrain, running for leader (leader.go). Run calls it; a
+// caller serving Handler itself calls it once.
 func (s *Server) Background(ctx context.Context) {
 	go s.pruneChanges(ctx, s.changes)
 	if l, ok := s.store.(retune.ChangeListener); ok {
 		go s.listenChanges(ctx, l)
+	}
+	if ls, ok := s.store.(retune.LeaderStore); ok && s.opts.Retrain {
+		go s.elect(ctx, ls)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/retrain/notify"
 	"github.com/a6b40afc/retune/server"
 	"github.com/a6b40afc/retune/storage"
 )
@@ -32,6 +34,10 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	logJSON := fs.Bool("log-json", false, "write the access log as JSON lines (default text)")
 	streamPoll := fs.Duration("stream-poll", server.DefaultStreamPoll, "how often event streams read the change log when nothing woke them (SQLite; PostgreSQL notifies)")
 	metricsAddr := fs.String("metrics-addr", "", "also serve Prometheus metrics at /metrics on this address, without a token (default: only on the API listener, for a read token of every study)")
+	retrainOn := fs.Bool("retrain", true, "run for leader: the leading replica decides for studies with a retrain policy once their budget is spent, and delivers events to --notifiers")
+	var notifierFiles stringList
+	fs.Var(&notifierFiles, "notifiers", "a study file or a file with a notifiers section whose notifiers the leader delivers events to; repeat for several")
+	leaderTTL := fs.Duration("leader-ttl", server.DefaultLeaderTTL, "a leader's term: a replica that dies is replaced within about this long")
 	retention := fs.Duration("change-retention", server.DefaultChangeRetention, "how long the change log keeps a change; older ones are pruned hourly")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -67,10 +73,26 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var notifiers map[string]notify.Notifier
+	if len(notifierFiles) > 0 {
+		ns, secretEnv, err := config.LoadNotifiers(notifierFiles...)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		built, closeAll, err := config.BuildNotifiers(ns, secretEnv...)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer closeAll()
+		notifiers = built
+	}
 	srv, err := server.New(server.Options{
 		Storage: s, NoAuth: *noAuth, Addr: ln.Addr().String(), AllowedHosts: hosts, CORSOrigins: origins,
 		MaxBody: *maxBody, LeaseTTL: *leaseTTL, IdempotencyKeep: *keep, IdempotencyLock: *lock,
 		ShutdownGrace: *grace, Logger: log, StreamPoll: *streamPoll, ChangeRetention: *retention,
+		Retrain: *retrainOn, Notifiers: notifiers, LeaderTTL: *leaderTTL,
 	})
 	if err != nil {
 		ln.Close()

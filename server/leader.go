@@ -1,0 +1,256 @@
+package server
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/retrain"
+	"github.com/a6b40afc/retune/retrain/notify"
+)
+
+// Retraining and delivery without `retune run`: with Options.Retrain, the replicas of a
+// service elect one leader through the database (retune.LeaderStore, role "retrain"; a
+// term lasts LeaderTTL and is renewed every third of it, so a leader that dies is replaced
+// within about LeaderTTL). The leader
+//
+//   - decides, for every study whose stored definition has a retrain section (not
+//     decide: each_best), once its budget is spent: all budget.trials search trials
+//     finished and none running or waiting. The decision's run is "serve/STUDY", so a
+//     decision is recorded once per study, champion version and candidate however often
+//     leaders change (the storage refuses a second). Confirmation repeats need a runner
+//     that can run the trainer; the server has none yet, so it compares point values, and
+//     the decision records that it did (evidence method "point");
+//   - delivers events to the notifiers of Options.Notifiers (retune serve --notifiers FILE)
+//     with a notify.Dispatcher, whose claims keep every delivery to one attempt at a time
+//     even while two replicas both think they lead (a term that ran out unnoticed).
+
+// Leader defaults.
+const (
+	DefaultLeaderTTL  = 15 * time.Second
+	DefaultDecidePoll = 2 * time.Second
+	leaderRole        = "retrain"
+)
+
+// leader is this replica's view of the election.
+type leader struct {
+	mu      sync.Mutex
+	leading bool
+	decided map[string]bool // studies decided (or not to decide) this term
+	warned  map[string]bool
+	kick    func() // wakes the dispatcher, if any
+}
+
+// IsLeader reports whether this replica leads (decides and delivers) right now.
+func (s *Server) IsLeader() bool {
+	s.lead.mu.Lock()
+	defer s.lead.mu.Unlock()
+	return s.lead.leading
+}
+
+// elect runs for leadership until ctx ends: it renews its term every third of LeaderTTL,
+// does the leader's work while it leads, stops it at once when a renewal fails, and
+// releases the term when ctx ends.
+func (s *Server) elect(ctx context.Context, ls retune.LeaderStore) {
+	holder := leaderHolder()
+	ttl := s.opts.LeaderTTL
+	tick := time.NewTicker(ttl / 3)
+	defer tick.Stop()
+	var stop context.CancelFunc
+	var done chan struct{}
+	step := func() {
+		if stop != nil {
+			stop()
+			<-done
+			stop = nil
+			s.setLeading(false)
+			s.log.Info("leadership lost", "role", leaderRole, "holder", holder)
+		}
+	}
+	for {
+		ok, err := ls.AcquireLeadership(ctx, leaderRole, holder, ttl)
+		switch {
+		case err != nil || !ok:
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("leadership renewal failed", "err", err)
+			}
+			step()
+		case stop == nil:
+			lctx, cancel := context.WithCancel(ctx)
+			stop, done = cancel, make(chan struct{})
+			s.setLeading(true)
+			s.log.Info("leading", "role", leaderRole, "holder", holder, "term", ttl)
+			go func() {
+				defer close(done)
+				s.leaderWork(lctx)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			step()
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = ls.ReleaseLeadership(rctx, leaderRole, holder)
+			cancel()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) setLeading(v bool) {
+	s.lead.mu.Lock()
+	defer s.lead.mu.Unlock()
+	s.lead.leading = v
+	s.lead.decided, s.lead.kick = map[string]bool{}, nil
+}
+
+// leaderHolder names this process in the leaders table.
+func leaderHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = crand.Read(b[:])
+	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
+}
+
+// leaderWork is what the leader does until ctx ends: deliver events (when it has
+// notifiers) and decide for the studies whose budget is spent.
+func (s *Server) leaderWork(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if ds, ok := s.store.(retune.DeliveryStore); ok && len(s.opts.Notifiers) > 0 {
+		d := &notify.Dispatcher{Store: ds, Notifiers: s.opts.Notifiers, Logger: s.log.With("part", "dispatcher")}
+		s.lead.mu.Lock()
+		s.lead.kick = d.Kick
+		s.lead.mu.Unlock()
+		wg.Go(func() {
+			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("dispatcher stopped", "err", err)
+			}
+		})
+	}
+	tick := time.NewTicker(s.opts.DecidePoll)
+	defer tick.Stop()
+	for {
+		s.decidePass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// decidePass decides for every study whose budget is spent and that has no decision yet
+// this term (see the comment at the top of this file).
+func (s *Server) decidePass(ctx context.Context) {
+	rs, ok := s.store.(retune.RetrainStore)
+	if !ok {
+		return
+	}
+	sums, err := s.store.Studies(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("decisions: listing studies failed", "err", err)
+		}
+		return
+	}
+	for _, sum := range sums {
+		if ctx.Err() != nil {
+			return
+		}
+		if len(sum.Definition) == 0 || sum.Budget.Trials == 0 || sum.Running > 0 || sum.Waiting > 0 || s.wasDecided(sum.Name) {
+			continue
+		}
+		def, err := config.ParseDefinition("the stored definition of study "+sum.Name, sum.Definition)
+		if err != nil || def.Retrain == nil || def.Retrain.EachBest || len(def.Objectives) != 1 {
+			s.markDecided(sum.Name) // nothing to decide here, this term
+			continue
+		}
+		if err := s.decideStudy(ctx, rs, sum, def); err != nil && ctx.Err() == nil {
+			s.log.Warn("decision failed; retrying on the next pass", "study", sum.Name, "err", err)
+		}
+	}
+}
+
+// decideStudy decides for one study once its budget's search trials have all finished.
+func (s *Server) decideStudy(ctx context.Context, rs retune.RetrainStore, sum retune.StudySummary, def *config.Study) error {
+	ts, err := s.store.Trials(ctx, sum.ID)
+	if err != nil {
+		return err
+	}
+	done := 0
+	for _, t := range ts {
+		if t.Kind == retune.KindSearch && t.State.Finished() && !t.Interrupted() {
+			done++
+		}
+	}
+	if done < sum.Budget.Trials {
+		return nil
+	}
+	b, err := s.open(ctx, sum.Name)
+	if err != nil {
+		return err
+	}
+	if def.Retrain.Policy.Repeats > 0 && !s.warnedOnce(sum.Name) {
+		s.log.Warn("confirmation repeats need a runner of the trainer: this decision compares point values (its evidence says method point)",
+			"study", sum.Name, "repeats", def.Retrain.Policy.Repeats)
+	}
+	c := &retrain.Coordinator{Store: rs, Policy: def.Retrain.Policy, Notify: s.notifierIDs()}
+	out, err := c.Decide(ctx, b.study, "serve/"+sum.Name, nil)
+	switch {
+	case errors.Is(err, retune.ErrNotFound): // no (feasible) completed trial: nothing to decide
+		s.markDecided(sum.Name)
+		return nil
+	case err != nil:
+		return err
+	}
+	s.markDecided(sum.Name)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", slog.String("study", sum.Name), slog.String("model", out.Model),
+		slog.Int64("decision", out.ID), slog.Bool("improved", out.Improved), slog.String("reason", out.Reason))
+	s.lead.mu.Lock()
+	kick := s.lead.kick
+	s.lead.mu.Unlock()
+	if kick != nil && out.Improved {
+		kick()
+	}
+	return nil
+}
+
+func (s *Server) notifierIDs() []string {
+	return slices.Sorted(maps.Keys(s.opts.Notifiers))
+}
+
+func (s *Server) wasDecided(name string) bool {
+	s.lead.mu.Lock()
+	defer s.lead.mu.Unlock()
+	return s.lead.decided[name]
+}
+
+func (s *Server) markDecided(name string) {
+	s.lead.mu.Lock()
+	defer s.lead.mu.Unlock()
+	if s.lead.decided != nil {
+		s.lead.decided[name] = true
+	}
+}
+
+func (s *Server) warnedOnce(name string) bool {
+	s.lead.mu.Lock()
+	defer s.lead.mu.Unlock()
+	if s.lead.warned == nil {
+		s.lead.warned = map[string]bool{}
+	}
+	w := s.lead.warned[name]
+	s.lead.warned[name] = true
+	return w
+}

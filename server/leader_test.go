@@ -1,0 +1,140 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain/notify"
+	"github.com/a6b40afc/retune/server"
+)
+
+// lockedBuffer is a notifier's output, read while it is written.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLeaderDecidesOnce: two replicas on one database, each a candidate for leading.
+// A study driven through the API with a retrain policy gets its decision once its budget
+// is spent — exactly one, whichever replica leads — and the retraining event reaches the
+// notifier once. When the leader stops, the other replica takes over and decides the
+// next study.
+func TestLeaderDecidesOnce(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "retune.db")
+	outs := []*lockedBuffer{{}, {}}
+	var envs []*env
+	var stops []context.CancelFunc
+	for i := range 2 {
+		e := newEnvOn(t, openSQLite(t, db), func(o *server.Options) {
+			o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+			o.Notifiers = map[string]notify.Notifier{"audit": &notify.Log{W: outs[i]}}
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		e.server.Background(ctx)
+		envs, stops = append(envs, e), append(stops, cancel)
+	}
+	leaderOf := func() int {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			n, who := 0, -1
+			for i, e := range envs {
+				if e.server.IsLeader() {
+					n, who = n+1, i
+				}
+			}
+			if n == 1 {
+				return who
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("no single leader within 30s")
+		return -1
+	}
+	runStudy := func(e *env, name string) {
+		def := definition(name, 3)
+		def["retrain"] = map[string]any{"min_improvement": 0}
+		if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+		for i := range 3 {
+			e.tellValue(name, e.ask(name), float64(3-i))
+		}
+	}
+	decisions := func(model string) []retune.Decision {
+		ds, err := envs[0].store.(retune.RetrainStore).Decisions(t.Context(), model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	waitDecision := func(model string) retune.Decision {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if ds := decisions(model); len(ds) > 0 {
+				return ds[0]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("no decision for %s within 30s", model)
+		return retune.Decision{}
+	}
+	delivered := func(study string) int { // retraining events of the study's decisions
+		return strings.Count(outs[0].String()+outs[1].String(), `"run":"serve/`+study+`"`)
+	}
+
+	first := leaderOf()
+	runStudy(envs[1-first], "first") // through the replica that does not lead
+	d := waitDecision("first")
+	if !d.Improved || d.RunID != "serve/first" || d.Candidate != 2 {
+		t.Errorf("decision = %+v, want improved (no champion), run serve/first, candidate trial 2", d)
+	}
+	waitFor(t, func() bool { return delivered("first") >= 1 }, "the event delivered")
+
+	stops[first]() // the leader stops; the other takes over once the term runs out
+	waitFor(t, func() bool { return !envs[first].server.IsLeader() && envs[1-first].server.IsLeader() }, "the other replica leads")
+	runStudy(envs[first], "second")
+	d2 := waitDecision("second")
+	waitFor(t, func() bool { return delivered("second") >= 1 }, "the second event delivered")
+	time.Sleep(300 * time.Millisecond) // several more passes: nothing is decided or sent twice
+	if n := len(decisions("first")) + len(decisions("second")); n != 2 {
+		t.Errorf("%d decisions, want 2", n)
+	}
+	if n, m := delivered("first"), delivered("second"); n != 1 || m != 1 || d2.ID == d.ID {
+		t.Errorf("events delivered %d and %d times, want once each:\n%s%s", n, m, outs[0], outs[1])
+	}
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 30s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
