@@ -45,13 +45,14 @@ func (m *metrics) observe(rt route, status int, d time.Duration) {
 }
 
 // storeCollector reads what the storage holds at each scrape: trials by state per study,
-// the delivery queue and its dead letters; and the open event streams.
+// the delivery queue and its dead letters; and the open event streams and leadership.
 type storeCollector struct{ s *Server }
 
 var (
 	trialsDesc     = prometheus.NewDesc("retune_trials", "Trials of each study, by state.", []string{"study", "state"}, nil)
 	deliveriesDesc = prometheus.NewDesc("retune_deliveries", "Event deliveries by state: pending (the queue), dead (dead letters).", []string{"state"}, nil)
 	streamsDesc    = prometheus.NewDesc("retune_stream_clients", "Open event streams (GET …/events) on this replica.", nil, nil)
+	leaderDesc     = prometheus.NewDesc("retune_leader", "1 while this replica leads (decides and delivers; retune serve --retrain), else 0.", nil, nil)
 	scrapeDesc     = prometheus.NewDesc("retune_metrics_storage_errors", "1 if reading the storage for this scrape failed.", nil, nil)
 )
 
@@ -59,6 +60,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- trialsDesc
 	ch <- deliveriesDesc
 	ch <- streamsDesc
+	ch <- leaderDesc
 	ch <- scrapeDesc
 }
 
@@ -86,6 +88,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(streamsDesc, prometheus.GaugeValue, float64(c.s.streamClients()))
+	leads := 0.0
+	if c.s.IsLeader() {
+		leads = 1
+	}
+	ch <- prometheus.MustNewConstMetric(leaderDesc, prometheus.GaugeValue, leads)
 	ch <- prometheus.MustNewConstMetric(scrapeDesc, prometheus.GaugeValue, failed)
 }
 

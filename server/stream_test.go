@@ -292,6 +292,7 @@ func TestMetrics(t *testing.T) {
 		`retune_stream_clients 1`,
 		`retune_deliveries{state="dead"} 0`,
 		`retune_metrics_storage_errors 0`,
+		`retune_leader 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
