@@ -241,6 +241,9 @@ type EnqueueRequest struct {
 	StudyID int64
 	Kind    TrialKind
 	Params  []map[string]any
+	// System optionally gives each trial system attributes (one map per Params entry, nil
+	// for none): a confirmation repeat's role, repeat and seed, for whoever claims it.
+	System  []map[string]any
 	OnceKey string
 }
 

@@ -415,6 +415,18 @@ func (s *Study) AskFixed(ctx context.Context, kind TrialKind, params map[string]
 	return s.ask(ctx, CreateTrialRequest{Kind: kind, Fixed: params})
 }
 
+// AskConfirm claims a WAITING confirmation repeat (kind confirm) that a decider enqueued
+// for others to run (retrain.Coordinator.DecideQueued): its Fixed params are the
+// candidate's or the champion's, and its system attributes say which, the repeat and its
+// seed. It returns an error wrapping ErrNotFound when none waits.
+func (s *Study) AskConfirm(ctx context.Context) (*Trial, error) {
+	t, err := s.ask(ctx, CreateTrialRequest{Kind: KindConfirm, ClaimOnly: true})
+	if errors.Is(err, ErrGridExhausted) {
+		return nil, fmt.Errorf("study %q has no confirmation repeat waiting: %w", s.rec.Name, ErrNotFound)
+	}
+	return t, err
+}
+
 func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error) {
 	s.maybeReap(ctx)
 	req.StudyID, req.Holder, req.LeaseTTL = s.rec.ID, s.holder, s.leaseTTL
@@ -429,6 +441,7 @@ func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error)
 		study: s, kind: ft.Kind, fixed: ft.Fixed, start: ft.Start, holder: s.holder, lease: ft.Lease,
 		ref:    TrialRef{StudyID: s.rec.ID, Number: ft.Number, Epoch: ft.Lease.Epoch},
 		params: make(map[string]any), dists: make(map[string]Distribution),
+		sys: copyMap(ft.SystemAttrs), // what it was enqueued with (a confirmation repeat's role)
 	}
 	s.addOpen(t)
 	var sreq *SampleRequest

@@ -142,6 +142,18 @@ func (t *Trial) ShouldPrune() bool {
 	return t.prune
 }
 
+// Fixed returns the params the trial was enqueued with (a confirmation repeat's are the
+// candidate's or the champion's), nil if none.
+func (t *Trial) Fixed() map[string]any { return copyMap(t.fixed) }
+
+// SystemAttr returns a system attribute of the trial: one set on it, or one it was
+// enqueued or stored with (nil if it has none of that key).
+func (t *Trial) SystemAttr(key string) any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sys[key]
+}
+
 // Number returns the trial's number in its study (0, 1, 2, …).
 func (t *Trial) Number() int { return t.ref.Number }
 

@@ -101,6 +101,12 @@ func (c *Coordinator) decide(ctx context.Context, s *retune.Study, runID string,
 			e.Guardrails = c.Policy.Guard(best.Metrics, champ.Metrics)
 		}
 	}
+	return c.record(ctx, s, d, best, e, err)
+}
+
+// record finishes decision d about best with evidence e (or the error that kept it from
+// being complete), and stores it with its event.
+func (c *Coordinator) record(ctx context.Context, s *retune.Study, d retune.Decision, best retune.FrozenTrial, e retune.Evidence, err error) (retune.Decision, retune.FrozenTrial, error) {
 	if err != nil {
 		// Missing or non-finite values, a failed repeat: a decision that could not confirm.
 		d.Improved, d.Reason = false, "no decision possible: "+err.Error()

@@ -85,9 +85,18 @@ func (r *createStudyRequest) Validate() error {
 	return nil
 }
 
-type askRequest struct{}
+type askRequest struct {
+	// Kind is search (the default) or confirm: claim a confirmation repeat that the
+	// leader enqueued (its params are the candidate's or the champion's).
+	Kind string `json:"kind,omitempty"`
+}
 
-func (r *askRequest) Validate() error { return nil }
+func (r *askRequest) Validate() error {
+	if r.Kind != "" && r.Kind != "search" && r.Kind != "confirm" {
+		return invalid("kind", "search or confirm", "%q", r.Kind)
+	}
+	return nil
+}
 
 type tellRequest struct {
 	Epoch   int64            `json:"epoch"`
@@ -171,6 +180,12 @@ type askResponse struct {
 	Params       map[string]any `json:"params"`
 	LeaseExpires time.Time      `json:"lease_expires"`
 	LeaseSeconds float64        `json:"lease_seconds"`
+	// A confirmation repeat's kind ("confirm"), role (candidate or champion), repeat
+	// index and seed: run the trainer with RETUNE_REPEAT and RETUNE_SEED set to them.
+	Kind    string `json:"kind,omitempty"`
+	Confirm string `json:"confirm,omitempty"`
+	Repeat  *int   `json:"repeat,omitempty"`
+	Seed    string `json:"seed,omitempty"`
 }
 
 type reportResponse struct {

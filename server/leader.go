@@ -25,12 +25,13 @@ import (
 // within about LeaderTTL). The leader
 //
 //   - decides, for every study whose stored definition has a retrain section (not
-//     decide: each_best), once its budget is spent: all budget.trials search trials
-//     finished and none running or waiting. The decision's run is "serve/STUDY", so a
+//     decide: each_best), once its budget is spent: budget.trials search trials finished
+//     and none running or waiting. The decision's run is "serve/STUDY", so a
 //     decision is recorded once per study, champion version and candidate however often
-//     leaders change (the storage refuses a second). Confirmation repeats need a runner
-//     that can run the trainer; the server has none yet, so it compares point values, and
-//     the decision records that it did (evidence method "point");
+//     leaders change (the storage refuses a second). Confirmation repeats are enqueued as
+//     trials of kind confirm for the study's clients and agents to run (ask with kind
+//     confirm; retrain.Coordinator.DecideQueued), and the decision is recorded on the
+//     first pass after they have all finished;
 //   - delivers events to the notifiers of Options.Notifiers (retune serve --notifiers FILE)
 //     with a notify.Dispatcher, whose claims keep every delivery to one attempt at a time
 //     even while two replicas both think they lead (a term that ran out unnoticed).
@@ -168,7 +169,7 @@ func (s *Server) decidePass(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if len(sum.Definition) == 0 || sum.Budget.Trials == 0 || sum.Running > 0 || sum.Waiting > 0 || s.wasDecided(sum.Name) {
+		if len(sum.Definition) == 0 || sum.Budget.Trials == 0 || sum.Complete+sum.Pruned+sum.Failed < sum.Budget.Trials || s.wasDecided(sum.Name) {
 			continue
 		}
 		def, err := config.ParseDefinition("the stored definition of study "+sum.Name, sum.Definition)
@@ -190,7 +191,11 @@ func (s *Server) decideStudy(ctx context.Context, rs retune.RetrainStore, sum re
 	}
 	done := 0
 	for _, t := range ts {
-		if t.Kind == retune.KindSearch && t.State.Finished() && !t.Interrupted() {
+		switch {
+		case t.Kind != retune.KindSearch:
+		case !t.State.Finished():
+			return nil // a search trial waits or runs: the budget is not spent
+		case !t.Interrupted():
 			done++
 		}
 	}
@@ -201,18 +206,20 @@ func (s *Server) decideStudy(ctx context.Context, rs retune.RetrainStore, sum re
 	if err != nil {
 		return err
 	}
-	if def.Retrain.Policy.Repeats > 0 && !s.warnedOnce(sum.Name) {
-		s.log.Warn("confirmation repeats need a runner of the trainer: this decision compares point values (its evidence says method point)",
-			"study", sum.Name, "repeats", def.Retrain.Policy.Repeats)
-	}
 	c := &retrain.Coordinator{Store: rs, Policy: def.Retrain.Policy, Notify: s.notifierIDs()}
-	out, err := c.Decide(ctx, b.study, "serve/"+sum.Name, nil)
+	out, pending, err := c.DecideQueued(ctx, b.study, "serve/"+sum.Name)
 	switch {
 	case errors.Is(err, retune.ErrNotFound): // no (feasible) completed trial: nothing to decide
 		s.markDecided(sum.Name)
 		return nil
 	case err != nil:
 		return err
+	case pending:
+		if !s.warnedOnce(sum.Name) {
+			s.log.Info("decision waits for its confirmation repeats: clients ask them with kind confirm",
+				"study", sum.Name, "repeats", def.Retrain.Policy.Repeats)
+		}
+		return nil
 	}
 	s.markDecided(sum.Name)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", slog.String("study", sum.Name), slog.String("model", out.Model),

@@ -138,3 +138,80 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLeaderConfirmsThroughClients: with confirmation repeats in the policy and a
+// champion with params, the leader enqueues the repeats; a client asks them (kind
+// confirm), gets the candidate's or the champion's params with the repeat and its seed
+// (the same for both sides of a repeat), tells them, and the decision compares them.
+func TestLeaderConfirmsThroughClients(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *server.Options) {
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e.server.Background(ctx)
+	champ := map[string]any{"lr": 0.01, "layers": 2, "opt": "adam"}
+	if r := e.do("admin", "POST", "/api/v1/models/conf/champion", map[string]any{"params": champ, "values": []any{5}}); r.status != http.StatusCreated {
+		t.Fatalf("set champion: %d %s", r.status, r.body)
+	}
+	def := definition("conf", 3)
+	def["retrain"] = map[string]any{"min_improvement": 0, "confirm": map[string]any{"repeats": 3}}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	for i := range 3 {
+		e.tellValue("conf", e.ask("conf"), float64(3-i))
+	}
+	type confirmAsk struct {
+		asked
+		Kind, Confirm, Seed string
+		Repeat              *int
+	}
+	seeds := map[int]string{}
+	roles := map[string]int{}
+	for done := 0; done < 6; {
+		r := e.do("run", "POST", "/api/v1/studies/conf/trials", map[string]any{"kind": "confirm"})
+		if r.status == http.StatusNotFound { // not enqueued yet
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		var a confirmAsk
+		r.decode(t, &a)
+		if r.status != http.StatusCreated || a.Kind != "confirm" || a.Repeat == nil || a.Seed == "" {
+			t.Fatalf("confirm ask: %d %s", r.status, r.body)
+		}
+		if prev, ok := seeds[*a.Repeat]; ok && prev != a.Seed {
+			t.Errorf("repeat %d has seeds %s and %s: both sides of a repeat share one", *a.Repeat, prev, a.Seed)
+		}
+		seeds[*a.Repeat] = a.Seed
+		roles[a.Confirm]++
+		v := 4.0 + 0.1*float64(*a.Repeat) // the candidate measures 1 better than the champion
+		if a.Confirm == "champion" {
+			if a.Params["opt"] != "adam" || a.Params["layers"] != float64(2) {
+				t.Errorf("champion repeat has params %v", a.Params)
+			}
+			v += 1
+		}
+		e.tellValue("conf", a.asked, v)
+		done++
+	}
+	if roles["candidate"] != 3 || roles["champion"] != 3 || len(seeds) != 3 {
+		t.Errorf("roles %v, seeds %v: want 3 repeats of each side", roles, seeds)
+	}
+	var d retune.Decision
+	waitFor(t, func() bool {
+		ds, err := e.store.(retune.RetrainStore).Decisions(t.Context(), "conf")
+		if err != nil || len(ds) == 0 {
+			return false
+		}
+		d = ds[0]
+		return true
+	}, "the decision after the repeats")
+	if !d.Improved || d.Evidence.Method == "point" || len(d.Evidence.Candidate) != 3 || len(d.Evidence.Champion) != 3 {
+		t.Errorf("decision = %+v, want improved on 3 paired repeats", d)
+	}
+	if r := e.do("run", "POST", "/api/v1/studies/conf/trials", map[string]any{"kind": "confirm"}); r.status != http.StatusNotFound {
+		t.Errorf("a seventh confirm ask: %d %s, want 404 (none waits)", r.status, r.body)
+	}
+}

@@ -242,10 +242,15 @@ var schemas = map[string]any{
 		"definition": map[string]any{"type": "object", "description": "the study file's form as JSON, without command and notifiers"},
 		"replace":    map[string]any{"type": "boolean", "description": "replace the stored sampler, pruner and search space"},
 	}),
-	"AskRequest": closed(nil, map[string]any{}),
+	"AskRequest": closed(nil, map[string]any{
+		"kind": map[string]any{"type": "string", "enum": []any{"search", "confirm"}, "description": "confirm: claim a confirmation repeat the leader enqueued"},
+	}),
 	"AskResponse": obj([]string{"number", "epoch", "params", "lease_expires", "lease_seconds"}, map[string]any{
 		"number": typ("integer"), "epoch": typ("integer"), "params": mapOf(anyValue),
 		"lease_expires": dateTime(), "lease_seconds": typ("number"),
+		"kind":    map[string]any{"type": "string", "enum": []any{"confirm"}},
+		"confirm": map[string]any{"type": "string", "enum": []any{"candidate", "champion"}},
+		"repeat":  typ("integer"), "seed": map[string]any{"type": "string", "description": "RETUNE_SEED for the trainer (a uint64 in decimal)"},
 	}),
 	"TellRequest": closed([]string{"epoch"}, map[string]any{
 		"epoch":   map[string]any{"type": "integer", "minimum": 1},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -44,6 +45,9 @@ func (s *Server) ask(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if req.Kind == "confirm" {
+		return s.askConfirm(ctx, b)
+	}
 	t, err := b.study.Ask(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -66,6 +70,31 @@ func (s *Server) ask(c *call) (int, any, error) {
 		Number: t.Number(), Epoch: lease.Epoch, Params: params,
 		LeaseExpires: lease.Expires, LeaseSeconds: s.opts.LeaseTTL.Seconds(),
 	}, nil
+}
+
+// askConfirm claims a confirmation repeat: its params are fixed, and the answer says its
+// role, repeat and seed.
+func (s *Server) askConfirm(ctx context.Context, b *builtStudy) (int, any, error) {
+	t, err := b.study.AskConfirm(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	lease := t.Lease()
+	if err := t.Detach(ctx); err != nil {
+		return 0, nil, err
+	}
+	resp := askResponse{Number: t.Number(), Epoch: lease.Epoch, Params: t.Fixed(), LeaseExpires: lease.Expires,
+		LeaseSeconds: s.opts.LeaseTTL.Seconds(), Kind: "confirm"}
+	if resp.Params == nil {
+		resp.Params = map[string]any{}
+	}
+	resp.Confirm, _ = t.SystemAttr("confirm").(string)
+	resp.Seed, _ = t.SystemAttr("seed").(string)
+	if r, ok := t.SystemAttr("repeat").(float64); ok {
+		i := int(r)
+		resp.Repeat = &i
+	}
+	return http.StatusCreated, resp, nil
 }
 
 // onTrial reads what every write to one trial starts with: the trial's number from the

@@ -153,6 +153,16 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 	if err != nil {
 		return nil, err
 	}
+	sys, err := dbenc.EnqueuedSystem(req)
+	if err != nil {
+		return nil, err
+	}
+	if sys == nil {
+		sys = make([]string, len(fixed))
+		for i := range sys {
+			sys[i] = "{}"
+		}
+	}
 	what := fmt.Sprintf("enqueue in study id %d", req.StudyID)
 	var nums []int
 	errOnce := errors.New("enqueued under this key before")
@@ -177,9 +187,9 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 			}
 		}
 		if len(fixed) > 0 {
-			_, err = tx.Exec(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed)
-				SELECT $1, $2 + u.i - 1, $3, 0, u.f FROM unnest($4::text[]) WITH ORDINALITY AS u(f, i)`,
-				req.StudyID, first, int16(req.Kind), fixed)
+			_, err = tx.Exec(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs)
+				SELECT $1, $2 + u.i - 1, $3, 0, u.f, u.y FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS u(f, y, i)`,
+				req.StudyID, first, int16(req.Kind), fixed, sys)
 			if err != nil {
 				return dbErr(what, err)
 			}

@@ -280,6 +280,10 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 	if err != nil {
 		return nil, err
 	}
+	sys, err := dbenc.EnqueuedSystem(req)
+	if err != nil {
+		return nil, err
+	}
 	var nums []int
 	err = s.write(ctx, func(tx *txn) error {
 		var next int64
@@ -303,8 +307,12 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 		}
 		nums = make([]int, len(fixed))
 		for i, f := range fixed {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed) VALUES (?, ?, ?, ?, ?)`,
-				req.StudyID, next, req.Kind, retune.TrialWaiting, f); err != nil {
+			y := "{}"
+			if sys != nil {
+				y = sys[i]
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs) VALUES (?, ?, ?, ?, ?, ?)`,
+				req.StudyID, next, req.Kind, retune.TrialWaiting, f, y); err != nil {
 				return fmt.Errorf("sqlite: enqueue trial %d: %w", next, err)
 			}
 			nums[i] = int(next)

@@ -339,3 +339,29 @@ func testLeadership(t *testing.T, open Opener) {
 		t.Errorf("%d of 8 concurrent candidates won, want 1", won.Load())
 	}
 }
+
+// testEnqueueSystem: enqueued trials keep the system attributes given for each, and the
+// trial that claims one has them (with its own added); a count mismatch is refused.
+func testEnqueueSystem(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	rec := newStudy(t, s, "enqsys", nil)
+	nums, err := s.Enqueue(ctx, retune.EnqueueRequest{StudyID: rec.ID, Kind: retune.KindConfirm,
+		Params: []map[string]any{{"x": 1.0}, {"x": 2.0}}, System: []map[string]any{{"repeat": 0, "confirm": "candidate"}, nil}})
+	if err != nil || len(nums) != 2 {
+		t.Fatalf("Enqueue = %v, %v", nums, err)
+	}
+	ft := create(t, s, rec.ID, func(r *retune.CreateTrialRequest) {
+		r.Kind, r.ClaimOnly, r.System = retune.KindConfirm, true, map[string]any{"claimed": true}
+	})
+	if ft.Number != nums[0] || ft.SystemAttrs["confirm"] != "candidate" || ft.SystemAttrs["repeat"] != float64(0) || ft.SystemAttrs["claimed"] != true {
+		t.Errorf("claimed trial %d has system attributes %v", ft.Number, ft.SystemAttrs)
+	}
+	if got := mustTrial(t, s, rec.ID, nums[1]); len(got.SystemAttrs) != 0 {
+		t.Errorf("trial enqueued without attributes has %v", got.SystemAttrs)
+	}
+	_, err = s.Enqueue(ctx, retune.EnqueueRequest{StudyID: rec.ID, Params: []map[string]any{{"x": 1.0}}, System: []map[string]any{{}, {}}})
+	if !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("2 attribute sets for 1 trial = %v, want ErrInvalid", err)
+	}
+}

@@ -72,6 +72,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Stop", testStop},
 		{"Logs", testLogs},
 		{"Leadership", testLeadership},
+		{"EnqueueSystem", testEnqueueSystem},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
