@@ -20,6 +20,8 @@ const (
 	ChangeTrialReported = "trial.reported" // an intermediate value at Step (one change per step)
 	ChangeTrialFinished = "trial.finished" // COMPLETE, PRUNED or FAIL (a lease expiry included)
 	ChangeDecision      = "decision"       // a retraining decision about the study (Ref: its id)
+	ChangePromotion     = "promotion"      // a trial of the study promoted to champion (Ref: the version)
+	ChangeDelivery      = "delivery"       // a delivery of an event about the study created, delivered or dead (Ref: its id)
 )
 
 // Change is one entry of a study's change log.

@@ -79,7 +79,9 @@ func (m *memStore) AppendEvents(_ context.Context, events []Event) error {
 	if err := r.checkEventIDs(events); err != nil {
 		return err
 	}
+	before := len(r.delivery.rows)
 	r.addEvents(events, time.Now().UTC())
+	m.deliveryChanges(before)
 	return nil
 }
 
@@ -168,6 +170,9 @@ func (m *memStore) RecordAttempt(_ context.Context, res AttemptResult) (Notifier
 	if row.leaseOwner != res.Owner || row.d.State != DeliveryPending {
 		return *n, fmt.Errorf("record attempt on delivery %d by %q: %w", res.Delivery, res.Owner, ErrLeaseLost)
 	}
+	if row.d.State != res.State {
+		m.deliveryChange(row.seq, row.d.ID)
+	}
 	row.d.State, row.leaseOwner, row.leaseUntil = res.State, "", time.Time{}
 	if res.State == DeliveryPending {
 		row.d.NextAt = res.NextAt.UTC()
@@ -244,10 +249,15 @@ func (m *memStore) Redeliver(_ context.Context, eventID string, notifiers []stri
 	for _, n := range notifiers {
 		id, ok := r.delivery.byKey[deliveryKey{seq, n}]
 		if !ok {
-			ids = append(ids, r.delivery.add(seq, n, now))
+			id = r.delivery.add(seq, n, now)
+			m.deliveryChange(seq, id)
+			ids = append(ids, id)
 			continue
 		}
 		row := &r.delivery.rows[id-1]
+		if row.d.State != DeliveryPending {
+			m.deliveryChange(seq, id)
+		}
 		row.d.State, row.d.NextAt, row.d.Updated = DeliveryPending, now, now
 		row.leaseOwner, row.leaseUntil = "", time.Time{}
 		ids = append(ids, id)

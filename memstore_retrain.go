@@ -2,6 +2,7 @@ package retune
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -121,8 +122,45 @@ func (m *memStore) PromoteChampion(_ context.Context, c Champion, expect int64, 
 		r.champions = map[string][]memChampion{}
 	}
 	r.champions[c.Model] = append(h, row)
+	before := len(r.delivery.rows)
 	r.addEvents(events, now)
+	if c.Source == "trial" {
+		m.studyChange(c.Study, ChangePromotion, c.Trial, c.Version)
+	}
+	m.deliveryChanges(before)
 	return row.decode()
+}
+
+// studyChange appends a change to the log of the study named name, if it exists. The
+// caller holds m.retrain.mu; m.mu is taken after it (never the other way round).
+func (m *memStore) studyChange(name, kind string, trial int, ref int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, ok := m.byName[name]; ok {
+		m.studies[id].change(kind, trial, 0, ref)
+	}
+}
+
+// deliveryChanges records the deliveries from index from on as changes of the studies
+// their events are about (the event data's "study"). The caller holds m.retrain.mu.
+func (m *memStore) deliveryChanges(from int) {
+	for _, row := range m.retrain.delivery.rows[from:] {
+		m.deliveryChange(row.seq, row.d.ID)
+	}
+}
+
+// deliveryChange records a change of delivery id, of event seq. The caller holds
+// m.retrain.mu.
+func (m *memStore) deliveryChange(seq, id int64) {
+	if seq < 1 || int(seq) > len(m.retrain.events) {
+		return
+	}
+	var data struct {
+		Study string `json:"study"`
+	}
+	if json.Unmarshal(m.retrain.events[seq-1].Data, &data) == nil && data.Study != "" {
+		m.studyChange(data.Study, ChangeDelivery, -1, id)
+	}
 }
 
 // versionConflict is the error of a promotion that expected version expect of model's
@@ -199,10 +237,10 @@ func (m *memStore) RecordDecision(_ context.Context, d Decision, events []Event)
 		r.byKey = map[decisionKey]int64{}
 	}
 	r.byKey[key] = d.ID
+	before := len(r.delivery.rows)
 	r.addEvents(events, now)
-	if id, ok := m.byName[d.Study]; ok {
-		m.studies[id].change(ChangeDecision, d.Candidate, 0, d.ID)
-	}
+	m.studyChange(d.Study, ChangeDecision, d.Candidate, d.ID)
+	m.deliveryChanges(before)
 	return row.decode()
 }
 

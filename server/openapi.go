@@ -113,7 +113,7 @@ func operation(rt route) map[string]any {
 		case "":
 		case eventStream:
 			r["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string",
-				"description": "events hello, trial.created, trial.started, trial.updated, trial.reported, trial.finished, decision (data: a Change), resync and dropped"}}}
+				"description": "events hello, trial.created, trial.started, trial.updated, trial.reported, trial.finished, decision, promotion, delivery (data: the change), resync and dropped"}}}
 		default:
 			r["content"] = jsonContent("application/json", schema)
 		}

@@ -50,6 +50,8 @@ type changeJSON struct {
 	Trial    *int      `json:"trial,omitempty"`
 	Step     *int64    `json:"step,omitempty"`
 	Decision int64     `json:"decision,omitempty"`
+	Champion int64     `json:"champion_version,omitempty"` // promotion
+	Delivery int64     `json:"delivery,omitempty"`         // delivery: GET /api/v1/events/… shows it
 	// State is the trial's state after the change (not for a decision); Values its values
 	// when finished.
 	State  string  `json:"state,omitempty"`
@@ -291,6 +293,10 @@ func (s *Server) changeEvents(ctx context.Context, studyID int64, cs []retune.Ch
 		switch c.Kind {
 		case retune.ChangeDecision:
 			j.Decision = c.Ref
+		case retune.ChangePromotion:
+			j.Champion = c.Ref
+		case retune.ChangeDelivery:
+			j.Delivery = c.Ref
 		case retune.ChangeTrialReported:
 			st := c.Step
 			j.Step = &st

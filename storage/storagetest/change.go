@@ -365,3 +365,47 @@ func testEnqueueSystem(t *testing.T, open Opener) {
 		t.Errorf("2 attribute sets for 1 trial = %v, want ErrInvalid", err)
 	}
 }
+
+// testChangesRetrain: a decision, a promotion from one of the study's trials and the
+// deliveries of events about the study (created, then delivered) are changes of the study.
+func testChangesRetrain(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	rs := retrainStore(t, s)
+	ds := s.(retune.DeliveryStore)
+	rec := newStudy(t, s, "promo", nil)
+	a := create(t, s, rec.ID, nil)
+	complete(t, s, rec.ID, a, 1)
+	ev := func(id string) retune.Event {
+		return retune.Event{ID: id, Type: retune.TypeRetrainingRequired, Source: "retune/test", Data: []byte(`{"study":"promo"}`), Notify: []string{"hook"}}
+	}
+	d := decision("run-promo", 0, a.Number)
+	d.Study = rec.Name
+	stored, err := rs.RecordDecision(ctx, d, []retune.Event{ev("promo-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rs.PromoteChampion(ctx, retune.Champion{Model: "m", Source: "trial", Study: rec.Name, Trial: a.Number, Decision: stored.ID,
+		Params: map[string]any{"x": 1.0}, Values: []float64{1}}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := ds.ClaimDeliveries(ctx, retune.ClaimRequest{Owner: "o", Notifiers: []string{"hook"}, Lease: time.Minute, Limit: 10})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	if _, err := ds.RecordAttempt(ctx, attempt("o", claimed[0].ID, retune.DeliveryDelivered, time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.(retune.ChangeStore).Changes(ctx, rec.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := describeChanges(got); d != "trial.created 0, trial.finished 0, decision 0, delivery -1, promotion 0, delivery -1" {
+		t.Fatalf("changes = %s", d)
+	}
+	if got[2].Ref != stored.ID || got[3].Ref != claimed[0].ID || got[4].Ref != c.Version || got[5].Ref != claimed[0].ID {
+		t.Errorf("refs: decision %d, delivery %d, promotion %d, delivery %d; want %d, %d, %d, %d",
+			got[2].Ref, got[3].Ref, got[4].Ref, got[5].Ref, stored.ID, claimed[0].ID, c.Version, claimed[0].ID)
+	}
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Logs", testLogs},
 		{"Leadership", testLeadership},
 		{"EnqueueSystem", testEnqueueSystem},
+		{"ChangesRetrain", testChangesRetrain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
