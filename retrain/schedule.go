@@ -41,6 +41,11 @@ type Scheduler struct {
 	// NowFunc is the clock; nil = time.Now. TriggerPoll defaults to DefaultTriggerPoll.
 	NowFunc     func() time.Time
 	TriggerPoll time.Duration
+	// After is when an earlier turn of this schedule started (a scheduler that takes over
+	// from another one, as a new leader of retune serve does): the periods count from it,
+	// and the first turn comes due a period after it, or at once if that has passed. Zero:
+	// the first turn is at once.
+	After time.Time
 }
 
 // Run runs the schedule until ctx is done, and returns ctx's error then.
@@ -60,6 +65,12 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}
 	begin := sc.now()
 	due := begin
+	if !sc.After.IsZero() && sc.After.Before(begin) {
+		begin, due = sc.After, sc.After.Add(sc.Every)
+		if due.Before(sc.now()) {
+			due = sc.now() // a period has passed since that turn: at once
+		}
+	}
 	for {
 		triggers, err := sc.waitTurn(ctx, ts, due)
 		if err != nil {

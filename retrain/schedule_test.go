@@ -135,3 +135,36 @@ func TestWarmStart(t *testing.T) {
 		t.Errorf("user attrs %v", rec.UserAttrs)
 	}
 }
+
+// TestSchedulerAfter: a scheduler that takes over from another (After: the last turn's
+// start) waits for the period to run out instead of starting at once, and one whose
+// predecessor's period has passed starts at once; the periods count from that start.
+func TestSchedulerAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		after         time.Duration // before now
+		first, second time.Duration // the turns, from now
+	}{{"within the period", 20 * time.Minute, 40 * time.Minute, 100 * time.Minute}, {"period passed", 90 * time.Minute, 0, 30 * time.Minute}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := memory.New()
+				t0 := time.Now()
+				var at []time.Duration
+				ctx, cancel := context.WithCancel(context.Background())
+				s := &retrain.Scheduler{Store: store, Model: "m", Base: "base", Every: time.Hour, After: t0.Add(-tc.after),
+					RunFunc: func(ctx context.Context, name string, _ []retune.Trigger) error {
+						at = append(at, time.Since(t0))
+						return nil
+					}}
+				done := make(chan error, 1)
+				go func() { done <- s.Run(ctx) }()
+				time.Sleep(tc.second + time.Minute)
+				cancel()
+				<-done
+				if len(at) != 2 || at[0] != tc.first || at[1] != tc.second {
+					t.Errorf("turns at %v, want %v and %v", at, tc.first, tc.second)
+				}
+			})
+		})
+	}
+}

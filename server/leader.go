@@ -32,6 +32,9 @@ import (
 //     trials of kind confirm for the study's clients and agents to run (ask with kind
 //     confirm; retrain.Coordinator.DecideQueued), and the decision is recorded on the
 //     first pass after they have all finished;
+//   - re-tunes on schedule: for a study created from a definition with a schedule
+//     section it creates BASE-<time> every period and when the model has a trigger, as
+//     `retune run --every` does (schedulePass);
 //   - delivers events to the notifiers of Options.Notifiers (retune serve --notifiers FILE)
 //     with a notify.Dispatcher, whose claims keep every delivery to one attempt at a time
 //     even while two replicas both think they lead (a term that ran out unnoticed).
@@ -141,8 +144,10 @@ func (s *Server) leaderWork(ctx context.Context) {
 	}
 	tick := time.NewTicker(s.opts.DecidePoll)
 	defer tick.Stop()
+	scheduled := map[string]bool{} // bases with a running Scheduler this term
 	for {
 		s.decidePass(ctx)
+		s.schedulePass(ctx, &wg, scheduled)
 		select {
 		case <-ctx.Done():
 			return
@@ -260,4 +265,78 @@ func (s *Server) warnedOnce(name string) bool {
 	w := s.lead.warned[name]
 	s.lead.warned[name] = true
 	return w
+}
+
+// schedulePass starts a retrain.Scheduler, for the rest of this term, for every base study
+// (created from a definition with a schedule section, itself not a scheduled run) that has
+// none yet. Its turns create the study BASE-<time> from the base's definition, warm-start
+// it (the champion's params, the best trials of the previous scheduled study) and wait for
+// its decision, which decidePass makes once its clients have spent its budget. The periods
+// count from the start of the base's newest scheduled study, so a new leader does not
+// start a turn early.
+func (s *Server) schedulePass(ctx context.Context, wg *sync.WaitGroup, scheduled map[string]bool) {
+	sums, err := s.store.Studies(ctx)
+	if err != nil {
+		return
+	}
+	newest := map[string]time.Time{} // base → start of its newest scheduled study
+	for _, sum := range sums {
+		if base, ok := sum.UserAttrs["schedule"].(string); ok && sum.Created.After(newest[base]) {
+			newest[base] = sum.Created
+		}
+	}
+	for _, sum := range sums {
+		if scheduled[sum.Name] || len(sum.Definition) == 0 || sum.UserAttrs["schedule"] != nil {
+			continue
+		}
+		def, err := config.ParseDefinition("the stored definition of study "+sum.Name, sum.Definition)
+		if err != nil || def.Schedule == nil {
+			continue
+		}
+		scheduled[sum.Name] = true
+		base := sum
+		sc := &retrain.Scheduler{
+			Store: s.store, Model: base.Model, Base: base.Name, Every: def.Schedule.Every, Location: def.Schedule.Location,
+			After:    newest[base.Name],
+			NoteFunc: func(msg string) { s.log.Info("schedule: " + msg) },
+			RunFunc: func(ctx context.Context, name string, triggers []retune.Trigger) error {
+				return s.scheduledRun(ctx, def, base.Name, name, triggers)
+			},
+		}
+		wg.Go(func() { _ = sc.Run(ctx) })
+	}
+}
+
+// scheduledRun creates and warm-starts the scheduled study name of base and waits until
+// it is decided (or ctx ends).
+func (s *Server) scheduledRun(ctx context.Context, baseDef *config.Study, base, name string, triggers []retune.Trigger) error {
+	def := *baseDef
+	def.Name, def.Schedule = name, nil // a scheduled run schedules nothing itself
+	study, err := def.NewStudy(ctx, s.store, false)
+	if err != nil {
+		return err
+	}
+	w := retrain.WarmStart{Model: def.Model, Schedule: base, Triggers: triggers, FitFunc: def.Fit}
+	if _, misfits, err := w.Ready(ctx, study); err != nil {
+		return err
+	} else if len(misfits) > 0 {
+		s.log.Info("schedule: warm-start candidates outside the search space were not enqueued", "study", name, "misfits", misfits)
+	}
+	rs, ok := s.store.(retune.RetrainStore)
+	if !ok || def.Retrain == nil {
+		return nil
+	}
+	tick := time.NewTicker(s.opts.DecidePoll)
+	defer tick.Stop()
+	for {
+		ds, err := rs.Decisions(ctx, def.Model)
+		if err == nil && slices.ContainsFunc(ds, func(d retune.Decision) bool { return d.Study == name }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }

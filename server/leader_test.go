@@ -215,3 +215,58 @@ func TestLeaderConfirmsThroughClients(t *testing.T) {
 		t.Errorf("a seventh confirm ask: %d %s, want 404 (none waits)", r.status, r.body)
 	}
 }
+
+// TestLeaderSchedules: a study created from a definition with a schedule section is the
+// base of scheduled runs: the leader creates BASE-<time> at once (a scheduled run, warm-
+// started), decides it once its clients have spent its budget, and starts the next run
+// when the model gets a trigger.
+func TestLeaderSchedules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *server.Options) {
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e.server.Background(ctx)
+	def := definition("nightly", 2)
+	def["retrain"] = map[string]any{"min_improvement": 0}
+	def["schedule"] = map[string]any{"every": "24h"}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	scheduled := func() []string {
+		sums, err := e.store.Studies(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range sums {
+			if s.UserAttrs["schedule"] == "nightly" {
+				out = append(out, s.Name)
+			}
+		}
+		return out
+	}
+	waitFor(t, func() bool { return len(scheduled()) == 1 }, "the first scheduled run")
+	first := scheduled()[0]
+	if !strings.HasPrefix(first, "nightly-") {
+		t.Fatalf("scheduled study %q, want nightly-<time>", first)
+	}
+	for i := range 2 {
+		e.tellValue(first, e.ask(first), float64(i))
+	}
+	waitFor(t, func() bool {
+		ds, _ := e.store.(retune.RetrainStore).Decisions(t.Context(), "nightly")
+		return len(ds) == 1 && ds[0].Study == first
+	}, "the scheduled run's decision")
+	if r := e.do("run", "POST", "/api/v1/models/nightly/triggers", map[string]any{"reason": "drift"}); r.status != http.StatusCreated {
+		t.Fatalf("trigger: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return len(scheduled()) == 2 }, "the triggered run")
+	sums, _ := e.store.Studies(t.Context())
+	for _, s := range sums {
+		if s.Name != first && s.UserAttrs["schedule"] == "nightly" && s.UserAttrs["trigger_reason"] != "drift" {
+			t.Errorf("triggered run %s has user attributes %v, want trigger_reason drift", s.Name, s.UserAttrs)
+		}
+	}
+}
