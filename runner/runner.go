@@ -235,7 +235,7 @@ func absPath(p string) string {
 // Run runs the command for trial t with params and returns the objective values. env adds
 // variables for this trial only. The error wraps retune.ErrPruned when the study's pruner
 // stopped the trial.
-func (c *Command) Run(ctx context.Context, t *retune.Trial, params map[string]any, env ...string) ([]float64, error) {
+func (c *Command) Run(ctx context.Context, t Trial, params map[string]any, env ...string) ([]float64, error) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		return nil, ErrUnsupported
 	}
@@ -391,7 +391,7 @@ func (c *Command) openFiles(number int) (*trialFiles, error) {
 
 // storeLog closes the trial's log file and stores its head and tail with the trial
 // (retune.TrialLog), so that a service can show them; a failure is only warned about.
-func (c *Command) storeLog(ctx context.Context, t *retune.Trial, f *trialFiles) {
+func (c *Command) storeLog(ctx context.Context, t Trial, f *trialFiles) {
 	if f.logPath == "" {
 		return
 	}
@@ -504,7 +504,7 @@ func (c *Command) grace() time.Duration {
 //
 // The lines that arrived while the previous ones were handled are handled together: their
 // steps are stored in one write and the pruner is asked about each (Trial.ReportMany).
-func (c *Command) watch(ctx context.Context, t *retune.Trial, p *proc, pa *parser, mf *fileTail, stopErr error) error {
+func (c *Command) watch(ctx context.Context, t Trial, p *proc, pa *parser, mf *fileTail, stopErr error) error {
 	var killTimer *time.Timer
 	stop := func(why error) {
 		if killTimer != nil {
@@ -554,6 +554,23 @@ loop:
 	handle(mf.flush())
 	return stopErr
 }
+
+// Trial is what Run needs of the trial it runs: *retune.Trial (a study in this process's
+// storage), or an agent's handle on a trial of a remote server.
+type Trial interface {
+	Number() int
+	// ReportMany stores intermediate values; an error wrapping retune.ErrPruned stops the
+	// trainer as a prune.
+	ReportMany(ctx context.Context, steps []retune.StepValues) error
+	SetMetric(name string, value float64)
+	SetSystemAttr(key string, value any)
+	Flush(ctx context.Context) error
+	// Stopped is closed when the trial was asked to stop (it ends as a prune).
+	Stopped() <-chan struct{}
+	PutLog(ctx context.Context, log retune.TrialLog) error
+}
+
+var _ Trial = (*retune.Trial)(nil)
 
 // byteSize formats n bytes as MiB or KiB when it is a whole number of them.
 func byteSize(n int) string {
@@ -682,7 +699,7 @@ next:
 // result records the metrics that are not objectives on t and returns the objectives'
 // values, or why the trial fails; skipped lines longer than maxLine were not read, which
 // may be why an objective is missing.
-func (p *parser) result(t *retune.Trial, skipped, maxLine int) ([]float64, error) {
+func (p *parser) result(t Trial, skipped, maxLine int) ([]float64, error) {
 	for name, v := range p.last {
 		if !p.isObjective(name) {
 			t.SetMetric(name, v)

@@ -136,7 +136,15 @@ func (r *tellRequest) Validate() error {
 
 type reportRequest struct {
 	Epoch  int64   `json:"epoch"`
-	Step   *int64  `json:"step"`
+	Step   *int64  `json:"step,omitempty"`
+	Values []Float `json:"values,omitempty"`
+	// Steps reports several steps in one request (an agent's batch), instead of step and
+	// values; the pruner is asked about each in turn.
+	Steps []stepJSON `json:"steps,omitempty"`
+}
+
+type stepJSON struct {
+	Step   int64   `json:"step"`
 	Values []Float `json:"values"`
 }
 
@@ -144,6 +152,19 @@ func (r *reportRequest) Validate() error {
 	switch {
 	case r.Epoch < 1:
 		return invalid("epoch", "the lease epoch the ask returned (>= 1)", "missing or %d", r.Epoch)
+	case len(r.Steps) > 0:
+		if r.Step != nil || r.Values != nil {
+			return invalid("steps", "either steps, or step and values", "given with step or values")
+		}
+		for i, sv := range r.Steps {
+			if sv.Step < 0 || len(sv.Values) == 0 {
+				return invalid(fmt.Sprintf("steps[%d]", i), "a step >= 0 with one value per objective", "step %d with %d values", sv.Step, len(sv.Values))
+			}
+		}
+		if len(r.Steps) > 10000 {
+			return invalid("steps", "at most 10,000 steps", "%d", len(r.Steps))
+		}
+		return nil
 	case r.Step == nil || *r.Step < 0:
 		return invalid("step", "an integer >= 0", "missing or negative")
 	case len(r.Values) == 0:
@@ -190,6 +211,26 @@ type askResponse struct {
 
 type reportResponse struct {
 	Prune bool `json:"prune"`
+}
+
+// logRequest uploads the head and tail of a trial's log (an agent's).
+type logRequest struct {
+	Epoch int64  `json:"epoch"`
+	Head  string `json:"head"`
+	Tail  string `json:"tail"`
+	Size  int64  `json:"size"`
+}
+
+func (r *logRequest) Validate() error {
+	switch {
+	case r.Epoch < 1:
+		return invalid("epoch", "the lease epoch the ask returned (>= 1)", "missing or %d", r.Epoch)
+	case len(r.Head) > retune.MaxLogPart || len(r.Tail) > retune.MaxLogPart:
+		return invalid("head", fmt.Sprintf("head and tail of at most %d bytes each", retune.MaxLogPart), "%d and %d bytes", len(r.Head), len(r.Tail))
+	case r.Size < int64(len(r.Head)+len(r.Tail)):
+		return invalid("size", "the whole log's size, at least head and tail together", "%d", r.Size)
+	}
+	return nil
 }
 
 type leaseJSON struct {

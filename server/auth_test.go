@@ -81,6 +81,10 @@ func TestAuthMatrix(t *testing.T) {
 		"POST /api/v1/studies/{study}/trials/{number}/report": {server.ScopeRun, trialOp("report", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch, "step": 1, "values": []any{1.5}}
 		})},
+		"PUT /api/v1/studies/{study}/trials/{number}/log": {server.ScopeRun, func(s string) (string, string, any) {
+			a := e.ask(s)
+			return "PUT", fmt.Sprintf("/api/v1/studies/%s/trials/%d/log", s, a.Number), map[string]any{"epoch": a.Epoch, "head": "hi\n", "tail": "", "size": 3}
+		}},
 		"GET /api/v1/studies/{study}/trials/{number}/log": {server.ScopeRead, func(s string) (string, string, any) {
 			a := e.ask(s)
 			rec, err := e.store.Study(t.Context(), s)

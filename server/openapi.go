@@ -259,9 +259,14 @@ var schemas = map[string]any{
 		"metrics": mapOf(ref("Float")),
 		"reason":  typ("string"),
 	}),
-	"ReportRequest": closed([]string{"epoch", "step", "values"}, map[string]any{
+	"ReportRequest": closed([]string{"epoch"}, map[string]any{
 		"epoch": map[string]any{"type": "integer", "minimum": 1}, "step": map[string]any{"type": "integer", "minimum": 0},
 		"values": ref("Floats"),
+		"steps": map[string]any{"type": "array", "description": "several steps at once, instead of step and values", "maxItems": 10000,
+			"items": closed([]string{"step", "values"}, map[string]any{"step": map[string]any{"type": "integer", "minimum": 0}, "values": ref("Floats")})},
+	}),
+	"LogRequest": closed([]string{"epoch", "head", "tail", "size"}, map[string]any{
+		"epoch": map[string]any{"type": "integer", "minimum": 1}, "head": typ("string"), "tail": typ("string"), "size": typ("integer"),
 	}),
 	"ReportResponse":   obj([]string{"prune"}, map[string]any{"prune": typ("boolean")}),
 	"HeartbeatRequest": closed([]string{"epoch"}, map[string]any{"epoch": map[string]any{"type": "integer", "minimum": 1}}),

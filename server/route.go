@@ -78,6 +78,8 @@ func (s *Server) routes() []route {
 			req: "HeartbeatRequest", answers: answer(200, "Lease")}, false},
 		{"GET", v1 + "/studies/{study}/trials/{number}/log", ScopeRead, false, s.trialLog, op{summary: "the head and tail of the trial's log, as its runner stored them",
 			answers: answer(200, "TrialLog")}, false},
+		{"PUT", v1 + "/studies/{study}/trials/{number}/log", ScopeRun, false, s.putTrialLog, op{summary: "store the head and tail of a running trial's log (an agent's)",
+			req: "LogRequest", answers: answer(204, "")}, false},
 		{"POST", v1 + "/studies/{study}/trials/{number}/stop", ScopeRun, false, s.stop, op{summary: "ask whoever runs the trial to stop it (it ends PRUNED); they learn of it at their next heartbeat or report",
 			answers: answer(202, "Trial")}, false},
 		{"POST", v1 + "/studies/{study}/trials/{number}/suggest", ScopeRun, true, s.suggest, op{summary: "suggest: draw one param of a running trial (define-by-run)",

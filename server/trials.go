@@ -184,14 +184,26 @@ func (s *Server) report(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()
-	if dirs := b.study.Directions(); len(req.Values) != len(dirs) {
-		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
+	dirs := b.study.Directions()
+	steps := []retune.StepValues{}
+	if len(req.Steps) == 0 {
+		req.Steps = []stepJSON{{Step: *req.Step, Values: req.Values}}
+	}
+	for i, sv := range req.Steps {
+		if len(sv.Values) != len(dirs) {
+			field := "values"
+			if len(req.Steps) > 1 || req.Step == nil {
+				field = fmt.Sprintf("steps[%d].values", i)
+			}
+			return 0, nil, invalid(field, fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(sv.Values))
+		}
+		steps = append(steps, retune.StepValues{Step: sv.Step, Values: floats(sv.Values)})
 	}
 	t, err := b.study.Reopen(ctx, n, req.Epoch)
 	if err != nil {
 		return 0, nil, err
 	}
-	err = t.Report(ctx, *req.Step, floats(req.Values)...)
+	err = t.ReportMany(ctx, steps)
 	if errors.Is(err, retune.ErrPruned) {
 		return http.StatusOK, reportResponse{Prune: true}, nil
 	}
@@ -540,4 +552,21 @@ func (s *Server) trialLog(c *call) (int, any, error) {
 	}
 	return http.StatusOK, trialLogJSON{Head: string(l.Head), Tail: string(l.Tail), Size: l.Size,
 		Omitted: l.Size - int64(len(l.Head)+len(l.Tail)), Time: l.Time}, nil
+}
+
+// putTrialLog stores the head and tail of a running trial's log, fenced by its lease.
+func (s *Server) putTrialLog(c *call) (int, any, error) {
+	n, req, b, err := onTrial[logRequest](s, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	ls, ok := s.store.(retune.LogStore)
+	if !ok {
+		return 0, nil, fmt.Errorf("%w: storage %T keeps no trial logs", retune.ErrInvalid, s.store)
+	}
+	ref := retune.TrialRef{StudyID: b.study.Record().ID, Number: n, Epoch: req.Epoch}
+	if err := ls.PutLog(c.r.Context(), ref, retune.TrialLog{Head: []byte(req.Head), Tail: []byte(req.Tail), Size: req.Size}); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }

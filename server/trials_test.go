@@ -287,8 +287,9 @@ func TestStopOverAPI(t *testing.T) {
 	}
 }
 
-// TestTrialLogOverAPI: the stored head and tail of a trial's log come back with the number
-// of bytes left out between them; a trial without a stored log is 404.
+// TestTrialLogOverAPI: an agent's upload of a trial's log head and tail (fenced by the
+// lease) comes back with the number of bytes left out between them; a trial without a
+// stored log is 404.
 func TestTrialLogOverAPI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -298,13 +299,11 @@ func TestTrialLogOverAPI(t *testing.T) {
 	if r := e.do("read", "GET", path, nil); r.status != 404 {
 		t.Errorf("log before any was stored: %d %s", r.status, r.body)
 	}
-	rec, err := e.store.Study(t.Context(), "logs")
-	if err != nil {
-		t.Fatal(err)
+	if r := e.do("run", "PUT", path, map[string]any{"epoch": q.Epoch, "head": "epoch=1 loss=0.5\n", "tail": "done\n", "size": 1000}); r.status != 204 {
+		t.Fatalf("PUT log: %d %s", r.status, r.body)
 	}
-	ref := retune.TrialRef{StudyID: rec.ID, Number: q.Number, Epoch: q.Epoch}
-	if err := e.store.(retune.LogStore).PutLog(t.Context(), ref, retune.TrialLog{Head: []byte("epoch=1 loss=0.5\n"), Tail: []byte("done\n"), Size: 1000}); err != nil {
-		t.Fatal(err)
+	if r := e.do("run", "PUT", path, map[string]any{"epoch": q.Epoch + 1, "head": "x", "tail": "", "size": 1}); r.status != 409 {
+		t.Errorf("PUT log under a stale epoch: %d %s, want 409", r.status, r.body)
 	}
 	r := e.do("read", "GET", path, nil)
 	var got struct {
@@ -314,5 +313,31 @@ func TestTrialLogOverAPI(t *testing.T) {
 	r.decode(t, &got)
 	if r.status != 200 || got.Head != "epoch=1 loss=0.5\n" || got.Tail != "done\n" || got.Size != 1000 || got.Omitted != 1000-22 {
 		t.Errorf("log = %d %s", r.status, r.body)
+	}
+}
+
+// TestReportBatch: several steps in one report; the pruner sees each, and a malformed
+// batch names the step at fault.
+func TestReportBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.createStudy("batch", 0)
+	q := e.ask("batch")
+	path := fmt.Sprintf("/api/v1/studies/batch/trials/%d/report", q.Number)
+	r := e.do("run", "POST", path, map[string]any{"epoch": q.Epoch, "steps": []any{map[string]any{"step": 1, "values": []any{0.5}}, map[string]any{"step": 2, "values": []any{0.4}}}})
+	if r.status != 200 || string(r.body) != `{"prune":false}` {
+		t.Fatalf("batch report: %d %s", r.status, r.body)
+	}
+	got, err := e.store.Trial(t.Context(), 1, q.Number)
+	if err != nil || len(got.Intermediate) != 2 {
+		t.Errorf("intermediate after the batch = %v, %v", got.Intermediate, err)
+	}
+	r = e.do("run", "POST", path, map[string]any{"epoch": q.Epoch, "steps": []any{map[string]any{"step": 3, "values": []any{"inf"}}, map[string]any{"step": 4, "values": []any{1.0}}}})
+	if string(r.body) != `{"prune":true}` { // the threshold pruner (upper 10) at step 3
+		t.Errorf("batch with an inf: %d %s, want prune", r.status, r.body)
+	}
+	r = e.do("run", "POST", path, map[string]any{"epoch": q.Epoch, "steps": []any{map[string]any{"step": 5, "values": []any{1, 2}}}})
+	if r.status != 422 || !contains(string(r.body), `"field":"steps[0].values"`) {
+		t.Errorf("batch with two values: %d %s", r.status, r.body)
 	}
 }
