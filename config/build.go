@@ -259,3 +259,25 @@ func (s *Study) Fit(params map[string]any) (fitted map[string]any, key string, o
 	}
 	return out, b.String(), len(out) > 0
 }
+
+// DefinitionDiff describes how the study local (a study file) differs from stored (the
+// definition a server keeps) in what its trials mean — objectives and search space — or
+// returns "" when they agree. An agent refuses to run a study that differs.
+func DefinitionDiff(stored, local *Study) string {
+	var diffs []string
+	if so, lo := objectivesText(stored), objectivesText(local); so != lo {
+		diffs = append(diffs, "objectives "+so+" on the server, "+lo+" here")
+	}
+	if d := spaceDiff(stored.Params, local.Params); d != "" {
+		diffs = append(diffs, d)
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func objectivesText(s *Study) string {
+	parts := make([]string, len(s.Objectives))
+	for i, o := range s.Objectives {
+		parts[i] = o.Metric + " (" + o.Direction.String() + ")"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -80,6 +80,7 @@ func commands() []command {
 		{"dispatch", "--config FILE", "deliver events to the notifiers the files define, retrying on schedule, until stopped", runDispatch},
 		{"trigger", "MODEL", "ask the scheduler of a model (retune run --every) to re-tune it now", runTrigger},
 		{"serve", "", "serve the HTTP API (/api/v1) on the database: studies, asks and tells for any language", runServe},
+		{"agent", "--server URL STUDY.yaml", "run a study's trials from a retune serve on this machine (token in RETUNE_TOKEN)", runAgent},
 		{"tokens", "create|list|revoke NAME", "manage the API's bearer tokens (shown once; only a hash is stored)", runTokens},
 		{"migrate", "", "apply pending database migrations (run once before starting many workers)", runMigrate},
 		{"version", "", "print retune's version", runVersion},

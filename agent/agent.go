@@ -1,0 +1,456 @@
+// Package agent runs a study's trials, served by `retune serve`, on this machine: the
+// command of `retune agent --server URL study.yaml`. The machine needs the server's URL
+// and a run token (RETUNE_TOKEN, which trainers never see), not the database. The command
+// comes from the local study file, next to the trainer's code; the server's stored
+// definition must agree with the file's objectives and search space, or the agent refuses
+// to start and shows the difference.
+//
+// Each of Options.Slots loops: ask a trial (or, once the study's budget is spent, a
+// confirmation repeat the server's leader enqueued), run the trainer with the same runner
+// as `retune run` (process group, log, metric lines and file, timeouts), send its
+// intermediate values in batches — the prune decision comes back with each batch's answer
+// — renew the lease every third of its term while it runs (a stop request comes back on a
+// heartbeat), upload the head and tail of its log, and tell the outcome. With nothing to
+// ask, a slot waits and asks again every Options.Poll, and the agent exits once all slots
+// have waited Options.IdleExit. Interrupted (ctx ends), an agent tells nothing for its
+// running trials: their leases expire and the server re-runs them.
+package agent
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/runner"
+)
+
+// Options configure an agent.
+type Options struct {
+	Server string        // the server's base URL: http://host:port
+	Token  string        // a run token
+	Study  *config.Study // the local study file
+	// Command runs the trainer (built from Study by the caller, as `retune run` builds it).
+	Command *runner.Command
+	Slots   int // trials at once; default 1
+	// MaxTrials stops the agent after it has run this many trials (0: no limit).
+	MaxTrials int
+	// IdleExit ends the agent once every slot has found nothing to run for this long
+	// (0: never).
+	IdleExit time.Duration
+	// Poll is how often an idle slot asks again; default 1s.
+	Poll time.Duration
+	// SlotEnv gives slot i's trainers more environment (CUDA_VISIBLE_DEVICES=…); nil: none.
+	SlotEnv func(slot int) []string
+	HTTP    *http.Client
+	Logf    func(format string, args ...any) // nil: silent
+}
+
+// Stats say what an agent did.
+type Stats struct {
+	Trials, Complete, Pruned, Failed, Confirm int
+}
+
+// errIdle says a slot found nothing to ask.
+var errIdle = errors.New("nothing to run")
+
+// Run runs the agent until the work ends (IdleExit, MaxTrials) or ctx does.
+func Run(ctx context.Context, o Options) (Stats, error) {
+	if o.Slots <= 0 {
+		o.Slots = 1
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 60 * time.Second}
+	}
+	a := &agent{o: o, base: strings.TrimSuffix(o.Server, "/") + "/api/v1/studies/" + url.PathEscape(o.Study.Name)}
+	if err := a.checkDefinition(ctx); err != nil {
+		return Stats{}, err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, o.Slots)
+	for slot := range o.Slots {
+		wg.Go(func() {
+			if err := a.slot(ctx, slot); err != nil && ctx.Err() == nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	a.mu.Lock()
+	st := a.stats
+	a.mu.Unlock()
+	return st, <-errs
+}
+
+type agent struct {
+	o       Options
+	base    string
+	started atomic.Int64 // trials this agent has asked
+	mu      sync.Mutex
+	stats   Stats
+}
+
+func (a *agent) logf(format string, args ...any) {
+	if a.o.Logf != nil {
+		a.o.Logf(format, args...)
+	}
+}
+
+// checkDefinition refuses a study whose stored definition means other trials than the
+// local file's.
+func (a *agent) checkDefinition(ctx context.Context) error {
+	var st struct {
+		Definition json.RawMessage `json:"definition"`
+	}
+	if err := a.call(ctx, "GET", "", nil, &st); err != nil {
+		return fmt.Errorf("agent: study %q on %s: %w", a.o.Study.Name, a.o.Server, err)
+	}
+	if len(st.Definition) == 0 {
+		return fmt.Errorf("%w: study %q on %s has no stored definition: create it from its study file (retune run, or POST /api/v1/studies)", retune.ErrConflict, a.o.Study.Name, a.o.Server)
+	}
+	stored, err := config.ParseDefinition("the server's definition of "+a.o.Study.Name, st.Definition)
+	if err != nil {
+		return err
+	}
+	if d := config.DefinitionDiff(stored, a.o.Study); d != "" {
+		return fmt.Errorf("%w: %s differs from the server's study %q: %s", retune.ErrConflict, a.o.Study.Path, a.o.Study.Name, d)
+	}
+	return nil
+}
+
+// slot runs trials one after another until the work ends.
+func (a *agent) slot(ctx context.Context, slot int) error {
+	idleSince := time.Time{}
+	for ctx.Err() == nil {
+		if a.o.MaxTrials > 0 && a.started.Add(1) > int64(a.o.MaxTrials) {
+			return nil
+		}
+		err := a.runOne(ctx, slot)
+		switch {
+		case errors.Is(err, errIdle):
+			if a.o.MaxTrials > 0 {
+				a.started.Add(-1)
+			}
+			if idleSince.IsZero() {
+				idleSince = time.Now()
+			}
+			if a.o.IdleExit > 0 && time.Since(idleSince) >= a.o.IdleExit {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(a.o.Poll):
+			}
+		case err != nil:
+			return err
+		default:
+			idleSince = time.Time{}
+		}
+	}
+	return nil
+}
+
+// askAnswer is the API's answer to an ask.
+type askAnswer struct {
+	Number       int            `json:"number"`
+	Epoch        int64          `json:"epoch"`
+	Params       map[string]any `json:"params"`
+	LeaseSeconds float64        `json:"lease_seconds"`
+	Kind         string         `json:"kind"`
+	Repeat       *int           `json:"repeat"`
+	Seed         string         `json:"seed"`
+}
+
+// runOne asks a trial (or a confirmation repeat) and runs it; errIdle when there is none.
+func (a *agent) runOne(ctx context.Context, slot int) error {
+	var q askAnswer
+	err := a.call(ctx, "POST", "/trials", map[string]any{}, &q)
+	var pe *problemError
+	if errors.As(err, &pe) && pe.Status == http.StatusConflict && (strings.HasSuffix(pe.Type, "budget-exhausted") || strings.HasSuffix(pe.Type, "grid-exhausted")) {
+		err = a.call(ctx, "POST", "/trials", map[string]any{"kind": "confirm"}, &q)
+		if errors.As(err, &pe) && pe.Status == http.StatusNotFound {
+			return errIdle
+		}
+	}
+	if err != nil {
+		return err
+	}
+	env := []string{}
+	if a.o.SlotEnv != nil {
+		env = append(env, a.o.SlotEnv(slot)...)
+	}
+	if q.Kind == "confirm" && q.Repeat != nil {
+		env = append(env, "RETUNE_REPEAT="+strconv.Itoa(*q.Repeat), "RETUNE_SEED="+q.Seed)
+	}
+	t := &remoteTrial{a: a, number: q.Number, epoch: q.Epoch, stopped: make(chan struct{}), metrics: map[string]float64{}}
+	hctx, stopBeats := context.WithCancel(ctx)
+	beats := make(chan struct{})
+	go func() {
+		defer close(beats)
+		t.heartbeat(hctx, time.Duration(q.LeaseSeconds*float64(time.Second))/3)
+	}()
+	values, runErr := a.o.Command.Run(ctx, t, q.Params, env...)
+	stopBeats()
+	<-beats
+	if ctx.Err() != nil {
+		return nil // interrupted: the lease expires and the server re-runs the trial
+	}
+	body := map[string]any{"epoch": q.Epoch, "metrics": floatsMap(t.metricsCopy())}
+	switch {
+	case runErr == nil:
+		body["values"] = encodeFloats(values)
+	case errors.Is(runErr, retune.ErrPruned):
+		body["state"] = "PRUNED"
+	default:
+		body["state"], body["reason"] = "FAIL", cutReason(runErr.Error())
+	}
+	if err := a.call(context.WithoutCancel(ctx), "POST", fmt.Sprintf("/trials/%d/tell", q.Number), body, nil); err != nil {
+		return fmt.Errorf("agent: tell trial %d: %w", q.Number, err)
+	}
+	a.mu.Lock()
+	a.stats.Trials++
+	switch {
+	case q.Kind == "confirm":
+		a.stats.Confirm++
+	case runErr == nil:
+		a.stats.Complete++
+	case errors.Is(runErr, retune.ErrPruned):
+		a.stats.Pruned++
+	default:
+		a.stats.Failed++
+	}
+	a.mu.Unlock()
+	a.logf("trial %d %s", q.Number, outcome(runErr))
+	return nil
+}
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "COMPLETE"
+	case errors.Is(err, retune.ErrPruned):
+		return "PRUNED"
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return "FAIL: " + first
+}
+
+// remoteTrial is a trial of the server, as the runner sees it.
+type remoteTrial struct {
+	a        *agent
+	number   int
+	epoch    int64
+	stopped  chan struct{}
+	stopOnce sync.Once
+	mu       sync.Mutex
+	metrics  map[string]float64
+}
+
+func (t *remoteTrial) Number() int { return t.number }
+
+// ReportMany sends the batch in one request; the answer carries the prune decision.
+func (t *remoteTrial) ReportMany(ctx context.Context, steps []retune.StepValues) error {
+	batch := make([]map[string]any, len(steps))
+	for i, sv := range steps {
+		batch[i] = map[string]any{"step": sv.Step, "values": encodeFloats(sv.Values)}
+	}
+	var ans struct {
+		Prune bool `json:"prune"`
+	}
+	if err := t.a.call(ctx, "POST", fmt.Sprintf("/trials/%d/report", t.number), map[string]any{"epoch": t.epoch, "steps": batch}, &ans); err != nil {
+		return fmt.Errorf("trial %d: report: %w", t.number, err)
+	}
+	if ans.Prune {
+		return fmt.Errorf("trial %d pruned at step %d: %w", t.number, steps[len(steps)-1].Step, retune.ErrPruned)
+	}
+	return nil
+}
+
+func (t *remoteTrial) SetMetric(name string, value float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.metrics[name] = value
+}
+
+func (t *remoteTrial) metricsCopy() map[string]float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]float64, len(t.metrics))
+	for k, v := range t.metrics {
+		out[k] = v
+	}
+	return out
+}
+
+// SetSystemAttr keeps nothing: the host, process group and log path are this machine's.
+func (t *remoteTrial) SetSystemAttr(string, any) {}
+
+func (t *remoteTrial) Flush(context.Context) error { return nil }
+
+func (t *remoteTrial) Stopped() <-chan struct{} { return t.stopped }
+
+// PutLog uploads the head and tail of the trial's log.
+func (t *remoteTrial) PutLog(ctx context.Context, l retune.TrialLog) error {
+	return t.a.call(ctx, "PUT", fmt.Sprintf("/trials/%d/log", t.number),
+		map[string]any{"epoch": t.epoch, "head": string(l.Head), "tail": string(l.Tail), "size": l.Size}, nil)
+}
+
+// heartbeat renews the lease every interval until ctx ends; a stop request closes stopped.
+func (t *remoteTrial) heartbeat(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var ans struct {
+			Stop bool `json:"stop"`
+		}
+		if err := t.a.call(ctx, "POST", fmt.Sprintf("/trials/%d/heartbeat", t.number), map[string]any{"epoch": t.epoch}, &ans); err != nil {
+			if ctx.Err() == nil {
+				t.a.logf("trial %d: heartbeat: %v", t.number, err)
+			}
+			continue
+		}
+		if ans.Stop {
+			t.stopOnce.Do(func() { close(t.stopped) })
+		}
+	}
+}
+
+// problemError is an API error answer (RFC 9457).
+type problemError struct {
+	Status int
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+}
+
+func (e *problemError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail)
+}
+
+// call sends a request to the study's routes (path after the study) and decodes the
+// answer into out; transient failures (no connection, 5xx) are retried with backoff for
+// up to a minute, with an idempotency key so a retried write takes effect once.
+func (a *agent) call(ctx context.Context, method, path string, body, out any) error {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	key := newKey()
+	backoff := 100 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+a.o.Token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+			if method == "POST" {
+				req.Header.Set("Idempotency-Key", key)
+			}
+		}
+		resp, err := a.o.HTTP.Do(req)
+		var rb []byte
+		if err == nil {
+			rb, err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			resp.Body.Close()
+		}
+		switch {
+		case err == nil && resp.StatusCode < 300:
+			if out != nil && len(rb) > 0 {
+				return json.Unmarshal(rb, out)
+			}
+			return nil
+		case err == nil && resp.StatusCode < 500 && !(resp.StatusCode == http.StatusConflict && bytes.Contains(rb, []byte("request-in-progress"))):
+			pe := &problemError{Status: resp.StatusCode}
+			_ = json.Unmarshal(rb, pe)
+			return pe
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			if err == nil {
+				err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(rb))
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// newKey is a fresh idempotency key.
+func newKey() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return "agent-" + hex.EncodeToString(b[:])
+}
+
+func encodeFloats(vs []float64) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = jsonFloat(v)
+	}
+	return out
+}
+
+func floatsMap(m map[string]float64) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = jsonFloat(v)
+	}
+	return out
+}
+
+// jsonFloat is v as the API takes it: a number, or "inf", "-inf", "nan".
+func jsonFloat(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return v
+}
+
+func cutReason(s string) string {
+	if len(s) > 4000 {
+		return s[:4000]
+	}
+	return s
+}

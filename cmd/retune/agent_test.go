@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/storage/sqlite"
+)
+
+// TestAgent: a `retune agent` process with two slots runs a study of a `retune serve`
+// to its budget — exactly 10 outcomes, dense numbers, logs stored with the trials, the
+// trainer's steps reported — and its trainers never see the token. A second agent, given
+// a study file whose search space differs from the server's, refuses to start.
+func TestAgent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: remote
+command: ["/bin/sh", "-c", "env > env-$RETUNE_TRIAL.txt; echo step=1 loss=$0; echo step=2 loss=$0; echo loss=$0", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+sampler: {name: random}
+seed: 5
+budget: {trials: 10}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := cfg.NewStudy(context.Background(), store, false); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
+	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	agent := func(file string) (string, error) {
+		cmd := exec.Command(retuneBin, "agent", "--server", base, "--slots", "2", "--idle-exit", "1s", "--poll", "100ms", file)
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := agent(file); err != nil {
+		t.Fatalf("agent: %v\n%s", err, out)
+	} else if !strings.Contains(out, "ran 10 trials (10 complete") {
+		t.Errorf("agent output:\n%s", out)
+	}
+	rec, err := store.Study(context.Background(), "remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := store.Trials(context.Background(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums []int
+	for _, tr := range ts {
+		if tr.State != retune.TrialComplete || len(tr.Intermediate) != 2 {
+			t.Errorf("trial %d: %v, intermediate %v", tr.Number, tr.State, tr.Intermediate)
+		}
+		if l, err := store.TrialLog(context.Background(), rec.ID, tr.Number); err != nil || !strings.Contains(string(l.Head), "step=1 loss=") {
+			t.Errorf("trial %d log: %q, %v", tr.Number, l.Head, err)
+		}
+		env, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("env-%d.txt", tr.Number)))
+		if err != nil || strings.Contains(string(env), "RETUNE_TOKEN") || strings.Contains(string(env), token) {
+			t.Errorf("trial %d: the trainer's environment has the token (or is missing: %v)", tr.Number, err)
+		}
+		nums = append(nums, tr.Number)
+	}
+	sort.Ints(nums)
+	if len(nums) != 10 || nums[0] != 0 || nums[9] != 9 {
+		t.Errorf("trial numbers %v, want 0..9", nums)
+	}
+	other := filepath.Join(dir, "other.yaml")
+	if err := os.WriteFile(other, []byte(strings.Replace(body, "high: 1}", "high: 2}", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := agent(other); err == nil || !strings.Contains(out, "differs from the server's study") || !strings.Contains(out, "x: float[0, 1] → float[0, 2]") {
+		t.Errorf("agent with another search space: %v\n%s", err, out)
+	}
+}
+
+// TestAgentStop: a stop requested through the API reaches the agent at its next
+// heartbeat; the trainer's process group is stopped and the trial ends PRUNED.
+func TestAgentStop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: stoppable
+command: ["/bin/sh", "-c", "echo started > started; sleep 60; echo loss=1"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 5}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	study, err := cfg.NewStudy(context.Background(), store, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
+	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "1s")
+	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	cmd := exec.Command(retuneBin, "agent", "--server", base, "--max-trials", "1", "--kill-grace", "1s", file)
+	cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the trainer to start", 30*time.Second, b, func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	if err := study.RequestStop(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("agent: %v\n%s", err, out.String())
+	}
+	ft, err := store.Trial(context.Background(), study.Record().ID, 0)
+	if err != nil || ft.State != retune.TrialPruned {
+		t.Errorf("trial 0 = %v, %v; want PRUNED\n%s", ft.State, err, out.String())
+	}
+}
