@@ -765,25 +765,27 @@ func testLeaseExpiry(t *testing.T, open Opener) {
 	ctx := ctxT(t)
 	st := newStudy(t, s, "lease", func(r *retune.StudyRecord) { r.Budget.Retries = 1 })
 	short := func(r *retune.CreateTrialRequest) { r.LeaseTTL = 300 * time.Millisecond }
-	ft := create(t, s, st.ID, short)
+	ft := create(t, s, st.ID, nil) // a minute: nothing expires before the check below
 	params := map[string]any{"x": 0.25}
 	dists := map[string]retune.Distribution{"x": retune.FloatDistribution{Low: 0, High: 1}}
 	if err := s.Update(ctx, retune.TrialUpdate{Ref: ref(st.ID, ft), Params: params, Distributions: dists}); err != nil {
 		t.Fatal(err)
 	}
-	alive := create(t, s, st.ID, short)
+	alive := create(t, s, st.ID, nil)
 	if n, err := s.ExpireLeases(ctx, st.ID); err != nil || n != 0 {
 		t.Errorf("ExpireLeases before expiry = %d, %v, want 0", n, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) { // keep one trial alive while the other expires
-		if _, err := s.Heartbeat(ctx, ref(st.ID, alive), 300*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-		if mustTrial(t, s, st.ID, ft.Number).Lease.Expires.Before(time.Now().Add(-100 * time.Millisecond)) {
-			break
-		}
+	if _, err := s.Heartbeat(ctx, ref(st.ID, ft), 300*time.Millisecond); err != nil { // now a short lease
+		t.Fatal(err)
+	}
+	// Keep one trial alive (a long renewal: no timing to race on a busy machine) while the
+	// other's short lease runs out.
+	if _, err := s.Heartbeat(ctx, ref(st.ID, alive), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && !mustTrial(t, s, st.ID, ft.Number).Lease.Expires.Before(time.Now().Add(-100*time.Millisecond)) {
+		time.Sleep(50 * time.Millisecond)
 	}
 	n, err := s.ExpireLeases(ctx, st.ID)
 	if err != nil || n != 1 {
