@@ -56,8 +56,11 @@ type Options struct {
 	Poll time.Duration
 	// SlotEnv gives slot i's trainers more environment (CUDA_VISIBLE_DEVICES=…); nil: none.
 	SlotEnv func(slot int) []string
-	HTTP    *http.Client
-	Logf    func(format string, args ...any) // nil: silent
+	// Spool is the folder that keeps finished results until the server has them (see
+	// spool.go); "" keeps none (a result the server cannot take within a minute is lost).
+	Spool string
+	HTTP  *http.Client
+	Logf  func(format string, args ...any) // nil: silent
 }
 
 // Stats say what an agent did.
@@ -82,6 +85,11 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	a := &agent{o: o, base: strings.TrimSuffix(o.Server, "/") + "/api/v1/studies/" + url.PathEscape(o.Study.Name)}
 	if err := a.checkDefinition(ctx); err != nil {
 		return Stats{}, err
+	}
+	if o.Spool != "" {
+		if err := a.flushSpool(ctx); err != nil { // results an earlier agent could not deliver
+			return Stats{}, err
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, o.Slots)
@@ -222,7 +230,7 @@ func (a *agent) runOne(ctx context.Context, slot int) error {
 	default:
 		body["state"], body["reason"] = "FAIL", cutReason(runErr.Error())
 	}
-	if err := a.call(context.WithoutCancel(ctx), "POST", fmt.Sprintf("/trials/%d/tell", q.Number), body, nil); err != nil {
+	if err := a.tell(ctx, q.Number, q.Epoch, body); err != nil {
 		return fmt.Errorf("agent: tell trial %d: %w", q.Number, err)
 	}
 	a.mu.Lock()
@@ -357,6 +365,11 @@ func (e *problemError) Error() string {
 // answer into out; transient failures (no connection, 5xx) are retried with backoff for
 // up to a minute, with an idempotency key so a retried write takes effect once.
 func (a *agent) call(ctx context.Context, method, path string, body, out any) error {
+	return a.callKey(ctx, method, path, body, out, newKey(), time.Minute)
+}
+
+// callKey is call with the idempotency key of a POST and how long to retry.
+func (a *agent) callKey(ctx context.Context, method, path string, body, out any, key string, retryFor time.Duration) error {
 	var raw []byte
 	if body != nil {
 		var err error
@@ -364,9 +377,8 @@ func (a *agent) call(ctx context.Context, method, path string, body, out any) er
 			return err
 		}
 	}
-	key := newKey()
 	backoff := 100 * time.Millisecond
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(retryFor)
 	for {
 		req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(raw))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 	poll := fs.Duration("poll", time.Second, "how often an idle slot asks again")
 	logDir := fs.String("log-dir", "", "where trial logs go (default $RETUNE_LOG_DIR, the study file's log_dir, else retune-logs)")
 	grace := fs.Duration("kill-grace", runner.DefaultKillGrace, "time between SIGTERM and SIGKILL when a trainer is stopped")
+	spool := fs.String("spool", "", "where finished results wait until the server has them (default: spool in the log folder); \"none\" keeps none")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -59,9 +61,16 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 			return usagef("agent: %d slots of %d devices need %d devices; --gpus gives %d", max(*slots, 1), *perTrial, max(*slots, 1)**perTrial, len(devices))
 		}
 	}
+	logs := m.logDir(*logDir, cfg.LogDir, "")
+	switch *spool {
+	case "":
+		*spool = filepath.Join(logs, "spool")
+	case "none":
+		*spool = ""
+	}
 	cmd := &runner.Command{
 		Args: cfg.Command, Dir: cfg.Dir, Objectives: cfg.Metrics(), Study: cfg.Name,
-		LogDir: m.logDir(*logDir, cfg.LogDir, ""), Secrets: append(cfg.Secrets(), "RETUNE_TOKEN", "RETUNE_SERVER"), KillGrace: *grace,
+		LogDir: logs, Secrets: append(cfg.Secrets(), "RETUNE_TOKEN", "RETUNE_SERVER"), KillGrace: *grace,
 		StepKeys: cfg.StepKeys, Absent: cfg.Absent(),
 		ExpectSteps: cfg.PrunerSpec.Name != "" && cfg.PrunerSpec.Name != "none",
 		WarnFunc:    func(msg string) { fmt.Fprintln(m.Stderr, "retune agent: warning:", msg) },
@@ -78,7 +87,7 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 		return usagef("%s: %v", cfg.Path, err)
 	}
 	o := agent.Options{Server: *serverURL, Token: token, Study: cfg, Command: cmd, Slots: *slots, MaxTrials: *maxTrials,
-		IdleExit: *idleExit, Poll: *poll,
+		IdleExit: *idleExit, Poll: *poll, Spool: *spool,
 		Logf: func(format string, args ...any) { fmt.Fprintf(m.Stderr, "retune agent: "+format+"\n", args...) }}
 	if devices != nil {
 		o.SlotEnv = func(slot int) []string {

@@ -152,3 +152,77 @@ budget: {trials: 5}
 		t.Errorf("trial 0 = %v, %v; want PRUNED\n%s", ft.State, err, out.String())
 	}
 }
+
+// TestAgentSpool: a result the server cannot take (it is down) waits in the agent's
+// spool; killed with SIGKILL meanwhile, the agent loses nothing: the next agent started
+// on the spool delivers it once the server is back, and the trial is COMPLETE.
+func TestAgentSpool(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: spooled
+command: ["/bin/sh", "-c", "touch started; while [ ! -e go ]; do sleep 0.05; done; echo loss=0.5"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 1}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	study, err := cfg.NewStudy(context.Background(), store, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
+	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "10m")
+	api := waitURL(t, b)
+	addr := strings.TrimPrefix(strings.TrimSuffix(api, "/api/v1"), "http://")
+	start := func() (*exec.Cmd, *strings.Builder) {
+		cmd := exec.Command(retuneBin, "agent", "--server", "http://"+addr, "--idle-exit", "1s", "--poll", "100ms", file)
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
+		cmd.Dir = dir
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+	first, out := start()
+	waitFor(t, "the trainer to start", 30*time.Second, b, func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	b.stop(t) // the server goes down while the trial runs
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spool := filepath.Join(dir, "retune-logs", "spool")
+	waitFor(t, "the result in the spool", 30*time.Second, b, func() bool {
+		m, _ := filepath.Glob(filepath.Join(spool, "*.tell.json"))
+		return len(m) == 1
+	})
+	first.Process.Kill() // SIGKILL: the spool is all that is left of the result
+	first.Wait()
+	b2 := startCLI(t, "serve", "--db", db, "--addr", addr, "--lease-ttl", "10m")
+	waitURL(t, b2)
+	second, out2 := start()
+	if err := second.Wait(); err != nil {
+		t.Fatalf("second agent: %v\n%s", err, out2.String())
+	}
+	ft, err := store.Trial(context.Background(), study.Record().ID, 0)
+	if err != nil || ft.State != retune.TrialComplete || len(ft.Values) != 1 || ft.Values[0] != 0.5 {
+		t.Fatalf("trial 0 = %v %v, %v; want COMPLETE 0.5\nfirst agent:\n%s\nsecond:\n%s", ft.State, ft.Values, err, out.String(), out2.String())
+	}
+	if m, _ := filepath.Glob(filepath.Join(spool, "*.tell.json")); len(m) != 0 || !strings.Contains(out2.String(), "spooled result delivered") {
+		t.Errorf("spool after delivery: %v\n%s", m, out2.String())
+	}
+}
