@@ -45,7 +45,7 @@ type background struct {
 	done           chan int
 }
 
-func startCLI(t *testing.T, args ...string) *background {
+func startCLI(t testing.TB, args ...string) *background {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	b := &background{cancel: cancel, done: make(chan int, 1)}
@@ -56,7 +56,7 @@ func startCLI(t *testing.T, args ...string) *background {
 }
 
 // stop cancels the CLI (as Ctrl-C does) and returns its exit code.
-func (b *background) stop(t *testing.T) int {
+func (b *background) stop(t testing.TB) int {
 	t.Helper()
 	b.cancel()
 	select {

@@ -61,7 +61,7 @@ func TestServe(t *testing.T) {
 var servingURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+/api/v1)`)
 
 // waitURL waits for serve's "serving" line and returns its API URL.
-func waitURL(t *testing.T, b *background) string {
+func waitURL(t testing.TB, b *background) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
