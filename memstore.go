@@ -29,6 +29,7 @@ type memStore struct {
 	retrain memRetrain // champions, decisions and events (memstore_retrain.go)
 	service memService // API tokens and idempotency keys (memstore_service.go)
 	leaders map[string]memLeader
+	agents  map[string]AgentInfo
 }
 
 type memStudy struct {

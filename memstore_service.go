@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 )
@@ -181,4 +182,39 @@ func (m *memStore) ReleaseLeadership(_ context.Context, role, holder string) err
 type memLeader struct {
 	holder  string
 	expires time.Time
+}
+
+// RecordAgent implements AgentStore.
+func (m *memStore) RecordAgent(_ context.Context, a AgentInfo) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.agents == nil {
+		m.agents = map[string]AgentInfo{}
+	}
+	now := memNow()
+	a.First, a.Last = now, now
+	if old, ok := m.agents[a.ID]; ok {
+		a.First = old.First
+	}
+	m.agents[a.ID] = a
+	return nil
+}
+
+// Agents implements AgentStore.
+func (m *memStore) Agents(_ context.Context, since time.Time) ([]AgentInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []AgentInfo
+	for _, a := range m.agents {
+		if !a.Last.Before(since) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Last.After(out[j].Last) || out[i].Last.Equal(out[j].Last) && out[i].ID < out[j].ID
+	})
+	return out, nil
 }

@@ -28,6 +28,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,8 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		o.HTTP = &http.Client{Timeout: 60 * time.Second}
 	}
 	a := &agent{o: o, base: strings.TrimSuffix(o.Server, "/") + "/api/v1/studies/" + url.PathEscape(o.Study.Name)}
+	host, _ := os.Hostname()
+	a.id = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newKey()[len("agent-"):][:8])
 	if err := a.checkDefinition(ctx); err != nil {
 		return Stats{}, err
 	}
@@ -92,6 +95,13 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		}
 	}
 	var wg sync.WaitGroup
+	rctx, stopReports := context.WithCancel(ctx)
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		a.report(rctx)
+	}()
+	defer func() { stopReports(); <-reported }()
 	errs := make(chan error, o.Slots)
 	for slot := range o.Slots {
 		wg.Go(func() {
@@ -111,6 +121,8 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 type agent struct {
 	o       Options
 	base    string
+	id      string
+	running atomic.Int64 // trials running now
 	started atomic.Int64 // trials this agent has asked
 	mu      sync.Mutex
 	stats   Stats
@@ -176,6 +188,48 @@ func (a *agent) slot(ctx context.Context, slot int) error {
 	return nil
 }
 
+// report tells the server about this agent (retune agents lists it) at once and every
+// 15 s until ctx ends; failures are left for the next report.
+func (a *agent) report(ctx context.Context) {
+	host, _ := os.Hostname()
+	for {
+		body := map[string]any{"id": a.id, "host": host, "pid": os.Getpid(), "study": a.o.Study.Name,
+			"slots": a.o.Slots, "running": a.running.Load()}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = a.callRoot(rctx, "POST", "/api/v1/agents", body)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
+}
+
+// callRoot sends one request to a route outside the study's, without retries.
+func (a *agent) callRoot(ctx context.Context, method, path string, body any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(a.o.Server, "/")+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.o.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.o.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck // the answer has no body
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
+	}
+	return nil
+}
+
 // askAnswer is the API's answer to an ask.
 type askAnswer struct {
 	Number       int            `json:"number"`
@@ -215,7 +269,9 @@ func (a *agent) runOne(ctx context.Context, slot int) error {
 		defer close(beats)
 		t.heartbeat(hctx, time.Duration(q.LeaseSeconds*float64(time.Second))/3)
 	}()
+	a.running.Add(1)
 	values, runErr := a.o.Command.Run(ctx, t, q.Params, env...)
+	a.running.Add(-1)
 	stopBeats()
 	<-beats
 	if ctx.Err() != nil {

@@ -97,6 +97,9 @@ func TestAuthMatrix(t *testing.T) {
 			}
 			return "GET", fmt.Sprintf("/api/v1/studies/%s/trials/%d/log", s, a.Number), nil
 		}},
+		"POST /api/v1/agents": {server.ScopeRun, func(s string) (string, string, any) {
+			return "POST", "/api/v1/agents", map[string]any{"id": "h/1/" + s, "host": "h", "pid": 1, "study": s, "slots": 2, "running": 1}
+		}},
 		"POST /api/v1/studies/{study}/trials/{number}/stop": {server.ScopeRun, trialOp("stop", func(asked) any { return map[string]any{} })},
 		"POST /api/v1/studies/{study}/trials/{number}/heartbeat": {server.ScopeRun, trialOp("heartbeat", func(a asked) any {
 			return map[string]any{"epoch": a.Epoch}
@@ -166,6 +169,7 @@ func TestAuthMatrix(t *testing.T) {
 		"GET /api/v1/events":                                       {server.ScopeRead, global("GET", func() string { withEvent(); return "/api/v1/events?limit=2" }, nil)},
 		"GET /api/v1/events/{event}":                               {server.ScopeRead, global("GET", func() string { return "/api/v1/events/" + withEvent() }, nil)},
 		"POST /api/v1/events/{event}/redeliver":                    {server.ScopeAdmin, global("POST", func() string { return "/api/v1/events/" + withEvent() + "/redeliver" }, map[string]any{})},
+		"GET /api/v1/agents":                                       {server.ScopeRead, global("GET", func() string { return "/api/v1/agents" }, nil)},
 		"GET /api/v1/notifiers":                                    {server.ScopeRead, global("GET", func() string { return "/api/v1/notifiers" }, nil)},
 		"POST /api/v1/notifiers/{notifier}/enable":                 {server.ScopeAdmin, global("POST", func() string { return "/api/v1/notifiers/hook/enable" }, map[string]any{})},
 		"POST /api/v1/notifiers/{notifier}/disable":                {server.ScopeAdmin, global("POST", func() string { return "/api/v1/notifiers/hook/disable" }, map[string]any{"reason": "test"})},
@@ -213,7 +217,7 @@ func TestAuthMatrix(t *testing.T) {
 					want = "401"
 				case scope < tc.scope:
 					want = "403"
-				case patterned && (strings.HasPrefix(name, "GET /api/v1/events") || strings.Contains(name, "/events/") || strings.Contains(name, "/notifiers")):
+				case patterned && (strings.HasPrefix(name, "GET /api/v1/events") || strings.Contains(name, "/events/") || strings.Contains(name, "/notifiers") || name == "GET /api/v1/agents"):
 					want = "403" // spans every study
 				case patterned && !in && name != "GET /api/v1/studies":
 					want = "403"

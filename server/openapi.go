@@ -188,6 +188,14 @@ var schemas = map[string]any{
 		"low":  typ("number"), "high": typ("number"), "log": typ("boolean"), "step": typ("number"),
 		"choices": arr(anyValue),
 	}),
+	"AgentRequest": closed([]string{"id", "study"}, map[string]any{
+		"id": typ("string"), "host": typ("string"), "pid": typ("integer"), "study": typ("string"),
+		"slots": typ("integer"), "running": typ("integer"),
+	}),
+	"AgentList": obj([]string{"agents"}, map[string]any{"agents": arr(obj([]string{"id", "host", "pid", "study", "slots", "running", "first_contact", "last_contact"}, map[string]any{
+		"id": typ("string"), "host": typ("string"), "pid": typ("integer"), "study": typ("string"),
+		"slots": typ("integer"), "running": typ("integer"), "first_contact": dateTime(), "last_contact": dateTime(),
+	}))}),
 	"TrialLog": obj([]string{"head", "tail", "size", "omitted", "time"}, map[string]any{
 		"head": map[string]any{"type": "string", "description": "the log's first bytes (at most 64 KiB; invalid UTF-8 replaced)"},
 		"tail": map[string]any{"type": "string", "description": "its last bytes after head (at most 64 KiB)"},

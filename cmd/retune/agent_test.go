@@ -90,6 +90,9 @@ budget: {trials: 10}
 	if len(nums) != 10 || nums[0] != 0 || nums[9] != 9 {
 		t.Errorf("trial numbers %v, want 0..9", nums)
 	}
+	if out := mustCLI(t, "agents", "--db", db); !strings.Contains(out, "remote") || !strings.Contains(out, "  2  ") {
+		t.Errorf("retune agents:\n%s\nwant the agent with its 2 slots on study remote", out)
+	}
 	other := filepath.Join(dir, "other.yaml")
 	if err := os.WriteFile(other, []byte(strings.Replace(body, "high: 1}", "high: 2}", 1)), 0o600); err != nil {
 		t.Fatal(err)

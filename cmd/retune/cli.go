@@ -81,6 +81,7 @@ func commands() []command {
 		{"trigger", "MODEL", "ask the scheduler of a model (retune run --every) to re-tune it now", runTrigger},
 		{"serve", "", "serve the HTTP API (/api/v1) on the database: studies, asks and tells for any language", runServe},
 		{"agent", "--server URL STUDY.yaml", "run a study's trials from a retune serve on this machine (token in RETUNE_TOKEN)", runAgent},
+		{"agents", "", "list the agents the servers have seen, with their slots and running trials", runAgents},
 		{"tokens", "create|list|revoke NAME", "manage the API's bearer tokens (shown once; only a hash is stored)", runTokens},
 		{"migrate", "", "apply pending database migrations (run once before starting many workers)", runMigrate},
 		{"version", "", "print retune's version", runVersion},

@@ -412,3 +412,46 @@ func testChangesRetrain(t *testing.T, open Opener) {
 			got[2].Ref, got[3].Ref, got[4].Ref, got[5].Ref, stored.ID, claimed[0].ID, c.Version, claimed[0].ID)
 	}
 }
+
+// testAgents: an agent's reports update its row (its first contact kept); agents seen
+// before since are left out; bad reports are refused.
+func testAgents(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	as, ok := s.(retune.AgentStore)
+	if !ok {
+		t.Fatalf("%T is no AgentStore", s)
+	}
+	start := time.Now().Add(-time.Second)
+	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu1/42/ab", Host: "gpu1", PID: 42, Study: "s", Slots: 4, Running: 1}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu1/42/ab", Host: "gpu1", PID: 42, Study: "s", Slots: 4, Running: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu2/7/cd", Host: "gpu2", PID: 7, Study: "s", Slots: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := as.Agents(ctx, start)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Agents = %+v, %v", got, err)
+	}
+	a := got[0]
+	if a.ID == "gpu1/42/ab" {
+		a = got[1]
+	}
+	b := got[0]
+	if b.ID != "gpu1/42/ab" {
+		b = got[1]
+	}
+	if b.Running != 3 || b.Slots != 4 || !b.First.Before(b.Last) || a.Host != "gpu2" {
+		t.Errorf("agents = %+v", got)
+	}
+	if later, err := as.Agents(ctx, time.Now().Add(time.Hour)); err != nil || len(later) != 0 {
+		t.Errorf("Agents(since the future) = %v, %v", later, err)
+	}
+	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "", Slots: 1}); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("an agent without id = %v, want ErrInvalid", err)
+	}
+}

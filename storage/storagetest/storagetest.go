@@ -74,6 +74,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Leadership", testLeadership},
 		{"EnqueueSystem", testEnqueueSystem},
 		{"ChangesRetrain", testChangesRetrain},
+		{"Agents", testAgents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
