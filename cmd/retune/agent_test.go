@@ -229,3 +229,100 @@ budget: {trials: 1}
 		t.Errorf("spool after delivery: %v\n%s", m, out2.String())
 	}
 }
+
+// TestAgentsKill9: three agents with two slots each run a study with a budget of 60; one
+// is killed with SIGKILL mid-run. Its running trials' leases expire and their places go
+// to new trials run by the others: exactly 60 complete, numbers dense, nothing left
+// running, and every other trial an interruption (lease expired).
+func TestAgentsKill9(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: no agent processes")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: many
+command: ["/bin/sh", "-c", "sleep 0.1; echo loss=$0", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+sampler: {name: random}
+budget: {trials: 60}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	study, err := cfg.NewStudy(context.Background(), store, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agents", "--scope", "run"))
+	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "2s")
+	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	var agents []*exec.Cmd
+	var outs []*strings.Builder
+	for i := range 3 {
+		cmd := exec.Command(retuneBin, "agent", "--server", base, "--slots", "2", "--idle-exit", "5s", "--poll", "100ms",
+			"--spool", filepath.Join(dir, fmt.Sprintf("spool-%d", i)), file)
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
+		cmd.Dir = dir
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		agents, outs = append(agents, cmd), append(outs, out)
+	}
+	complete := func() int {
+		ts, err := store.Trials(context.Background(), study.Record().ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, tr := range ts {
+			if tr.State == retune.TrialComplete {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "10 trials complete", 60*time.Second, b, func() bool { return complete() >= 10 })
+	agents[0].Process.Kill()
+	agents[0].Wait()
+	for i, a := range agents[1:] {
+		if err := a.Wait(); err != nil {
+			t.Fatalf("agent %d: %v\n%s", i+1, err, outs[i+1].String())
+		}
+	}
+	ts, err := store.Trials(context.Background(), study.Record().ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, expired := 0, 0
+	for i, tr := range ts {
+		switch {
+		case tr.Number != i:
+			t.Errorf("trial %d has number %d: numbers must be dense", i, tr.Number)
+		case tr.State == retune.TrialComplete:
+			done++
+		case tr.State == retune.TrialFail && tr.Reason == retune.ReasonLeaseExpired:
+			expired++
+		default:
+			t.Errorf("trial %d is %v %q", tr.Number, tr.State, tr.Reason)
+		}
+	}
+	if done != 60 {
+		t.Errorf("%d complete trials (and %d expired), want exactly 60\nagents:\n%s\n%s", done, expired, outs[1].String(), outs[2].String())
+	}
+	t.Logf("60 complete, %d interrupted by the kill", expired)
+}
