@@ -90,6 +90,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		return Stats{}, err
 	}
 	if o.Spool != "" {
+		a.stopOrphans(o.Command.KillGrace)
 		if err := a.flushSpool(ctx); err != nil { // results an earlier agent could not deliver
 			return Stats{}, err
 		}
@@ -272,6 +273,7 @@ func (a *agent) runOne(ctx context.Context, slot int) error {
 	a.running.Add(1)
 	values, runErr := a.o.Command.Run(ctx, t, q.Params, env...)
 	a.running.Add(-1)
+	a.doneRunning(q.Number)
 	stopBeats()
 	<-beats
 	if ctx.Err() != nil {
@@ -364,8 +366,14 @@ func (t *remoteTrial) metricsCopy() map[string]float64 {
 	return out
 }
 
-// SetSystemAttr keeps nothing: the host, process group and log path are this machine's.
-func (t *remoteTrial) SetSystemAttr(string, any) {}
+// SetSystemAttr keeps the trainer's process group in the spool folder (so that the next
+// agent stops it if this one dies: stopOrphans); the host and log path stay on this
+// machine.
+func (t *remoteTrial) SetSystemAttr(key string, value any) {
+	if pgid, ok := value.(int); ok && key == "pgid" {
+		t.a.recordRunning(t.number, pgid)
+	}
+}
 
 func (t *remoteTrial) Flush(context.Context) error { return nil }
 

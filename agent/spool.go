@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,4 +170,50 @@ func (a *agent) refuse(file string, pe *problemError) error {
 		return err
 	}
 	return os.Rename(file, dst)
+}
+
+// A running trainer's process group is recorded in Spool/running (one file per trial of
+// this study) while it runs; an agent killed with SIGKILL leaves the files behind, and
+// the next agent started on the spool stops those groups (runner.StopOrphan: only groups
+// whose processes name this study and trial in their environment) before it asks for work.
+
+func (a *agent) runningFile(number int) string {
+	return filepath.Join(a.o.Spool, "running", fmt.Sprintf("%s-%d.pgid", runner.PathName(a.o.Study.Name), number))
+}
+
+func (a *agent) recordRunning(number, pgid int) {
+	if a.o.Spool == "" {
+		return
+	}
+	if err := os.MkdirAll(filepath.Join(a.o.Spool, "running"), 0o700); err == nil {
+		_ = os.WriteFile(a.runningFile(number), []byte(strconv.Itoa(pgid)+"\n"), 0o600)
+	}
+}
+
+func (a *agent) doneRunning(number int) {
+	if a.o.Spool != "" {
+		_ = os.Remove(a.runningFile(number))
+	}
+}
+
+// stopOrphans stops the trainers an earlier agent on this spool left running.
+func (a *agent) stopOrphans(grace time.Duration) {
+	if grace <= 0 {
+		grace = runner.DefaultKillGrace
+	}
+	prefix := runner.PathName(a.o.Study.Name) + "-"
+	files, _ := filepath.Glob(filepath.Join(a.o.Spool, "running", "*.pgid"))
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pgid")
+		if !strings.HasPrefix(name, prefix) {
+			continue // another study's
+		}
+		number, err1 := strconv.Atoi(strings.TrimPrefix(name, prefix))
+		raw, err2 := os.ReadFile(f)
+		pgid, err3 := strconv.Atoi(strings.TrimSpace(string(raw)))
+		if err1 == nil && err2 == nil && err3 == nil && runner.StopOrphan(pgid, a.o.Study.Name, number, grace) {
+			a.logf("trial %d: stopped the trainer an earlier agent left running (process group %d)", number, pgid)
+		}
+		_ = os.Remove(f)
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -325,4 +327,70 @@ budget: {trials: 60}
 		t.Errorf("%d complete trials (and %d expired), want exactly 60\nagents:\n%s\n%s", done, expired, outs[1].String(), outs[2].String())
 	}
 	t.Logf("60 complete, %d interrupted by the kill", expired)
+}
+
+// TestAgentStopsOrphans: an agent killed with SIGKILL leaves its trainer running; the next
+// agent started on the same spool stops that trainer's process group before it works.
+func TestAgentStopsOrphans(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("stopping orphans checks their environment in /proc: Linux only")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "retune.db")
+	file := filepath.Join(dir, "study.yaml")
+	body := `name: orphans
+command: ["/bin/sh", "-c", "touch started; sleep 120; echo loss=1"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+budget: {trials: 1}
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := cfg.NewStudy(context.Background(), store, false); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
+	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	agent := func() *exec.Cmd {
+		cmd := exec.Command(retuneBin, "agent", "--server", base, "--idle-exit", "500ms", "--poll", "100ms", "--kill-grace", "1s", file)
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
+		cmd.Dir = dir
+		return cmd
+	}
+	first := agent()
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pgid int
+	waitFor(t, "the trainer's process group recorded", 30*time.Second, b, func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "retune-logs", "spool", "running", "*.pgid"))
+		if len(m) != 1 {
+			return false
+		}
+		raw, _ := os.ReadFile(m[0])
+		_, err := fmt.Sscan(string(raw), &pgid)
+		return err == nil && pgid > 1
+	})
+	first.Process.Kill()
+	first.Wait()
+	if err := syscall.Kill(-pgid, 0); err != nil {
+		t.Fatalf("the orphaned trainer's group %d is gone already: %v", pgid, err)
+	}
+	if out, err := agent().CombinedOutput(); err != nil || !strings.Contains(string(out), "stopped the trainer an earlier agent left running") {
+		t.Errorf("second agent: %v\n%s", err, out)
+	}
+	waitFor(t, "the orphan's group to go", 30*time.Second, b, func() bool { return syscall.Kill(-pgid, 0) != nil })
 }
