@@ -344,6 +344,9 @@ func (s *Server) events(c *call) (int, any, error) {
 	defer s.detach(w, conn)
 
 	rc := http.NewResponseController(c.w)
+	// The stream outlives the server's timeouts: the request has been read, so its read
+	// deadline is cleared, and every write below extends the write deadline.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := c.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -310,5 +311,56 @@ func TestMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("MetricsHandler without a token: %d", resp.StatusCode)
+	}
+}
+
+// TestEventStreamOutlivesTimeouts: a stream stays open past the HTTP server's read and
+// write timeouts (here half a second), and still delivers.
+func TestEventStreamOutlivesTimeouts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *server.Options) { o.StreamPoll = 50 * time.Millisecond })
+	hs := e.server.HTTPServer()
+	hs.ReadTimeout, hs.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	e.createStudy("long", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/api/v1/studies/long/events", nil)
+	req.Host = strings.TrimPrefix(e.srv.URL, "http://") // an allowed Host
+	req.Header.Set("Authorization", "Bearer "+e.tokens["read"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	time.Sleep(1500 * time.Millisecond) // three times the timeouts
+	q := e.ask("long")
+	e.tellValue("long", q, 1)
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			if l == "event: trial.finished" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no trial.finished within 30s")
+		}
 	}
 }
