@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,6 +212,12 @@ func (s *Server) decideStudy(ctx context.Context, rs retune.RetrainStore, sum re
 	if err != nil {
 		return err
 	}
+	if decided, err := decidedElsewhere(ctx, rs, b.study); err != nil || decided {
+		if decided {
+			s.markDecided(sum.Name) // `retune run` finished it and decided
+		}
+		return err
+	}
 	c := &retrain.Coordinator{Store: rs, Policy: def.Retrain.Policy, Notify: s.notifierIDs()}
 	out, pending, err := c.DecideQueued(ctx, b.study, "serve/"+sum.Name)
 	switch {
@@ -339,4 +346,29 @@ func (s *Server) scheduledRun(ctx context.Context, baseDef *config.Study, base, 
 		case <-tick.C:
 		}
 	}
+}
+
+// decidedElsewhere reports whether the study's best trial already has a decision against
+// the model's current champion version, under any run: a `retune run` that finished the
+// study decided it itself.
+func decidedElsewhere(ctx context.Context, rs retune.RetrainStore, study *retune.Study) (bool, error) {
+	best, err := study.Best(ctx)
+	if err != nil {
+		return false, nil // nothing to decide on: Decide says so
+	}
+	model := study.Record().Model
+	version := int64(0)
+	switch c, err := rs.Champion(ctx, model); {
+	case err == nil:
+		version = c.Version
+	case !errors.Is(err, retune.ErrNotFound):
+		return false, err
+	}
+	ds, err := rs.Decisions(ctx, model)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(ds, func(d retune.Decision) bool {
+		return d.Study == study.Name() && d.Candidate == best.Number && d.ChampionVersion == version && !strings.HasPrefix(d.RunID, "serve/")
+	}), nil
 }

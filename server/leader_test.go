@@ -270,3 +270,33 @@ func TestLeaderSchedules(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderLeavesRunDecisions: a study whose budget a `retune run` spent and decided
+// (any run id but the leader's) is not decided again by the leader.
+func TestLeaderLeavesRunDecisions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *server.Options) {
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+	})
+	def := definition("byrun", 2)
+	def["retrain"] = map[string]any{"min_improvement": 0}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	for i := range 2 {
+		e.tellValue("byrun", e.ask("byrun"), float64(i))
+	}
+	rs := e.store.(retune.RetrainStore)
+	if _, err := rs.RecordDecision(t.Context(), retune.Decision{Model: "byrun", Study: "byrun", RunID: "run-of-retune-run", Candidate: 0,
+		Improved: true, Reason: "first", Evidence: retune.Evidence{Method: "point", Direction: "minimize", Candidate: []float64{0}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e.server.Background(ctx)
+	waitFor(t, e.server.IsLeader, "leadership")
+	time.Sleep(300 * time.Millisecond) // several passes
+	if ds, err := rs.Decisions(t.Context(), "byrun"); err != nil || len(ds) != 1 {
+		t.Errorf("decisions = %d, %v; want only the run's", len(ds), err)
+	}
+}
