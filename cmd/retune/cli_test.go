@@ -747,6 +747,14 @@ budget: {trials: 12}
 	if !strings.Contains(out, "FEASIBLE") || !strings.Contains(out, "want memory_mb <= 500") {
 		t.Errorf("trials table:\n%s\nwant a FEASIBLE column and the broken constraint", out)
 	}
+	cma := strings.Replace(strings.Replace(body, "name: con", "name: con-cma", 1), "sampler: {name: random}", "sampler: {name: cmaes}", 1)
+	cmaFile := filepath.Join(dir, "cma.yaml")
+	if err := os.WriteFile(cmaFile, []byte(cma), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := cli(t, nil, "run", cmaFile, "--db", db, "--trials", "1"); r.code != ExitOK || !strings.Contains(r.stderr, "sampler cmaes ignores the constraints") {
+		t.Errorf("a constrained cmaes study: %v\nwant a warning", r)
+	}
 	csvOut := mustCLI(t, "export", "con", "--db", db, "--format", "csv")
 	if !strings.HasPrefix(csvOut, "number,kind,state,loss,feasible,violation,") {
 		t.Errorf("csv header: %q", strings.SplitN(csvOut, "\n", 2)[0])
