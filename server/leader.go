@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,6 +275,9 @@ func (s *Server) warnedOnce(name string) bool {
 	return w
 }
 
+// scheduledStamp matches what retrain.ScheduledName puts after "BASE-".
+var scheduledStamp = regexp.MustCompile(`^\d{8}T\d{6}(Z|[+-]\d{4})(-\d+)?$`)
+
 // schedulePass starts a retrain.Scheduler, for the rest of this term, for every base study
 // (created from a definition with a schedule section, itself not a scheduled run) that has
 // none yet. Its turns create the study BASE-<time> from the base's definition, warm-start
@@ -286,11 +290,18 @@ func (s *Server) schedulePass(ctx context.Context, wg *sync.WaitGroup, scheduled
 	if err != nil {
 		return
 	}
-	newest := map[string]time.Time{} // base → start of its newest scheduled study
-	for _, sum := range sums {
-		if base, ok := sum.UserAttrs["schedule"].(string); ok && sum.Created.After(newest[base]) {
-			newest[base] = sum.Created
+	// newest is the start of base's newest scheduled study: one marked as its run (user
+	// attribute "schedule"), or named as one (BASE-<time>) in case a run was cut short
+	// between its creation and its marking.
+	newest := func(base string) time.Time {
+		var t time.Time
+		for _, sum := range sums {
+			rest, named := strings.CutPrefix(sum.Name, base+"-")
+			if (sum.UserAttrs["schedule"] == base || named && scheduledStamp.MatchString(rest)) && sum.Created.After(t) {
+				t = sum.Created
+			}
 		}
+		return t
 	}
 	for _, sum := range sums {
 		if scheduled[sum.Name] || len(sum.Definition) == 0 || sum.UserAttrs["schedule"] != nil {
@@ -304,7 +315,7 @@ func (s *Server) schedulePass(ctx context.Context, wg *sync.WaitGroup, scheduled
 		base := sum
 		sc := &retrain.Scheduler{
 			Store: s.store, Model: base.Model, Base: base.Name, Every: def.Schedule.Every, Location: def.Schedule.Location,
-			After:    newest[base.Name],
+			After:    newest(base.Name),
 			NoteFunc: func(msg string) { s.log.Info("schedule: " + msg) },
 			RunFunc: func(ctx context.Context, name string, triggers []retune.Trigger) error {
 				return s.scheduledRun(ctx, def, base.Name, name, triggers)

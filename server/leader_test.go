@@ -146,7 +146,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 func TestLeaderConfirmsThroughClients(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *server.Options) {
-		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 3*time.Second, 50*time.Millisecond
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -223,7 +223,7 @@ func TestLeaderConfirmsThroughClients(t *testing.T) {
 func TestLeaderSchedules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *server.Options) {
-		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 3*time.Second, 50*time.Millisecond
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -276,7 +276,7 @@ func TestLeaderSchedules(t *testing.T) {
 func TestLeaderLeavesRunDecisions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *server.Options) {
-		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 600*time.Millisecond, 50*time.Millisecond
+		o.Retrain, o.LeaderTTL, o.DecidePoll = true, 3*time.Second, 50*time.Millisecond
 	})
 	def := definition("byrun", 2)
 	def["retrain"] = map[string]any{"min_improvement": 0}
