@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// The change log: every change to a study's trials and every decision about it gets the
-// study's next change sequence number (1, 2, 3 …), written in the transaction that makes
-// the change, in commit order: a reader that has seen seq n of a study has seen every
-// smaller one. It is what everything live reads — the server's event stream, incremental
-// sync of clients, the dashboard — and is pruned after a retention (PruneChanges).
+// The change log: every change to a study's trials, and every decision, promotion from one
+// of its trials and delivery of an event about it, gets the study's next change sequence
+// number (1, 2, 3 …), written in the transaction that makes the change, in commit order: a
+// reader that has seen seq n of a study has seen every smaller one. It is what everything
+// live reads — the server's event stream, incremental sync of clients, the dashboard — and
+// is pruned after a retention (PruneChanges).
 
 // Change kinds.
 const (

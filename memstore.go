@@ -263,9 +263,16 @@ func (m *memStore) Enqueue(_ context.Context, req EnqueueRequest) ([]int, error)
 		}
 		fixed[i] = f
 	}
-	sysEnc, err := dbencEnqueuedSystem(req)
-	if err != nil {
+	if err := req.ValidateSystem(); err != nil {
 		return nil, err
+	}
+	sysEnc := make([]map[string]any, len(req.System))
+	for i, m := range req.System {
+		rt, err := roundTripAttrs(m)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
+		}
+		sysEnc[i] = rt
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -282,36 +289,11 @@ func (m *memStore) Enqueue(_ context.Context, req EnqueueRequest) ([]int, error)
 	nums := make([]int, len(fixed))
 	for i, f := range fixed {
 		nums[i] = st.addWaiting(req.Kind, f, -1, 0)
-		if sysEnc != nil {
+		if req.System != nil {
 			st.trials[nums[i]].ft.SystemAttrs = sysEnc[i]
 		}
 	}
 	return nums, nil
-}
-
-// dbencEnqueuedSystem validates and round-trips the system attributes of enqueued trials
-// as the databases store them (nil when none are given).
-func dbencEnqueuedSystem(req EnqueueRequest) ([]map[string]any, error) {
-	if req.System == nil {
-		return nil, nil
-	}
-	if len(req.System) != len(req.Params) {
-		return nil, fmt.Errorf("%w: enqueue: %d system attribute sets for %d trials: want one per trial", ErrInvalid, len(req.System), len(req.Params))
-	}
-	out := make([]map[string]any, len(req.System))
-	for i, m := range req.System {
-		for k, v := range m {
-			if err := ValidateAttr(k, v); err != nil {
-				return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-			}
-		}
-		rt, err := roundTripAttrs(m)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-		}
-		out[i] = rt
-	}
-	return out, nil
 }
 
 func (st *memStudy) addWaiting(kind TrialKind, fixed map[string]any, retryOf, depth int) int {

@@ -247,6 +247,25 @@ type EnqueueRequest struct {
 	OnceKey string
 }
 
+// ValidateSystem checks System as every storage does: none, or one set of valid attributes
+// per trial.
+func (r EnqueueRequest) ValidateSystem() error {
+	if r.System == nil {
+		return nil
+	}
+	if len(r.System) != len(r.Params) {
+		return fmt.Errorf("%w: enqueue: %d system attribute sets for %d trials: want one per trial", ErrInvalid, len(r.System), len(r.Params))
+	}
+	for i, m := range r.System {
+		for k, v := range m {
+			if err := ValidateAttr(k, v); err != nil {
+				return fmt.Errorf("enqueue trial %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
 // TrialUpdate carries params and attributes of a running trial to storage.
 type TrialUpdate struct {
 	Ref           TrialRef

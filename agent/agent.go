@@ -190,45 +190,19 @@ func (a *agent) slot(ctx context.Context, slot int) error {
 }
 
 // report tells the server about this agent (retune agents lists it) at once and every
-// 15 s until ctx ends; failures are left for the next report.
+// 15 s until ctx ends; a report not taken within 10 s is left for the next one.
 func (a *agent) report(ctx context.Context) {
 	host, _ := os.Hostname()
 	for {
 		body := map[string]any{"id": a.id, "host": host, "pid": os.Getpid(), "study": a.o.Study.Name,
 			"slots": a.o.Slots, "running": a.running.Load()}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = a.callRoot(rctx, "POST", "/api/v1/agents", body)
-		cancel()
+		_ = a.callURL(ctx, "POST", strings.TrimSuffix(a.o.Server, "/")+"/api/v1/agents", body, nil, newKey(), 10*time.Second)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(15 * time.Second):
 		}
 	}
-}
-
-// callRoot sends one request to a route outside the study's, without retries.
-func (a *agent) callRoot(ctx context.Context, method, path string, body any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(a.o.Server, "/")+path, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.o.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.o.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck // the answer has no body
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
-	}
-	return nil
 }
 
 // askAnswer is the API's answer to an ask.
@@ -434,6 +408,11 @@ func (a *agent) call(ctx context.Context, method, path string, body, out any) er
 
 // callKey is call with the idempotency key of a POST and how long to retry.
 func (a *agent) callKey(ctx context.Context, method, path string, body, out any, key string, retryFor time.Duration) error {
+	return a.callURL(ctx, method, a.base+path, body, out, key, retryFor)
+}
+
+// callURL is callKey for any URL of the server.
+func (a *agent) callURL(ctx context.Context, method, target string, body, out any, key string, retryFor time.Duration) error {
 	var raw []byte
 	if body != nil {
 		var err error
@@ -444,7 +423,7 @@ func (a *agent) callKey(ctx context.Context, method, path string, body, out any,
 	backoff := 100 * time.Millisecond
 	deadline := time.Now().Add(retryFor)
 	for {
-		req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(raw))
+		req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(raw))
 		if err != nil {
 			return err
 		}
@@ -475,7 +454,7 @@ func (a *agent) callKey(ctx context.Context, method, path string, body, out any,
 			return ctx.Err()
 		case time.Now().After(deadline):
 			if err == nil {
-				err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(rb))
+				err = fmt.Errorf("%s %s: %d %s", method, target, resp.StatusCode, bytes.TrimSpace(rb))
 			}
 			return err
 		}

@@ -148,8 +148,15 @@ func (s *Server) leaderWork(ctx context.Context) {
 	defer tick.Stop()
 	scheduled := map[string]bool{} // bases with a running Scheduler this term
 	for {
-		s.decidePass(ctx)
-		s.schedulePass(ctx, &wg, scheduled)
+		// One listing of the studies serves both passes.
+		if sums, err := s.store.Studies(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("leader: listing studies failed; trying again", "err", err)
+			}
+		} else {
+			s.decidePass(ctx, sums)
+			s.schedulePass(ctx, sums, &wg, scheduled)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -160,16 +167,9 @@ func (s *Server) leaderWork(ctx context.Context) {
 
 // decidePass decides for every study whose budget is spent and that has no decision yet
 // this term (see the comment at the top of this file).
-func (s *Server) decidePass(ctx context.Context) {
+func (s *Server) decidePass(ctx context.Context, sums []retune.StudySummary) {
 	rs, ok := s.store.(retune.RetrainStore)
 	if !ok {
-		return
-	}
-	sums, err := s.store.Studies(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("decisions: listing studies failed", "err", err)
-		}
 		return
 	}
 	for _, sum := range sums {
@@ -285,11 +285,7 @@ var scheduledStamp = regexp.MustCompile(`^\d{8}T\d{6}(Z|[+-]\d{4})(-\d+)?$`)
 // its decision, which decidePass makes once its clients have spent its budget. The periods
 // count from the start of the base's newest scheduled study, so a new leader does not
 // start a turn early.
-func (s *Server) schedulePass(ctx context.Context, wg *sync.WaitGroup, scheduled map[string]bool) {
-	sums, err := s.store.Studies(ctx)
-	if err != nil {
-		return
-	}
+func (s *Server) schedulePass(ctx context.Context, sums []retune.StudySummary, wg *sync.WaitGroup, scheduled map[string]bool) {
 	// newest is the start of base's newest scheduled study: one marked as its run (user
 	// attribute "schedule"), or named as one (BASE-<time>) in case a run was cut short
 	// between its creation and its marking.

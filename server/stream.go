@@ -258,6 +258,13 @@ func (w *watcher) step(ctx context.Context) bool {
 	return len(cs) == streamPage
 }
 
+// droppedEvent ends the stream of a connection that fell too far behind, after the
+// change after.
+func droppedEvent(after int64) streamEvent {
+	data, _ := json.Marshal(map[string]any{"after": after, "reason": "this connection fell too far behind the study's changes: read the study again and reconnect"})
+	return streamEvent{name: "dropped", data: data}
+}
+
 // resyncEvent tells a client that changes after after are gone from the log: it must read
 // the study afresh; the stream goes on from head.
 func resyncEvent(head, after int64) streamEvent {
@@ -414,8 +421,7 @@ func (s *Server) events(c *call) (int, any, error) {
 			}
 		case ev, ok := <-conn.ch:
 			if !ok {
-				data, _ := json.Marshal(map[string]any{"after": sent, "reason": "this connection fell too far behind the study's changes: read the study again and reconnect"})
-				write(streamEvent{name: "dropped", data: data})
+				write(droppedEvent(sent))
 				return 0, nil, nil
 			}
 			if ev.id <= sent && ev.name != "resync" {
@@ -427,8 +433,7 @@ func (s *Server) events(c *call) (int, any, error) {
 				case more, ok := <-conn.ch:
 					if !ok {
 						write(batch...)
-						data, _ := json.Marshal(map[string]any{"reason": "this connection fell too far behind the study's changes: read the study again and reconnect"})
-						write(streamEvent{name: "dropped", data: data})
+						write(droppedEvent(batch[len(batch)-1].id))
 						return 0, nil, nil
 					}
 					batch = append(batch, more)

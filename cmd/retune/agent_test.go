@@ -24,9 +24,6 @@ import (
 // a study file whose search space differs from the server's, refuses to start.
 func TestAgent(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "retune.db")
-	file := filepath.Join(dir, "study.yaml")
 	body := `name: remote
 command: ["/bin/sh", "-c", "env > env-$RETUNE_TRIAL.txt; echo step=1 loss=$0; echo step=2 loss=$0; echo loss=$0", "{x}"]
 objective: {metric: loss, direction: minimize}
@@ -36,24 +33,9 @@ sampler: {name: random}
 seed: 5
 budget: {trials: 10}
 `
-	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if _, err := cfg.NewStudy(context.Background(), store, false); err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
-	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0")
-	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	a := newAgentSetup(t, body)
+	dir, db, file, store, token := a.dir, a.db, a.file, a.store, a.token
+	base := a.base
 	agent := func(file string) (string, error) {
 		cmd := exec.Command(retuneBin, "agent", "--server", base, "--slots", "2", "--idle-exit", "1s", "--poll", "100ms", file)
 		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
@@ -108,9 +90,6 @@ budget: {trials: 10}
 // heartbeat; the trainer's process group is stopped and the trial ends PRUNED.
 func TestAgentStop(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "retune.db")
-	file := filepath.Join(dir, "study.yaml")
 	body := `name: stoppable
 command: ["/bin/sh", "-c", "echo started > started; sleep 60; echo loss=1"]
 objective: {metric: loss, direction: minimize}
@@ -118,25 +97,9 @@ params:
   x: {type: float, low: 0, high: 1}
 budget: {trials: 5}
 `
-	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	study, err := cfg.NewStudy(context.Background(), store, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
-	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "1s")
-	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	a := newAgentSetup(t, body, "--lease-ttl", "1s")
+	dir, file, store, study, token, b := a.dir, a.file, a.store, a.study, a.token, a.serve
+	base := a.base
 	cmd := exec.Command(retuneBin, "agent", "--server", base, "--max-trials", "1", "--kill-grace", "1s", file)
 	cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
 	cmd.Dir = dir
@@ -163,9 +126,6 @@ budget: {trials: 5}
 // on the spool delivers it once the server is back, and the trial is COMPLETE.
 func TestAgentSpool(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "retune.db")
-	file := filepath.Join(dir, "study.yaml")
 	body := `name: spooled
 command: ["/bin/sh", "-c", "touch started; while [ ! -e go ]; do sleep 0.05; done; echo loss=0.5"]
 objective: {metric: loss, direction: minimize}
@@ -173,26 +133,9 @@ params:
   x: {type: float, low: 0, high: 1}
 budget: {trials: 1}
 `
-	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	study, err := cfg.NewStudy(context.Background(), store, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
-	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "10m")
-	api := waitURL(t, b)
-	addr := strings.TrimPrefix(strings.TrimSuffix(api, "/api/v1"), "http://")
+	a := newAgentSetup(t, body, "--lease-ttl", "10m")
+	dir, db, file, store, study, token, b := a.dir, a.db, a.file, a.store, a.study, a.token, a.serve
+	addr := strings.TrimPrefix(a.base, "http://")
 	start := func() (*exec.Cmd, *strings.Builder) {
 		cmd := exec.Command(retuneBin, "agent", "--server", "http://"+addr, "--idle-exit", "1s", "--poll", "100ms", file)
 		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
@@ -241,9 +184,6 @@ func TestAgentsKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no agent processes")
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "retune.db")
-	file := filepath.Join(dir, "study.yaml")
 	body := `name: many
 command: ["/bin/sh", "-c", "sleep 0.1; echo loss=$0", "{x}"]
 objective: {metric: loss, direction: minimize}
@@ -252,25 +192,9 @@ params:
 sampler: {name: random}
 budget: {trials: 60}
 `
-	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	study, err := cfg.NewStudy(context.Background(), store, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agents", "--scope", "run"))
-	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--lease-ttl", "2s")
-	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	a := newAgentSetup(t, body, "--lease-ttl", "2s")
+	dir, file, store, study, token, b := a.dir, a.file, a.store, a.study, a.token, a.serve
+	base := a.base
 	var agents []*exec.Cmd
 	var outs []*strings.Builder
 	for i := range 3 {
@@ -336,9 +260,6 @@ func TestAgentStopsOrphans(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("stopping orphans checks their environment in /proc: Linux only")
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "retune.db")
-	file := filepath.Join(dir, "study.yaml")
 	body := `name: orphans
 command: ["/bin/sh", "-c", "touch started; sleep 120; echo loss=1"]
 objective: {metric: loss, direction: minimize}
@@ -346,24 +267,9 @@ params:
   x: {type: float, low: 0, high: 1}
 budget: {trials: 1}
 `
-	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if _, err := cfg.NewStudy(context.Background(), store, false); err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", db, "--name", "agent", "--scope", "run"))
-	b := startCLI(t, "serve", "--db", db, "--addr", "127.0.0.1:0")
-	base := strings.TrimSuffix(waitURL(t, b), "/api/v1")
+	a := newAgentSetup(t, body)
+	dir, file, token, b := a.dir, a.file, a.token, a.serve
+	base := a.base
 	agent := func() *exec.Cmd {
 		cmd := exec.Command(retuneBin, "agent", "--server", base, "--idle-exit", "500ms", "--poll", "100ms", "--kill-grace", "1s", file)
 		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
@@ -393,4 +299,41 @@ budget: {trials: 1}
 		t.Errorf("second agent: %v\n%s", err, out)
 	}
 	waitFor(t, "the orphan's group to go", 30*time.Second, b, func() bool { return syscall.Kill(-pgid, 0) != nil })
+}
+
+// agentSetup is what an agent test works with: a study file (body) in a fresh folder, its
+// study created with its definition in a SQLite database there, a run token, and a
+// `retune serve` on the database.
+type agentSetup struct {
+	dir, db, file, token, base string
+	store                      *sqlite.Store
+	study                      *retune.Study
+	serve                      *background
+}
+
+// newAgentSetup sets up body's study and serves it with serveArgs added to retune serve's.
+func newAgentSetup(t *testing.T, body string, serveArgs ...string) *agentSetup {
+	t.Helper()
+	a := &agentSetup{dir: t.TempDir()}
+	a.db, a.file = filepath.Join(a.dir, "retune.db"), filepath.Join(a.dir, "study.yaml")
+	if err := os.WriteFile(a.file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(a.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), a.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	a.store = store
+	if a.study, err = cfg.NewStudy(context.Background(), store, false); err != nil {
+		t.Fatal(err)
+	}
+	a.token = strings.TrimSpace(mustCLI(t, "tokens", "create", "--db", a.db, "--name", "agent", "--scope", "run"))
+	a.serve = startCLI(t, append([]string{"serve", "--db", a.db, "--addr", "127.0.0.1:0"}, serveArgs...)...)
+	a.base = strings.TrimSuffix(waitURL(t, a.serve), "/api/v1")
+	return a
 }

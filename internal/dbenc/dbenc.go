@@ -67,19 +67,11 @@ func Enqueued(req retune.EnqueueRequest) ([]string, error) {
 // EnqueuedSystem checks and encodes the system attributes of enqueued trials: none, or one
 // object per trial ("{}" for nil).
 func EnqueuedSystem(req retune.EnqueueRequest) ([]string, error) {
-	if req.System == nil {
-		return nil, nil
-	}
-	if len(req.System) != len(req.Params) {
-		return nil, fmt.Errorf("%w: enqueue: %d system attribute sets for %d trials: want one per trial", retune.ErrInvalid, len(req.System), len(req.Params))
+	if err := req.ValidateSystem(); err != nil || req.System == nil {
+		return nil, err
 	}
 	out := make([]string, len(req.System))
 	for i, m := range req.System {
-		for k, v := range m {
-			if err := retune.ValidateAttr(k, v); err != nil {
-				return nil, fmt.Errorf("enqueue trial %d: %w", i, err)
-			}
-		}
 		b, err := codec.MarshalAttrs(m)
 		if err != nil {
 			return nil, fmt.Errorf("enqueue trial %d: %w", i, err)

@@ -93,12 +93,12 @@ func testConstraints(t *testing.T, open Opener) {
 		t.Fatalf("replaced constraints = %v", got)
 	}
 	changes, _ := changed.Record().SystemAttrs["changes"].([]any)
-	if len(changes) != 1 || !strings.Contains(strings.ToLower(toString(changes[0])), "constraints") {
+	if len(changes) != 1 || !strings.Contains(strings.ToLower(changeWhat(changes[0])), "constraints") {
 		t.Fatalf("changes = %v, want the constraints change recorded", changes)
 	}
 }
 
-func toString(v any) string {
+func changeWhat(v any) string {
 	m, _ := v.(map[string]any)
 	s, _ := m["what"].(string)
 	return s
