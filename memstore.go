@@ -203,7 +203,7 @@ func (m *memStore) DeleteStudy(_ context.Context, id int64) error {
 
 // CreateTrial implements TrialStore.
 func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (FrozenTrial, error) {
-	if err := checkKind(req.Kind); err != nil {
+	if err := CheckAskKind(req.Kind); err != nil {
 		return FrozenTrial{}, err
 	}
 	fixed, err := roundTripFixed(req.Fixed)
@@ -252,7 +252,7 @@ func (m *memStore) CreateTrial(_ context.Context, req CreateTrialRequest) (Froze
 
 // Enqueue implements TrialStore.
 func (m *memStore) Enqueue(_ context.Context, req EnqueueRequest) ([]int, error) {
-	if err := checkKind(req.Kind); err != nil {
+	if err := CheckAskKind(req.Kind); err != nil {
 		return nil, err
 	}
 	fixed := make([]map[string]any, len(req.Params))
@@ -481,18 +481,26 @@ func (m *memStore) RequestStop(_ context.Context, studyID int64, number int) err
 	return nil
 }
 
-// Finish implements TrialStore.
-func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, error) {
+// memFinish is a FinishRequest in the form a database would read it back.
+type memFinish struct {
+	params  map[string]any
+	dists   map[string]Distribution
+	user    map[string]any
+	sys     map[string]any
+	sysUpd  map[string]any // the request's system attributes, with "interrupted" if it is one
+	vals    []float64
+	metrics map[string]float64
+}
+
+func decodeFinish(req FinishRequest) (f memFinish, err error) {
 	if err := req.Validate(); err != nil {
-		return FrozenTrial{}, err
+		return f, err
 	}
-	params, dists, err := roundTripParams(req.Params, req.Distributions)
-	if err != nil {
-		return FrozenTrial{}, err
+	if f.params, f.dists, err = roundTripParams(req.Params, req.Distributions); err != nil {
+		return f, err
 	}
-	user, err := roundTripAttrs(req.UserAttrs)
-	if err != nil {
-		return FrozenTrial{}, err
+	if f.user, err = roundTripAttrs(req.UserAttrs); err != nil {
+		return f, err
 	}
 	if req.Interrupted {
 		req.SystemAttrs = maps.Clone(req.SystemAttrs)
@@ -501,15 +509,29 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 		}
 		req.SystemAttrs[attrInterrupted] = true
 	}
-	sys, err := roundTripAttrs(req.SystemAttrs)
-	if err != nil {
-		return FrozenTrial{}, err
+	f.sysUpd = req.SystemAttrs
+	if f.sys, err = roundTripAttrs(req.SystemAttrs); err != nil {
+		return f, err
 	}
-	vals, err := codec.UnmarshalFloats(codec.MarshalFloats(req.Values))
-	if err != nil {
-		return FrozenTrial{}, err
+	if f.vals, err = codec.UnmarshalFloats(codec.MarshalFloats(req.Values)); err != nil {
+		return f, err
 	}
-	metrics, err := codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
+	f.metrics, err = codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
+	return f, err
+}
+
+// apply sets the outcome req (decoded as f) on ft.
+func (f memFinish) apply(ft *FrozenTrial, req FinishRequest) {
+	ft.State, ft.Values, ft.Metrics, ft.Reason, ft.End = req.State, f.vals, f.metrics, req.Reason, memNow()
+	ft.Params = mergeAny(ft.Params, f.params)
+	ft.Distributions = mergeAny(ft.Distributions, f.dists)
+	ft.UserAttrs = mergeAttrs(ft.UserAttrs, f.user, req.UserAttrs)
+	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, f.sys, f.sysUpd)
+}
+
+// Finish implements TrialStore.
+func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, error) {
+	f, err := decodeFinish(req)
 	if err != nil {
 		return FrozenTrial{}, err
 	}
@@ -520,17 +542,99 @@ func (m *memStore) Finish(_ context.Context, req FinishRequest) (FrozenTrial, er
 		return FrozenTrial{}, err
 	}
 	ft := t.ft
-	ft.State, ft.Values, ft.Metrics, ft.Reason, ft.End = req.State, vals, metrics, req.Reason, memNow()
-	ft.Params = mergeAny(ft.Params, params)
-	ft.Distributions = mergeAny(ft.Distributions, dists)
-	ft.UserAttrs = mergeAttrs(ft.UserAttrs, user, req.UserAttrs)
-	ft.SystemAttrs = mergeAttrs(ft.SystemAttrs, sys, req.SystemAttrs)
+	f.apply(&ft, req)
 	t.ft = ft
 	st.finish(ft.Number)
 	if req.Interrupted && ft.Kind == KindSearch {
 		st.started--
 	}
 	return ft, nil
+}
+
+// FinishLate implements LateFinisher (see late.go).
+func (m *memStore) FinishLate(_ context.Context, req FinishRequest) (FrozenTrial, error) {
+	f, err := decodeFinish(req)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.study(req.Ref.StudyID)
+	if err != nil {
+		return FrozenTrial{}, err
+	}
+	n := req.Ref.Number
+	if n < 0 || n >= len(st.trials) {
+		return FrozenTrial{}, fmt.Errorf("trial %d of study %q: %w", n, st.rec.Name, ErrNotFound)
+	}
+	t := st.trials[n]
+	if keep, err := req.LateVerdict(st.rec.Name, t.ft); keep || err != nil {
+		return t.ft, err
+	}
+	if rec := st.lateRecord(n); rec != nil {
+		return rec.ft, nil // told again
+	}
+	if req.State == TrialPruned && len(f.vals) == 0 {
+		if _, last, ok := t.ft.LastStep(); ok {
+			f.vals = slices.Clone(last)
+		}
+	}
+	var retry *memTrial
+	for _, r := range st.trials[n+1:] {
+		if r.ft.RetryOf == n {
+			retry = r
+			break
+		}
+	}
+	full := t.ft.Kind == KindSearch && st.rec.Budget.Trials > 0 && st.started >= st.rec.Budget.Trials
+	if (retry == nil || retry.ft.State == TrialWaiting) && !full {
+		ft := t.ft
+		f.apply(&ft, req)
+		ft.SystemAttrs = mergeAny(ft.SystemAttrs, map[string]any{attrLate: true})
+		t.ft = ft
+		st.refinish(n)
+		if ft.Kind == KindSearch {
+			st.started++
+		}
+		if retry != nil {
+			k := retry.ft.Kind
+			st.waiting[k] = slices.DeleteFunc(st.waiting[k], func(w int) bool { return w == retry.ft.Number })
+			retry.ft.State, retry.ft.Reason, retry.ft.End = TrialFail, LateCancelReason(n), memNow()
+			retry.ft.SystemAttrs = mergeAny(retry.ft.SystemAttrs, map[string]any{attrInterrupted: true})
+			st.finish(retry.ft.Number)
+		}
+		return ft, nil
+	}
+	rec := &memTrial{ft: FrozenTrial{
+		Number: len(st.trials), Kind: KindLate, State: TrialRunning, Fixed: t.ft.Fixed, RetryOf: -1,
+		Params: maps.Clone(t.ft.Params), Distributions: maps.Clone(t.ft.Distributions),
+		SystemAttrs: map[string]any{attrLateOf: float64(n)}, Start: t.ft.Start,
+	}}
+	st.trials = append(st.trials, rec)
+	st.change(ChangeTrialCreated, rec.ft.Number, 0, 0)
+	f.apply(&rec.ft, req)
+	st.finish(rec.ft.Number)
+	return rec.ft, nil
+}
+
+// lateRecord returns the KindLate record of trial n, or nil.
+func (st *memStudy) lateRecord(n int) *memTrial {
+	for _, r := range st.trials[n+1:] {
+		if of, ok := r.ft.LateOf(); ok && of == n {
+			return r
+		}
+	}
+	return nil
+}
+
+// refinish moves finished trial n to the end of the finish order (a late tell revived it):
+// its old place is left empty (-1), so that cursors into the order stay valid.
+func (st *memStudy) refinish(n int) {
+	if i := slices.Index(st.finished, n); i >= 0 {
+		st.finished[i] = -1
+	}
+	st.finished = append(st.finished, n)
+	st.change(ChangeTrialFinished, n, 0, 0)
 }
 
 func (st *memStudy) finish(n int) {
@@ -589,9 +693,11 @@ func (m *memStore) FinishedSince(_ context.Context, studyID int64, cursor int64)
 		return nil, cursor, fmt.Errorf("%w: cursor %d: want 0 to %d", ErrInvalid, cursor, len(st.finished))
 	}
 	nums := st.finished[cursor:]
-	out := make([]FrozenTrial, len(nums))
-	for i, n := range nums {
-		out[i] = st.trials[n].ft
+	out := make([]FrozenTrial, 0, len(nums))
+	for _, n := range nums {
+		if n >= 0 { // -1: a trial a late tell finished again later (refinish)
+			out = append(out, st.trials[n].ft)
+		}
 	}
 	return out, int64(len(st.finished)), nil
 }
@@ -810,11 +916,4 @@ func nativeParams(p map[string]any, d map[string]Distribution) (map[string]any, 
 		dists[name] = dist
 	}
 	return params, dists, true, nil
-}
-
-func checkKind(k TrialKind) error {
-	if k != KindSearch && k != KindConfirm {
-		return fmt.Errorf("%w: trial kind %v: want search or confirm", ErrInvalid, k)
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // A trial asked in one process can be reported on and told in another: Detach hands its
@@ -81,8 +82,20 @@ func (s *Study) Reopen(ctx context.Context, number int, epoch int64) (*Trial, er
 // ErrConflict. A trial asked to stop (RequestStop) gets its renewed lease and an error
 // wrapping ErrStopRequested.
 func (s *Study) Heartbeat(ctx context.Context, number int, epoch int64) (Lease, error) {
+	return s.HeartbeatLease(ctx, number, epoch, 0)
+}
+
+// HeartbeatLease is Heartbeat renewing the lease for ttl (0: the study's LeaseTTL), for
+// a trial asked with AskLease.
+func (s *Study) HeartbeatLease(ctx context.Context, number int, epoch int64, ttl time.Duration) (Lease, error) {
+	if ttl < 0 {
+		return Lease{}, fmt.Errorf("%w: lease TTL %v: want > 0 (or 0 for the study's %v)", ErrInvalid, ttl, s.leaseTTL)
+	}
+	if ttl == 0 {
+		ttl = s.leaseTTL
+	}
 	ref := TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}
-	exp, err := s.store.Heartbeat(ctx, ref, s.leaseTTL)
+	exp, err := s.store.Heartbeat(ctx, ref, ttl)
 	if errors.Is(err, ErrStopRequested) {
 		return Lease{Epoch: epoch, Expires: exp}, err
 	}
@@ -102,11 +115,15 @@ func (s *Study) reopenedRequest(ctx context.Context, number int) (*SampleRequest
 }
 
 // TellRemote finishes running trial number, asked under lease epoch, without reading it
-// first: COMPLETE with values (one per objective; a NaN makes it FAIL, as Tell does) or
-// FAIL with reason, its metrics recorded. It returns the stored trial. A service that
-// tells a trial it asked in an earlier request uses it: one storage write, fenced by the
-// epoch like every write (ErrConflict for a finished trial or a stale epoch). PRUNED
-// needs the trial's last intermediate values: use Reopen and TellState.
+// first: COMPLETE with values (one per objective; a NaN makes it FAIL, as Tell does),
+// PRUNED with the trial's last intermediate values (none: a late tell takes the stored
+// ones, an ordinary one stores none), or FAIL with reason, its metrics
+// recorded. It returns the stored trial. A service that tells a trial it asked in an
+// earlier request uses it: one storage write, fenced by the epoch like every write
+// (ErrConflict for a finished trial or a stale epoch). A trial whose lease expired under
+// that epoch takes the tell as a late one (late.go): the returned trial is then the
+// revived trial or a KindLate record. To prune a running trial, Reopen and TellState
+// also work, reading the last values from storage.
 func (s *Study) TellRemote(ctx context.Context, number int, epoch int64, state TrialState, values []float64, metrics map[string]float64, reason error) (FrozenTrial, error) {
 	t := &Trial{study: s, ref: TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}, metrics: copyMap(metrics)}
 	switch state {
@@ -120,11 +137,16 @@ func (s *Study) TellRemote(ctx context.Context, number int, epoch int64, state T
 			}
 		}
 		return s.settle(ctx, t, TrialComplete, values, nil)
+	case TrialPruned:
+		if len(values) != 0 && len(values) != len(s.rec.Directions) {
+			return FrozenTrial{}, fmt.Errorf("%w: PRUNED with %d values for %d objectives: give the last intermediate values, or none", ErrInvalid, len(values), len(s.rec.Directions))
+		}
+		return s.settle(ctx, t, TrialPruned, values, nil)
 	case TrialFail:
 		if reason == nil {
 			reason = errors.New("failed")
 		}
 		return s.settle(ctx, t, TrialFail, nil, reason)
 	}
-	return FrozenTrial{}, fmt.Errorf("%w: TellRemote with %v: want COMPLETE or FAIL (PRUNED: Reopen, then TellState)", ErrInvalid, state)
+	return FrozenTrial{}, fmt.Errorf("%w: TellRemote with %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, state)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pruner"
@@ -146,10 +147,83 @@ func TestTellRemote(t *testing.T) {
 		t.Errorf("NaN: %+v, %v, want FAIL", ft, err)
 	}
 	n, ep = ask()
-	if _, err := s.TellRemote(ctx, n, ep, retune.TrialPruned, nil, nil, nil); !errors.Is(err, retune.ErrInvalid) {
-		t.Errorf("PRUNED: %v, want ErrInvalid", err)
+	if _, err := s.TellRemote(ctx, n, ep, retune.TrialPruned, []float64{1, 2}, nil, nil); !errors.Is(err, retune.ErrInvalid) {
+		t.Errorf("PRUNED with two values for one objective: %v, want ErrInvalid", err)
 	}
 	if ft, err := s.TellRemote(ctx, n, ep, retune.TrialFail, nil, nil, nil); err != nil || ft.State != retune.TrialFail || ft.Reason != "failed" {
 		t.Errorf("FAIL: %+v, %v", ft, err)
+	}
+}
+
+// TestLateTell: a tell whose lease expired while the trainer ran on is not lost. Before its
+// re-run starts it revives the trial (which the study then reads as COMPLETE, once); after,
+// it is kept as a late record that no best or sampler sees.
+func TestLateTell(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStudy(t, retune.Config{Name: "late", Budget: retune.Budget{Trials: 4, Retries: 1}, LeaseTTL: 20 * time.Millisecond})
+	ask := func() (int, int64) {
+		t.Helper()
+		tr, err := s.Ask(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Float("x", 0, 1)
+		if err := tr.Detach(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return tr.Number(), tr.Lease().Epoch
+	}
+	expire := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			ft, err := s.Storage().Trial(ctx, s.Record().ID, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ft.State == retune.TrialFail {
+				return
+			}
+			if _, err := s.Storage().ExpireLeases(ctx, s.Record().ID); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("trial %d never expired", n)
+	}
+	n, ep := ask()
+	expire(n)
+	if _, err := s.Best(ctx); !errors.Is(err, retune.ErrNotFound) { // the study reads the expiry
+		t.Fatalf("Best before the late tell: %v, want ErrNotFound", err)
+	}
+	ft, err := s.TellRemote(ctx, n, ep, retune.TrialComplete, []float64{0.25}, nil, nil)
+	if err != nil || ft.Number != n || ft.State != retune.TrialComplete || !ft.Late() {
+		t.Fatalf("late TellRemote = #%d %v late=%v, %v; want trial %d revived COMPLETE", ft.Number, ft.State, ft.Late(), err, n)
+	}
+	best, err := s.Best(ctx)
+	if err != nil || best.Number != n {
+		t.Fatalf("Best after the revival = #%d, %v; want %d", best.Number, err, n)
+	}
+
+	// Expire the next trial and start its re-run: the late result becomes a record.
+	m, ep2 := ask()
+	expire(m)
+	rerun, err := s.Ask(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rerun.Fixed()["x"] == nil {
+		t.Fatalf("trial %d is not the re-run of %d", rerun.Number(), m)
+	}
+	rec, err := s.TellRemote(ctx, m, ep2, retune.TrialComplete, []float64{0.01}, nil, nil)
+	if of, ok := rec.LateOf(); err != nil || rec.Kind != retune.KindLate || !ok || of != m {
+		t.Fatalf("late TellRemote after the re-run started = %v late_of %d, %v; want a late record of %d", rec.Kind, of, err, m)
+	}
+	if best, err := s.Best(ctx); err != nil || best.Number != n {
+		t.Errorf("Best = #%d, %v; the late record (0.01) must not count, want %d", best.Number, err, n)
+	}
+	if err := s.Tell(ctx, rerun, 0.5); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -126,13 +126,15 @@ func ParseTrialState(s string) (TrialState, error) {
 func (s TrialState) Finished() bool { return s >= TrialComplete && s <= TrialFail }
 
 // TrialKind separates search trials, which samplers, pruners and Best see, from
-// confirmation trials, the repeats a retraining decision runs, which they never see.
+// confirmation trials, the repeats a retraining decision runs, and late records (results
+// that arrived after their trial was re-run, see late.go), which they never see.
 type TrialKind int8
 
 // Trial kinds. The zero value is KindSearch.
 const (
 	KindSearch TrialKind = iota
 	KindConfirm
+	KindLate // made only by LateFinisher.FinishLate; never asked or enqueued
 )
 
 func (k TrialKind) String() string {
@@ -141,19 +143,23 @@ func (k TrialKind) String() string {
 		return "search"
 	case KindConfirm:
 		return "confirm"
+	case KindLate:
+		return "late"
 	}
 	return fmt.Sprintf("TrialKind(%d)", int8(k))
 }
 
-// ParseTrialKind parses "search" or "confirm".
+// ParseTrialKind parses "search", "confirm" or "late".
 func ParseTrialKind(s string) (TrialKind, error) {
 	switch s {
 	case "search":
 		return KindSearch, nil
 	case "confirm":
 		return KindConfirm, nil
+	case "late":
+		return KindLate, nil
 	}
-	return 0, fmt.Errorf("%w: trial kind %q: want search or confirm", ErrInvalid, s)
+	return 0, fmt.Errorf("%w: trial kind %q: want search, confirm or late", ErrInvalid, s)
 }
 
 // StopReason says why Optimize stopped.

@@ -403,7 +403,7 @@ func (s *Study) Storage() Storage { return s.store }
 // is used up and ErrGridExhausted when an exhaustive sampler has no point left. The trial
 // must be finished with Tell or TellState; until then its lease is renewed.
 func (s *Study) Ask(ctx context.Context) (*Trial, error) {
-	return s.ask(ctx, CreateTrialRequest{Kind: KindSearch, ClaimOnly: s.exclusive})
+	return s.AskLease(ctx, KindSearch, 0)
 }
 
 // AskFixed starts a trial of the given kind with fixed params, claiming a WAITING trial of
@@ -420,7 +420,24 @@ func (s *Study) AskFixed(ctx context.Context, kind TrialKind, params map[string]
 // candidate's or the champion's, and its system attributes say which, the repeat and its
 // seed. It returns an error wrapping ErrNotFound when none waits.
 func (s *Study) AskConfirm(ctx context.Context) (*Trial, error) {
-	t, err := s.ask(ctx, CreateTrialRequest{Kind: KindConfirm, ClaimOnly: true})
+	return s.AskLease(ctx, KindConfirm, 0)
+}
+
+// AskLease is Ask (kind search) or AskConfirm (kind confirm) with a lease of ttl instead
+// of the study's LeaseTTL (0: the study's): for a trial handed to another process with
+// Detach, whose holder renews it (HeartbeatLease) at its own pace. While the trial is open
+// in this process, its renewals use the study's LeaseTTL.
+func (s *Study) AskLease(ctx context.Context, kind TrialKind, ttl time.Duration) (*Trial, error) {
+	if ttl < 0 {
+		return nil, fmt.Errorf("%w: lease TTL %v: want > 0 (or 0 for the study's %v)", ErrInvalid, ttl, s.leaseTTL)
+	}
+	if kind == KindSearch {
+		return s.ask(ctx, CreateTrialRequest{Kind: KindSearch, ClaimOnly: s.exclusive, LeaseTTL: ttl})
+	}
+	if kind != KindConfirm {
+		return nil, fmt.Errorf("%w: AskLease of kind %v: want search or confirm", ErrInvalid, kind)
+	}
+	t, err := s.ask(ctx, CreateTrialRequest{Kind: KindConfirm, ClaimOnly: true, LeaseTTL: ttl})
 	if errors.Is(err, ErrGridExhausted) {
 		return nil, fmt.Errorf("study %q has no confirmation repeat waiting: %w", s.rec.Name, ErrNotFound)
 	}
@@ -429,7 +446,10 @@ func (s *Study) AskConfirm(ctx context.Context) (*Trial, error) {
 
 func (s *Study) ask(ctx context.Context, req CreateTrialRequest) (*Trial, error) {
 	s.maybeReap(ctx)
-	req.StudyID, req.Holder, req.LeaseTTL = s.rec.ID, s.holder, s.leaseTTL
+	req.StudyID, req.Holder = s.rec.ID, s.holder
+	if req.LeaseTTL == 0 {
+		req.LeaseTTL = s.leaseTTL
+	}
 	ft, err := s.store.CreateTrial(ctx, req)
 	if err != nil {
 		if req.ClaimOnly && errors.Is(err, ErrNotFound) {
@@ -586,7 +606,18 @@ func (s *Study) sync(ctx context.Context) ([]FrozenTrial, map[string]Distributio
 		if ft.Kind != KindSearch {
 			continue
 		}
-		s.finished = append(s.finished, ft)
+		i := len(s.finished)
+		if ft.Late() {
+			// A late tell revived a trial this study may have read as expired: it
+			// takes that one's place (copied: handed-out slices keep what they got).
+			if j := slices.IndexFunc(s.finished, func(old FrozenTrial) bool { return old.Number == ft.Number }); j >= 0 {
+				s.finished = slices.Clone(s.finished)
+				s.finished[j], i = ft, j
+			}
+		}
+		if i == len(s.finished) {
+			s.finished = append(s.finished, ft)
+		}
 		if ft.State != TrialComplete {
 			continue
 		}
@@ -595,7 +626,7 @@ func (s *Study) sync(ctx context.Context) ([]FrozenTrial, map[string]Distributio
 			s.space, copied = copyMap(s.space), true
 		}
 		s.addToSpace(ft)
-		s.addToBest(len(s.finished) - 1)
+		s.addToBest(i)
 	}
 	return s.finished[:len(s.finished):len(s.finished)], s.space, nil
 }
@@ -728,6 +759,16 @@ func (s *Study) settle(ctx context.Context, t *Trial, state TrialState, values [
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	ft, err := s.store.Finish(fctx, req)
+	if lf, ok := s.store.(LateFinisher); ok && errors.Is(err, ErrConflict) {
+		// Perhaps the lease expired while the trial ran on: a late tell (late.go).
+		lft, lerr := lf.FinishLate(fctx, req)
+		switch {
+		case lerr == nil:
+			ft, err = lft, nil
+		case !errors.Is(lerr, ErrConflict):
+			err = lerr
+		}
+	}
 	if err != nil {
 		return FrozenTrial{}, fmt.Errorf("finish trial %d: %w", t.ref.Number, err)
 	}

@@ -14,6 +14,11 @@
 // ask, a slot waits and asks again every Options.Poll, and the agent exits once all slots
 // have waited Options.IdleExit. Interrupted (ctx ends), an agent tells nothing for its
 // running trials: their leases expire and the server re-runs them.
+//
+// The server out of reach stops no trainer: heartbeats and reports are retried, steps
+// wait for the next batch, and results wait in the spool. An outage longer than the lease
+// (Options.Lease) makes the server expire the trials; their results then arrive as late
+// tells, which revive a trial whose re-run has not started or are kept as late records.
 package agent
 
 import (
@@ -29,6 +34,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +66,11 @@ type Options struct {
 	// Spool is the folder that keeps finished results until the server has them (see
 	// spool.go); "" keeps none (a result the server cannot take within a minute is lost).
 	Spool string
+	// Lease is the lease asked for each trial (within the server's bounds); 0: the
+	// server's default. Heartbeats renew it every third of its term, so a trial survives
+	// a server or network outage of up to about two thirds of it; a longer one fails the
+	// trial on the server, and its result arrives as a late tell (see retune's late.go).
+	Lease time.Duration
 	HTTP  *http.Client
 	Logf  func(format string, args ...any) // nil: silent
 }
@@ -205,6 +216,14 @@ func (a *agent) report(ctx context.Context) {
 	}
 }
 
+// withLease adds the lease the agent asks for to the body of an ask or heartbeat.
+func (a *agent) withLease(body map[string]any) map[string]any {
+	if a.o.Lease > 0 {
+		body["lease_seconds"] = a.o.Lease.Seconds()
+	}
+	return body
+}
+
 // askAnswer is the API's answer to an ask.
 type askAnswer struct {
 	Number       int            `json:"number"`
@@ -219,10 +238,10 @@ type askAnswer struct {
 // runOne asks a trial (or a confirmation repeat) and runs it; errIdle when there is none.
 func (a *agent) runOne(ctx context.Context, slot int) error {
 	var q askAnswer
-	err := a.call(ctx, "POST", "/trials", map[string]any{}, &q)
+	err := a.call(ctx, "POST", "/trials", a.withLease(map[string]any{}), &q)
 	var pe *problemError
 	if errors.As(err, &pe) && pe.Status == http.StatusConflict && (strings.HasSuffix(pe.Type, "budget-exhausted") || strings.HasSuffix(pe.Type, "grid-exhausted")) {
-		err = a.call(ctx, "POST", "/trials", map[string]any{"kind": "confirm"}, &q)
+		err = a.call(ctx, "POST", "/trials", a.withLease(map[string]any{"kind": "confirm"}), &q)
 		if errors.As(err, &pe) && pe.Status == http.StatusNotFound {
 			return errIdle
 		}
@@ -253,6 +272,7 @@ func (a *agent) runOne(ctx context.Context, slot int) error {
 	if ctx.Err() != nil {
 		return nil // interrupted: the lease expires and the server re-runs the trial
 	}
+	t.flushPending(ctx)
 	body := map[string]any{"epoch": q.Epoch, "metrics": floatsMap(t.metricsCopy())}
 	switch {
 	case runErr == nil:
@@ -302,27 +322,91 @@ type remoteTrial struct {
 	stopOnce sync.Once
 	mu       sync.Mutex
 	metrics  map[string]float64
+	pending  []retune.StepValues // steps not yet delivered (ReportMany)
+	// leaseLost: the server answered that the trial is no longer RUNNING under this
+	// lease; reports stop, the trainer runs on.
+	leaseLost bool
 }
 
 func (t *remoteTrial) Number() int { return t.number }
 
-// ReportMany sends the batch in one request; the answer carries the prune decision.
+// ReportMany sends the batch in one request (with any steps an earlier batch could not
+// deliver); the answer carries the prune decision. The server being out of reach does
+// not stop the trainer: the steps wait for the next batch (at most maxPending of them are
+// kept), for the trial's result is worth more than its curve. Once the server says the
+// lease is gone (the outage outlasted it), steps are no longer sent and the trainer
+// runs on: its result will be a late tell.
 func (t *remoteTrial) ReportMany(ctx context.Context, steps []retune.StepValues) error {
-	batch := make([]map[string]any, len(steps))
-	for i, sv := range steps {
+	t.mu.Lock()
+	if t.leaseLost {
+		t.mu.Unlock()
+		return nil
+	}
+	t.pending = append(t.pending, steps...)
+	if over := len(t.pending) - maxPending; over > 0 {
+		t.pending = slices.Delete(t.pending, 0, over)
+	}
+	send := slices.Clone(t.pending)
+	t.mu.Unlock()
+	batch := make([]map[string]any, len(send))
+	for i, sv := range send {
 		batch[i] = map[string]any{"step": sv.Step, "values": encodeFloats(sv.Values)}
 	}
 	var ans struct {
 		Prune bool `json:"prune"`
 	}
-	if err := t.a.call(ctx, "POST", fmt.Sprintf("/trials/%d/report", t.number), map[string]any{"epoch": t.epoch, "steps": batch}, &ans); err != nil {
+	err := t.a.callKey(ctx, "POST", fmt.Sprintf("/trials/%d/report", t.number), map[string]any{"epoch": t.epoch, "steps": batch}, &ans, newKey(), reportRetry)
+	var pe *problemError
+	switch {
+	case errors.As(err, &pe) && pe.Status == http.StatusConflict:
+		t.mu.Lock()
+		t.leaseLost, t.pending = true, nil
+		t.mu.Unlock()
+		t.a.logf("trial %d: the server no longer holds its lease (%s): running on, the result will be told late", t.number, pe.Detail)
+		return nil
+	case errors.As(err, &pe):
 		return fmt.Errorf("trial %d: report: %w", t.number, err)
+	case err != nil:
+		if ctx.Err() == nil {
+			t.a.logf("trial %d: report: %v (the steps wait for the next batch)", t.number, err)
+		}
+		return nil
 	}
+	t.mu.Lock()
+	t.pending = t.pending[len(send):]
+	t.mu.Unlock()
 	if ans.Prune {
 		return fmt.Errorf("trial %d pruned at step %d: %w", t.number, steps[len(steps)-1].Step, retune.ErrPruned)
 	}
 	return nil
 }
+
+// flushPending sends the steps that still wait (the server was out of reach for the
+// last batches), once, before the outcome is told; the prune answer no longer matters.
+func (t *remoteTrial) flushPending(ctx context.Context) {
+	t.mu.Lock()
+	send := t.pending
+	t.pending = nil
+	lost := t.leaseLost
+	t.mu.Unlock()
+	if len(send) == 0 || lost {
+		return
+	}
+	batch := make([]map[string]any, len(send))
+	for i, sv := range send {
+		batch[i] = map[string]any{"step": sv.Step, "values": encodeFloats(sv.Values)}
+	}
+	if err := t.a.callKey(ctx, "POST", fmt.Sprintf("/trials/%d/report", t.number), map[string]any{"epoch": t.epoch, "steps": batch}, nil, newKey(), reportRetry); err != nil {
+		t.a.logf("trial %d: %d steps not delivered: %v", t.number, len(send), err)
+	}
+}
+
+// A report the server cannot take is retried this long before its steps wait for the
+// next batch; at most maxPending steps wait.
+const (
+	reportRetry = 5 * time.Second
+	maxPending  = 10000
+)
 
 func (t *remoteTrial) SetMetric(name string, value float64) {
 	t.mu.Lock()
@@ -375,7 +459,13 @@ func (t *remoteTrial) heartbeat(ctx context.Context, every time.Duration) {
 		var ans struct {
 			Stop bool `json:"stop"`
 		}
-		if err := t.a.call(ctx, "POST", fmt.Sprintf("/trials/%d/heartbeat", t.number), map[string]any{"epoch": t.epoch}, &ans); err != nil {
+		err := t.a.call(ctx, "POST", fmt.Sprintf("/trials/%d/heartbeat", t.number), t.a.withLease(map[string]any{"epoch": t.epoch}), &ans)
+		var pe *problemError
+		switch {
+		case errors.As(err, &pe) && pe.Status == http.StatusConflict:
+			t.a.logf("trial %d: heartbeat: the server no longer holds its lease (%s): running on, the result will be told late", t.number, pe.Detail)
+			return
+		case err != nil:
 			if ctx.Err() == nil {
 				t.a.logf("trial %d: heartbeat: %v", t.number, err)
 			}

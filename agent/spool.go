@@ -55,13 +55,24 @@ func (a *agent) tell(ctx context.Context, number int, epoch int64, body map[stri
 
 // send tells a spooled result and removes its file once the server has answered for good.
 func (a *agent) send(ctx context.Context, file string, sp spooled, retryFor time.Duration) error {
-	err := a.callKey(ctx, "POST", fmt.Sprintf("/trials/%d/tell", sp.Trial), sp.Body, nil, sp.Key, retryFor)
+	var told struct {
+		Number      int            `json:"number"`
+		Kind        string         `json:"kind"`
+		SystemAttrs map[string]any `json:"system_attrs"`
+	}
+	err := a.callKey(ctx, "POST", fmt.Sprintf("/trials/%d/tell", sp.Trial), sp.Body, &told, sp.Key, retryFor)
 	var pe *problemError
 	switch {
 	case err == nil:
+		switch {
+		case told.Kind == "late":
+			a.logf("trial %d: told late (its lease had expired and its re-run started): kept as late trial %d, outside the budget", sp.Trial, told.Number)
+		case told.SystemAttrs["late"] == true:
+			a.logf("trial %d: told late (its lease had expired): the trial is revived with this result", sp.Trial)
+		}
 		return os.Remove(file)
 	case errors.As(err, &pe) && pe.Status != http.StatusTooManyRequests:
-		// Refused for good (a lease that expired, a study that is gone): keep it visible.
+		// Refused for good (a study that is gone, a trial another holder took): keep it visible.
 		a.logf("trial %d: the server refused the result: %v; kept in %s", sp.Trial, pe, filepath.Join(a.o.Spool, "refused"))
 		return a.refuse(file, pe)
 	}

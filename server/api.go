@@ -89,6 +89,9 @@ type askRequest struct {
 	// Kind is search (the default) or confirm: claim a confirmation repeat that the
 	// leader enqueued (its params are the candidate's or the champion's).
 	Kind string `json:"kind,omitempty"`
+	// LeaseSeconds is the lease the client wants (within the server's bounds), renewed by
+	// heartbeats that name it too; absent: the server's default lease.
+	LeaseSeconds *float64 `json:"lease_seconds,omitempty"`
 }
 
 func (r *askRequest) Validate() error {
@@ -175,6 +178,9 @@ func (r *reportRequest) Validate() error {
 
 type heartbeatRequest struct {
 	Epoch int64 `json:"epoch"`
+	// LeaseSeconds renews the lease for this long (within the server's bounds); absent:
+	// the server's default lease.
+	LeaseSeconds *float64 `json:"lease_seconds,omitempty"`
 }
 
 func (r *heartbeatRequest) Validate() error {

@@ -12,6 +12,7 @@ import (
 // (schemas by component name) and its answers.
 type op struct {
 	summary string
+	about   string            // more than the summary, for the description ("" for none)
 	req     string            // request body schema ("" for none)
 	query   []param           // query parameters
 	answers map[int]string    // status → response schema ("" for no content)
@@ -71,6 +72,10 @@ func openAPI(routes []route) []byte {
 var optionalBody = map[string]bool{"AskRequest": true, "PromoteRequest": true, "TriggerRequest": true,
 	"RedeliverRequest": true, "NotifierRequest": true}
 
+// leaseSeconds is the lease a client may ask for on an ask and each heartbeat.
+var leaseSeconds = map[string]any{"type": "number", "exclusiveMinimum": 0,
+	"description": "the lease wanted, within the server's bounds (retune serve --lease-min, --lease-max); default the server's --lease-ttl"}
+
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
 
 func operation(rt route) map[string]any {
@@ -82,6 +87,9 @@ func operation(rt route) map[string]any {
 	if rt.scope == ScopeNone {
 		o["security"] = []any{}
 		o["description"] = "Needs no token."
+	}
+	if rt.doc.about != "" {
+		o["description"] = rt.doc.about + " " + o["description"].(string)
 	}
 	var params []any
 	for _, m := range pathParam.FindAllStringSubmatch(rt.pattern, -1) {
@@ -205,7 +213,8 @@ var schemas = map[string]any{
 	"Lease": obj([]string{"epoch", "expires"}, map[string]any{"epoch": typ("integer"), "expires": dateTime(),
 		"stop": map[string]any{"type": "boolean", "description": "the trial was asked to stop: end it and tell it PRUNED"}}),
 	"Trial": obj([]string{"number", "kind", "state", "params", "distributions"}, map[string]any{
-		"number": typ("integer"), "kind": map[string]any{"type": "string", "enum": []any{"search", "confirm"}},
+		"number": typ("integer"), "kind": map[string]any{"type": "string", "enum": []any{"search", "confirm", "late"},
+			"description": "late: a result told after its lease expired and its re-run started, kept outside the budget (system_attrs.late_of names its trial)"},
 		"state":         map[string]any{"type": "string", "enum": []any{"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"}},
 		"params":        mapOf(anyValue),
 		"distributions": mapOf(ref("Distribution")),
@@ -251,7 +260,8 @@ var schemas = map[string]any{
 		"replace":    map[string]any{"type": "boolean", "description": "replace the stored sampler, pruner and search space"},
 	}),
 	"AskRequest": closed(nil, map[string]any{
-		"kind": map[string]any{"type": "string", "enum": []any{"search", "confirm"}, "description": "confirm: claim a confirmation repeat the leader enqueued"},
+		"kind":          map[string]any{"type": "string", "enum": []any{"search", "confirm"}, "description": "confirm: claim a confirmation repeat the leader enqueued"},
+		"lease_seconds": leaseSeconds,
 	}),
 	"AskResponse": obj([]string{"number", "epoch", "params", "lease_expires", "lease_seconds"}, map[string]any{
 		"number": typ("integer"), "epoch": typ("integer"), "params": mapOf(anyValue),
@@ -277,7 +287,7 @@ var schemas = map[string]any{
 		"epoch": map[string]any{"type": "integer", "minimum": 1}, "head": typ("string"), "tail": typ("string"), "size": typ("integer"),
 	}),
 	"ReportResponse":   obj([]string{"prune"}, map[string]any{"prune": typ("boolean")}),
-	"HeartbeatRequest": closed([]string{"epoch"}, map[string]any{"epoch": map[string]any{"type": "integer", "minimum": 1}}),
+	"HeartbeatRequest": closed([]string{"epoch"}, map[string]any{"epoch": map[string]any{"type": "integer", "minimum": 1}, "lease_seconds": leaseSeconds}),
 	"EnqueueRequest":   closed([]string{"params"}, map[string]any{"params": mapOf(anyValue)}),
 	"EnqueueResponse":  obj([]string{"numbers"}, map[string]any{"numbers": arr(typ("integer"))}),
 	"SuggestRequest": closed([]string{"epoch", "name", "distribution"}, map[string]any{

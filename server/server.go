@@ -34,6 +34,8 @@ import (
 const (
 	DefaultMaxBody         = 1 << 20
 	DefaultLeaseTTL        = 30 * time.Second
+	DefaultMinLeaseTTL     = time.Second
+	DefaultMaxLeaseTTL     = time.Hour
 	DefaultIdempotencyKeep = 24 * time.Hour
 	DefaultIdempotencyLock = 30 * time.Second
 	DefaultShutdownGrace   = 30 * time.Second
@@ -59,8 +61,10 @@ type Options struct {
 	// MaxBody bounds request bodies, in bytes; larger ones get 413. Default DefaultMaxBody.
 	MaxBody int64
 	// LeaseTTL is the lease of a trial asked through the API; its client renews it with a
-	// heartbeat. Default DefaultLeaseTTL.
-	LeaseTTL time.Duration
+	// heartbeat. Default DefaultLeaseTTL. A client may ask for its own (lease_seconds on
+	// the ask and every heartbeat) between MinLeaseTTL and MaxLeaseTTL (defaults
+	// DefaultMinLeaseTTL, DefaultMaxLeaseTTL); LeaseTTL must lie between them.
+	LeaseTTL, MinLeaseTTL, MaxLeaseTTL time.Duration
 	// IdempotencyKeep is how long an idempotency key and its answer are kept; default
 	// DefaultIdempotencyKeep. IdempotencyLock is how long a request holds its key before a
 	// retry may run it again (its replica died); default DefaultIdempotencyLock.
@@ -141,6 +145,15 @@ func New(o Options) (*Server, error) {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.MinLeaseTTL <= 0 {
+		o.MinLeaseTTL = min(DefaultMinLeaseTTL, o.LeaseTTL)
+	}
+	if o.MaxLeaseTTL <= 0 {
+		o.MaxLeaseTTL = max(DefaultMaxLeaseTTL, o.LeaseTTL)
+	}
+	if o.LeaseTTL < o.MinLeaseTTL || o.LeaseTTL > o.MaxLeaseTTL {
+		return nil, fmt.Errorf("%w: lease TTL %v: want between the bounds %v and %v", retune.ErrInvalid, o.LeaseTTL, o.MinLeaseTTL, o.MaxLeaseTTL)
 	}
 	if o.IdempotencyKeep <= 0 {
 		o.IdempotencyKeep = DefaultIdempotencyKeep

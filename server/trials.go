@@ -45,10 +45,14 @@ func (s *Server) ask(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.Kind == "confirm" {
-		return s.askConfirm(ctx, b)
+	ttl, err := s.leaseFor(req.LeaseSeconds)
+	if err != nil {
+		return 0, nil, err
 	}
-	t, err := b.study.Ask(ctx)
+	if req.Kind == "confirm" {
+		return s.askConfirm(ctx, b, ttl)
+	}
+	t, err := b.study.AskLease(ctx, retune.KindSearch, ttl)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -68,14 +72,27 @@ func (s *Server) ask(c *call) (int, any, error) {
 	}
 	return http.StatusCreated, askResponse{
 		Number: t.Number(), Epoch: lease.Epoch, Params: params,
-		LeaseExpires: lease.Expires, LeaseSeconds: s.opts.LeaseTTL.Seconds(),
+		LeaseExpires: lease.Expires, LeaseSeconds: ttl.Seconds(),
 	}, nil
+}
+
+// leaseFor is the lease a request asks for in seconds (nil: the default), checked
+// against the server's bounds.
+func (s *Server) leaseFor(secs *float64) (time.Duration, error) {
+	if secs == nil {
+		return s.opts.LeaseTTL, nil
+	}
+	d := time.Duration(*secs * float64(time.Second))
+	if *secs != *secs || d < s.opts.MinLeaseTTL || d > s.opts.MaxLeaseTTL {
+		return 0, invalid("lease_seconds", fmt.Sprintf("%g to %g seconds (the server's bounds)", s.opts.MinLeaseTTL.Seconds(), s.opts.MaxLeaseTTL.Seconds()), "%g", *secs)
+	}
+	return d, nil
 }
 
 // askConfirm claims a confirmation repeat: its params are fixed, and the answer says its
 // role, repeat and seed.
-func (s *Server) askConfirm(ctx context.Context, b *builtStudy) (int, any, error) {
-	t, err := b.study.AskConfirm(ctx)
+func (s *Server) askConfirm(ctx context.Context, b *builtStudy, ttl time.Duration) (int, any, error) {
+	t, err := b.study.AskLease(ctx, retune.KindConfirm, ttl)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -84,7 +101,7 @@ func (s *Server) askConfirm(ctx context.Context, b *builtStudy) (int, any, error
 		return 0, nil, err
 	}
 	resp := askResponse{Number: t.Number(), Epoch: lease.Epoch, Params: t.Fixed(), LeaseExpires: lease.Expires,
-		LeaseSeconds: s.opts.LeaseTTL.Seconds(), Kind: "confirm"}
+		LeaseSeconds: ttl.Seconds(), Kind: "confirm"}
 	if resp.Params == nil {
 		resp.Params = map[string]any{}
 	}
@@ -140,6 +157,12 @@ func (s *Server) tell(c *call) (int, any, error) {
 				t.SetMetric(k, v)
 			}
 			err = b.study.TellState(ctx, t, retune.TrialPruned, nil)
+		} else if old, rerr := s.store.Trial(ctx, b.study.Record().ID, n); rerr == nil && old.ExpiredUnder(req.Epoch) {
+			// A late tell (see retune's late.go): storage takes the last step's values.
+			ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialPruned, nil, metrics, nil)
+			if err == nil {
+				return http.StatusOK, trialOf(ft), nil
+			}
 		}
 	default:
 		reason := req.Reason
@@ -219,7 +242,11 @@ func (s *Server) heartbeat(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.r.Context()
-	lease, err := b.study.Heartbeat(ctx, n, req.Epoch)
+	ttl, err := s.leaseFor(req.LeaseSeconds)
+	if err != nil {
+		return 0, nil, err
+	}
+	lease, err := b.study.HeartbeatLease(ctx, n, req.Epoch, ttl)
 	stop := errors.Is(err, retune.ErrStopRequested)
 	if err != nil && !stop {
 		return 0, nil, err

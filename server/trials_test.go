@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/server"
 	"github.com/a6b40afc/retune/storage/postgres"
 	"github.com/jackc/pgx/v5"
 )
@@ -339,5 +340,100 @@ func TestReportBatch(t *testing.T) {
 	r = e.do("run", "POST", path, map[string]any{"epoch": q.Epoch, "steps": []any{map[string]any{"step": 5, "values": []any{1, 2}}}})
 	if r.status != 422 || !contains(string(r.body), `"field":"steps[0].values"`) {
 		t.Errorf("batch with two values: %d %s", r.status, r.body)
+	}
+}
+
+// TestLateTellOverAPI: a client chooses its lease within the server's bounds; a tell that
+// arrives after its lease expired is answered 200 with the revived trial (its re-run still
+// waiting) or, once the re-run started, with a trial of kind late; PRUNED late tells keep
+// the last reported values.
+func TestLateTellOverAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *server.Options) { o.MinLeaseTTL = 100 * time.Millisecond; o.MaxLeaseTTL = time.Minute })
+	def := definition("late", 0)
+	def["budget"] = map[string]any{"retries": 1}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != http.StatusCreated {
+		t.Fatalf("create study: %d %s", r.status, r.body)
+	}
+	for _, secs := range []any{0.01, 3600.0, "x"} {
+		want := http.StatusUnprocessableEntity
+		if secs == "x" {
+			want = http.StatusBadRequest
+		}
+		if r := e.do("run", "POST", "/api/v1/studies/late/trials", map[string]any{"lease_seconds": secs}); r.status != want || (secs != "x" && !contains(string(r.body), "0.1 to 60 seconds")) {
+			t.Errorf("ask with lease_seconds %v: %d %s, want %d naming the bounds", secs, r.status, r.body, want)
+		}
+	}
+	ask := func() asked {
+		t.Helper()
+		r := e.do("run", "POST", "/api/v1/studies/late/trials", map[string]any{"lease_seconds": 0.2})
+		var a struct {
+			asked
+			LeaseSeconds float64 `json:"lease_seconds"`
+		}
+		r.decode(t, &a)
+		if r.status != http.StatusCreated || a.LeaseSeconds != 0.2 {
+			t.Fatalf("ask with a lease of 0.2 s: %d %s", r.status, r.body)
+		}
+		return a.asked
+	}
+	path := func(q asked, what string) string {
+		return fmt.Sprintf("/api/v1/studies/late/trials/%d/%s", q.Number, what)
+	}
+	rec := e.store.(retune.StudyStore)
+	st, err := rec.Study(context.Background(), "late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expire := func(q asked) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			ft, err := e.store.Trial(context.Background(), st.ID, q.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ft.State == retune.TrialFail {
+				return
+			}
+			if _, err := e.store.ExpireLeases(context.Background(), st.ID); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("trial %d never expired", q.Number)
+	}
+
+	q := ask()
+	if r := e.do("run", "POST", path(q, "heartbeat"), map[string]any{"epoch": q.Epoch, "lease_seconds": 0.2}); r.status != 200 {
+		t.Fatalf("heartbeat with a lease: %d %s", r.status, r.body)
+	}
+	if r := e.do("run", "POST", path(q, "report"), map[string]any{"epoch": q.Epoch, "step": 1, "values": []any{0.75}}); r.status != 200 {
+		t.Fatalf("report: %d %s", r.status, r.body)
+	}
+	expire(q)
+	if r := e.do("run", "POST", path(q, "heartbeat"), map[string]any{"epoch": q.Epoch}); r.status != 409 {
+		t.Errorf("heartbeat after expiry: %d %s, want 409", r.status, r.body)
+	}
+	r := e.do("run", "POST", path(q, "tell"), map[string]any{"epoch": q.Epoch, "state": "PRUNED"})
+	if r.status != 200 || !contains(string(r.body), `"state":"PRUNED"`) || !contains(string(r.body), `"late":true`) || !contains(string(r.body), `"values":[0.75]`) {
+		t.Errorf("late PRUNED tell before the re-run: %d %s, want the trial revived PRUNED with [0.75]", r.status, r.body)
+	}
+
+	q = ask()
+	expire(q)
+	rerun := ask() // claims the re-run
+	r = e.do("run", "POST", path(q, "tell"), map[string]any{"epoch": q.Epoch, "values": []any{0.5}})
+	var late struct {
+		Number      int            `json:"number"`
+		Kind        string         `json:"kind"`
+		SystemAttrs map[string]any `json:"system_attrs"`
+	}
+	r.decode(t, &late)
+	if r.status != 200 || late.Kind != "late" || late.SystemAttrs["late_of"] != float64(q.Number) || late.Number <= rerun.Number {
+		t.Errorf("late tell after the re-run started: %d %s, want a trial of kind late of %d", r.status, r.body, q.Number)
+	}
+	if r := e.do("read", "GET", "/api/v1/studies/late/trials?kind=late", nil); r.status != 200 || !contains(string(r.body), `"kind":"late"`) {
+		t.Errorf("listing kind=late: %d %s", r.status, r.body)
 	}
 }

@@ -26,6 +26,7 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 	poll := fs.Duration("poll", time.Second, "how often an idle slot asks again")
 	logDir := fs.String("log-dir", "", "where trial logs go (default $RETUNE_LOG_DIR, the study file's log_dir, else retune-logs)")
 	grace := fs.Duration("kill-grace", runner.DefaultKillGrace, "time between SIGTERM and SIGKILL when a trainer is stopped")
+	lease := fs.Duration("lease", 0, "lease asked for each trial, within the server's --lease-min and --lease-max (default: the server's --lease-ttl); an outage longer than it makes results late tells")
 	spool := fs.String("spool", "", "where finished results wait until the server has them (default: spool in the log folder); \"none\" keeps none")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -40,8 +41,8 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 		return usagef("agent: want --server URL (or RETUNE_SERVER)")
 	case token == "":
 		return usagef("agent: want a run token in RETUNE_TOKEN (retune tokens create --scope run)")
-	case *slots < 0 || *maxTrials < 0 || *idleExit < 0 || *poll <= 0 || *perTrial < 1 || *grace <= 0:
-		return usagef("agent: --slots, --max-trials and --idle-exit must be >= 0, --poll and --kill-grace > 0, --gpus-per-trial >= 1")
+	case *slots < 0 || *maxTrials < 0 || *idleExit < 0 || *poll <= 0 || *perTrial < 1 || *grace <= 0 || *lease < 0:
+		return usagef("agent: --slots, --max-trials, --idle-exit and --lease must be >= 0, --poll and --kill-grace > 0, --gpus-per-trial >= 1")
 	}
 	cfg, err := config.Load(pos[0])
 	if err != nil {
@@ -87,7 +88,7 @@ func runAgent(ctx context.Context, m *Main, args []string) error {
 		return usagef("%s: %v", cfg.Path, err)
 	}
 	o := agent.Options{Server: *serverURL, Token: token, Study: cfg, Command: cmd, Slots: *slots, MaxTrials: *maxTrials,
-		IdleExit: *idleExit, Poll: *poll, Spool: *spool,
+		IdleExit: *idleExit, Poll: *poll, Spool: *spool, Lease: *lease,
 		Logf: func(format string, args ...any) { fmt.Fprintf(m.Stderr, "retune agent: "+format+"\n", args...) }}
 	if devices != nil {
 		o.SlotEnv = func(slot int) []string {

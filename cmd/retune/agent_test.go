@@ -193,22 +193,8 @@ sampler: {name: random}
 budget: {trials: 60}
 `
 	a := newAgentSetup(t, body, "--lease-ttl", "2s")
-	dir, file, store, study, token, b := a.dir, a.file, a.store, a.study, a.token, a.serve
-	base := a.base
-	var agents []*exec.Cmd
-	var outs []*strings.Builder
-	for i := range 3 {
-		cmd := exec.Command(retuneBin, "agent", "--server", base, "--slots", "2", "--idle-exit", "5s", "--poll", "100ms",
-			"--spool", filepath.Join(dir, fmt.Sprintf("spool-%d", i)), file)
-		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+token)
-		cmd.Dir = dir
-		out := &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		agents, outs = append(agents, cmd), append(outs, out)
-	}
+	store, study, b := a.store, a.study, a.serve
+	agents, outs := a.startAgents(t, 3, nil, "--server", a.base)
 	complete := func() int {
 		ts, err := store.Trials(context.Background(), study.Record().ID)
 		if err != nil {
@@ -311,6 +297,33 @@ type agentSetup struct {
 	serve                      *background
 }
 
+// startAgents starts n agents with two slots each on the setup's study, agent i with its
+// own spool (spool-i) and args; wrap, if not nil, gives the command line that runs agent
+// i's (a network namespace).
+func (a *agentSetup) startAgents(t *testing.T, n int, wrap func(i int, argv []string) []string, args ...string) ([]*exec.Cmd, []*strings.Builder) {
+	t.Helper()
+	var agents []*exec.Cmd
+	var outs []*strings.Builder
+	for i := range n {
+		argv := append([]string{retuneBin, "agent", "--slots", "2", "--idle-exit", "5s", "--poll", "100ms",
+			"--spool", filepath.Join(a.dir, fmt.Sprintf("spool-%d", i))}, args...)
+		argv = append(argv, a.file)
+		if wrap != nil {
+			argv = wrap(i, argv)
+		}
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+a.token)
+		cmd.Dir = a.dir
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		agents, outs = append(agents, cmd), append(outs, out)
+	}
+	return agents, outs
+}
+
 // newAgentSetup sets up body's study and serves it with serveArgs added to retune serve's.
 func newAgentSetup(t *testing.T, body string, serveArgs ...string) *agentSetup {
 	t.Helper()
@@ -336,4 +349,140 @@ func newAgentSetup(t *testing.T, body string, serveArgs ...string) *agentSetup {
 	a.serve = startCLI(t, append([]string{"serve", "--db", a.db, "--addr", "127.0.0.1:0"}, serveArgs...)...)
 	a.base = strings.TrimSuffix(waitURL(t, a.serve), "/api/v1")
 	return a
+}
+
+// TestAgentsOutage: three agents with two slots each run a study with a budget of 60 while
+// the server is down for longer than the agents' lease. Meanwhile the trials that were
+// running finish (their results wait in the spools) and their leases are expired, as a
+// replica that stayed up would expire them. When the server is back every finished result
+// arrives, once: each trainer run that finished is either a COMPLETE search trial (told in
+// time, or revived by a late tell) or a late record of its trial, never both; exactly 60
+// search outcomes count; numbers are dense; nothing is left running or spooled.
+func TestAgentsOutage(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: no agent processes")
+	}
+	body := `name: outage
+command: ["/bin/sh", "-c", "echo step=1 loss=$0; sleep 0.4; echo $0 > results/$RETUNE_TRIAL.$$; echo loss=$0", "{x}"]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+sampler: {name: random}
+budget: {trials: 60, retries: 1}
+`
+	a := newAgentSetup(t, body, "--lease-min", "100ms")
+	dir, db, store, study, b := a.dir, a.db, a.store, a.study, a.serve
+	addr := strings.TrimPrefix(a.base, "http://")
+	if err := os.Mkdir(filepath.Join(dir, "results"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	agents, outs := a.startAgents(t, 3, nil, "--server", "http://"+addr, "--lease", "1s")
+	trials := func() []retune.FrozenTrial {
+		ts, err := store.Trials(context.Background(), study.Record().ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	count := func(state retune.TrialState) int {
+		n := 0
+		for _, tr := range trials() {
+			if tr.State == state && tr.Kind == retune.KindSearch {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "10 trials complete and some running", 60*time.Second, b, func() bool {
+		return count(retune.TrialComplete) >= 10 && count(retune.TrialRunning) > 0
+	})
+	b.stop(t) // the server goes down with trials running
+	var running []retune.FrozenTrial
+	for _, tr := range trials() {
+		if tr.State == retune.TrialRunning {
+			running = append(running, tr)
+		}
+	}
+	// Their leases run out, and they are expired as another replica would expire them.
+	waitFor(t, "the running trials' leases to run out", 60*time.Second, b, func() bool {
+		for _, tr := range running {
+			if ft, err := store.Trial(context.Background(), study.Record().ID, tr.Number); err == nil && ft.State == retune.TrialRunning && time.Until(ft.Lease.Expires) > -200*time.Millisecond {
+				return false
+			}
+		}
+		return true
+	})
+	expired, err := store.ExpireLeases(context.Background(), study.Record().ID)
+	if err != nil || expired == 0 {
+		t.Fatalf("ExpireLeases during the outage = %d, %v; want the running trials expired", expired, err)
+	}
+	b2 := startCLI(t, "serve", "--db", db, "--addr", addr, "--lease-min", "100ms")
+	waitURL(t, b2)
+	for i, ag := range agents {
+		if err := ag.Wait(); err != nil {
+			t.Fatalf("agent %d: %v\n%s", i, err, outs[i].String())
+		}
+	}
+
+	ts := trials()
+	search, late := map[int]bool{}, map[int]bool{}
+	revived, records := 0, 0
+	for i, tr := range ts {
+		switch {
+		case tr.Number != i:
+			t.Errorf("trial %d has number %d: numbers must be dense", i, tr.Number)
+		case tr.Kind == retune.KindLate:
+			of, _ := tr.LateOf()
+			if late[of] || tr.State != retune.TrialComplete {
+				t.Errorf("late record %d of trial %d: %v (a second one, or not COMPLETE)", tr.Number, of, tr.State)
+			}
+			late[of] = true
+			records++
+		case tr.State == retune.TrialComplete:
+			search[tr.Number] = true
+			if tr.Late() {
+				revived++
+			}
+		case tr.Interrupted():
+		default:
+			t.Errorf("trial %d is %v %q", tr.Number, tr.State, tr.Reason)
+		}
+	}
+	if len(search) != 60 {
+		t.Errorf("%d COMPLETE search trials, want exactly the budget, 60", len(search))
+	}
+	if revived+records == 0 {
+		t.Errorf("no late tell: the %d trials expired during the outage all lost their results", expired)
+	}
+	// Every finished trainer run's result is stored exactly once.
+	files, _ := filepath.Glob(filepath.Join(dir, "results", "*"))
+	ran := map[int]int{}
+	for _, f := range files {
+		var n, pid int
+		if _, err := fmt.Sscanf(filepath.Base(f), "%d.%d", &n, &pid); err != nil {
+			t.Fatalf("result file %s: %v", f, err)
+		}
+		ran[n]++
+	}
+	for n, k := range ran {
+		switch {
+		case k != 1:
+			t.Errorf("trial %d ran %d times", n, k)
+		case search[n] == late[n]:
+			t.Errorf("trial %d's result is stored %v as the trial and %v as a late record: want exactly one", n, search[n], late[n])
+		}
+	}
+	if len(ran) != len(search)+len(late) {
+		t.Errorf("%d trainer runs finished; %d search results and %d late records stored", len(ran), len(search), len(late))
+	}
+	for i := range agents {
+		if m, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("spool-%d", i), "*.json")); len(m) != 0 {
+			t.Errorf("agent %d's spool still holds %v", i, m)
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("spool-%d", i), "refused", "*")); len(m) != 0 {
+			t.Errorf("agent %d's server refused results: %v\n%s", i, m, outs[i].String())
+		}
+	}
+	t.Logf("%d trials expired in the outage: %d revived by late tells, %d kept as late records", expired, revived, records)
 }

@@ -28,6 +28,8 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	fs.Var(&origins, "cors-origin", "let browsers call the API from this origin (repeatable; default none)")
 	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	leaseTTL := fs.Duration("lease-ttl", server.DefaultLeaseTTL, "lease of a trial asked through the API; clients renew it by heartbeat")
+	leaseMin := fs.Duration("lease-min", server.DefaultMinLeaseTTL, "shortest lease a client may ask for (retune agent --lease)")
+	leaseMax := fs.Duration("lease-max", server.DefaultMaxLeaseTTL, "longest lease a client may ask for")
 	keep := fs.Duration("idempotency-keep", server.DefaultIdempotencyKeep, "how long idempotency keys and their answers are kept")
 	lock := fs.Duration("idempotency-lock", server.DefaultIdempotencyLock, "how long a request holds its idempotency key before a retry may run it again")
 	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM")
@@ -90,7 +92,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	}
 	srv, err := server.New(server.Options{
 		Storage: s, NoAuth: *noAuth, Addr: ln.Addr().String(), AllowedHosts: hosts, CORSOrigins: origins,
-		MaxBody: *maxBody, LeaseTTL: *leaseTTL, IdempotencyKeep: *keep, IdempotencyLock: *lock,
+		MaxBody: *maxBody, LeaseTTL: *leaseTTL, MinLeaseTTL: *leaseMin, MaxLeaseTTL: *leaseMax, IdempotencyKeep: *keep, IdempotencyLock: *lock,
 		ShutdownGrace: *grace, Logger: log, StreamPoll: *streamPoll, ChangeRetention: *retention,
 		Retrain: *retrainOn, Notifiers: notifiers, LeaderTTL: *leaderTTL,
 	})

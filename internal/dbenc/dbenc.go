@@ -182,3 +182,19 @@ func Decision(d retune.Decision, events []retune.Event) ([]byte, error) {
 	}
 	return d.Evidence.MarshalBinary()
 }
+
+// With returns a copy of patch p that also sets attribute key to v (a JSON-encodable
+// value the caller controls): a storage adds its own system attribute to a write's patch
+// this way, as a late tell's "late" or "late_of".
+func With(p map[string]json.RawMessage, key string, v any) map[string]json.RawMessage {
+	out := maps.Clone(p)
+	if out == nil {
+		out = map[string]json.RawMessage{}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("dbenc.With(%q): %v", key, err)) // v is the caller's constant kind of value
+	}
+	out[key] = b
+	return out
+}

@@ -40,6 +40,9 @@ import (
 // statements of the first round trip also tell the number the trial will have, so that a
 // COMMIT whose reply is lost can be followed by reading the trial back.
 func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
+	if err := retune.CheckAskKind(req.Kind); err != nil {
+		return retune.FrozenTrial{}, err
+	}
 	fixed, err := dbenc.Fixed(req.Fixed)
 	if err != nil {
 		return retune.FrozenTrial{}, err
@@ -149,6 +152,9 @@ func (s *Store) insertRunning(ctx context.Context, tx *pipeTx, req retune.Create
 // CreateTrial's; the once key is recorded in the same transaction, under the same lock,
 // so of concurrent enqueues under one key exactly one adds trials.
 func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, error) {
+	if err := retune.CheckAskKind(req.Kind); err != nil {
+		return nil, err
+	}
 	fixed, err := dbenc.Enqueued(req)
 	if err != nil {
 		return nil, err
@@ -481,6 +487,167 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		return nil
 	})
 	return ft, err
+}
+
+// FinishLate implements retune.LateFinisher: the late-tell rule (see retune's late.go)
+// in one transaction, which locks the study row, the finish counter and then the trials,
+// in the order CreateTrial, Finish and ExpireLeases lock them.
+func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
+	enc, err := dbenc.Finish(req)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	ref := req.Ref
+	what := fmt.Sprintf("late finish of trial %d of study id %d", ref.Number, ref.StudyID)
+	var ft retune.FrozenTrial
+	err = s.pipeTx(ctx, what, func(p *pipeTx) error {
+		p.Reread(func(ctx context.Context) (err error) {
+			ft, err = s.lateOutcome(ctx, ref)
+			return err
+		})
+		b := &pgx.Batch{}
+		b.Queue(`SELECT name, budget_trials, search_started, next_number FROM studies WHERE id = $1 FOR NO KEY UPDATE`, ref.StudyID)
+		b.Queue(`SELECT finish_seq FROM study_finish WHERE study_id = $1 FOR NO KEY UPDATE`, ref.StudyID)
+		b.Queue(`SELECT t.id, t.params, t.user_attrs, t.system_attrs, `+trialCols+` FROM trials t WHERE t.study_id = $1 AND t.number = $2 FOR NO KEY UPDATE`, ref.StudyID, ref.Number)
+		br := p.SendBatch(ctx, b)
+		var (
+			name                       string
+			budget, started, seq       int64
+			next                       int
+			id                         int64
+			oldParams, oldUser, oldSys string
+		)
+		studyErr := br.QueryRow().Scan(&name, &budget, &started, &next)
+		finishErr := br.QueryRow().Scan(&seq)
+		old, trialErr := scanTrial(rowWith{br.QueryRow(), []any{&id, &oldParams, &oldUser, &oldSys}})
+		if err := br.Close(); err != nil && studyErr == nil && finishErr == nil && trialErr == nil {
+			return dbErr(what, err)
+		}
+		switch {
+		case errors.Is(studyErr, pgx.ErrNoRows) || errors.Is(finishErr, pgx.ErrNoRows):
+			return studyNotFound(ref.StudyID)
+		case studyErr != nil:
+			return dbErr(what, studyErr)
+		case finishErr != nil:
+			return dbErr(what, finishErr)
+		case errors.Is(trialErr, pgx.ErrNoRows):
+			return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
+		case trialErr != nil:
+			return dbErr(what, trialErr)
+		}
+		if keep, err := req.LateVerdict(name, old); err != nil {
+			return err
+		} else if keep {
+			ft = old
+			return p.Commit(ctx)
+		}
+		b = &pgx.Batch{}
+		b.Queue(`SELECT `+trialCols+` FROM trials t WHERE t.study_id = $1 AND t.kind = $2 AND (t.system_attrs::jsonb->>'late_of')::int = $3`,
+			ref.StudyID, int16(retune.KindLate), ref.Number)
+		b.Queue(`SELECT id, state FROM trials WHERE study_id = $1 AND retry_of = $2 FOR NO KEY UPDATE`, ref.StudyID, ref.Number)
+		br = p.conn.SendBatch(ctx, b)
+		rec, recErr := scanTrial(br.QueryRow())
+		var retryID int64
+		var retryState int16
+		retryErr := br.QueryRow().Scan(&retryID, &retryState)
+		if err := br.Close(); err != nil && (recErr == nil || errors.Is(recErr, pgx.ErrNoRows)) && (retryErr == nil || errors.Is(retryErr, pgx.ErrNoRows)) {
+			return dbErr(what, err)
+		}
+		switch {
+		case recErr == nil: // told again
+			ft = rec
+			return p.Commit(ctx)
+		case !errors.Is(recErr, pgx.ErrNoRows):
+			return dbErr(what, recErr)
+		case retryErr != nil && !errors.Is(retryErr, pgx.ErrNoRows):
+			return dbErr(what, retryErr)
+		}
+		hasRetry := retryErr == nil
+		vals := req.Values
+		if req.State == retune.TrialPruned && len(vals) == 0 {
+			if _, last, ok := old.LastStep(); ok {
+				vals = last
+			}
+		}
+		if vals == nil {
+			vals = []float64{}
+		}
+		search := old.Kind == retune.KindSearch
+		full := search && budget > 0 && started >= budget
+		if (!hasRetry || retune.TrialState(retryState) == retune.TrialWaiting) && !full {
+			// Revive the trial; cancel its re-run.
+			enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late", true)
+			newParams, newUser, newSys, err := merged(enc.Patches, oldParams, oldUser, oldSys)
+			if err != nil {
+				return err
+			}
+			b = &pgx.Batch{}
+			seq++
+			b.Queue(`UPDATE trials t SET state = $2, vals = $3, metrics = $4, reason = $5, ended_at = clock_timestamp(),
+				params = $6, user_attrs = $7, system_attrs = $8, finish_seq = $9 WHERE t.id = $1`,
+				id, int16(req.State), vals, string(enc.Metrics), []byte(req.Reason), newParams, newUser, newSys, seq)
+			if hasRetry {
+				seq++
+				b.Queue(`UPDATE trials SET state = 4, reason = $2, ended_at = clock_timestamp(), finish_seq = $3,
+					system_attrs = jsonb_set(system_attrs::jsonb, '{interrupted}', 'true')::text WHERE id = $1`,
+					retryID, []byte(retune.LateCancelReason(ref.Number)), seq)
+			}
+			if search {
+				b.Queue(`UPDATE studies SET search_started = search_started + 1 WHERE id = $1`, ref.StudyID)
+			}
+			b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, ref.StudyID, seq)
+			if err := p.conn.SendBatch(ctx, b).Close(); err != nil {
+				return dbErr(what, err)
+			}
+			return p.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err },
+				`SELECT `+trialCols+` FROM trials t WHERE t.id = $1`, id)
+		}
+		// Record the result as a trial of its own, outside the budget.
+		enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late_of", ref.Number)
+		newParams, newUser, newSys, err := merged(enc.Patches, oldParams, "{}", "{}")
+		if err != nil {
+			return err
+		}
+		fixed, err := dbenc.Fixed(old.Fixed)
+		if err != nil {
+			return err
+		}
+		var newID int64
+		err = p.conn.QueryRow(ctx, `INSERT INTO trials (study_id, number, kind, state, params, fixed, system_attrs, started_at)
+			VALUES ($1, $2, $3, 1, $4, $5, $6, $7) RETURNING id`,
+			ref.StudyID, next, int16(retune.KindLate), newParams, fixed, newSys, old.Start).Scan(&newID)
+		if err != nil {
+			return dbErr(what, err)
+		}
+		seq++
+		b = &pgx.Batch{}
+		b.Queue(`UPDATE trials t SET state = $2, vals = $3, metrics = $4, reason = $5, ended_at = clock_timestamp(),
+			user_attrs = $6, finish_seq = $7 WHERE t.id = $1`,
+			newID, int16(req.State), vals, string(enc.Metrics), []byte(req.Reason), newUser, seq)
+		b.Queue(`UPDATE studies SET next_number = next_number + 1 WHERE id = $1`, ref.StudyID)
+		b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, ref.StudyID, seq)
+		if err := p.conn.SendBatch(ctx, b).Close(); err != nil {
+			return dbErr(what, err)
+		}
+		return p.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err },
+			`SELECT `+trialCols+` FROM trials t WHERE t.id = $1`, newID)
+	})
+	return ft, err
+}
+
+// lateOutcome reads back what a late tell of ref stored when the reply to its COMMIT
+// was lost: the KindLate record if there is one, else the trial (revived, or left as it
+// was by an interrupted tell).
+func (s *Store) lateOutcome(ctx context.Context, ref retune.TrialRef) (retune.FrozenTrial, error) {
+	out, _, err := s.readTrialsOnce(ctx, "read a late result", ref.StudyID,
+		`t.kind = $2 AND (t.system_attrs::jsonb->>'late_of')::int = $3`, `t.number`, int16(retune.KindLate), ref.Number)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	if len(out) > 0 {
+		return out[0], nil
+	}
+	return s.trial(ctx, ref.StudyID, ref.Number)
 }
 
 // readTrials returns the study's trials that match cond (on alias t, with $2 onwards for

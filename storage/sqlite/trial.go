@@ -187,18 +187,11 @@ func studyName(ctx context.Context, tx *txn, id int64) (string, error) {
 	return name, nil
 }
 
-func checkKind(k retune.TrialKind) error {
-	if k != retune.KindSearch && k != retune.KindConfirm {
-		return fmt.Errorf("%w: trial kind %v: want search or confirm", retune.ErrInvalid, k)
-	}
-	return nil
-}
-
 // CreateTrial implements retune.TrialStore. The budget check, the claim of a WAITING trial
 // or the creation of a new one, and the lease are one write transaction; the study row's
 // counters give the next number and the started count without reading other trials.
 func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) (retune.FrozenTrial, error) {
-	if err := checkKind(req.Kind); err != nil {
+	if err := retune.CheckAskKind(req.Kind); err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	fixed, err := dbenc.Fixed(req.Fixed)
@@ -273,7 +266,7 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 
 // Enqueue implements retune.TrialStore.
 func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, error) {
-	if err := checkKind(req.Kind); err != nil {
+	if err := retune.CheckAskKind(req.Kind); err != nil {
 		return nil, err
 	}
 	fixed, err := dbenc.Enqueued(req)
@@ -510,6 +503,139 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 			}
 		}
 		ft, err = loadTrial(ctx, tx, f.id)
+		return err
+	})
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	return ft, nil
+}
+
+// FinishLate implements retune.LateFinisher: the late-tell rule (see retune's late.go)
+// in one write transaction.
+func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
+	enc, err := dbenc.Finish(req)
+	if err != nil {
+		return retune.FrozenTrial{}, err
+	}
+	ref := req.Ref
+	var ft retune.FrozenTrial
+	err = s.write(ctx, func(tx *txn) error {
+		var (
+			name                       string
+			budget, started, next, seq int64
+			id                         sql.NullInt64
+			params, user, sys          []byte
+		)
+		err := tx.QueryRowContext(ctx, `SELECT s.name, s.budget_trials, s.started, s.next_number, s.finish_seq, t.id, t.params, t.user_attrs, t.system_attrs
+			FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`, ref.Number, ref.StudyID).
+			Scan(&name, &budget, &started, &next, &seq, &id, &params, &user, &sys)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("study id %d: %w", ref.StudyID, retune.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: late finish of trial %d: %w", ref.Number, err)
+		case !id.Valid:
+			return fmt.Errorf("trial %d of study %q: %w", ref.Number, name, retune.ErrNotFound)
+		}
+		old, err := loadTrial(ctx, tx, id.Int64)
+		if err != nil {
+			return err
+		}
+		if keep, err := req.LateVerdict(name, old); err != nil {
+			return err
+		} else if keep {
+			ft = old
+			return nil
+		}
+		var recID int64
+		err = tx.QueryRowContext(ctx, `SELECT id FROM trials WHERE study_id = ? AND kind = ? AND json_extract(system_attrs, '$.late_of') = ?`,
+			ref.StudyID, retune.KindLate, ref.Number).Scan(&recID)
+		switch {
+		case err == nil: // told again
+			ft, err = loadTrial(ctx, tx, recID)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlite: late finish of trial %d: %w", ref.Number, err)
+		}
+		vals := enc.Values
+		if req.State == retune.TrialPruned && len(req.Values) == 0 {
+			if _, last, ok := old.LastStep(); ok {
+				vals = codec.MarshalFloats(last)
+			}
+		}
+		var value0 sql.NullFloat64
+		if req.State == retune.TrialComplete && !math.IsNaN(req.Values[0]) {
+			value0 = sql.NullFloat64{Float64: req.Values[0], Valid: true}
+		}
+		var retryID sql.NullInt64
+		var retryState sql.NullInt16
+		err = tx.QueryRowContext(ctx, `SELECT id, state FROM trials WHERE study_id = ? AND retry_of = ?`, ref.StudyID, ref.Number).Scan(&retryID, &retryState)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: late finish of trial %d: %w", ref.Number, err)
+		}
+		search := old.Kind == retune.KindSearch
+		full := search && budget > 0 && started >= budget
+		now := nowNanos()
+		if (!retryID.Valid || retune.TrialState(retryState.Int16) == retune.TrialWaiting) && !full {
+			// Revive the trial; cancel its re-run.
+			enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late", true)
+			p, u, y, err := fenced{params: params, user: user, sys: sys}.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+			if err != nil {
+				return fmt.Errorf("trial %d: %w", ref.Number, err)
+			}
+			seq++
+			_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
+				system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
+				req.State, p, string(vals), value0, string(enc.Metrics), u, y, req.Reason, now, seq, id.Int64)
+			if err != nil {
+				return fmt.Errorf("sqlite: late finish of trial %d: %w", ref.Number, err)
+			}
+			if retryID.Valid {
+				seq++
+				_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, reason = ?, ended = ?, finish_seq = ?,
+					system_attrs = json_set(system_attrs, '$.interrupted', json('true')) WHERE id = ?`,
+					retune.TrialFail, retune.LateCancelReason(ref.Number), now, seq, retryID.Int64)
+				if err != nil {
+					return fmt.Errorf("sqlite: cancel the re-run of trial %d: %w", ref.Number, err)
+				}
+			}
+			if search {
+				started++
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE studies SET finish_seq = ?, started = ? WHERE id = ?`, seq, started, ref.StudyID); err != nil {
+				return fmt.Errorf("sqlite: late finish of trial %d: %w", ref.Number, err)
+			}
+			ft, err = loadTrial(ctx, tx, id.Int64)
+			return err
+		}
+		// Record the result as a trial of its own, outside the budget.
+		enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late_of", ref.Number)
+		p, u, y, err := fenced{params: params, user: []byte("{}"), sys: []byte("{}")}.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", ref.Number, err)
+		}
+		fixed, err := codec.MarshalAttrs(old.Fixed)
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", ref.Number, err)
+		}
+		var newID int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO trials (study_id, number, kind, state, params, fixed, system_attrs, started)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ref.StudyID, next, retune.KindLate, retune.TrialRunning, p, string(fixed), y, old.Start.UnixNano()).Scan(&newID)
+		if err != nil {
+			return fmt.Errorf("sqlite: record the late result of trial %d: %w", ref.Number, err)
+		}
+		seq++
+		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?, reason = ?, ended = ?, finish_seq = ?
+			WHERE id = ?`, req.State, string(vals), value0, string(enc.Metrics), u, req.Reason, now, seq, newID)
+		if err != nil {
+			return fmt.Errorf("sqlite: record the late result of trial %d: %w", ref.Number, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE studies SET finish_seq = ?, next_number = ? WHERE id = ?`, seq, next+1, ref.StudyID); err != nil {
+			return fmt.Errorf("sqlite: record the late result of trial %d: %w", ref.Number, err)
+		}
+		ft, err = loadTrial(ctx, tx, newID)
 		return err
 	})
 	if err != nil {

@@ -75,6 +75,9 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EnqueueSystem", testEnqueueSystem},
 		{"ChangesRetrain", testChangesRetrain},
 		{"Agents", testAgents},
+		{"LateRevive", testLateRevive},
+		{"LateRecord", testLateRecord},
+		{"LateRefused", testLateRefused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
