@@ -10,7 +10,8 @@ import (
 // last contact.
 type AgentInfo struct {
 	ID      string // chosen by the agent, stable for its life: host/pid/random
-	Host    string
+	Host    string // as the agent names its machine
+	Addr    string // the address its last report came from, as the server saw it
 	PID     int
 	Study   string // the study it runs
 	Slots   int
@@ -24,8 +25,8 @@ func (a AgentInfo) Validate() error {
 	switch {
 	case a.ID == "" || len(a.ID) > 200:
 		return fmt.Errorf("%w: agent id %q: want 1 to 200 characters", ErrInvalid, a.ID)
-	case len(a.Host) > 255 || len(a.Study) > 255:
-		return fmt.Errorf("%w: agent host or study too long: want at most 255 characters", ErrInvalid)
+	case len(a.Host) > 255 || len(a.Study) > 255 || len(a.Addr) > 255:
+		return fmt.Errorf("%w: agent host, address or study too long: want at most 255 characters", ErrInvalid)
 	case a.Slots < 0 || a.Running < 0 || a.PID < 0:
 		return fmt.Errorf("%w: agent slots %d, running %d, pid %d: want >= 0", ErrInvalid, a.Slots, a.Running, a.PID)
 	}

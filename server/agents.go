@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"net/http"
 	"time"
 
@@ -35,6 +36,7 @@ func (r *agentRequest) info() retune.AgentInfo {
 type agentJSON struct {
 	ID      string    `json:"id"`
 	Host    string    `json:"host"`
+	Addr    string    `json:"addr"`
 	PID     int       `json:"pid"`
 	Study   string    `json:"study"`
 	Slots   int       `json:"slots"`
@@ -56,7 +58,13 @@ func (s *Server) recordAgent(c *call) (int, any, error) {
 	if !ok {
 		return 0, nil, errorf(http.StatusNotImplemented, "no-agents", "this storage keeps no agents")
 	}
-	if err := as.RecordAgent(c.r.Context(), req.info()); err != nil {
+	info := req.info()
+	// The address the report came from (behind a proxy: the proxy's), never what the
+	// agent claims.
+	if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
+		info.Addr = host
+	}
+	if err := as.RecordAgent(c.r.Context(), info); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
@@ -86,7 +94,7 @@ func (s *Server) listAgents(c *call) (int, any, error) {
 		Agents []agentJSON `json:"agents"`
 	}{Agents: []agentJSON{}}
 	for _, a := range list {
-		out.Agents = append(out.Agents, agentJSON{a.ID, a.Host, a.PID, a.Study, a.Slots, a.Running, a.First, a.Last})
+		out.Agents = append(out.Agents, agentJSON{a.ID, a.Host, a.Addr, a.PID, a.Study, a.Slots, a.Running, a.First, a.Last})
 	}
 	return http.StatusOK, out, nil
 }

@@ -200,8 +200,9 @@ var schemas = map[string]any{
 		"id": typ("string"), "host": typ("string"), "pid": typ("integer"), "study": typ("string"),
 		"slots": typ("integer"), "running": typ("integer"),
 	}),
-	"AgentList": obj([]string{"agents"}, map[string]any{"agents": arr(obj([]string{"id", "host", "pid", "study", "slots", "running", "first_contact", "last_contact"}, map[string]any{
-		"id": typ("string"), "host": typ("string"), "pid": typ("integer"), "study": typ("string"),
+	"AgentList": obj([]string{"agents"}, map[string]any{"agents": arr(obj([]string{"id", "host", "addr", "pid", "study", "slots", "running", "first_contact", "last_contact"}, map[string]any{
+		"addr": map[string]any{"type": "string", "description": "the address the agent's last report came from, as the server saw it"},
+		"id":   typ("string"), "host": typ("string"), "pid": typ("integer"), "study": typ("string"),
 		"slots": typ("integer"), "running": typ("integer"), "first_contact": dateTime(), "last_contact": dateTime(),
 	}))}),
 	"TrialLog": obj([]string{"head", "tail", "size", "omitted", "time"}, map[string]any{

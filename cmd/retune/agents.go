@@ -38,9 +38,9 @@ func runAgents(ctx context.Context, m *Main, args []string) error {
 		return writeJSON(m.Stdout, list)
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tHOST\tSTUDY\tSLOTS\tRUNNING\tLAST CONTACT")
+	fmt.Fprintln(tw, "AGENT\tHOST\tADDRESS\tSTUDY\tSLOTS\tRUNNING\tLAST CONTACT")
 	for _, a := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s ago\n", a.ID, a.Host, a.Study, a.Slots, a.Running, time.Since(a.Last).Round(time.Second))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s ago\n", a.ID, a.Host, a.Addr, a.Study, a.Slots, a.Running, time.Since(a.Last).Round(time.Second))
 	}
 	return tw.Flush()
 }

@@ -58,7 +58,7 @@ func TestServe(t *testing.T) {
 	}
 }
 
-var servingURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+/api/v1)`)
+var servingURL = regexp.MustCompile(`url=(http://[0-9.]+:[0-9]+/api/v1)`)
 
 // waitURL waits for serve's "serving" line and returns its API URL.
 func waitURL(t testing.TB, b *background) string {

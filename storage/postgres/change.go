@@ -221,11 +221,11 @@ func (s *Store) RecordAgent(ctx context.Context, a retune.AgentInfo) error {
 		return err
 	}
 	return s.retry(ctx, func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO agents (id, host, pid, study, slots, running, first, last)
-				VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(), clock_timestamp())
-			ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, study = excluded.study,
+		_, err := s.pool.Exec(ctx, `INSERT INTO agents (id, host, addr, pid, study, slots, running, first, last)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp(), clock_timestamp())
+			ON CONFLICT (id) DO UPDATE SET host = excluded.host, addr = excluded.addr, pid = excluded.pid, study = excluded.study,
 				slots = excluded.slots, running = excluded.running, last = excluded.last`,
-			a.ID, a.Host, a.PID, a.Study, a.Slots, a.Running)
+			a.ID, a.Host, a.Addr, a.PID, a.Study, a.Slots, a.Running)
 		if err != nil {
 			return dbErr("record agent", err)
 		}
@@ -237,7 +237,7 @@ func (s *Store) RecordAgent(ctx context.Context, a retune.AgentInfo) error {
 func (s *Store) Agents(ctx context.Context, since time.Time) (out []retune.AgentInfo, err error) {
 	err = s.retry(ctx, func(ctx context.Context) error {
 		out = nil
-		rows, err := s.pool.Query(ctx, `SELECT id, host, pid, study, slots, running, first, last FROM agents
+		rows, err := s.pool.Query(ctx, `SELECT id, host, addr, pid, study, slots, running, first, last FROM agents
 			WHERE last >= $1 ORDER BY last DESC, id`, since)
 		if err != nil {
 			return dbErr("list agents", err)
@@ -246,7 +246,7 @@ func (s *Store) Agents(ctx context.Context, since time.Time) (out []retune.Agent
 		for rows.Next() {
 			var a retune.AgentInfo
 			var pid, slots, running int32
-			if err := rows.Scan(&a.ID, &a.Host, &pid, &a.Study, &slots, &running, &a.First, &a.Last); err != nil {
+			if err := rows.Scan(&a.ID, &a.Host, &a.Addr, &pid, &a.Study, &slots, &running, &a.First, &a.Last); err != nil {
 				return dbErr("list agents", err)
 			}
 			a.PID, a.Slots, a.Running = int(pid), int(slots), int(running)

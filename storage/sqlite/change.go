@@ -172,10 +172,10 @@ func (s *Store) RecordAgent(ctx context.Context, a retune.AgentInfo) error {
 	}
 	return s.write(ctx, func(tx *txn) error {
 		now := nowNanos()
-		_, err := tx.ExecContext(ctx, `INSERT INTO agents (id, host, pid, study, slots, running, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, study = excluded.study,
+		_, err := tx.ExecContext(ctx, `INSERT INTO agents (id, host, addr, pid, study, slots, running, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET host = excluded.host, addr = excluded.addr, pid = excluded.pid, study = excluded.study,
 				slots = excluded.slots, running = excluded.running, last = excluded.last`,
-			a.ID, a.Host, a.PID, a.Study, a.Slots, a.Running, now, now)
+			a.ID, a.Host, a.Addr, a.PID, a.Study, a.Slots, a.Running, now, now)
 		if err != nil {
 			return fmt.Errorf("sqlite: record agent: %w", err)
 		}
@@ -187,7 +187,7 @@ func (s *Store) RecordAgent(ctx context.Context, a retune.AgentInfo) error {
 func (s *Store) Agents(ctx context.Context, since time.Time) ([]retune.AgentInfo, error) {
 	var out []retune.AgentInfo
 	err := s.read(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, host, pid, study, slots, running, first, last FROM agents
+		rows, err := tx.QueryContext(ctx, `SELECT id, host, addr, pid, study, slots, running, first, last FROM agents
 			WHERE last >= ? ORDER BY last DESC, id`, since.UnixNano())
 		if err != nil {
 			return fmt.Errorf("sqlite: list agents: %w", err)
@@ -196,7 +196,7 @@ func (s *Store) Agents(ctx context.Context, since time.Time) ([]retune.AgentInfo
 		for rows.Next() {
 			var a retune.AgentInfo
 			var first, last int64
-			if err := rows.Scan(&a.ID, &a.Host, &a.PID, &a.Study, &a.Slots, &a.Running, &first, &last); err != nil {
+			if err := rows.Scan(&a.ID, &a.Host, &a.Addr, &a.PID, &a.Study, &a.Slots, &a.Running, &first, &last); err != nil {
 				return fmt.Errorf("sqlite: list agents: %w", err)
 			}
 			a.First, a.Last = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()

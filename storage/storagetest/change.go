@@ -430,7 +430,7 @@ func testAgents(t *testing.T, open Opener) {
 	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu1/42/ab", Host: "gpu1", PID: 42, Study: "s", Slots: 4, Running: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu2/7/cd", Host: "gpu2", PID: 7, Study: "s", Slots: 1}); err != nil {
+	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "gpu2/7/cd", Host: "gpu2", Addr: "10.0.0.7", PID: 7, Study: "s", Slots: 1}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := as.Agents(ctx, start)
@@ -445,7 +445,7 @@ func testAgents(t *testing.T, open Opener) {
 	if b.ID != "gpu1/42/ab" {
 		b = got[1]
 	}
-	if b.Running != 3 || b.Slots != 4 || !b.First.Before(b.Last) || a.Host != "gpu2" {
+	if b.Running != 3 || b.Slots != 4 || !b.First.Before(b.Last) || a.Host != "gpu2" || a.Addr != "10.0.0.7" || b.Addr != "" {
 		t.Errorf("agents = %+v", got)
 	}
 	if later, err := as.Agents(ctx, time.Now().Add(time.Hour)); err != nil || len(later) != 0 {
