@@ -87,11 +87,12 @@ budget: {trials: 10}
 }
 
 // TestAgentStop: a stop requested through the API reaches the agent at its next
-// heartbeat; the trainer's process group is stopped and the trial ends PRUNED.
+// heartbeat; the trainer's whole process group (a background child too) is stopped and
+// the trial ends PRUNED.
 func TestAgentStop(t *testing.T) {
 	t.Parallel()
 	body := `name: stoppable
-command: ["/bin/sh", "-c", "echo started > started; sleep 60; echo loss=1"]
+command: ["/bin/sh", "-c", "sleep 60 & echo $$ > pgid; echo started > started; sleep 60; echo loss=1"]
 objective: {metric: loss, direction: minimize}
 params:
   x: {type: float, low: 0, high: 1}
@@ -119,6 +120,12 @@ budget: {trials: 5}
 	if err != nil || ft.State != retune.TrialPruned {
 		t.Errorf("trial 0 = %v, %v; want PRUNED\n%s", ft.State, err, out.String())
 	}
+	raw, err := os.ReadFile(filepath.Join(dir, "pgid"))
+	var pgid int
+	if _, serr := fmt.Sscan(string(raw), &pgid); err != nil || serr != nil || pgid <= 1 {
+		t.Fatalf("the trainer's group id: %q, %v", raw, err)
+	}
+	waitFor(t, "the stopped trainer's process group to go", 30*time.Second, b, func() bool { return syscall.Kill(-pgid, 0) != nil })
 }
 
 // TestAgentSpool: a result the server cannot take (it is down) waits in the agent's
