@@ -125,8 +125,28 @@ func (s *Study) reopenedRequest(ctx context.Context, number int) (*SampleRequest
 // revived trial or a KindLate record. To prune a running trial, Reopen and TellState
 // also work, reading the last values from storage.
 func (s *Study) TellRemote(ctx context.Context, number int, epoch int64, state TrialState, values []float64, metrics map[string]float64, reason error) (FrozenTrial, error) {
-	t := &Trial{study: s, ref: TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}, metrics: copyMap(metrics)}
-	switch state {
+	return s.TellOutcome(ctx, number, epoch, Outcome{State: state, Values: values, Metrics: metrics, Reason: reason})
+}
+
+// Outcome is what TellOutcome records on a remote trial.
+type Outcome struct {
+	State     TrialState // COMPLETE, PRUNED or FAIL
+	Values    []float64
+	Metrics   map[string]float64
+	UserAttrs map[string]any // set on the trial with its outcome (a client's set_user_attr)
+	Reason    error          // of a FAIL; nil: "failed"
+}
+
+// TellOutcome is TellRemote with user attributes.
+func (s *Study) TellOutcome(ctx context.Context, number int, epoch int64, o Outcome) (FrozenTrial, error) {
+	for k, v := range o.UserAttrs {
+		if err := ValidateAttr(k, v); err != nil {
+			return FrozenTrial{}, err
+		}
+	}
+	t := &Trial{study: s, ref: TrialRef{StudyID: s.rec.ID, Number: number, Epoch: epoch}, metrics: copyMap(o.Metrics), user: copyMap(o.UserAttrs)}
+	values := o.Values
+	switch o.State {
 	case TrialComplete:
 		if len(values) != len(s.rec.Directions) {
 			return FrozenTrial{}, fmt.Errorf("%w: %d values told for %d objectives", ErrInvalid, len(values), len(s.rec.Directions))
@@ -143,10 +163,11 @@ func (s *Study) TellRemote(ctx context.Context, number int, epoch int64, state T
 		}
 		return s.settle(ctx, t, TrialPruned, values, nil)
 	case TrialFail:
+		reason := o.Reason
 		if reason == nil {
 			reason = errors.New("failed")
 		}
 		return s.settle(ctx, t, TrialFail, nil, reason)
 	}
-	return FrozenTrial{}, fmt.Errorf("%w: TellRemote with %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, state)
+	return FrozenTrial{}, fmt.Errorf("%w: TellRemote with %v: want COMPLETE, PRUNED or FAIL", ErrInvalid, o.State)
 }

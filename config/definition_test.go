@@ -275,3 +275,23 @@ func TestConditionalParams(t *testing.T) {
 		t.Errorf("models proposed %v, want all three", seen)
 	}
 }
+
+// TestDefinitionWithoutParams: a definition may declare no params (its clients suggest
+// each one, define-by-run) and round-trips; a study file still needs them.
+func TestDefinitionWithoutParams(t *testing.T) {
+	t.Parallel()
+	s, err := config.ParseDefinition("definition", []byte(`{"name": "x", "objective": {"metric": "l", "direction": "minimize"}, "params": {}}`))
+	if err != nil || len(s.Params) != 0 {
+		t.Fatalf("ParseDefinition with params {} = %v, %v", s, err)
+	}
+	stored, err := s.Definition(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := config.ParseDefinition("stored", stored); err != nil || len(again.Params) != 0 {
+		t.Errorf("the stored form %s reads back as %v, %v", stored, again, err)
+	}
+	if _, err := config.Parse("study.yaml", []byte("name: x\ncommand: [true]\nobjective: {metric: l, direction: minimize}\nparams: {}\n")); err == nil || !strings.Contains(err.Error(), "params") {
+		t.Errorf("a study file with params {}: %v, want an error naming params", err)
+	}
+}

@@ -81,6 +81,9 @@ func (p *parser) params(f map[string]*yaml.Node, root *yaml.Node, s *Study) {
 		p.errorf(root, "params", "missing: want a mapping of param name to {type: float|int|categorical, …}")
 		return
 	}
+	if n.Kind == yaml.MappingNode && len(n.Content) == 0 && p.def {
+		return // a definition without declared params: its clients suggest each (define-by-run)
+	}
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		p.errorf(n, "params", "want a non-empty mapping of param name to {type, …}, got %s", describe(n))
 		return

@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -92,11 +94,33 @@ type askRequest struct {
 	// LeaseSeconds is the lease the client wants (within the server's bounds), renewed by
 	// heartbeats that name it too; absent: the server's default lease.
 	LeaseSeconds *float64 `json:"lease_seconds,omitempty"`
+	// Space names params to draw with the trial, beyond the study's declared ones: a
+	// define-by-run client's whole space in one round trip (as many suggests would).
+	Space map[string]*distRequest `json:"space,omitempty"`
 }
 
 func (r *askRequest) Validate() error {
 	if r.Kind != "" && r.Kind != "search" && r.Kind != "confirm" {
 		return invalid("kind", "search or confirm", "%q", r.Kind)
+	}
+	if r.Kind == "confirm" && len(r.Space) > 0 {
+		return invalid("space", "none for a confirmation repeat (its params are fixed)", "%d params", len(r.Space))
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Space)) {
+		if err := retune.ValidateName("param", name); err != nil {
+			return invalid("space", "param names of 1 to 256 printable characters", "invalid param name")
+		}
+		d := r.Space[name]
+		if d == nil {
+			return invalid("space."+name, `{"type":"float"|"int"|"categorical", …}`, "missing")
+		}
+		if _, err := d.distribution(); err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				fe.Field = "space." + name + strings.TrimPrefix(fe.Field, "distribution")
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -107,6 +131,8 @@ type tellRequest struct {
 	Values  []Float          `json:"values,omitempty"`
 	Metrics map[string]Float `json:"metrics,omitempty"`
 	Reason  string           `json:"reason,omitempty"`
+	// UserAttrs are set on the trial with its outcome.
+	UserAttrs map[string]any `json:"user_attrs,omitempty"`
 }
 
 func (r *tellRequest) Validate() error {
@@ -132,6 +158,11 @@ func (r *tellRequest) Validate() error {
 	for _, k := range slices.Sorted(maps.Keys(r.Metrics)) {
 		if err := retune.ValidateName("metric", k); err != nil {
 			return invalid("metrics."+k, "1 to 256 printable characters", "invalid name")
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.UserAttrs)) {
+		if err := retune.ValidateAttr(k, r.UserAttrs[k]); err != nil {
+			return invalid("user_attrs."+k, "a name of 1 to 256 printable characters and a JSON value", "%s", cut(err))
 		}
 	}
 	return nil

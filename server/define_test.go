@@ -154,3 +154,33 @@ func TestRetrainRoutes(t *testing.T) {
 		t.Errorf("enable = %d %s", r.status, r.body)
 	}
 }
+
+// TestDefineByRunSpace: a study created through the API with no declared params is asked
+// with its whole space in one request; user attributes come with the tell.
+func TestDefineByRunSpace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	def := definition("space", 0)
+	def["params"] = map[string]any{}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": def}); r.status != 201 {
+		t.Fatalf("create a study without declared params: %d %s", r.status, r.body)
+	}
+	space := map[string]any{
+		"lr":  map[string]any{"type": "float", "low": 0.001, "high": 0.1, "log": true},
+		"opt": map[string]any{"type": "categorical", "choices": []any{"adam", "sgd"}},
+	}
+	r := e.do("run", "POST", "/api/v1/studies/space/trials", map[string]any{"space": space})
+	var a asked
+	r.decode(t, &a)
+	if lr, ok := a.Params["lr"].(float64); r.status != 201 || !ok || lr < 0.001 || lr > 0.1 || (a.Params["opt"] != "adam" && a.Params["opt"] != "sgd") {
+		t.Fatalf("ask with a space: %d %s", r.status, r.body)
+	}
+	if r := e.do("run", "POST", "/api/v1/studies/space/trials", map[string]any{"space": map[string]any{"x": map[string]any{"type": "int", "low": 1.5, "high": 3}}}); r.status != 422 || !contains(string(r.body), `"field":"space.x"`) {
+		t.Errorf("ask with an invalid space: %d %s, want 422 naming space.x", r.status, r.body)
+	}
+	tell := fmt.Sprintf("/api/v1/studies/space/trials/%d/tell", a.Number)
+	r = e.do("run", "POST", tell, map[string]any{"epoch": a.Epoch, "values": []any{0.5}, "user_attrs": map[string]any{"fold": 3, "note": "ok"}})
+	if r.status != 200 || !contains(string(r.body), `"user_attrs":{"fold":3,"note":"ok"}`) || !contains(string(r.body), `"lr":`) {
+		t.Errorf("tell with user attributes: %d %s", r.status, r.body)
+	}
+}

@@ -263,6 +263,7 @@ var schemas = map[string]any{
 	"AskRequest": closed(nil, map[string]any{
 		"kind":          map[string]any{"type": "string", "enum": []any{"search", "confirm"}, "description": "confirm: claim a confirmation repeat the leader enqueued"},
 		"lease_seconds": leaseSeconds,
+		"space":         map[string]any{"type": "object", "additionalProperties": ref("Distribution"), "description": "params to draw with the trial beyond the declared ones (define-by-run in one round trip)"},
 	}),
 	"AskResponse": obj([]string{"number", "epoch", "params", "lease_expires", "lease_seconds"}, map[string]any{
 		"number": typ("integer"), "epoch": typ("integer"), "params": mapOf(anyValue),
@@ -272,11 +273,12 @@ var schemas = map[string]any{
 		"repeat":  typ("integer"), "seed": map[string]any{"type": "string", "description": "RETUNE_SEED for the trainer (a uint64 in decimal)"},
 	}),
 	"TellRequest": closed([]string{"epoch"}, map[string]any{
-		"epoch":   map[string]any{"type": "integer", "minimum": 1},
-		"state":   map[string]any{"type": "string", "enum": []any{"COMPLETE", "PRUNED", "FAIL"}},
-		"values":  ref("Floats"),
-		"metrics": mapOf(ref("Float")),
-		"reason":  typ("string"),
+		"epoch":      map[string]any{"type": "integer", "minimum": 1},
+		"state":      map[string]any{"type": "string", "enum": []any{"COMPLETE", "PRUNED", "FAIL"}},
+		"values":     ref("Floats"),
+		"metrics":    mapOf(ref("Float")),
+		"reason":     typ("string"),
+		"user_attrs": map[string]any{"type": "object", "description": "user attributes set on the trial with its outcome"},
 	}),
 	"ReportRequest": closed([]string{"epoch"}, map[string]any{
 		"epoch": map[string]any{"type": "integer", "minimum": 1}, "step": map[string]any{"type": "integer", "minimum": 0},

@@ -60,6 +60,12 @@ func (s *Server) ask(c *call) (int, any, error) {
 	if b.def != nil {
 		params = b.def.Suggest(t)
 	}
+	for _, name := range slices.Sorted(maps.Keys(req.Space)) {
+		d, _ := req.Space[name].distribution() // validated
+		if v := t.Suggest(name, d); t.Err() == nil {
+			params[name] = v
+		}
+	}
 	if err := t.Err(); err != nil {
 		if ferr := b.study.TellState(ctx, t, retune.TrialFail, err); ferr != nil {
 			return 0, nil, ferr
@@ -146,32 +152,28 @@ func (s *Server) tell(c *call) (int, any, error) {
 	for k, v := range req.Metrics {
 		metrics[k] = float64(v)
 	}
+	out := retune.Outcome{Metrics: metrics, UserAttrs: req.UserAttrs}
 	var ft retune.FrozenTrial
 	switch req.State {
 	case "COMPLETE":
-		ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialComplete, floats(req.Values), metrics, nil)
+		out.State, out.Values = retune.TrialComplete, floats(req.Values)
+		ft, err = b.study.TellOutcome(ctx, n, req.Epoch, out)
 	case "PRUNED": // with its last intermediate values, which the stored trial has
-		var t *retune.Trial
-		if t, err = b.study.Reopen(ctx, n, req.Epoch); err == nil {
-			for k, v := range metrics {
-				t.SetMetric(k, v)
-			}
-			err = b.study.TellState(ctx, t, retune.TrialPruned, nil)
-		} else if old, rerr := s.store.Trial(ctx, b.study.Record().ID, n); rerr == nil && old.ExpiredUnder(req.Epoch) {
-			// A late tell (see retune's late.go): storage takes the last step's values.
-			ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialPruned, nil, metrics, nil)
-			if err == nil {
-				return http.StatusOK, trialOf(ft), nil
-			}
+		var old retune.FrozenTrial
+		if old, err = s.store.Trial(ctx, b.study.Record().ID, n); err == nil {
+			_, out.Values, _ = old.LastStep()
+			out.State = retune.TrialPruned
+			ft, err = b.study.TellOutcome(ctx, n, req.Epoch, out)
 		}
 	default:
 		reason := req.Reason
 		if reason == "" {
 			reason = "failed"
 		}
-		ft, err = b.study.TellRemote(ctx, n, req.Epoch, retune.TrialFail, nil, metrics, errors.New(reason))
+		out.State, out.Reason = retune.TrialFail, errors.New(reason)
+		ft, err = b.study.TellOutcome(ctx, n, req.Epoch, out)
 	}
-	if err == nil && req.State != "PRUNED" {
+	if err == nil {
 		return http.StatusOK, trialOf(ft), nil
 	}
 	ft, rerr := s.store.Trial(ctx, b.study.Record().ID, n)
