@@ -178,6 +178,15 @@ func TestDefineByRunSpace(t *testing.T) {
 	if r := e.do("run", "POST", "/api/v1/studies/space/trials", map[string]any{"space": map[string]any{"x": map[string]any{"type": "int", "low": 1.5, "high": 3}}}); r.status != 422 || !contains(string(r.body), `"field":"space.x"`) {
 		t.Errorf("ask with an invalid space: %d %s, want 422 naming space.x", r.status, r.body)
 	}
+	if r := e.do("run", "POST", "/api/v1/studies/space/trials/enqueue", map[string]any{"params": map[string]any{"lr": 0.01, "opt": "sgd"}}); r.status != 201 {
+		t.Fatalf("enqueue on a study without declared params: %d %s", r.status, r.body)
+	}
+	r = e.do("run", "POST", "/api/v1/studies/space/trials", map[string]any{"space": space})
+	var fixed asked
+	r.decode(t, &fixed)
+	if r.status != 201 || fixed.Params["lr"] != 0.01 || fixed.Params["opt"] != "sgd" {
+		t.Errorf("ask of the enqueued trial: %d %s, want lr 0.01 and opt sgd", r.status, r.body)
+	}
 	tell := fmt.Sprintf("/api/v1/studies/space/trials/%d/tell", a.Number)
 	r = e.do("run", "POST", tell, map[string]any{"epoch": a.Epoch, "values": []any{0.5}, "user_attrs": map[string]any{"fold": 3, "note": "ok"}})
 	if r.status != 200 || !contains(string(r.body), `"user_attrs":{"fold":3,"note":"ok"}`) || !contains(string(r.body), `"lr":`) {

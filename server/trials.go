@@ -286,7 +286,8 @@ type enqueueResponse struct {
 }
 
 // enqueue adds a WAITING trial with fixed params, each a param of the stored definition
-// and inside its distribution; params not given are sampled when the trial is asked.
+// and inside its distribution (a definition that declares none takes any param, checked
+// when the trial suggests it); params not given are sampled when the trial is asked.
 func (s *Server) enqueue(c *call) (int, any, error) {
 	var req enqueueRequest
 	if err := decode(c.body, &req); err != nil {
@@ -306,6 +307,13 @@ func (s *Server) enqueue(c *call) (int, any, error) {
 	}
 	params := make(map[string]any, len(req.Params))
 	for _, k := range slices.Sorted(maps.Keys(req.Params)) {
+		if len(names) == 0 { // define-by-run: each value is checked when the trial suggests it
+			if err := retune.ValidateName("param", k); err != nil {
+				return 0, nil, invalid("params", "param names of 1 to 256 printable characters", "invalid param name")
+			}
+			params[k] = req.Params[k]
+			continue
+		}
 		i := slices.Index(names, k)
 		if i < 0 {
 			return 0, nil, invalid("params."+k, "one of the study's params: "+strings.Join(names, ", "), "not a param of the study")
