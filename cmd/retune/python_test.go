@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -134,4 +135,52 @@ func pgSchemaDSN(t *testing.T, dsn string) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// BenchmarkPythonOverhead runs clients/python/bench/overhead.py against a `retune serve`
+// on SQLite: per trial, ask + 5 suggests + tell from Python with TPE after 1,000 trials of
+// history (and the same with the space in the ask), beside Optuna 3.1's in-memory TPE in
+// the same run. One op is the whole script; it reports the medians and 99th percentiles
+// in ms. Run it with -benchtime=1x.
+func BenchmarkPythonOverhead(b *testing.B) {
+	if _, err := os.Stat(python); err != nil {
+		b.Skipf("%s is missing", python)
+	}
+	if out, err := exec.Command(python, "-c", "import optuna").CombinedOutput(); err != nil {
+		b.Skipf("Optuna is missing (Debian: python3-optuna): %s", lastLine(string(out)))
+	}
+	src, err := filepath.Abs("../../clients/python")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := filepath.Join(b.TempDir(), "retune.db")
+	admin := strings.TrimSpace(mustCLI(b, "tokens", "create", "--db", db, "--name", "bench", "--scope", "admin"))
+	srv := startCLI(b, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	base := strings.TrimSuffix(waitURL(b, srv), "/api/v1")
+	var res struct {
+		Suggests, Space, Optuna struct{ P50, P99 float64 }
+	}
+	for b.Loop() {
+		cmd := exec.Command(python, filepath.Join(src, "bench", "overhead.py"), base, "--history", "1000", "--measure", "300")
+		cmd.Env = append(os.Environ(), "RETUNE_TOKEN="+admin, "PYTHONPATH="+src, "PYTHONDONTWRITEBYTECODE=1")
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("overhead.py: %v\n%s", err, out)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(lastLine(string(out))), &raw); err != nil {
+			b.Fatalf("overhead.py printed %q: %v", out, err)
+		}
+		get := func(k string) struct{ P50, P99 float64 } {
+			m := raw[k].(map[string]any)
+			return struct{ P50, P99 float64 }{m["p50"].(float64), m["p99"].(float64)}
+		}
+		res.Suggests, res.Space, res.Optuna = get("retune_suggests"), get("retune_space"), get("optuna")
+	}
+	b.ReportMetric(res.Suggests.P50, "retune-p50-ms")
+	b.ReportMetric(res.Suggests.P99, "retune-p99-ms")
+	b.ReportMetric(res.Space.P50, "retune-space-p50-ms")
+	b.ReportMetric(res.Optuna.P50, "optuna-p50-ms")
+	b.ReportMetric(res.Optuna.P99, "optuna-p99-ms")
+	b.ReportMetric(res.Suggests.P50/res.Optuna.P50, "ratio-p50")
 }
