@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/sampler/grid"
@@ -64,6 +65,39 @@ func BenchmarkAskTell(b *testing.B) {
 			for b.Loop() {
 				askTell(b, s)
 			}
+		})
+	}
+}
+
+// BenchmarkOptimizeWorkers measures Optimize on the memory storage with 1 and 8 workers:
+// each op runs 2,000 trials (random sampler, five floats) in a fresh study; it reports
+// trials per second (the storage suite of retune-bench measures the same loop).
+func BenchmarkOptimizeWorkers(b *testing.B) {
+	const n = 2000
+	for _, workers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			ctx := context.Background()
+			var total time.Duration
+			for b.Loop() {
+				s, err := retune.NewStudy(ctx, retune.Config{Seed: 1, Sampler: random.New()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				_, err = s.Optimize(ctx, func(_ context.Context, t *retune.Trial) (float64, error) {
+					var sum float64
+					for i := range 5 {
+						x := t.Float(paramNames[i], -5, 5)
+						sum += x * x
+					}
+					return sum, nil
+				}, retune.OptimizeOptions{Trials: n, Parallel: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(n*b.N)/total.Seconds(), "trials/s")
 		})
 	}
 }

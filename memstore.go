@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a6b40afc/retune/internal/codec"
 )
@@ -493,6 +494,7 @@ type memFinish struct {
 }
 
 func decodeFinish(req FinishRequest) (f memFinish, err error) {
+	var ok bool
 	if err := req.Validate(); err != nil {
 		return f, err
 	}
@@ -513,11 +515,31 @@ func decodeFinish(req FinishRequest) (f memFinish, err error) {
 	if f.sys, err = roundTripAttrs(req.SystemAttrs); err != nil {
 		return f, err
 	}
-	if f.vals, err = codec.UnmarshalFloats(codec.MarshalFloats(req.Values)); err != nil {
-		return f, err
+	// Values and metrics read back from a database exactly as given (floats are stored in
+	// their shortest exact form, ±Inf and NaN as strings): copy them, but for metric names
+	// that are not valid UTF-8, which the stored form changes.
+	f.vals = make([]float64, len(req.Values))
+	copy(f.vals, req.Values)
+	if f.metrics, ok = nativeMetrics(req.Metrics); !ok {
+		f.metrics, err = codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
 	}
-	f.metrics, err = codec.UnmarshalMetrics(codec.MarshalMetrics(req.Metrics))
 	return f, err
+}
+
+// nativeMetrics copies m as a database reads it back (nil when empty); ok is false when a
+// name is not valid UTF-8 and must go through the stored form.
+func nativeMetrics(m map[string]float64) (out map[string]float64, ok bool) {
+	if len(m) == 0 {
+		return nil, true
+	}
+	out = make(map[string]float64, len(m))
+	for k, v := range m {
+		if !utf8.ValidString(k) {
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
 }
 
 // apply sets the outcome req (decoded as f) on ft.

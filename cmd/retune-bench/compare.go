@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -368,6 +369,10 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 		sides = append(sides, sd)
 	}
 	fmt.Fprintf(w, "## Storage throughput (PROTOCOL §2): random sampler, space A, trials/s, median of %d runs, interleaved\n\n", runs)
+	startLoad := loadAverage()
+	defer func() {
+		fmt.Fprintf(w, "\nLoad average (1, 5, 15 min) at the start: %s; at the end: %s (on %d CPUs). Optuna's Python suffers from load far more than retune: compare figures taken at a load near 1 or below.\n", startLoad, loadAverage(), runtime.NumCPU())
+	}()
 	fmt.Fprintln(w, "| storage | retune N=500, 1 worker | retune N=5000, 1 worker | retune N=500, 8 workers | Optuna N=500 | retune/Optuna at 500 |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, s := range sides {
@@ -405,6 +410,20 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %s | %s |\n", s.label, bench.Median(r500), bench.Median(r5000), bench.Median(r8), optCol, ratio)
 	}
 	return nil
+}
+
+// loadAverage is the machine's load average as /proc/loadavg gives it ("0.52 0.61 0.70"),
+// or "unknown" where there is none.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // sqlalchemyURL turns postgres://… into the postgresql+psycopg2://… form Optuna takes.
