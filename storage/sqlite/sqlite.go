@@ -239,7 +239,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin write: %w", err)
 	}
-	if err := fn(&txn{tx: tx, c: s.ws}); err != nil {
+	if err := fn(&txn{tx: tx, c: s.ws, detach: true}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -76,12 +76,28 @@ func (c *stmtCache) close() {
 }
 
 // txn is a transaction that runs queries through its pool's prepared statements.
+//
+// The statements of a write transaction run under a context without cancellation
+// (detach): the driver would otherwise start a goroutine per statement to interrupt it
+// when the context ends, a measurable share of a short write's cost. A write's
+// statements are short, and cancellation still ends the transaction between them:
+// database/sql rolls back a transaction whose context ends (BeginTx keeps the caller's).
+// Reads, which may scan a large study, stay interruptible.
 type txn struct {
-	tx *sql.Tx
-	c  *stmtCache
+	tx     *sql.Tx
+	c      *stmtCache
+	detach bool
+}
+
+func (t *txn) stmtCtx(ctx context.Context) context.Context {
+	if t.detach {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.stmtCtx(ctx)
 	if st := t.c.lookup(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -89,6 +105,7 @@ func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 }
 
 func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.stmtCtx(ctx)
 	if st := t.c.lookup(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -96,6 +113,7 @@ func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 }
 
 func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.stmtCtx(ctx)
 	if st := t.c.lookup(q); st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}

@@ -222,6 +222,7 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		expires := addNanos(now, req.LeaseTTL)
 		var id int64
 		var oldSys []byte
+		var created *retune.FrozenTrial
 		err = tx.QueryRowContext(ctx, qClaim, req.StudyID, retune.TrialWaiting, req.Kind).Scan(&id, &oldSys)
 		switch {
 		case err == nil:
@@ -247,6 +248,10 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 			if err != nil {
 				return fmt.Errorf("sqlite: create trial %d: %w", next, err)
 			}
+			// A new trial is all in this request: decode it as a read would, without reading.
+			if created, err = newTrial(int(next), req, fixed, newSys, now, expires); err != nil {
+				return err
+			}
 			next++
 		}
 		if search {
@@ -255,11 +260,39 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		if _, err := tx.ExecContext(ctx, `UPDATE studies SET next_number = ?, started = ? WHERE id = ?`, next, started, req.StudyID); err != nil {
 			return fmt.Errorf("sqlite: create trial: %w", err)
 		}
-		ft, err = loadTrial(ctx, tx, id)
+		if created != nil {
+			ft = *created
+			return nil
+		}
+		ft, err = loadTrial(ctx, tx, id) // a claimed trial has params, attributes and values stored
 		return err
 	})
 	if err != nil {
 		return retune.FrozenTrial{}, err
+	}
+	return ft, nil
+}
+
+// newTrial is the trial CreateTrial inserted (number, fixed params and system attributes
+// as stored, started now with lease epoch 1), as loadTrial would read it back.
+func newTrial(number int, req retune.CreateTrialRequest, fixed string, sys []byte, now, expires int64) (*retune.FrozenTrial, error) {
+	ft := &retune.FrozenTrial{
+		Number: number, Kind: req.Kind, State: retune.TrialRunning, RetryOf: -1,
+		Lease: retune.Lease{Holder: req.Holder, Epoch: 1, Expires: time.Unix(0, expires).UTC()},
+		Start: time.Unix(0, now).UTC(),
+	}
+	var err error
+	if ft.Fixed, err = codec.UnmarshalFixed([]byte(fixed)); err != nil {
+		return nil, fmt.Errorf("new trial %d: %w", number, err)
+	}
+	if ft.UserAttrs, err = codec.UnmarshalAttrs([]byte("{}")); err != nil {
+		return nil, err
+	}
+	if ft.SystemAttrs, err = codec.UnmarshalAttrs(sys); err != nil {
+		return nil, fmt.Errorf("new trial %d: %w", number, err)
+	}
+	if ft.Metrics, err = codec.UnmarshalMetrics([]byte("{}")); err != nil {
+		return nil, err
 	}
 	return ft, nil
 }

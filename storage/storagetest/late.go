@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -242,4 +243,25 @@ func numbersStates(ts []retune.FrozenTrial) []string {
 		out[i] = fmt.Sprintf("#%d %v", ft.Number, ft.State)
 	}
 	return out
+}
+
+// testCreatedAsRead: the trial CreateTrial returns, new or claimed, is the trial a read
+// returns (a storage may build a new trial's answer without reading it back).
+func testCreatedAsRead(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	st := newStudy(t, s, "created", nil)
+	if _, err := s.Enqueue(ctx, retune.EnqueueRequest{StudyID: st.ID, Params: []map[string]any{{"x": 0.5}}}); err != nil {
+		t.Fatal(err)
+	}
+	claimed := create(t, s, st.ID, func(r *retune.CreateTrialRequest) { r.System = map[string]any{"who": "a"} })
+	fresh := create(t, s, st.ID, func(r *retune.CreateTrialRequest) {
+		r.System, r.Fixed = map[string]any{"who": "b", "n": 3}, map[string]any{"y": "z"}
+	})
+	for _, ft := range []retune.FrozenTrial{claimed, fresh} {
+		got := mustTrial(t, s, st.ID, ft.Number)
+		if !reflect.DeepEqual(got, ft) {
+			t.Errorf("CreateTrial returned\n%+v\nbut trial %d reads\n%+v", ft, ft.Number, got)
+		}
+	}
 }

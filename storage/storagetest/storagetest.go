@@ -78,6 +78,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"LateRevive", testLateRevive},
 		{"LateRecord", testLateRecord},
 		{"LateRefused", testLateRefused},
+		{"CreatedAsRead", testCreatedAsRead},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
