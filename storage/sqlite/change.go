@@ -54,14 +54,93 @@ func (s *Store) Changes(ctx context.Context, studyID int64, after int64, limit i
 
 // PruneChanges implements retune.ChangeStore.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE at < ?`, before.UnixNano())
+	// Each study's last change before the cutoff, found in a read transaction by binary
+	// search over its sequence (a study's changes are timed in sequence order), so that
+	// the write only deletes ranges of the primary key and no index on the time is kept
+	// up by every change.
+	type cut struct{ study, seq int64 }
+	var cuts []cut
+	limit := before.UnixNano()
+	err := s.read(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, `SELECT study_id, min(seq), max(seq) FROM changes GROUP BY study_id`)
 		if err != nil {
 			return fmt.Errorf("sqlite: prune changes: %w", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		type span struct{ study, lo, hi int64 }
+		var spans []span
+		for rows.Next() {
+			var sp span
+			if err := rows.Scan(&sp.study, &sp.lo, &sp.hi); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: prune changes: %w", err)
+			}
+			spans = append(spans, sp)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: prune changes: %w", err)
+		}
+		// at returns the first change at or after seq: its sequence and time.
+		at := func(study, seq int64) (int64, int64, error) {
+			var got, t int64
+			err := tx.QueryRowContext(ctx, `SELECT seq, at FROM changes WHERE study_id = ? AND seq >= ? ORDER BY seq LIMIT 1`, study, seq).Scan(&got, &t)
+			if err != nil {
+				return 0, 0, fmt.Errorf("sqlite: prune changes: %w", err)
+			}
+			return got, t, nil
+		}
+		for _, sp := range spans {
+			_, first, err := at(sp.study, sp.lo)
+			if err != nil {
+				return err
+			}
+			if first >= limit {
+				continue
+			}
+			_, last, err := at(sp.study, sp.hi)
+			if err != nil {
+				return err
+			}
+			if last < limit {
+				cuts = append(cuts, cut{sp.study, sp.hi})
+				continue
+			}
+			lo, hi := sp.lo, sp.hi // at(lo) < limit <= at(hi)
+			for hi-lo > 1 {
+				mid := lo + (hi-lo)/2
+				seq, t, err := at(sp.study, mid)
+				switch {
+				case err != nil:
+					return err
+				case seq >= hi: // a gap up to hi
+					hi = mid
+				case t < limit:
+					lo = seq
+				default:
+					hi = seq
+				}
+			}
+			cuts = append(cuts, cut{sp.study, lo})
+		}
+		return nil
+	})
+	if err != nil || len(cuts) == 0 {
+		return 0, err
+	}
+	var n int64
+	err = s.write(ctx, func(tx *txn) error {
+		for _, c := range cuts {
+			res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE study_id = ? AND seq <= ?`, c.study, c.seq)
+			if err != nil {
+				return fmt.Errorf("sqlite: prune changes: %w", err)
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
 	})
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -453,5 +454,48 @@ func testAgents(t *testing.T, open Opener) {
 	}
 	if err := as.RecordAgent(ctx, retune.AgentInfo{ID: "", Slots: 1}); !errors.Is(err, retune.ErrInvalid) {
 		t.Errorf("an agent without id = %v, want ErrInvalid", err)
+	}
+}
+
+// testPruneChangesPartly: pruning removes exactly the changes older than the cutoff, in
+// every study, and keeps the newer ones.
+func testPruneChangesPartly(t *testing.T, open Opener) {
+	ctx := ctxT(t)
+	s := open(t)
+	cs := s.(retune.ChangeStore)
+	a := newStudy(t, s, "prune-a", nil)
+	b := newStudy(t, s, "prune-b", nil)
+	for range 3 {
+		complete(t, s, a.ID, create(t, s, a.ID, nil), 1) // 2 changes each
+	}
+	create(t, s, b.ID, nil)
+	time.Sleep(50 * time.Millisecond) // change times have millisecond resolution on SQLite
+	cutoff := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	complete(t, s, a.ID, create(t, s, a.ID, nil), 2)
+	create(t, s, b.ID, nil)
+	n, err := cs.PruneChanges(ctx, cutoff)
+	if err != nil || n != 7 {
+		t.Fatalf("PruneChanges(cutoff) = %d, %v; want the 6 + 1 older changes", n, err)
+	}
+	for _, c := range []struct {
+		id    int64
+		seqs  []int64
+		study string
+	}{{a.ID, []int64{7, 8}, "a"}, {b.ID, []int64{2}, "b"}} {
+		got, _, err := cs.Changes(ctx, c.id, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []int64
+		for _, ch := range got {
+			seqs = append(seqs, ch.Seq)
+		}
+		if !slices.Equal(seqs, c.seqs) {
+			t.Errorf("study %s keeps changes %v, want %v", c.study, seqs, c.seqs)
+		}
+	}
+	if n, err := cs.PruneChanges(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("pruning again = %d, %v; want nothing", n, err)
 	}
 }

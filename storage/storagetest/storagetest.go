@@ -79,6 +79,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"LateRecord", testLateRecord},
 		{"LateRefused", testLateRefused},
 		{"CreatedAsRead", testCreatedAsRead},
+		{"PruneChangesPartly", testPruneChangesPartly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
