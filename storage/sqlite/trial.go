@@ -510,7 +510,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 	}
 	var ft retune.FrozenTrial
 	err = s.write(ctx, func(tx *txn) error {
-		f, err := fence(ctx, tx, req.Ref)
+		f, head, err := fenceFinish(ctx, tx, req.Ref)
 		if err != nil {
 			return err
 		}
@@ -522,9 +522,10 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if err := tx.QueryRowContext(ctx, `UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, req.Ref.StudyID).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
+		ended := nowNanos()
 		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
 			system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
-			req.State, p, string(enc.Values), value0, string(enc.Metrics), u, y, req.Reason, nowNanos(), seq, f.id)
+			req.State, p, string(enc.Values), value0, string(enc.Metrics), u, y, req.Reason, ended, seq, f.id)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
@@ -535,13 +536,107 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 				return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 			}
 		}
-		ft, err = loadTrial(ctx, tx, f.id)
+		// The finished trial as a read would return it, from what this write holds.
+		ft = head
+		ft.State, ft.Reason, ft.End = req.State, req.Reason, time.Unix(0, ended).UTC()
+		if ft.Values, err = codec.UnmarshalFloats(enc.Values); err != nil {
+			return err
+		}
+		if ft.Metrics, err = codec.UnmarshalMetrics(enc.Metrics); err != nil {
+			return err
+		}
+		if p != "{}" {
+			if ft.Params, ft.Distributions, err = retune.UnmarshalParams([]byte(p)); err != nil {
+				return fmt.Errorf("trial %d: %w", ft.Number, err)
+			}
+		}
+		if ft.UserAttrs, err = codec.UnmarshalAttrs([]byte(u)); err != nil {
+			return fmt.Errorf("trial %d: %w", ft.Number, err)
+		}
+		if ft.SystemAttrs, err = codec.UnmarshalAttrs([]byte(y)); err != nil {
+			return fmt.Errorf("trial %d: %w", ft.Number, err)
+		}
+		ft.Intermediate, err = intermediateOf(ctx, tx, f.id)
 		return err
 	})
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
 	return ft, nil
+}
+
+// qFenceFinish is qFence with the columns a finish leaves as they are.
+const qFenceFinish = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs,
+		t.kind, t.fixed, t.retry_of, t.lease_holder, t.lease_expires, t.started
+	FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`
+
+// fenceFinish is fence for Finish: it also returns the trial's columns that the finish
+// does not change (number, kind, fixed params, retry, lease, start), decoded.
+func fenceFinish(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, retune.FrozenTrial, error) {
+	var (
+		study                     string
+		id, epoch                 sql.NullInt64
+		state                     sql.NullInt16
+		f                         fenced
+		ft                        retune.FrozenTrial
+		fixed                     []byte
+		kind                      sql.NullInt16
+		holder                    sql.NullString
+		retryOf, expires, started sql.NullInt64
+	)
+	err := tx.QueryRowContext(ctx, qFenceFinish, ref.Number, ref.StudyID).Scan(&study, &id, &state, &epoch, &f.params, &f.user, &f.sys,
+		&kind, &fixed, &retryOf, &holder, &expires, &started)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return f, ft, fmt.Errorf("study id %d: %w", ref.StudyID, retune.ErrNotFound)
+	case err != nil:
+		return f, ft, fmt.Errorf("sqlite: read trial %d: %w", ref.Number, err)
+	case !id.Valid:
+		return f, ft, fmt.Errorf("trial %d of study %q: %w", ref.Number, study, retune.ErrNotFound)
+	}
+	f.id = id.Int64
+	if err := ref.Fence(study, retune.TrialState(state.Int16), epoch.Int64); err != nil {
+		return f, ft, err
+	}
+	ft.Number, ft.Kind, ft.Lease.Holder, ft.Lease.Epoch, ft.RetryOf = ref.Number, retune.TrialKind(kind.Int16), holder.String, epoch.Int64, -1
+	if retryOf.Valid {
+		ft.RetryOf = int(retryOf.Int64)
+	}
+	ft.Lease.Expires, ft.Start = fromNanos(expires), fromNanos(started)
+	if ft.Fixed, err = codec.UnmarshalFixed(fixed); err != nil {
+		return f, ft, fmt.Errorf("stored trial %d: %w", ref.Number, err)
+	}
+	return f, ft, nil
+}
+
+// intermediateOf reads a trial's intermediate values (nil when it has none), as
+// queryTrials does.
+func intermediateOf(ctx context.Context, tx *txn, id int64) (map[int64][]float64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT step, vals FROM intermediate WHERE trial_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+	}
+	defer rows.Close()
+	var out map[int64][]float64
+	for rows.Next() {
+		var step int64
+		var vals []byte
+		if err := rows.Scan(&step, &vals); err != nil {
+			return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+		}
+		v, err := codec.UnmarshalFloats(vals)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", step, err)
+		}
+		if out == nil {
+			out = map[int64][]float64{}
+		}
+		out[step] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+	}
+	return out, nil
 }
 
 // FinishLate implements retune.LateFinisher: the late-tell rule (see retune's late.go)

@@ -265,3 +265,41 @@ func testCreatedAsRead(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// testFinishedAsRead: the trial Finish returns is the trial a read returns (a storage may
+// build it from what the write holds), with params, attributes, metrics and steps.
+func testFinishedAsRead(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxT(t)
+	st := newStudy(t, s, "finished", nil)
+	if _, err := s.Enqueue(ctx, retune.EnqueueRequest{StudyID: st.ID, Params: []map[string]any{{"x": 0.5}}}); err != nil {
+		t.Fatal(err)
+	}
+	a := create(t, s, st.ID, func(r *retune.CreateTrialRequest) { r.System = map[string]any{"who": "a"} })
+	if err := s.Update(ctx, retune.TrialUpdate{Ref: ref(st.ID, a), Params: map[string]any{"x": 0.5},
+		Distributions: map[string]retune.Distribution{"x": retune.FloatDistribution{Low: 0, High: 1}}, UserAttrs: map[string]any{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Report(ctx, ref(st.ID, a), 2, []float64{0.75}); err != nil {
+		t.Fatal(err)
+	}
+	b := create(t, s, st.ID, nil)
+	for _, c := range []struct {
+		ft  retune.FrozenTrial
+		req retune.FinishRequest
+	}{
+		{a, retune.FinishRequest{Ref: ref(st.ID, a), State: retune.TrialComplete, Values: []float64{0.25}, Metrics: map[string]float64{"acc": 0.9},
+			Params: map[string]any{"n": int64(3)}, Distributions: map[string]retune.Distribution{"n": retune.IntDistribution{Low: 1, High: 5, Step: 1}},
+			UserAttrs: map[string]any{"k": nil, "z": 1.5}, SystemAttrs: map[string]any{"s": true}}},
+		{b, retune.FinishRequest{Ref: ref(st.ID, b), State: retune.TrialFail, Reason: "boom", Interrupted: true}},
+	} {
+		got, err := s.Finish(ctx, c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := mustTrial(t, s, st.ID, c.ft.Number)
+		if !reflect.DeepEqual(got, read) {
+			t.Errorf("Finish returned\n%+v\nbut trial %d reads\n%+v", got, c.ft.Number, read)
+		}
+	}
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"LateRecord", testLateRecord},
 		{"LateRefused", testLateRefused},
 		{"CreatedAsRead", testCreatedAsRead},
+		{"FinishedAsRead", testFinishedAsRead},
 		{"PruneChangesPartly", testPruneChangesPartly},
 	}
 	for _, tt := range tests {
