@@ -46,7 +46,10 @@ type ChangeStore interface {
 	// the first change returned is not after+1 (or none is returned while head > after),
 	// the caller has missed some and must read the study's state afresh.
 	Changes(ctx context.Context, studyID int64, after int64, limit int) (changes []Change, head int64, err error)
-	// PruneChanges deletes the changes made before before and returns how many.
+	// PruneChanges deletes the changes made before before and returns how many. A storage
+	// may take a study's changes as timed in sequence order (SQLite cuts each study's log
+	// at its last change before the time): should the clock step back, a few changes around
+	// the step may go a little early or stay a little long.
 	PruneChanges(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -603,8 +603,9 @@ class Client:
         model: Optional[str] = None,
     ) -> Study:
         """Creates the study, or resumes it when it exists. Resuming checks that what is
-        given (directions, sampler and pruner options) agrees with what is stored, and
-        raises ConflictError naming the difference otherwise. Creating needs an admin token.
+        given (directions, sampler and pruner options, seed, budget) agrees with what is
+        stored, and raises ConflictError naming the difference otherwise. Creating needs an
+        admin token.
 
         ``sampler``/``pruner`` are a name ("tpe") or a spec ({"name": "tpe",
         "startup_trials": 5}); ``budget`` caps the study's trials; ``params`` declares a
@@ -629,6 +630,11 @@ class Client:
                 raise ConflictError(f"study {name!r} has directions {st.directions}, not {dirs}", 409)
             _check_spec("sampler", s_spec, st.sampler)
             _check_spec("pruner", p_spec, st.pruner)
+            if seed is not None and str(st._info.get("seed")) != str(int(seed)):
+                raise ConflictError(f"study {name!r} has seed {st._info.get('seed')}, not {seed}", 409)
+            stored_budget = (st._info.get("budget") or {}).get("trials")
+            if budget is not None and stored_budget != int(budget):
+                raise ConflictError(f"study {name!r} has a budget of {stored_budget or 'no limit'} trials, not {budget} (retune run --replace changes it)", 409)
             return st
         definition: Dict[str, Any] = {
             "name": name,

@@ -22,6 +22,11 @@ def test_create_resume_and_errors(client, name, url, run_token):
         client.study(name, sampler={"name": "tpe", "startup_trials": 7})
     with pytest.raises(retune.ConflictError, match="directions"):
         client.study(name, direction="minimize")
+    with pytest.raises(retune.ConflictError, match="budget of 4"):
+        client.study(name, budget=5)
+    with pytest.raises(retune.ConflictError, match="seed 5"):
+        client.study(name, seed=6)
+    assert client.study(name, seed=5, budget=4).name == name
     with pytest.raises(retune.NotFoundError) as e:
         client.load_study(name + "-missing")
     assert e.value.status == 404 and name + "-missing" in e.value.detail
