@@ -101,15 +101,16 @@ func Step(x float64) ParamOption { return ParamOption{step: x} }
 // conflicting redefinition or a sampler failure is kept (Err), the method returns the zero
 // value, and the trial ends FAIL with that reason. A Trial is safe for concurrent use.
 type Trial struct {
-	study  *Study
-	ref    TrialRef
-	kind   TrialKind
-	fixed  map[string]any
-	req    *SampleRequest // snapshot taken when the trial started
-	rel    map[string]any // Relative's proposals
-	start  time.Time
-	holder string
-	lease  Lease // as the trial was claimed (or reopened)
+	study   *Study
+	ref     TrialRef
+	kind    TrialKind
+	fixed   map[string]any
+	req     *SampleRequest // snapshot taken when the trial started
+	scratch *SampleRequest // reused for each param's Independent call (see suggest)
+	rel     map[string]any // Relative's proposals
+	start   time.Time
+	holder  string
+	lease   Lease // as the trial was claimed (or reopened)
 
 	mu          sync.Mutex
 	params      map[string]any
@@ -305,10 +306,14 @@ func (t *Trial) suggest(name string, d Distribution) (any, bool) {
 			}
 			t.req = sreq
 		}
-		req := *t.req
+		if t.scratch == nil { // one request per trial, refilled for each param: no copy escapes per call
+			t.scratch = new(SampleRequest)
+		}
+		req := t.scratch
+		*req = *t.req
 		req.Trial = FrozenTrial{Number: t.ref.Number, Kind: t.kind, State: TrialRunning, Params: t.params, Distributions: t.dists, RetryOf: -1}
 		req.Rand = paramRand(t.study.rec.Seed, t.ref.Number, name)
-		sv, err := t.study.sampler.Independent(context.Background(), &req, name, d)
+		sv, err := t.study.sampler.Independent(context.Background(), req, name, d)
 		if err != nil {
 			t.failLocked(fmt.Errorf("sample param %q: %w", name, err))
 			return nil, false
