@@ -436,8 +436,10 @@ func BenchmarkServeReplicasPostgres(b *testing.B) {
 // TestReplicasKill9Postgres: 3 `retune serve` processes on PostgreSQL, 24 clients, a
 // budget of 500; one replica is killed with SIGKILL after 200 tells, and its clients go
 // on through the others with their Idempotency-Keys. The study ends with exactly 500
-// COMPLETE trials, dense numbers and none RUNNING (asks the dead replica created but
-// never answered end FAIL "lease expired": interruptions, which give their places back).
+// COMPLETE search trials, dense numbers and none RUNNING (asks the dead replica created but
+// never answered end FAIL "lease expired": interruptions, which give their places back), and
+// every tell is answered: a tell that waited out the dead replica's hold on its key past its
+// trial's lease, after the place went to another trial, is kept as a late record.
 func TestReplicasKill9Postgres(t *testing.T) {
 	t.Parallel()
 	dsn := os.Getenv("RETUNE_TEST_POSTGRES")
@@ -557,7 +559,18 @@ func replicaRun(b testing.TB, bin, dsn string, kill bool) {
 	}
 	states := map[retune.TrialState]int{}
 	dense := true
+	late := 0 // results told after their trial's lease expired and its place was taken (late.go)
 	for i, t := range ts {
+		if of, ok := t.LateOf(); ok {
+			late++
+			if of < 0 || of >= len(ts) || !ts[of].Interrupted() || t.State != retune.TrialComplete {
+				b.Errorf("late record %d (%s) of trial %d: want a COMPLETE result of an interrupted trial", t.Number, t.State, of)
+			}
+			if t.Number != i {
+				dense = false
+			}
+			continue
+		}
 		states[t.State]++
 		if t.State != retune.TrialComplete {
 			b.Logf("trial %d: %s %s", t.Number, t.State, t.Reason)
@@ -569,11 +582,14 @@ func replicaRun(b testing.TB, bin, dsn string, kill bool) {
 			dense = false
 		}
 	}
-	b.Logf("study %s: %d tells answered 200, %d tells refused, %d trials stored, by state %v, numbers dense %v, last tell at %.1fs (%.0f trials/s), all clients done at %.1fs; loadavg start %s end %s",
-		id, told.Load(), failedTells.Load(), len(ts), states, dense, time.Duration(lastTell.Load()).Seconds(),
+	b.Logf("study %s: %d tells answered 200, %d tells refused, %d trials stored, by state %v and %d late records, numbers dense %v, last tell at %.1fs (%.0f trials/s), all clients done at %.1fs; loadavg start %s end %s",
+		id, told.Load(), failedTells.Load(), len(ts), states, late, dense, time.Duration(lastTell.Load()).Seconds(),
 		float64(told.Load())/time.Duration(lastTell.Load()).Seconds(), elapsed.Seconds(), la, loadavg(b))
-	if states[retune.TrialComplete] != budget || states[retune.TrialRunning] != 0 || !dense || told.Load() != budget {
-		b.Errorf("want %d complete, none running, dense numbers, %d tells", budget, budget)
+	// Every tell is answered 200: budget outcomes, plus late records for tells that arrived
+	// after their trial's lease expired (a tell stuck behind a killed replica's key lock)
+	// and its place went to another trial.
+	if states[retune.TrialComplete] != budget || states[retune.TrialRunning] != 0 || !dense || told.Load() != int64(budget+late) || failedTells.Load() != 0 {
+		b.Errorf("want %d complete search trials, none running, dense numbers, every tell answered (%d + %d late)", budget, budget, late)
 	}
 	for _, p := range procs {
 		p.Process.Kill()
