@@ -119,18 +119,7 @@ func TestTellRemote(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStudy(t, retune.Config{Metrics: []string{"loss"}})
-	ask := func() (int, int64) {
-		t.Helper()
-		tr, err := s.Ask(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.Float("x", 0, 1)
-		if err := tr.Detach(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return tr.Number(), tr.Lease().Epoch
-	}
+	ask := func() (int, int64) { return askDetached(t, s) }
 	n, ep := ask()
 	ft, err := s.TellRemote(ctx, n, ep, retune.TrialComplete, []float64{0.5}, map[string]float64{"acc": 0.9}, nil)
 	if err != nil || ft.State != retune.TrialComplete || ft.Values[0] != 0.5 || ft.Metrics["acc"] != 0.9 || ft.Params["x"] == nil {
@@ -155,6 +144,22 @@ func TestTellRemote(t *testing.T) {
 	}
 }
 
+// askDetached asks a trial of s, draws x and detaches it, as a service does between
+// requests; it returns the trial's number and lease epoch.
+func askDetached(t *testing.T, s *retune.Study) (int, int64) {
+	t.Helper()
+	ctx := context.Background()
+	tr, err := s.Ask(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Float("x", 0, 1)
+	if err := tr.Detach(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tr.Number(), tr.Lease().Epoch
+}
+
 // TestLateTell: a tell whose lease expired while the trainer ran on is not lost. Before its
 // re-run starts it revives the trial (which the study then reads as COMPLETE, once); after,
 // it is kept as a late record that no best or sampler sees.
@@ -162,18 +167,7 @@ func TestLateTell(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStudy(t, retune.Config{Name: "late", Budget: retune.Budget{Trials: 4, Retries: 1}, LeaseTTL: 20 * time.Millisecond})
-	ask := func() (int, int64) {
-		t.Helper()
-		tr, err := s.Ask(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.Float("x", 0, 1)
-		if err := tr.Detach(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return tr.Number(), tr.Lease().Epoch
-	}
+	ask := func() (int, int64) { return askDetached(t, s) }
 	expire := func(n int) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)

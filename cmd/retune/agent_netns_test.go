@@ -44,12 +44,8 @@ budget: {trials: 30}
 			t.Fatalf("agent %d in namespace %s: %v\n%s", i, names[i], err, outs[i].String())
 		}
 	}
-	ts, err := a.store.Trials(context.Background(), a.study.Record().ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := 0
-	for i, tr := range ts {
+	for i, tr := range a.trials(t) {
 		switch {
 		case tr.Number != i:
 			t.Errorf("trial %d has number %d: numbers must be dense", i, tr.Number)

@@ -200,15 +200,11 @@ sampler: {name: random}
 budget: {trials: 60}
 `
 	a := newAgentSetup(t, body, "--lease-ttl", "2s")
-	store, study, b := a.store, a.study, a.serve
+	b := a.serve
 	agents, outs := a.startAgents(t, 3, nil, "--server", a.base)
 	complete := func() int {
-		ts, err := store.Trials(context.Background(), study.Record().ID)
-		if err != nil {
-			t.Fatal(err)
-		}
 		n := 0
-		for _, tr := range ts {
+		for _, tr := range a.trials(t) {
 			if tr.State == retune.TrialComplete {
 				n++
 			}
@@ -223,12 +219,8 @@ budget: {trials: 60}
 			t.Fatalf("agent %d: %v\n%s", i+1, err, outs[i+1].String())
 		}
 	}
-	ts, err := store.Trials(context.Background(), study.Record().ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	done, expired := 0, 0
-	for i, tr := range ts {
+	for i, tr := range a.trials(t) {
 		switch {
 		case tr.Number != i:
 			t.Errorf("trial %d has number %d: numbers must be dense", i, tr.Number)
@@ -331,6 +323,16 @@ func (a *agentSetup) startAgents(t *testing.T, n int, wrap func(i int, argv []st
 	return agents, outs
 }
 
+// trials reads every trial of the setup's study.
+func (a *agentSetup) trials(t *testing.T) []retune.FrozenTrial {
+	t.Helper()
+	ts, err := a.store.Trials(context.Background(), a.study.Record().ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
 // newAgentSetup sets up body's study and serves it with serveArgs added to retune serve's.
 func newAgentSetup(t *testing.T, body string, serveArgs ...string) *agentSetup {
 	t.Helper()
@@ -385,13 +387,7 @@ budget: {trials: 60, retries: 1}
 		t.Fatal(err)
 	}
 	agents, outs := a.startAgents(t, 3, nil, "--server", "http://"+addr, "--lease", "1s")
-	trials := func() []retune.FrozenTrial {
-		ts, err := store.Trials(context.Background(), study.Record().ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ts
-	}
+	trials := func() []retune.FrozenTrial { return a.trials(t) }
 	count := func(state retune.TrialState) int {
 		n := 0
 		for _, tr := range trials() {

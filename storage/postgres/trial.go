@@ -505,6 +505,16 @@ func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retun
 			ft, err = s.lateOutcome(ctx, ref)
 			return err
 		})
+		// commit sends b with the study's new finish counter, then commits, reading back
+		// trial row id as the answer.
+		commit := func(b *pgx.Batch, seq, id int64) error {
+			b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, ref.StudyID, seq)
+			if err := p.conn.SendBatch(ctx, b).Close(); err != nil {
+				return dbErr(what, err)
+			}
+			return p.CommitWith(ctx, func(r pgx.Row) (err error) { ft, err = scanTrial(r); return err },
+				`SELECT `+trialCols+` FROM trials t WHERE t.id = $1`, id)
+		}
 		b := &pgx.Batch{}
 		b.Queue(`SELECT name, budget_trials, search_started, next_number FROM studies WHERE id = $1 FOR NO KEY UPDATE`, ref.StudyID)
 		b.Queue(`SELECT finish_seq FROM study_finish WHERE study_id = $1 FOR NO KEY UPDATE`, ref.StudyID)
@@ -595,12 +605,7 @@ func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retun
 			if search {
 				b.Queue(`UPDATE studies SET search_started = search_started + 1 WHERE id = $1`, ref.StudyID)
 			}
-			b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, ref.StudyID, seq)
-			if err := p.conn.SendBatch(ctx, b).Close(); err != nil {
-				return dbErr(what, err)
-			}
-			return p.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err },
-				`SELECT `+trialCols+` FROM trials t WHERE t.id = $1`, id)
+			return commit(b, seq, id)
 		}
 		// Record the result as a trial of its own, outside the budget.
 		enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late_of", ref.Number)
@@ -625,12 +630,7 @@ func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retun
 			user_attrs = $6, finish_seq = $7 WHERE t.id = $1`,
 			newID, int16(req.State), vals, string(enc.Metrics), []byte(req.Reason), newUser, seq)
 		b.Queue(`UPDATE studies SET next_number = next_number + 1 WHERE id = $1`, ref.StudyID)
-		b.Queue(`UPDATE study_finish SET finish_seq = $2 WHERE study_id = $1`, ref.StudyID, seq)
-		if err := p.conn.SendBatch(ctx, b).Close(); err != nil {
-			return dbErr(what, err)
-		}
-		return p.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err },
-			`SELECT `+trialCols+` FROM trials t WHERE t.id = $1`, newID)
+		return commit(b, seq, newID)
 	})
 	return ft, err
 }
