@@ -12,9 +12,10 @@ import (
 
 // memService holds the memory storage's API tokens and idempotency keys.
 type memService struct {
-	mu     sync.Mutex
-	tokens []Token // by ID: tokens[i].ID == i+1
-	keys   map[string]*memKey
+	mu       sync.Mutex
+	tokens   []Token // by ID: tokens[i].ID == i+1
+	keys     map[string]*memKey
+	sessions map[string]Session // by string(Hash)
 }
 
 type memKey struct {
@@ -28,7 +29,86 @@ type memKey struct {
 var (
 	_ TokenStore       = (*memStore)(nil)
 	_ IdempotencyStore = (*memStore)(nil)
+	_ SessionStore     = (*memStore)(nil)
 )
+
+// CreateSession implements SessionStore.
+func (m *memStore) CreateSession(_ context.Context, s Session) (Session, error) {
+	if err := s.Validate(); err != nil {
+		return Session{}, err
+	}
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	now := memNow()
+	for k, v := range sv.sessions {
+		if !v.Expires.After(now) {
+			delete(sv.sessions, k)
+		}
+	}
+	if s.TokenID > int64(len(sv.tokens)) {
+		return Session{}, fmt.Errorf("session for token %d: %w", s.TokenID, ErrNotFound)
+	}
+	if _, ok := sv.sessions[string(s.Hash)]; ok {
+		return Session{}, fmt.Errorf("session exists: %w", ErrConflict)
+	}
+	if sv.sessions == nil {
+		sv.sessions = make(map[string]Session)
+	}
+	s.Hash, s.Expires, s.Created = slices.Clone(s.Hash), s.Expires.UTC(), now
+	sv.sessions[string(s.Hash)] = s
+	return s, nil
+}
+
+// liveSession returns the session or ticket with that hash while it and its token are
+// valid. sv.mu is held.
+func (sv *memService) liveSession(hash []byte, login bool) (Session, bool) {
+	s, ok := sv.sessions[string(hash)]
+	now := memNow()
+	if !ok || s.Login != login || !s.Expires.After(now) {
+		return Session{}, false
+	}
+	t := sv.tokens[s.TokenID-1]
+	if !t.Revoked.IsZero() || !t.Expires.IsZero() && !t.Expires.After(now) {
+		return Session{}, false
+	}
+	s.Hash = slices.Clone(s.Hash)
+	return s, true
+}
+
+// Session implements SessionStore.
+func (m *memStore) Session(_ context.Context, hash []byte) (Session, error) {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	s, ok := sv.liveSession(hash, false)
+	if !ok {
+		return Session{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	return s, nil
+}
+
+// TakeSession implements SessionStore.
+func (m *memStore) TakeSession(_ context.Context, hash []byte) (Session, error) {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	s, ok := sv.liveSession(hash, true)
+	if !ok {
+		return Session{}, fmt.Errorf("login ticket: %w", ErrNotFound)
+	}
+	delete(sv.sessions, string(hash))
+	return s, nil
+}
+
+// DeleteSession implements SessionStore.
+func (m *memStore) DeleteSession(_ context.Context, hash []byte) error {
+	sv := &m.service
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	delete(sv.sessions, string(hash))
+	return nil
+}
 
 // CreateToken implements TokenStore.
 func (m *memStore) CreateToken(_ context.Context, tok Token) (Token, error) {

@@ -65,7 +65,7 @@ func TestMigrateFresh(t *testing.T) {
 	wantVersions(t, versions(t, dsn, schema), len(knownMigrations()))
 	var tables []string
 	queryRow(t, dsn, `SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = $1`, []any{&tables}, schema)
-	want := []string{"agents", "champions", "changes", "decisions", "deliveries", "delivery_attempts", "enqueue_keys", "event_seq", "events", "idempotency_keys", "leaders", "notifiers", "schema_migrations", "studies", "study_changes", "study_finish", "tokens", "trial_intermediate", "trial_logs", "trials", "triggers"}
+	want := []string{"agents", "champions", "changes", "decisions", "deliveries", "delivery_attempts", "enqueue_keys", "event_seq", "events", "idempotency_keys", "leaders", "notifiers", "schema_migrations", "sessions", "studies", "study_changes", "study_finish", "tokens", "trial_intermediate", "trial_logs", "trials", "triggers"}
 	if strings.Join(tables, " ") != strings.Join(want, " ") {
 		t.Errorf("schema %s has tables %v, want %v", schema, tables, want)
 	}

@@ -236,3 +236,105 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, key, owner string) er
 		return nil
 	})
 }
+
+// Dashboard sessions (migration 16). Each operation is one statement; times come from
+// the database clock.
+
+var _ retune.SessionStore = (*Store)(nil)
+
+const sessionCols = `hash, token, csrf, login, expires_at, created_at`
+
+func scanSession(row pgx.Row) (retune.Session, error) {
+	var out retune.Session
+	if err := row.Scan(&out.Hash, &out.TokenID, &out.CSRF, &out.Login, &out.Expires, &out.Created); err != nil {
+		return out, err
+	}
+	out.Expires, out.Created = out.Expires.UTC(), out.Created.UTC()
+	return out, nil
+}
+
+// CreateSession implements retune.SessionStore. It is not run again after a reply that
+// may have been lost (a second insert would find its own row and call it a conflict): the
+// caller sees the error and logs in again.
+func (s *Store) CreateSession(ctx context.Context, sess retune.Session) (out retune.Session, err error) {
+	if err := sess.Validate(); err != nil {
+		return retune.Session{}, err
+	}
+	const what = "create session"
+	err = s.retryUnsent(ctx, func(ctx context.Context) error {
+		var inserted, tokenFound bool
+		err := s.pool.QueryRow(ctx, `WITH purge AS (DELETE FROM sessions WHERE expires_at <= clock_timestamp()),
+			ins AS (INSERT INTO sessions (`+sessionCols+`)
+				SELECT $1, id, $2, $3, $4, clock_timestamp() FROM tokens WHERE id = $5
+				ON CONFLICT (hash) DO NOTHING RETURNING `+sessionCols+`)
+			SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM tokens WHERE id = $5)`,
+			sess.Hash, sess.CSRF, sess.Login, sess.Expires, sess.TokenID).Scan(&inserted, &tokenFound)
+		switch {
+		case err != nil:
+			return dbErr(what, err)
+		case !tokenFound:
+			return fmt.Errorf("session for token %d: %w", sess.TokenID, retune.ErrNotFound)
+		case !inserted:
+			return fmt.Errorf("session exists: %w", retune.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return retune.Session{}, err
+	}
+	// The stored row, with the database's times.
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		out, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE hash = $1`, sess.Hash))
+		if err != nil {
+			return dbErr(what, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// liveWhere selects a session or login ticket ($2) by hash ($1) while it and its token
+// are valid.
+const liveWhere = `hash = $1 AND login = $2 AND expires_at > clock_timestamp() AND EXISTS (SELECT 1 FROM tokens t
+	WHERE t.id = sessions.token AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > clock_timestamp()))`
+
+// Session implements retune.SessionStore.
+func (s *Store) Session(ctx context.Context, hash []byte) (out retune.Session, err error) {
+	err = s.retry(ctx, func(ctx context.Context) (err error) {
+		out, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+liveWhere, hash, false))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("session: %w", retune.ErrNotFound)
+		}
+		if err != nil {
+			return dbErr("read session", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TakeSession implements retune.SessionStore: one DELETE … RETURNING, so of two takes one
+// gets the row; it is not run again after a lost reply (the ticket may be gone).
+func (s *Store) TakeSession(ctx context.Context, hash []byte) (out retune.Session, err error) {
+	err = s.retryUnsent(ctx, func(ctx context.Context) (err error) {
+		out, err = scanSession(s.pool.QueryRow(ctx, `DELETE FROM sessions WHERE `+liveWhere+` RETURNING `+sessionCols, hash, true))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("login ticket: %w", retune.ErrNotFound)
+		}
+		if err != nil {
+			return dbErr("take login ticket", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteSession implements retune.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	return s.retry(ctx, func(ctx context.Context) error {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+			return dbErr("delete session", err)
+		}
+		return nil
+	})
+}

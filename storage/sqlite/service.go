@@ -206,3 +206,111 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, key, owner string) er
 	}
 	return nil
 }
+
+// Dashboard sessions (migration 16).
+
+var _ retune.SessionStore = (*Store)(nil)
+
+// CreateSession implements retune.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, sess retune.Session) (retune.Session, error) {
+	if err := sess.Validate(); err != nil {
+		return retune.Session{}, err
+	}
+	var found bool
+	now := nowNanos()
+	err := s.write(ctx, func(tx *txn) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires <= ?`, now); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, token, csrf, login, expires, created)
+			SELECT ?, id, ?, ?, ?, ? FROM tokens WHERE id = ?`,
+			sess.Hash, sess.CSRF, sess.Login, sess.Expires.UnixNano(), now, sess.TokenID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		found = n > 0
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return retune.Session{}, fmt.Errorf("session exists: %w", retune.ErrConflict)
+	}
+	if err != nil {
+		return retune.Session{}, fmt.Errorf("sqlite: create session: %w", err)
+	}
+	if !found {
+		return retune.Session{}, fmt.Errorf("session for token %d: %w", sess.TokenID, retune.ErrNotFound)
+	}
+	sess.Hash = append([]byte(nil), sess.Hash...)
+	sess.Expires, sess.Created = time.Unix(0, sess.Expires.UnixNano()).UTC(), time.Unix(0, now).UTC()
+	return sess, nil
+}
+
+// liveSession selects a session or login ticket by hash while it and its token are valid
+// (parameters: hash, login, now, now).
+const liveSession = `SELECT s.hash, s.token, s.csrf, s.login, s.expires, s.created FROM sessions s JOIN tokens t ON t.id = s.token
+	WHERE s.hash = ? AND s.login = ? AND s.expires > ? AND t.revoked IS NULL AND (t.expires IS NULL OR t.expires > ?)`
+
+func scanSession(sc interface{ Scan(...any) error }) (retune.Session, error) {
+	var (
+		out              retune.Session
+		expires, created int64
+	)
+	if err := sc.Scan(&out.Hash, &out.TokenID, &out.CSRF, &out.Login, &expires, &created); err != nil {
+		return out, err
+	}
+	out.Expires, out.Created = time.Unix(0, expires).UTC(), time.Unix(0, created).UTC()
+	return out, nil
+}
+
+// Session implements retune.SessionStore.
+func (s *Store) Session(ctx context.Context, hash []byte) (retune.Session, error) {
+	var out retune.Session
+	err := s.read(ctx, func(tx *txn) error {
+		now := nowNanos()
+		var err error
+		out, err = scanSession(tx.QueryRowContext(ctx, liveSession, hash, false, now, now))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return retune.Session{}, fmt.Errorf("session: %w", retune.ErrNotFound)
+	}
+	if err != nil {
+		return retune.Session{}, fmt.Errorf("sqlite: session: %w", err)
+	}
+	return out, nil
+}
+
+// TakeSession implements retune.SessionStore: the read and the delete are one write
+// transaction, so of two takes one finds the ticket.
+func (s *Store) TakeSession(ctx context.Context, hash []byte) (retune.Session, error) {
+	var out retune.Session
+	err := s.write(ctx, func(tx *txn) error {
+		now := nowNanos()
+		var err error
+		if out, err = scanSession(tx.QueryRowContext(ctx, liveSession, hash, true, now, now)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return retune.Session{}, fmt.Errorf("login ticket: %w", retune.ErrNotFound)
+	}
+	if err != nil {
+		return retune.Session{}, fmt.Errorf("sqlite: take login ticket: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSession implements retune.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	err := s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete session: %w", err)
+	}
+	return nil
+}

@@ -193,3 +193,144 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// testSessions: sessions and login tickets round-trip by hash on every handle; a ticket
+// is taken once (of concurrent takes one wins) and is no session; expiry, logout and the
+// token's revocation or expiry end them; bad sessions are refused.
+func testSessions(t *testing.T, open Opener) {
+	s1, s2 := open(t), open(t)
+	ss, other := sessionStore(t, s1), sessionStore(t, s2)
+	ts := tokenStore(t, s1)
+	ctx := ctxT(t)
+	tok, err := ts.CreateToken(ctx, retune.Token{Name: "web", Hash: hash("web"), Scope: "read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	sess, err := ss.CreateSession(ctx, retune.Session{Hash: hash("s1"), TokenID: tok.ID, CSRF: "c1", Expires: later})
+	if err != nil || sess.Created.IsZero() || sess.Created.Location() != time.UTC || !sess.Expires.Equal(later) {
+		t.Fatalf("CreateSession = %+v, %v, want a UTC creation time and the expiry", sess, err)
+	}
+	got, err := other.Session(ctx, hash("s1"))
+	if err != nil || got.TokenID != tok.ID || got.CSRF != "c1" || got.Login || !got.Expires.Equal(later) || string(got.Hash) != string(hash("s1")) {
+		t.Errorf("Session = %+v, %v, want %+v", got, err, sess)
+	}
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("s1"), TokenID: tok.ID, CSRF: "c2", Expires: later}); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("CreateSession(taken hash) = %v, want ErrConflict", err)
+	}
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("s9"), TokenID: tok.ID + 100, CSRF: "c", Expires: later}); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("CreateSession(missing token) = %v, want ErrNotFound", err)
+	}
+	if _, err := ss.TakeSession(ctx, hash("s1")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("TakeSession(a session, not a ticket) = %v, want ErrNotFound", err)
+	}
+
+	// A login ticket: no session until taken, taken once.
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("t1"), TokenID: tok.ID, CSRF: "c", Login: true, Expires: later}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Session(ctx, hash("t1")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Session(a login ticket) = %v, want ErrNotFound", err)
+	}
+	var wins, losses int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, h := range []retune.SessionStore{ss, other, ss, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := h.TakeSession(ctx, hash("t1"))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && got.Login && got.TokenID == tok.ID:
+				wins++
+			case errors.Is(err, retune.ErrNotFound):
+				losses++
+			default:
+				t.Errorf("TakeSession = %+v, %v", got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 || losses != 3 {
+		t.Errorf("concurrent TakeSession: %d won, %d found none; want 1 and 3", wins, losses)
+	}
+
+	// Expired sessions and tickets are not found.
+	past := time.Now().Add(-time.Minute)
+	for _, login := range []bool{false, true} {
+		h := hash(fmt.Sprint("old", login))
+		if _, err := ss.CreateSession(ctx, retune.Session{Hash: h, TokenID: tok.ID, CSRF: "c", Login: login, Expires: past}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Session(ctx, h); !errors.Is(err, retune.ErrNotFound) {
+			t.Errorf("Session(expired, login %v) = %v, want ErrNotFound", login, err)
+		}
+		if _, err := other.TakeSession(ctx, h); !errors.Is(err, retune.ErrNotFound) {
+			t.Errorf("TakeSession(expired, login %v) = %v, want ErrNotFound", login, err)
+		}
+	}
+
+	// Logout ends one session; deleting twice is no error.
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("s2"), TokenID: tok.ID, CSRF: "c", Expires: later}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := other.DeleteSession(ctx, hash("s2")); err != nil {
+			t.Fatalf("DeleteSession = %v", err)
+		}
+	}
+	if _, err := ss.Session(ctx, hash("s2")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Session(after logout) = %v, want ErrNotFound", err)
+	}
+	if _, err := ss.Session(ctx, hash("s1")); err != nil {
+		t.Errorf("Session(s1, after another's logout) = %v", err)
+	}
+
+	// Revoking the token ends its sessions and tickets, on every handle.
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("t2"), TokenID: tok.ID, CSRF: "c", Login: true, Expires: later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokenStore(t, s2).RevokeToken(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Session(ctx, hash("s1")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Session(token revoked) = %v, want ErrNotFound", err)
+	}
+	if _, err := other.TakeSession(ctx, hash("t2")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("TakeSession(token revoked) = %v, want ErrNotFound", err)
+	}
+
+	// So does the token's expiry.
+	short, err := ts.CreateToken(ctx, retune.Token{Name: "short", Hash: hash("short"), Scope: "admin", Expires: past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.CreateSession(ctx, retune.Session{Hash: hash("s3"), TokenID: short.ID, CSRF: "c", Expires: later}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Session(ctx, hash("s3")); !errors.Is(err, retune.ErrNotFound) {
+		t.Errorf("Session(token expired) = %v, want ErrNotFound", err)
+	}
+
+	for _, bad := range []retune.Session{
+		{Hash: []byte("short"), TokenID: tok.ID, CSRF: "c", Expires: later},
+		{Hash: hash("b"), TokenID: 0, CSRF: "c", Expires: later},
+		{Hash: hash("b"), TokenID: tok.ID, CSRF: "", Expires: later},
+		{Hash: hash("b"), TokenID: tok.ID, CSRF: "c"},
+	} {
+		if _, err := ss.CreateSession(ctx, bad); !errors.Is(err, retune.ErrInvalid) {
+			t.Errorf("CreateSession(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func sessionStore(t *testing.T, s retune.Storage) retune.SessionStore {
+	t.Helper()
+	ss, ok := s.(retune.SessionStore)
+	if !ok {
+		t.Fatalf("%T does not implement retune.SessionStore", s)
+	}
+	return ss
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"FindEvents", testFindEvents},
 		{"Tokens", testTokens},
 		{"Idempotency", testIdempotency},
+		{"Sessions", testSessions},
 		{"Constraints", testConstraints},
 		{"ConstraintsSummary", testConstraintsSummary},
 		{"Changes", testChanges},
