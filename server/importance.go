@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -50,25 +51,35 @@ func (s *Server) importanceOf(c *call) (int, any, error) {
 	if method != "fanova" && method != "ped-anova" {
 		return 0, nil, &fieldError{Field: "method", Msg: fmt.Sprintf("%q is no method", method), Valid: "fanova or ped-anova", Status: 400}
 	}
-	ctx := c.r.Context()
-	rec, err := s.store.Study(ctx, c.r.PathValue("study"))
+	rec, err := s.store.Study(c.r.Context(), c.r.PathValue("study"))
 	if err != nil {
 		return 0, nil, err
 	}
-	idx, name, err := importance.Objective(rec, q["objective"])
+	res, err := s.importanceFor(c.r.Context(), rec, method, q["objective"])
 	if err != nil {
-		return 0, nil, &fieldError{Field: "objective", Msg: strings.TrimPrefix(err.Error(), retune.ErrInvalid.Error()+": "), Status: 400}
+		return 0, nil, err
+	}
+	return http.StatusOK, res, nil
+}
+
+// importanceFor computes (or takes from the cache) the importance of rec's params by
+// method (fanova or ped-anova) for the objective named by objective (index or metric
+// name; "" for the only one).
+func (s *Server) importanceFor(ctx context.Context, rec retune.StudyRecord, method, objective string) (importanceResponse, error) {
+	idx, name, err := importance.Objective(rec, objective)
+	if err != nil {
+		return importanceResponse{}, &fieldError{Field: "objective", Msg: strings.TrimPrefix(err.Error(), retune.ErrInvalid.Error()+": "), Status: 400}
 	}
 	ts, err := s.store.Trials(ctx, rec.ID)
 	if err != nil {
-		return 0, nil, err
+		return importanceResponse{}, err
 	}
 	key := fmt.Sprintf("%d/%s/%d", rec.ID, method, idx)
 	s.importance.mu.Lock()
 	e, ok := s.importance.m[key]
 	s.importance.mu.Unlock()
 	if ok && len(ts) < int(math.Ceil(1.1*float64(e.trials))) {
-		return http.StatusOK, e.res, nil
+		return e.res, nil
 	}
 	res := importanceResponse{Study: rec.Name, ObjectiveName: name, ComputedAt: len(ts)}
 	if method == "fanova" {
@@ -78,10 +89,10 @@ func (s *Server) importanceOf(c *call) (int, any, error) {
 		res.Result, err = importance.PEDANOVA(ts, importance.PEDANOVAOptions{Objective: idx, Direction: rec.Directions[idx]})
 	}
 	if errors.Is(err, importance.ErrTooFewTrials) {
-		return 0, nil, fmt.Errorf("study %q has %d usable COMPLETE trial(s): importance needs at least 2: %w", rec.Name, res.Used, retune.ErrNotFound)
+		return importanceResponse{}, fmt.Errorf("study %q has %d usable COMPLETE trial(s): importance needs at least 2: %w", rec.Name, res.Used, retune.ErrNotFound)
 	}
 	if err != nil {
-		return 0, nil, err
+		return importanceResponse{}, err
 	}
 	s.importance.mu.Lock()
 	if s.importance.m == nil {
@@ -89,5 +100,5 @@ func (s *Server) importanceOf(c *call) (int, any, error) {
 	}
 	s.importance.m[key] = importanceEntry{trials: len(ts), res: res}
 	s.importance.mu.Unlock()
-	return http.StatusOK, res, nil
+	return res, nil
 }

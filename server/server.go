@@ -91,6 +91,11 @@ type Options struct {
 	Notifiers  map[string]notify.Notifier
 	LeaderTTL  time.Duration
 	DecidePoll time.Duration
+	// CookieSecure marks the dashboard's session cookie Secure even on plain HTTP: a TLS
+	// proxy is in front. (Over TLS it is Secure anyway.)
+	CookieSecure bool
+	// SessionTTL is how long a dashboard session lasts; default DefaultSessionTTL.
+	SessionTTL time.Duration
 }
 
 // Server serves the API. It is safe for concurrent use.
@@ -100,6 +105,8 @@ type Server struct {
 	tokens     retune.TokenStore
 	idem       retune.IdempotencyStore
 	changes    retune.ChangeStore
+	sessions   retune.SessionStore
+	dash       dashboard
 	streams    streams
 	done       chan struct{} // closed when Run shuts down: event streams end
 	doneOnce   sync.Once
@@ -122,8 +129,12 @@ func New(o Options) (*Server, error) {
 	ts, ok1 := o.Storage.(retune.TokenStore)
 	is, ok2 := o.Storage.(retune.IdempotencyStore)
 	cs, ok3 := o.Storage.(retune.ChangeStore)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, fmt.Errorf("%w: server: storage %T keeps no tokens, idempotency keys or change log", retune.ErrInvalid, o.Storage)
+	ss, ok4 := o.Storage.(retune.SessionStore)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, fmt.Errorf("%w: server: storage %T keeps no tokens, idempotency keys, change log or sessions", retune.ErrInvalid, o.Storage)
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
 	}
 	if o.StreamPoll <= 0 {
 		o.StreamPoll = DefaultStreamPoll
@@ -174,7 +185,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, changes: cs, log: o.Logger, hosts: hc, mux: http.NewServeMux(),
+	s := &Server{opts: o, store: o.Storage, tokens: ts, idem: is, changes: cs, sessions: ss, log: o.Logger, hosts: hc, mux: http.NewServeMux(),
 		done: make(chan struct{})}
 	s.streams.w, s.streams.byName = make(map[int64]*watcher), make(map[string]int64)
 	s.studies.m = make(map[string]*builtStudy)
@@ -188,6 +199,9 @@ func New(o Options) (*Server, error) {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.HandleFunc("GET /metrics", s.metricsRoute)
+	if err := s.initDashboard(); err != nil {
+		return nil, fmt.Errorf("server: dashboard: %w", err)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, s.log, errorf(http.StatusNotFound, "no-route", "no route %s %s: see GET /api/v1/openapi.json", r.Method, r.URL.Path))
 	})

@@ -79,6 +79,7 @@ func commands() []command {
 		{"notifiers", "[list | enable ID | disable ID | secret]", "show notifiers' health, enable or disable one, or make a webhook signing secret", runNotifiers},
 		{"dispatch", "--config FILE", "deliver events to the notifiers the files define, retrying on schedule, until stopped", runDispatch},
 		{"trigger", "MODEL", "ask the scheduler of a model (retune run --every) to re-tune it now", runTrigger},
+		{"dashboard", "", "open the dashboard of a database in a browser: prints a one-time login link", runDashboard},
 		{"serve", "", "serve the HTTP API (/api/v1) on the database: studies, asks and tells for any language", runServe},
 		{"agent", "--server URL STUDY.yaml", "run a study's trials from a retune serve on this machine (token in RETUNE_TOKEN)", runAgent},
 		{"agents", "", "list the agents the servers have seen, with their slots and running trials", runAgents},

@@ -40,6 +40,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	var notifierFiles stringList
 	fs.Var(&notifierFiles, "notifiers", "a study file or a file with a notifiers section whose notifiers the leader delivers events to; repeat for several")
 	leaderTTL := fs.Duration("leader-ttl", server.DefaultLeaderTTL, "a leader's term: a replica that dies is replaced within about this long")
+	cookieSecure := fs.Bool("cookie-secure", false, "mark the dashboard's session cookie Secure on plain HTTP: a TLS proxy is in front")
 	retention := fs.Duration("change-retention", server.DefaultChangeRetention, "how long the change log keeps a change; older ones are pruned hourly")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -94,7 +95,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		Storage: s, NoAuth: *noAuth, Addr: ln.Addr().String(), AllowedHosts: hosts, CORSOrigins: origins,
 		MaxBody: *maxBody, LeaseTTL: *leaseTTL, MinLeaseTTL: *leaseMin, MaxLeaseTTL: *leaseMax, IdempotencyKeep: *keep, IdempotencyLock: *lock,
 		ShutdownGrace: *grace, Logger: log, StreamPoll: *streamPoll, ChangeRetention: *retention,
-		Retrain: *retrainOn, Notifiers: notifiers, LeaderTTL: *leaderTTL,
+		Retrain: *retrainOn, Notifiers: notifiers, LeaderTTL: *leaderTTL, CookieSecure: *cookieSecure,
 	})
 	if err != nil {
 		ln.Close()
@@ -104,7 +105,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if tlsConfig != nil {
 		scheme = "https"
 	}
-	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/api/v1", "db", storage.Redact(dsn), "auth", !*noAuth)
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/api/v1", "dashboard", scheme+"://"+ln.Addr().String()+"/", "db", storage.Redact(dsn), "auth", !*noAuth)
 	if *metricsAddr != "" {
 		mln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {

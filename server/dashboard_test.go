@@ -1,0 +1,314 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/server"
+)
+
+// browser is an HTTP client with a cookie jar that does not follow redirects, as a
+// person's browser on the dashboard (without JavaScript).
+type browser struct {
+	t *testing.T
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{t: e.t, e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get fetches path; header pairs are added.
+func (b *browser) get(path string, header ...string) (int, http.Header, string) {
+	b.t.Helper()
+	return b.send("GET", path, nil, header...)
+}
+
+// post sends a form to path from this origin.
+func (b *browser) post(path string, form url.Values, header ...string) (int, http.Header, string) {
+	b.t.Helper()
+	return b.send("POST", path, form, append([]string{"Origin", b.e.srv.URL, "Sec-Fetch-Site", "same-origin"}, header...)...)
+}
+
+func (b *browser) send(method, path string, form url.Values, header ...string) (int, http.Header, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	r, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	out, err := io.ReadAll(r.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return r.StatusCode, r.Header, string(out)
+}
+
+// login logs in with the token named tok through the login form.
+func (b *browser) login(tok string) {
+	b.t.Helper()
+	st, h, body := b.post("/login", url.Values{"token": {b.e.tokens[tok]}, "next": {"/studies"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/studies" {
+		b.t.Fatalf("login as %s: %d %s %s", tok, st, h.Get("Location"), body)
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token of the forms on path.
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	st, _, body := b.get(path)
+	m := csrfRE.FindStringSubmatch(body)
+	if st != http.StatusOK || m == nil {
+		b.t.Fatalf("GET %s: %d, no CSRF token in %.300s", path, st, body)
+	}
+	return m[1]
+}
+
+// TestDashboardLogin: the login form and one-time tickets open sessions whose cookie is
+// HttpOnly and SameSite=Strict; the cookie opens the dashboard only, bearer tokens open
+// the API only; logout, revocation and a used ticket end access; redirects stay on the
+// server; tickets never reach the log.
+func TestDashboardLogin(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createStudy("dash", 0)
+	anon := e.browser()
+	if st, h, _ := anon.get("/studies/dash"); st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login?next=") {
+		t.Fatalf("GET a page without a session = %d %q, want a redirect to the login page", st, h.Get("Location"))
+	}
+	if st, _, _ := anon.get("/studies", "Authorization", "Bearer "+e.tokens["admin"]); st != http.StatusSeeOther {
+		t.Errorf("a bearer token on a dashboard page = %d, want 303 to the login page: the pages take sessions only", st)
+	}
+	if st, _, body := anon.post("/login", url.Values{"token": {"rt_1_wrong"}}); st != http.StatusUnauthorized || !strings.Contains(body, "not valid") {
+		t.Errorf("login with a wrong token = %d %.200s, want 401 saying so", st, body)
+	}
+
+	b := e.browser()
+	st, h, _ := b.post("/login", url.Values{"token": {e.tokens["read"]}, "next": {"https://evil.example/"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/studies" {
+		t.Fatalf("login with next off the server = %d %q, want 303 to /studies", st, h.Get("Location"))
+	}
+	cookie := h.Get("Set-Cookie")
+	for _, want := range []string{"retune_session=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Errorf("session cookie %q is Secure on plain HTTP without --cookie-secure", cookie)
+	}
+	if st, _, body := b.get("/studies"); st != http.StatusOK || !strings.Contains(body, `href="/studies/dash"`) {
+		t.Fatalf("studies page = %d %.300s", st, body)
+	}
+	// The cookie authenticates no API call.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/studies", nil)
+	r, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API call with the session cookie = %d, want 401", r.StatusCode)
+	}
+
+	// Logout needs the CSRF token; then the session is gone.
+	if st, _, _ := b.post("/logout", url.Values{}); st != http.StatusForbidden {
+		t.Errorf("logout without CSRF token = %d, want 403", st)
+	}
+	tok := b.csrf("/studies")
+	if st, _, _ := b.post("/logout", url.Values{"csrf": {tok}}, "Origin", "http://evil.example"); st != http.StatusForbidden {
+		t.Errorf("logout from another origin = %d, want 403", st)
+	}
+	if st, h, _ := b.post("/logout", url.Values{"csrf": {tok}}); st != http.StatusSeeOther || !strings.Contains(h.Get("Set-Cookie"), "Max-Age=0") {
+		t.Errorf("logout = %d, cookie %q, want 303 clearing the cookie", st, h.Get("Set-Cookie"))
+	}
+	if st, _, _ := b.get("/studies"); st != http.StatusSeeOther {
+		t.Errorf("page after logout = %d, want 303 to login", st)
+	}
+
+	// A one-time ticket: exchanged once, redirected away, redacted in the log.
+	ctx := context.Background()
+	ts := e.store.(retune.TokenStore)
+	toks, err := ts.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runID int64
+	var runName string
+	for _, tk := range toks {
+		if strings.HasPrefix(tk.Name, "run-TestDashboardLogin") {
+			runID, runName = tk.ID, tk.Name
+		}
+	}
+	ticket, err := server.NewLoginTicket(ctx, e.store.(retune.SessionStore), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.browser()
+	st, h, _ = c.get("/login?ticket=" + ticket + "&next=/studies/dash")
+	if st != http.StatusSeeOther || h.Get("Location") != "/studies/dash" {
+		t.Fatalf("login by ticket = %d %q, want 303 to /studies/dash", st, h.Get("Location"))
+	}
+	if st, _, body := c.get("/studies/dash"); st != http.StatusOK || !strings.Contains(body, "Enqueue a trial") {
+		t.Errorf("study page for a run session = %d, want 200 with the enqueue link", st)
+	}
+	d := e.browser()
+	if st, _, body := d.get("/login?ticket=" + ticket); st != http.StatusUnauthorized || !strings.Contains(body, "used already") {
+		t.Errorf("ticket used twice = %d %.200s, want 401", st, body)
+	}
+	if strings.Contains(e.log.String(), ticket) || strings.Contains(e.log.String(), e.tokens["read"]) {
+		t.Errorf("the log holds a ticket or token:\n%s", e.log.String())
+	}
+	// Revoking the token ends its session.
+	if err := ts.RevokeToken(ctx, runName); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := c.get("/studies/dash"); st != http.StatusSeeOther {
+		t.Errorf("page after the token was revoked = %d, want 303 to login", st)
+	}
+}
+
+// TestDashboardCookieSecure: behind a TLS proxy (--cookie-secure) the cookie is Secure.
+func TestDashboardCookieSecure(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) { o.CookieSecure = true })
+	b := e.browser()
+	_, h, _ := b.post("/login", url.Values{"token": {e.tokens["read"]}})
+	if c := h.Get("Set-Cookie"); !strings.Contains(c, "Secure") {
+		t.Errorf("cookie %q, want Secure", c)
+	}
+}
+
+// TestDashboardControls: each control shows a confirmation, needs its scope and the CSRF
+// token, and does what the API does.
+func TestDashboardControls(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createStudy("ctl", 0)
+	a := e.ask("ctl")
+	reader, runner := e.browser(), e.browser()
+	reader.login("read")
+	runner.login("run")
+	path := "/studies/ctl/trials/" + itoa(a.Number) + "/stop"
+	if st, _, body := runner.get(path); st != http.StatusOK || !strings.Contains(body, "Yes, stop") {
+		t.Fatalf("stop confirmation = %d %.300s", st, body)
+	}
+	if st, _, _ := reader.get(path); st != http.StatusForbidden {
+		t.Errorf("stop confirmation for a read session = %d, want 403", st)
+	}
+	tok := runner.csrf(path)
+	if st, _, _ := runner.post(path, url.Values{}); st != http.StatusForbidden {
+		t.Errorf("stop without CSRF token = %d, want 403", st)
+	}
+	if st, _, _ := reader.post(path, url.Values{"csrf": {reader.csrf("/studies")}}); st != http.StatusForbidden {
+		t.Errorf("stop by a read session = %d, want 403", st)
+	}
+	if st, h, body := runner.post(path, url.Values{"csrf": {tok}}); st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=stop") {
+		t.Fatalf("stop = %d %q %.300s", st, h.Get("Location"), body)
+	}
+	hb := e.do("run", "POST", "/api/v1/studies/ctl/trials/"+itoa(a.Number)+"/heartbeat", map[string]any{"epoch": a.Epoch})
+	if !strings.Contains(string(hb.body), `"stop":true`) && !strings.Contains(string(hb.body), "stop") {
+		t.Errorf("heartbeat after the dashboard's stop = %d %s, want the stop request", hb.status, hb.body)
+	}
+
+	// Enqueue: the form, a confirmation, then the trial.
+	if st, _, body := runner.get("/studies/ctl/enqueue"); st != http.StatusOK || !strings.Contains(body, `name="p.lr"`) || !strings.Contains(body, `<option>adam</option>`) {
+		t.Fatalf("enqueue form = %d %.500s", st, body)
+	}
+	tok = runner.csrf("/studies/ctl/enqueue")
+	form := url.Values{"csrf": {tok}, "p.lr": {"0.01"}, "p.opt": {"sgd"}}
+	if st, _, body := runner.post("/studies/ctl/enqueue", form); st != http.StatusOK || !strings.Contains(body, "Yes, enqueue") {
+		t.Fatalf("enqueue without confirmation = %d %.300s, want the confirmation", st, body)
+	}
+	bad := url.Values{"csrf": {tok}, "p.lr": {"7"}, "confirmed": {"1"}}
+	if st, _, body := runner.post("/studies/ctl/enqueue", bad); st != http.StatusUnprocessableEntity || !strings.Contains(body, "outside") {
+		t.Errorf("enqueue lr=7 = %d %.300s, want 422 naming the distribution", st, body)
+	}
+	form.Set("confirmed", "1")
+	st, h, body := runner.post("/studies/ctl/enqueue", form)
+	if st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=enqueue") {
+		t.Fatalf("enqueue = %d %q %.300s", st, h.Get("Location"), body)
+	}
+	if got := e.ask("ctl"); got.Params["lr"] != 0.01 || got.Params["opt"] != "sgd" {
+		t.Errorf("the trial asked after the enqueue has params %v, want lr 0.01 and opt sgd", got.Params)
+	}
+	if st, _, _ := reader.post("/studies/ctl/enqueue", url.Values{"csrf": {reader.csrf("/studies")}, "confirmed": {"1"}}); st != http.StatusForbidden {
+		t.Errorf("enqueue by a read session = %d, want 403", st)
+	}
+}
+
+// TestDashboardPagesNoJS: every page renders on the server, with its tables, for a study
+// with trials; unknown studies are a 404 page; a study outside the token's pattern 403.
+func TestDashboardPagesNoJS(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createStudy("pages", 0)
+	e.createStudy("team-b-x", 0)
+	for i := range 5 {
+		a := e.ask("pages")
+		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/report", map[string]any{"epoch": a.Epoch, "step": 1, "value": 5.0 - float64(i)})
+		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "state": "COMPLETE", "values": []float64{float64(i)}})
+	}
+	b := e.browser()
+	b.login("read")
+	for path, want := range map[string]string{
+		"/studies":                   `<td class="n">5</td>`,
+		"/studies?q=pag&sort=trials": "pages",
+		"/studies/pages":             `id="recent"`,
+		"/studies/pages/trials":      "5 of 5 trials",
+		"/studies/pages/trials?state=COMPLETE&field=value:0&min=1&max=3&sort=value:0&desc=1": "3 of 5 trials",
+		"/studies/pages/trials/2": "Trial 2",
+	} {
+		st, h, body := b.get(path)
+		if st != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d, want %q in %.400s", path, st, want, body)
+		}
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("GET %s: CSP %q, X-Frame-Options %q", path, csp, h.Get("X-Frame-Options"))
+		}
+	}
+	if st, _, body := b.get("/studies/pages/trials?field=nothing"); st != http.StatusBadRequest || !strings.Contains(body, "value:0") {
+		t.Errorf("filter by an unknown field = %d %.300s, want 400 listing the fields", st, body)
+	}
+	if st, _, _ := b.get("/studies/missing"); st != http.StatusNotFound {
+		t.Errorf("unknown study = %d, want 404", st)
+	}
+	narrow := e.browser()
+	narrow.login("read-a")
+	if st, _, _ := narrow.get("/studies/pages"); st != http.StatusForbidden {
+		t.Errorf("study outside the token's pattern = %d, want 403", st)
+	}
+	if _, _, body := narrow.get("/studies"); strings.Contains(body, "team-b-x") || strings.Contains(body, `href="/studies/pages"`) {
+		t.Errorf("studies page of a team-a-* token lists others' studies")
+	}
+	if st, h, _ := b.get("/static/app.js"); st != http.StatusOK || !strings.Contains(h.Get("Content-Type"), "javascript") {
+		t.Errorf("static app.js = %d %q", st, h.Get("Content-Type"))
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
