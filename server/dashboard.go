@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -66,12 +67,15 @@ func (s *Server) initDashboard() error {
 	d := &s.dash
 	funcs := template.FuncMap{
 		"num": formatNum, "int": func(n int) string { return formatInt(int64(n)) }, "when": formatWhen, "dur": formatDur, "pct": formatPct,
-		"qs":    func(base url.Values, kv ...string) template.URL { return template.URL(withQuery(base, kv...)) },
-		"join":  strings.Join,
-		"deref": func(p *float64) float64 { return *p },
-		"value": formatValue,
-		"add1":  func(n int) int { return n + 1 },
-		"sub1":  func(n int) int { return n - 1 },
+		"qs":     func(base url.Values, kv ...string) template.URL { return template.URL(withQuery(base, kv...)) },
+		"join":   strings.Join,
+		"deref":  func(p *float64) float64 { return *p },
+		"value":  formatValue,
+		"add1":   func(n int) int { return n + 1 },
+		"fl":     func(f Float) float64 { return float64(f) },
+		"derefT": func(t *time.Time) time.Time { return *t },
+		"json":   func(v any) string { b, _ := json.Marshal(v); return string(b) },
+		"sub1":   func(n int) int { return n - 1 },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "ui/templates/layout.html")
 	if err != nil {
@@ -122,6 +126,15 @@ func (s *Server) initDashboard() error {
 	s.mux.HandleFunc("POST /studies/{study}/enqueue", s.page(ScopeRun, s.enqueueAction))
 	s.mux.HandleFunc("GET /studies/{study}/trials/{number}/{action}", s.page(ScopeRun, s.confirmPage))
 	s.mux.HandleFunc("POST /studies/{study}/trials/{number}/{action}", s.page(ScopeRun, s.trialAction))
+	s.mux.HandleFunc("GET /models/{model}", s.page(ScopeRead, s.modelPage))
+	s.mux.HandleFunc("GET /models/{model}/decisions/{decision}/promote", s.page(ScopeAdmin, s.promoteConfirm))
+	s.mux.HandleFunc("POST /models/{model}/decisions/{decision}/promote", s.page(ScopeAdmin, s.promoteAction))
+	s.mux.HandleFunc("GET /events", s.page(ScopeRead, s.eventsPage))
+	s.mux.HandleFunc("GET /events/{event}", s.page(ScopeRead, s.eventPage))
+	s.mux.HandleFunc("GET /events/{event}/redeliver", s.page(ScopeAdmin, s.redeliverConfirm))
+	s.mux.HandleFunc("POST /events/{event}/redeliver", s.page(ScopeAdmin, s.redeliverAction))
+	s.mux.HandleFunc("GET /notifiers/{notifier}/enable", s.page(ScopeAdmin, s.enableConfirm))
+	s.mux.HandleFunc("POST /notifiers/{notifier}/enable", s.page(ScopeAdmin, s.enableAction))
 	return nil
 }
 
@@ -163,7 +176,11 @@ func (s *Server) page(scope Scope, h pageHandler) http.HandlerFunc {
 			s.errorPage(w, r, v, err)
 			return
 		}
-		if err := authorizeStudy(v.who, r.PathValue("study")); err != nil {
+		name := r.PathValue("study")
+		if name == "" {
+			name = r.PathValue("model")
+		}
+		if err := authorizeStudy(v.who, name); err != nil {
 			s.errorPage(w, r, v, err)
 			return
 		}

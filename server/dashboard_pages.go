@@ -101,7 +101,7 @@ func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if err != nil {
 		return err
 	}
-	recent, err := s.recentTrials(r, sum.StudyRecord, 15)
+	recent, err := s.recentTrials(r, sum, 15)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) recentFragment(w http.ResponseWriter, r *http.Request, v *viewe
 	if err != nil {
 		return err
 	}
-	recent, err := s.recentTrials(r, sum.StudyRecord, 15)
+	recent, err := s.recentTrials(r, sum, 15)
 	if err != nil {
 		return err
 	}
@@ -186,15 +186,20 @@ func rowOf(ft retune.FrozenTrial) trialRow {
 	return row
 }
 
-// recentTrials returns the study's last n trials by number, newest first.
-func (s *Server) recentTrials(r *http.Request, rec retune.StudyRecord, n int) ([]trialRow, error) {
-	fts, err := s.store.Trials(r.Context(), rec.ID)
-	if err != nil {
-		return nil, err
-	}
+// recentTrials returns the study's last n trials by number, newest first. Numbers are
+// dense (0 … trials-1), so it reads n trials by number, whatever the study's size.
+func (s *Server) recentTrials(r *http.Request, sum retune.StudySummary, n int) ([]trialRow, error) {
+	total := sum.Waiting + sum.Running + sum.Complete + sum.Pruned + sum.Failed
 	out := make([]trialRow, 0, n)
-	for i := len(fts) - 1; i >= 0 && len(out) < n; i-- {
-		out = append(out, rowOf(fts[i]))
+	for num := total - 1; num >= 0 && len(out) < n; num-- {
+		ft, err := s.store.Trial(r.Context(), sum.ID, num)
+		if errors.Is(err, retune.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rowOf(ft))
 	}
 	return out, nil
 }
@@ -485,7 +490,7 @@ func (s *Server) dashEvents(w http.ResponseWriter, r *http.Request, v *viewer) e
 
 // dashImportance is the API's importance for the study page.
 func (s *Server) dashImportance(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	out, err := s.act(w, r, v, http.MethodGet, "/studies/{study}/importance", nil)
+	out, err := s.act(w, r, v, http.MethodGet, "/studies/{study}/importance", nil, "method", "objective")
 	if err != nil {
 		return err
 	}
@@ -493,8 +498,17 @@ func (s *Server) dashImportance(w http.ResponseWriter, r *http.Request, v *viewe
 }
 
 // act runs the API operation method pattern for the viewer, with the same authorization
-// as the API, and the JSON body body.
-func (s *Server) act(w http.ResponseWriter, r *http.Request, v *viewer, method, pattern string, body any) (any, error) {
+// as the API, and the JSON body body. Of the page's query it passes on only the keys in
+// keep (the page's own, such as done=…, are no parameters of the API's).
+func (s *Server) act(w http.ResponseWriter, r *http.Request, v *viewer, method, pattern string, body any, keep ...string) (any, error) {
+	q := url.Values{}
+	for _, k := range keep {
+		if x := r.URL.Query().Get(k); x != "" {
+			q.Set(k, x)
+		}
+	}
+	r = r.Clone(r.Context())
+	r.URL.RawQuery = q.Encode()
 	for _, rt := range s.routes() {
 		if rt.method != method || rt.pattern != "/api/v1"+pattern {
 			continue

@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/server"
 )
 
@@ -271,7 +273,7 @@ func TestDashboardPagesNoJS(t *testing.T) {
 	e.createStudy("team-b-x", 0)
 	for i := range 5 {
 		a := e.ask("pages")
-		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/report", map[string]any{"epoch": a.Epoch, "step": 1, "value": 5.0 - float64(i)})
+		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/report", map[string]any{"epoch": a.Epoch, "step": 1, "values": []float64{5.0 - float64(i)}})
 		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "state": "COMPLETE", "values": []float64{float64(i)}})
 	}
 	b := e.browser()
@@ -312,3 +314,63 @@ func TestDashboardPagesNoJS(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestDashboardModelAndEvents: the model page shows the champion's lineage and each
+// decision's evidence; promote, redeliver and enable need admin and their confirmation.
+func TestDashboardModelAndEvents(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createStudy("m", 0)
+	ctx := context.Background()
+	rs := e.store.(retrain.Store)
+	if _, err := retrain.SetChampion(ctx, rs, "m", map[string]any{"lr": 0.01}, []float64{3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := e.ask("m")
+	e.do("run", "POST", "/api/v1/studies/m/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "values": []any{0.25}})
+	lb := 0.4
+	d, err := rs.RecordDecision(ctx, retune.Decision{Model: "m", Study: "m", RunID: "r1", ChampionVersion: 1, Candidate: a.Number, Improved: true,
+		Reason: "better", Evidence: retune.Evidence{Method: "paired", Direction: "minimize", Candidate: []float64{2, 2.1}, Champion: []float64{3, 2.9},
+			Repeats: 2, Differences: []float64{1, 0.8}, Improvement: 0.9, LowerBound: &lb, Level: 0.95, Margin: 0.1, Notify: []string{"hook"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.(retune.DeliveryStore).AppendEvents(ctx, []retune.Event{{ID: "ev-1", Type: retune.TypeStudyCompleted, Source: "retune/test",
+		Time: time.Now(), Data: []byte(`{"x":1}`), Notify: []string{"hook"}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.do("admin", "POST", "/api/v1/notifiers/hook/disable", map[string]any{"reason": "down"})
+	reader, admin := e.browser(), e.browser()
+	reader.login("read")
+	admin.login("admin")
+	st, _, body := reader.get("/models/m")
+	if st != http.StatusOK || !strings.Contains(body, `<svg class="evidence"`) || !strings.Contains(body, `id="lineage"`) || strings.Contains(body, "Promote…") {
+		t.Fatalf("model page for a reader = %d %.2000s", st, body)
+	}
+	promote := "/models/m/decisions/" + strconv.FormatInt(d.ID, 10) + "/promote"
+	if st, _, _ := reader.get(promote); st != http.StatusForbidden {
+		t.Errorf("promote confirmation for a reader = %d, want 403", st)
+	}
+	if st, _, body := admin.post(promote, url.Values{"csrf": {admin.csrf(promote)}}); st != http.StatusSeeOther {
+		t.Fatalf("promote = %d %.1000s", st, body)
+	}
+	if ch, err := rs.Champion(ctx, "m"); err != nil || ch.Version != 2 {
+		t.Errorf("champion after the promotion = %+v, %v", ch, err)
+	}
+	if st, _, body := reader.get("/events"); st != http.StatusOK || !strings.Contains(body, `href="/events/ev-1"`) || strings.Contains(body, "Enable…") {
+		t.Errorf("events page for a reader = %d %.1000s", st, body)
+	}
+	if st, _, body := admin.get("/events"); st != http.StatusOK || !strings.Contains(body, `href="/notifiers/hook/enable"`) {
+		t.Errorf("events page for an admin = %d, want the Enable… control: %.1000s", st, body)
+	}
+	for _, path := range []string{"/events/ev-1/redeliver", "/notifiers/hook/enable"} {
+		if st, _, _ := admin.post(path, url.Values{}); st != http.StatusForbidden {
+			t.Errorf("POST %s without CSRF token = %d, want 403", path, st)
+		}
+		if st, _, body := admin.post(path, url.Values{"csrf": {admin.csrf(path)}}); st != http.StatusSeeOther {
+			t.Errorf("POST %s = %d %.500s", path, st, body)
+		}
+	}
+	if st, _, body := admin.get("/events/ev-1"); st != http.StatusOK || !strings.Contains(body, "hook: pending") {
+		t.Errorf("event page after redelivery = %d %.1000s", st, body)
+	}
+}

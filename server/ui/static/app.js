@@ -171,17 +171,32 @@
 
   function trialPage() {
     const el = document.getElementById("chart-curve");
-    const data = document.getElementById("curve-data");
-    if (el && data) {
-      const c = JSON.parse(data.textContent);
+    if (el) {
+      const c = JSON.parse(el.dataset.curve);
       plot(el, [{ label: "value", stroke: C.blue, width: 2, points: { show: c.x.length < 60 } }], [c.x, c.y], { scales: { x: { time: false } } });
       setPoints(el, c.x.length);
     }
     document.body.dataset.ready = "true";
   }
 
+  // Charts follow the width of their box.
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      document.querySelectorAll(".chart").forEach((el) => {
+        if (el._plot) { el._plot.setSize({ width: 1, height: 240 }); }
+      });
+      document.querySelectorAll(".chart").forEach((el) => {
+        if (el._plot) { el._plot.setSize({ width: width(el), height: 240 }); }
+      });
+      document.body.dataset.width = String(window.innerWidth);
+    }, 100);
+  });
+
   window.addEventListener("DOMContentLoaded", () => {
     const root = document.getElementById("study");
+    document.body.dataset.width = String(window.innerWidth);
     const done = (p) => p.catch((e) => { console.error(e); document.body.dataset.ready = "error"; });
     if (root) { done(studyPage(root)); } else { trialPage(); }
   });
