@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/pareto"
 	"github.com/a6b40afc/retune/retrain"
 	"github.com/a6b40afc/retune/server"
 	"github.com/chromedp/cdproto/network"
@@ -326,6 +327,14 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Errorf("%s drew %s points, want %s", sel, got, want)
 		}
 	}
+	for sel, want := range map[string]string{"#chart-parallel": "10", "#chart-timeline": "13"} {
+		if got := points(t, ctx, sel); got != want {
+			t.Errorf("%s drew %s marks, want %s", sel, got, want)
+		}
+	}
+	if got := points(t, ctx, "#chart-contour"); got == "" || got == "0" {
+		t.Errorf("the contour drew %q cells, want some", got)
+	}
 	var canvases int
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll(".chart canvas").length`, &canvases)); err != nil {
 		t.Fatal(err)
@@ -334,6 +343,39 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("%d chart canvases on the study page, want 6 (history, distribution, curves, 3 slices)", canvases)
 	}
 	checkPage(t, ctx, w, "study")
+
+	// A study of two objectives: its Pareto front.
+	mo := definition("mo", 0)
+	mo["objectives"] = []any{map[string]any{"metric": "loss", "direction": "minimize"}, map[string]any{"metric": "acc", "direction": "maximize"}}
+	if r := e.do("admin", "POST", "/api/v1/studies", map[string]any{"definition": mo}); r.status != 201 {
+		t.Fatalf("create mo: %d %s", r.status, r.body)
+	}
+	var pts [][]float64
+	for i := range 12 {
+		a := e.ask("mo")
+		v := []float64{float64(i % 5), float64((i * 3) % 7)}
+		pts = append(pts, v)
+		if r := e.do("run", "POST", "/api/v1/studies/mo/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "values": v}); r.status != 200 {
+			t.Fatalf("tell mo: %d %s", r.status, r.body)
+		}
+	}
+	front := len(pareto.NonDominated([]retune.Direction{retune.Minimize, retune.Maximize}, pts))
+	var frontDrawn string
+	if err := chromedp.Run(ctx, chromedp.Navigate(e.srv.URL+"/studies/mo")); err != nil {
+		t.Fatal(err)
+	}
+	ready(t, ctx, "study mo")
+	if err := chromedp.Run(ctx, chromedp.AttributeValue(`.pareto`, "data-front", &frontDrawn, nil, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if got := points(t, ctx, ".pareto"); got != "12" || frontDrawn != fmt.Sprint(front) {
+		t.Errorf("the Pareto chart drew %s points, %s on the front; want 12 and %d", got, frontDrawn, front)
+	}
+	checkPage(t, ctx, w, "study-pareto")
+	if err := chromedp.Run(ctx, chromedp.Navigate(e.srv.URL+"/studies/browser")); err != nil {
+		t.Fatal(err)
+	}
+	ready(t, ctx, "study")
 
 	// Live: a trial told through the API appears on the open page.
 	if err := chromedp.Run(ctx, chromedp.WaitVisible(`body[data-live]`, chromedp.ByQuery)); err != nil {

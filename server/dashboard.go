@@ -120,6 +120,7 @@ func (s *Server) initDashboard() error {
 	s.mux.HandleFunc("GET /studies/{study}/trials/{number}", s.page(ScopeRead, s.trialPage))
 	s.mux.HandleFunc("GET /studies/{study}/charts", s.page(ScopeRead, s.chartsData))
 	s.mux.HandleFunc("GET /studies/{study}/importance", s.page(ScopeRead, s.dashImportance))
+	s.mux.HandleFunc("GET /studies/{study}/svg", s.page(ScopeRead, s.svgFragment))
 	s.mux.HandleFunc("GET /studies/{study}/recent", s.page(ScopeRead, s.recentFragment))
 	s.mux.HandleFunc("GET /studies/{study}/events", s.page(ScopeRead, s.dashEvents))
 	s.mux.HandleFunc("GET /studies/{study}/enqueue", s.page(ScopeRun, s.enqueuePage))

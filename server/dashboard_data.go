@@ -154,6 +154,7 @@ type chartsJSON struct {
 	Curves      []curveJSON `json:"curves"`
 	Downsampled bool        `json:"downsampled"`
 	Objectives  []string    `json:"objectives"`
+	Pareto      *paretoJSON `json:"pareto,omitempty"` // 2 or 3 objectives
 }
 
 type seriesJSON struct {
@@ -224,6 +225,7 @@ func (cs *chartStudy) charts(rec retune.StudyRecord, obj int) chartsJSON {
 		out.Objectives = append(out.Objectives, name)
 	}
 	out.Objective = out.Objectives[obj]
+	out.Pareto = cs.paretoOf(rec, out.Objectives)
 	var xs, ys []float64
 	var done []chartTrial
 	for _, t := range cs.trials {

@@ -113,8 +113,14 @@ func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 		}
 		objectives = append(objectives, name+" ("+d.String()+")")
 	}
+	cs, err := s.chartsOf(r.Context(), sum.StudyRecord)
+	if err != nil {
+		return err
+	}
+	svg := cs.svg(sum.StudyRecord, obj, r.URL.Query().Get("x"), r.URL.Query().Get("y"))
+	cs.mu.Unlock()
 	s.render(w, r, http.StatusOK, "study", v, map[string]any{
-		"Title": sum.Name, "S": sum, "Objectives": objectives, "Objective": obj, "Recent": recent,
+		"Title": sum.Name, "S": sum, "Objectives": objectives, "Objective": obj, "Recent": recent, "SVG": svg, "Study": sum.Name,
 		"Finished": sum.Complete + sum.Pruned + sum.Failed,
 		"Sampler":  specText(sum.Sampler), "Pruner": specText(sum.Pruner), "Seed": strconv.FormatUint(sum.Seed, 10),
 	})

@@ -67,6 +67,28 @@
       setPoints(curves, d.curves.reduce((n, c) => n + c.steps.x.length, 0));
     }
 
+    const par = document.getElementById("pareto");
+    par.textContent = "";
+    (d.pareto ? d.pareto.pairs : []).forEach((p, k) => {
+      const fig = document.createElement("figure");
+      const cap = document.createElement("figcaption");
+      cap.textContent = "Pareto front: " + p.names[0] + " and " + p.names[1];
+      const el = document.createElement("div");
+      el.className = "chart pareto";
+      el.dataset.pair = String(k);
+      el.setAttribute("role", "img");
+      el.setAttribute("aria-label", "trials by " + p.names[0] + " and " + p.names[1] + ", the non-dominated ones highlighted");
+      fig.append(cap, el);
+      par.append(fig);
+      const xAxis = { stroke: "#4a5561", grid: { stroke: "#eef1f4" }, label: p.names[0] };
+      plot(el, [Object.assign(dots(C.grey), { label: "dominated" }), Object.assign(dots(C.red), { label: "front" })], align([p.others, p.front]), {
+        scales: { x: { time: false } },
+        axes: [xAxis, { stroke: "#4a5561", grid: { stroke: "#eef1f4" }, size: 60, label: p.names[1], values: (u, vs) => vs.map((v) => v == null ? "" : fmt.format(v)) }],
+      });
+      setPoints(el, p.front.x.length + p.others.x.length);
+      el.dataset.front = String(p.front.x.length);
+    });
+
     const slices = document.getElementById("slices");
     slices.textContent = "";
     d.slices.forEach((s) => {
@@ -154,6 +176,8 @@
       try {
         const r = await fetch(base + "/recent", { credentials: "same-origin" });
         if (r.ok) { document.getElementById("live").innerHTML = await r.text(); }
+        const svg = await fetch(base + "/svg" + location.search, { credentials: "same-origin" });
+        if (svg.ok) { document.getElementById("svg-charts").innerHTML = await svg.text(); }
         await load();
         updates++;
         document.body.dataset.updates = String(updates);
