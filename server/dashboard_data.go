@@ -3,6 +3,8 @@ package server
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -41,6 +43,29 @@ type chartStudy struct {
 	curves  map[int][][2]float64 // number → (step, value of the first objective), for the last curveTrials
 	order   []int                // numbers with curves, oldest first
 	changed time.Time            // when a trial last finished
+	// version counts the trials added; the built answers below are reused until it moves.
+	version int
+	built   map[string]builtChart
+}
+
+// builtChart is an answer built at a version of the chart data.
+type builtChart struct {
+	version int
+	v       any
+}
+
+// cached returns what build makes for key, built again only when trials were added since.
+// cs.mu is held.
+func (cs *chartStudy) cached(key string, build func() any) any {
+	if b, ok := cs.built[key]; ok && b.version == cs.version {
+		return b.v
+	}
+	if cs.built == nil {
+		cs.built = map[string]builtChart{}
+	}
+	v := build()
+	cs.built[key] = builtChart{cs.version, v}
+	return v
 }
 
 type chartTrial struct {
@@ -80,6 +105,7 @@ func (s *Server) chartsOf(ctx context.Context, rec retune.StudyRecord) (*chartSt
 
 // add records a finished trial (again, if a late tell revived it).
 func (cs *chartStudy) add(ft retune.FrozenTrial) {
+	cs.version++
 	t := chartTrial{number: ft.Number, kind: ft.Kind, state: ft.State, values: ft.Values, start: ft.Start, end: ft.End,
 		worker: ft.Lease.Holder, params: make(map[string]float64, len(ft.Params))}
 	for name, v := range ft.Params {
@@ -191,9 +217,20 @@ func (s *Server) chartsData(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return err
 	}
-	out := cs.charts(rec, obj)
+	body := cs.cached(fmt.Sprintf("json/%d", obj), func() any {
+		b, err := json.Marshal(cs.charts(rec, obj))
+		if err != nil {
+			return err
+		}
+		return b
+	})
 	cs.mu.Unlock()
-	return writeJSONPage(w, out)
+	if err, ok := body.(error); ok {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(body.([]byte))
+	return err
 }
 
 // objectiveIndex reads an objective by index or metric name ("" is the first).

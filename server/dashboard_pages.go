@@ -117,7 +117,7 @@ func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if err != nil {
 		return err
 	}
-	svg := cs.svg(sum.StudyRecord, obj, r.URL.Query().Get("x"), r.URL.Query().Get("y"))
+	svg := cs.svgCached(sum.StudyRecord, obj, r.URL.Query().Get("x"), r.URL.Query().Get("y"))
 	cs.mu.Unlock()
 	s.render(w, r, http.StatusOK, "study", v, map[string]any{
 		"Title": sum.Name, "S": sum, "Objectives": objectives, "Objective": obj, "Recent": recent, "SVG": svg, "Study": sum.Name,

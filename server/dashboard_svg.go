@@ -110,21 +110,39 @@ type svgCharts struct {
 	X, Y                        string // the contour's params
 }
 
+// contourPair is the contour's two params: x and y if they are two params of the study,
+// else the first ones. len(cs.params) >= 2.
+func (cs *chartStudy) contourPair(x, y string) (string, string) {
+	if !slices.Contains(cs.params, x) {
+		x = cs.params[0]
+	}
+	if !slices.Contains(cs.params, y) || y == x {
+		y = cs.params[1]
+		if y == x {
+			y = cs.params[0]
+		}
+	}
+	return x, y
+}
+
+// svgCached is svg, built again only when trials were added; keyed by what is drawn, so
+// the cache holds at most one entry per objective and pair of params. cs.mu is held.
+func (cs *chartStudy) svgCached(rec retune.StudyRecord, obj int, x, y string) svgCharts {
+	if len(cs.params) >= 2 {
+		x, y = cs.contourPair(x, y)
+	} else {
+		x, y = "", ""
+	}
+	return cs.cached(fmt.Sprintf("svg/%d/%q/%q", obj, x, y), func() any { return cs.svg(rec, obj, x, y) }).(svgCharts)
+}
+
 func (cs *chartStudy) svg(rec retune.StudyRecord, obj int, x, y string) svgCharts {
 	out := svgCharts{Params: cs.params}
 	dir := rec.Directions[obj]
 	ranked := cs.ranked(obj, dir)
 	out.Parallel = cs.parallel(ranked, obj)
 	if len(cs.params) >= 2 {
-		if !slices.Contains(cs.params, x) {
-			x = cs.params[0]
-		}
-		if !slices.Contains(cs.params, y) || y == x {
-			y = cs.params[1]
-			if y == x {
-				y = cs.params[0]
-			}
-		}
+		x, y = cs.contourPair(x, y)
 		out.X, out.Y = x, y
 		out.Contour = cs.contour(ranked, obj, dir, x, y)
 	}
@@ -448,7 +466,7 @@ func (s *Server) svgFragment(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	svg := cs.svg(rec, obj, r.URL.Query().Get("x"), r.URL.Query().Get("y"))
+	svg := cs.svgCached(rec, obj, r.URL.Query().Get("x"), r.URL.Query().Get("y"))
 	cs.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	return s.dash.pages["study"].ExecuteTemplate(w, "svg-charts", map[string]any{"SVG": svg, "Study": rec.Name, "Objective": obj})
