@@ -263,6 +263,28 @@ func TestDashboardControls(t *testing.T) {
 	if st, _, _ := reader.post("/studies/ctl/enqueue", url.Values{"csrf": {reader.csrf("/studies")}, "confirmed": {"1"}}); st != http.StatusForbidden {
 		t.Errorf("enqueue by a read session = %d, want 403", st)
 	}
+
+	// Retry a failed trial: its params come back as a new WAITING trial.
+	f := e.ask("ctl")
+	if r := e.do("run", "POST", "/api/v1/studies/ctl/trials/"+itoa(f.Number)+"/tell", map[string]any{"epoch": f.Epoch, "state": "FAIL", "reason": "oom"}); r.status != 200 {
+		t.Fatalf("tell FAIL: %d %s", r.status, r.body)
+	}
+	retry := "/studies/ctl/trials/" + itoa(f.Number) + "/retry"
+	if st, _, _ := runner.post(retry, url.Values{"csrf": {"forged"}}); st != http.StatusForbidden {
+		t.Errorf("retry with a forged CSRF token = %d, want 403", st)
+	}
+	if st, _, _ := reader.post(retry, url.Values{"csrf": {reader.csrf("/studies")}}); st != http.StatusForbidden {
+		t.Errorf("retry by a read session = %d, want 403", st)
+	}
+	if st, h, body := runner.post(retry, url.Values{"csrf": {runner.csrf(retry)}}); st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=retry") {
+		t.Fatalf("retry = %d %q %.300s", st, h.Get("Location"), body)
+	}
+	if got := e.ask("ctl"); got.Params["lr"] != f.Params["lr"] || got.Params["opt"] != f.Params["opt"] || got.Params["layers"] != f.Params["layers"] {
+		t.Errorf("the retry was asked with %v, want the failed trial's %v", got.Params, f.Params)
+	}
+	if st, _, _ := runner.post("/studies/ctl/trials/"+itoa(a.Number)+"/retry", url.Values{"csrf": {runner.csrf(retry)}}); st != http.StatusConflict {
+		t.Errorf("retry of a trial that did not fail = %d, want 409", st)
+	}
 }
 
 // TestDashboardPagesNoJS: every page renders on the server, with its tables, for a study
