@@ -215,10 +215,21 @@ func TestDispatchRetries(t *testing.T) {
 	go d.Run(ctx)
 	waitFor(t, "event 0 delivered", func() bool { return rcv.count(ids[0]) == 3 })
 	waitFor(t, "event 1 delivered", func() bool { return rcv.count(ids[1]) == 2 })
-	if dl, err := ds.Deliveries(t.Context(), retune.DeliveryFilter{EventID: ids[1]}); err != nil || len(dl) != 1 {
-		t.Errorf("deliveries of event 1: %v, %v", dl, err)
-	} else if atts, err := ds.DeliveryAttempts(t.Context(), dl[0].ID); err != nil || len(atts) != 2 {
-		t.Errorf("attempts of event 1: %+v, %v; want 2", atts, err)
+	// The receiver counts a request when it arrives; the dispatcher records the attempt
+	// once it has the answer: wait for the record.
+	var atts []retune.DeliveryAttempt
+	waitFor(t, "event 1's second attempt recorded", func() bool {
+		dl, err := ds.Deliveries(t.Context(), retune.DeliveryFilter{EventID: ids[1]})
+		if err != nil || len(dl) != 1 {
+			t.Fatalf("deliveries of event 1: %v, %v", dl, err)
+		}
+		if atts, err = ds.DeliveryAttempts(t.Context(), dl[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		return len(atts) >= 2
+	})
+	if len(atts) != 2 {
+		t.Errorf("attempts of event 1: %+v; want 2", atts)
 	} else if gap := atts[1].Started.Sub(atts[0].Started); gap < time.Second {
 		t.Errorf("event 1 retried %v after the first attempt, despite its Retry-After of 1 s", gap)
 	}
