@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -198,13 +199,30 @@ func TestDashboardLogin(t *testing.T) {
 	}
 }
 
-// TestDashboardCookieSecure: behind a TLS proxy (--cookie-secure) the cookie is Secure.
+// TestDashboardCookieSecure: behind a TLS proxy (--cookie-secure) and over TLS the cookie
+// is Secure.
 func TestDashboardCookieSecure(t *testing.T) {
 	e := newEnv(t, func(o *server.Options) { o.CookieSecure = true })
 	b := e.browser()
 	_, h, _ := b.post("/login", url.Values{"token": {e.tokens["read"]}})
 	if c := h.Get("Set-Cookie"); !strings.Contains(c, "Secure") {
-		t.Errorf("cookie %q, want Secure", c)
+		t.Errorf("cookie behind a TLS proxy %q, want Secure", c)
+	}
+
+	plain := newEnv(t, nil)
+	ts := httptest.NewTLSServer(plain.server.Handler())
+	defer ts.Close()
+	c := ts.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("POST", ts.URL+"/login", strings.NewReader(url.Values{"token": {plain.tokens["read"]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(ck, "Secure") {
+		t.Errorf("login over TLS = %d, cookie %q; want 303 and a Secure cookie", resp.StatusCode, ck)
 	}
 }
 
