@@ -532,6 +532,13 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPage(t, ctx, w, "events")
+	if err := chromedp.Run(ctx, chromedp.Navigate(e.srv.URL+"/agents"), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	checkPage(t, ctx, w, "agents")
+	if err := chromedp.Run(ctx, chromedp.Navigate(e.srv.URL+"/events"), chromedp.WaitVisible(`#events`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Run(ctx, chromedp.Click(`a[href="/notifiers/hook/enable"]`, chromedp.ByQuery), chromedp.WaitVisible(`form.confirm`, chromedp.ByQuery),
 		chromedp.Click(`form.confirm button`, chromedp.ByQuery), chromedp.WaitVisible(`#events`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)

@@ -131,6 +131,7 @@ func (s *Server) initDashboard() error {
 	s.mux.HandleFunc("GET /models/{model}/decisions/{decision}/promote", s.page(ScopeAdmin, s.promoteConfirm))
 	s.mux.HandleFunc("POST /models/{model}/decisions/{decision}/promote", s.page(ScopeAdmin, s.promoteAction))
 	s.mux.HandleFunc("GET /events", s.page(ScopeRead, s.eventsPage))
+	s.mux.HandleFunc("GET /agents", s.page(ScopeRead, s.agentsPage))
 	s.mux.HandleFunc("GET /events/{event}", s.page(ScopeRead, s.eventPage))
 	s.mux.HandleFunc("GET /events/{event}/redeliver", s.page(ScopeAdmin, s.redeliverConfirm))
 	s.mux.HandleFunc("POST /events/{event}/redeliver", s.page(ScopeAdmin, s.redeliverAction))

@@ -164,3 +164,13 @@ func (s *Server) enableAction(w http.ResponseWriter, r *http.Request, v *viewer)
 	http.Redirect(w, r, "/events?done=enable", http.StatusSeeOther)
 	return nil
 }
+
+// agentsPage lists the agents seen within ?within= (default a day), as the API does.
+func (s *Server) agentsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	out, err := s.act(w, r, v, http.MethodGet, "/agents", nil, "within")
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "agents", v, map[string]any{"Title": "Agents", "A": out})
+	return nil
+}

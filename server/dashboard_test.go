@@ -413,4 +413,17 @@ func TestDashboardModelAndEvents(t *testing.T) {
 	if st, _, body := admin.get("/events/ev-1"); st != http.StatusOK || !strings.Contains(body, "hook: pending") {
 		t.Errorf("event page after redelivery = %d %.1000s", st, body)
 	}
+
+	// Agents, as the API lists them; a token with a study pattern does not reach them.
+	if r := e.do("run", "POST", "/api/v1/agents", map[string]any{"id": "gpu-box-1", "host": "gpu-box", "pid": 42, "study": "m", "slots": 2, "running": 1}); r.status != 204 {
+		t.Fatalf("record agent: %d %s", r.status, r.body)
+	}
+	if st, _, body := reader.get("/agents"); st != http.StatusOK || !strings.Contains(body, "gpu-box-1") || !strings.Contains(body, `href="/studies/m"`) {
+		t.Errorf("agents page = %d %.1000s", st, body)
+	}
+	narrow := e.browser()
+	narrow.login("read-a")
+	if st, _, _ := narrow.get("/agents"); st != http.StatusForbidden {
+		t.Errorf("agents page for a team-a-* token = %d, want 403 (agents span every study)", st)
+	}
 }
