@@ -39,6 +39,7 @@ type chartStudy struct {
 	cursor  int64
 	trials  []chartTrial // by number
 	params  []string     // every param seen, sorted
+	metrics []string     // every metric seen, sorted
 	dists   map[string]retune.Distribution
 	curves  map[int][][2]float64 // number → (step, value of the first objective), for the last curveTrials
 	order   []int                // numbers with curves, oldest first
@@ -69,14 +70,15 @@ func (cs *chartStudy) cached(key string, build func() any) any {
 }
 
 type chartTrial struct {
-	number int
-	kind   retune.TrialKind
-	state  retune.TrialState
-	values []float64
-	params map[string]float64 // the internal representation (a categorical's index)
-	start  time.Time
-	end    time.Time
-	worker string
+	number  int
+	retryOf int
+	kind    retune.TrialKind
+	state   retune.TrialState
+	values  []float64
+	params  map[string]float64 // the internal representation (a categorical's index)
+	start   time.Time
+	end     time.Time
+	worker  string
 }
 
 // chartsOf brings the study's chart data up to date and returns it locked; the caller
@@ -106,7 +108,7 @@ func (s *Server) chartsOf(ctx context.Context, rec retune.StudyRecord) (*chartSt
 // add records a finished trial (again, if a late tell revived it).
 func (cs *chartStudy) add(ft retune.FrozenTrial) {
 	cs.version++
-	t := chartTrial{number: ft.Number, kind: ft.Kind, state: ft.State, values: ft.Values, start: ft.Start, end: ft.End,
+	t := chartTrial{number: ft.Number, retryOf: ft.RetryOf, kind: ft.Kind, state: ft.State, values: ft.Values, start: ft.Start, end: ft.End,
 		worker: ft.Lease.Holder, params: make(map[string]float64, len(ft.Params))}
 	for name, v := range ft.Params {
 		d, ok := ft.Distributions[name]
@@ -123,6 +125,12 @@ func (cs *chartStudy) add(ft retune.FrozenTrial) {
 			slices.Sort(cs.params)
 		}
 		t.params[name] = x
+	}
+	for name := range ft.Metrics {
+		if !slices.Contains(cs.metrics, name) {
+			cs.metrics = append(cs.metrics, name)
+			slices.Sort(cs.metrics)
+		}
 	}
 	i, found := slices.BinarySearchFunc(cs.trials, ft.Number, func(a chartTrial, n int) int { return cmp.Compare(a.number, n) })
 	if found {

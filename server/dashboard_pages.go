@@ -220,31 +220,23 @@ func (s *Server) trialsPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return err
 	}
-	fts, err := s.store.Trials(ctx, rec.ID)
+	// The fields a range may filter and the table may sort by: value(s), and the params
+	// and metrics of the finished trials (the chart cache knows them).
+	cs, err := s.chartsOf(ctx, rec)
 	if err != nil {
 		return err
-	}
-	// The fields a range may filter and the table may sort by: value(s), params, metrics.
-	fieldSet := map[string]bool{}
-	for _, ft := range fts {
-		for k := range ft.Params {
-			fieldSet["param:"+k] = true
-		}
-		for k := range ft.Metrics {
-			fieldSet["metric:"+k] = true
-		}
 	}
 	fields := []string{}
 	for i := range rec.Directions {
 		fields = append(fields, "value:"+strconv.Itoa(i))
 	}
-	fields = append(fields, slices.Sorted(func(yield func(string) bool) {
-		for k := range fieldSet {
-			if !yield(k) {
-				return
-			}
-		}
-	})...)
+	for _, p := range cs.params {
+		fields = append(fields, "param:"+p)
+	}
+	for _, m := range cs.metrics {
+		fields = append(fields, "metric:"+m)
+	}
+	cs.mu.Unlock()
 	var state *retune.TrialState
 	if v := q.Get("state"); v != "" {
 		st, err := retune.ParseTrialState(v)
@@ -272,57 +264,90 @@ func (s *Server) trialsPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return err
 	}
-	kept := fts[:0:0]
-	for _, ft := range fts {
-		if state != nil && ft.State != *state || kind != nil && ft.Kind != *kind {
-			continue
-		}
-		if field != "" {
-			x, ok := fieldOf(ft, field)
-			if !ok || x < lo || x > hi {
-				continue
-			}
-		}
-		kept = append(kept, ft)
-	}
 	sortBy, desc := q.Get("sort"), q.Get("desc") == "1"
 	if sortBy != "" && sortBy != "number" && sortBy != "duration" && !slices.Contains(fields, sortBy) {
 		return &fieldError{Field: "sort", Msg: strconv.Quote(sortBy), Valid: "number, duration or one of " + strings.Join(fields, ", "), Status: 400}
 	}
-	slices.SortStableFunc(kept, func(a, b retune.FrozenTrial) int {
-		var c int
-		switch sortBy {
-		case "", "number":
-			c = cmp.Compare(a.Number, b.Number)
-		case "duration":
-			c = cmp.Compare(durationOf(a), durationOf(b))
-		default:
-			x, okA := fieldOf(a, sortBy)
-			y, okB := fieldOf(b, sortBy)
-			switch {
-			case okA != okB: // trials without the field last, either way
-				if okA {
-					return -1
+	page, _ := strconv.Atoi(q.Get("page"))
+	var rows []trialRow
+	var total, all int
+	if state == nil && kind == nil && field == "" && (sortBy == "" || sortBy == "number") {
+		// By number, unfiltered: numbers are dense, so read only the page's trials.
+		sum, err := s.studySummary(r, rec.Name)
+		if err != nil {
+			return err
+		}
+		all = sum.Waiting + sum.Running + sum.Complete + sum.Pruned + sum.Failed
+		total = all
+		page = min(max(page, 1), max(1, (total+trialsPageSize-1)/trialsPageSize))
+		for i := (page - 1) * trialsPageSize; i < min(total, page*trialsPageSize); i++ {
+			num := i
+			if desc {
+				num = total - 1 - i
+			}
+			ft, err := s.store.Trial(ctx, rec.ID, num)
+			if errors.Is(err, retune.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rowOf(ft))
+		}
+	} else {
+		fts, err := s.store.Trials(ctx, rec.ID)
+		if err != nil {
+			return err
+		}
+		all = len(fts)
+		kept := fts[:0:0]
+		for _, ft := range fts {
+			if state != nil && ft.State != *state || kind != nil && ft.Kind != *kind {
+				continue
+			}
+			if field != "" {
+				x, ok := fieldOf(ft, field)
+				if !ok || x < lo || x > hi {
+					continue
 				}
-				return 1
+			}
+			kept = append(kept, ft)
+		}
+		slices.SortStableFunc(kept, func(a, b retune.FrozenTrial) int {
+			var c int
+			switch sortBy {
+			case "", "number":
+				c = cmp.Compare(a.Number, b.Number)
+			case "duration":
+				c = cmp.Compare(durationOf(a), durationOf(b))
 			default:
+				x, okA := fieldOf(a, sortBy)
+				y, okB := fieldOf(b, sortBy)
+				if okA != okB { // trials without the field last, either way
+					if okA {
+						return -1
+					}
+					return 1
+				}
 				c = cmp.Compare(x, y)
 			}
+			if desc {
+				c = -c
+			}
+			return c
+		})
+		total = len(kept)
+		page = min(max(page, 1), max(1, (total+trialsPageSize-1)/trialsPageSize))
+		for _, ft := range kept[(page-1)*trialsPageSize : min(total, page*trialsPageSize)] {
+			rows = append(rows, rowOf(ft))
 		}
-		if desc {
-			c = -c
-		}
-		return c
-	})
-	page, _ := strconv.Atoi(q.Get("page"))
-	pages := max(1, (len(kept)+trialsPageSize-1)/trialsPageSize)
-	page = min(max(page, 1), pages)
-	rows := []trialRow{}
-	for _, ft := range kept[(page-1)*trialsPageSize : min(len(kept), page*trialsPageSize)] {
-		rows = append(rows, rowOf(ft))
+	}
+	pages := max(1, (total+trialsPageSize-1)/trialsPageSize)
+	if rows == nil {
+		rows = []trialRow{}
 	}
 	s.render(w, r, http.StatusOK, "trials", v, map[string]any{
-		"Title": rec.Name + ": trials", "Study": rec.Name, "Rows": rows, "Total": len(kept), "All": len(fts),
+		"Title": rec.Name + ": trials", "Study": rec.Name, "Rows": rows, "Total": total, "All": all,
 		"Page": page, "Pages": pages, "Query": q, "Fields": fields, "Field": field, "Min": q.Get("min"), "Max": q.Get("max"),
 		"State": q.Get("state"), "Kind": q.Get("kind"), "Sort": sortBy, "Desc": desc,
 		"States": []string{"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"}, "Kinds": []string{"search", "confirm", "late"},
@@ -411,15 +436,9 @@ func (s *Server) trialPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 		}
 		prev = p.RetryOf
 	}
-	all, err := s.store.Trials(ctx, rec.ID)
+	after, err := s.retriesOf(r, rec, n)
 	if err != nil {
 		return err
-	}
-	var after []int
-	for _, t := range all {
-		if t.RetryOf == ft.Number {
-			after = append(after, t.Number)
-		}
 	}
 	var logHead, logTail string
 	var logTime time.Time
@@ -466,6 +485,54 @@ func (s *Server) trialPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 		"CanStop": ft.State == retune.TrialRunning, "CanRetry": ft.State == retune.TrialFail && ft.Kind == retune.KindSearch,
 	})
 	return nil
+}
+
+// lineageScan is the size up to which a trial page reads every trial of its study to find
+// the trials that re-run it; above it, it looks among the finished trials (the chart
+// cache) and the running ones, and a waiting re-run shows its lineage on its own page.
+var lineageScan = 10_000
+
+// retriesOf returns the numbers of the trials that re-run trial n.
+func (s *Server) retriesOf(r *http.Request, rec retune.StudyRecord, n int) ([]int, error) {
+	ctx := r.Context()
+	sum, err := s.studySummary(r, rec.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	if sum.Waiting+sum.Running+sum.Complete+sum.Pruned+sum.Failed <= lineageScan {
+		all, err := s.store.Trials(ctx, rec.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range all {
+			if t.RetryOf == n {
+				out = append(out, t.Number)
+			}
+		}
+		return out, nil
+	}
+	cs, err := s.chartsOf(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range cs.trials {
+		if t.retryOf == n {
+			out = append(out, t.number)
+		}
+	}
+	cs.mu.Unlock()
+	running, err := s.store.Running(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range running {
+		if t.RetryOf == n {
+			out = append(out, t.Number)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 type kv struct{ Key, Value, Note string }

@@ -334,6 +334,12 @@ func TestDashboardPagesNoJS(t *testing.T) {
 			t.Errorf("GET %s: CSP %q, X-Frame-Options %q", path, csp, h.Get("X-Frame-Options"))
 		}
 	}
+	if _, _, body := b.get("/studies/pages/trials?desc=1"); strings.Index(body, `/trials/4"`) > strings.Index(body, `/trials/0"`) || !strings.Contains(body, "5 of 5 trials") {
+		t.Errorf("trials by number, descending: trial 4 should come first: %.2000s", body)
+	}
+	if _, _, body := b.get("/studies/pages/trials?field=param:lr&min=0&max=1"); !strings.Contains(body, "5 of 5 trials") {
+		t.Errorf("trials filtered by lr in [0, 1]: want all 5: %.1000s", body)
+	}
 	if st, _, body := b.get("/studies/pages/trials?field=nothing"); st != http.StatusBadRequest || !strings.Contains(body, "value:0") {
 		t.Errorf("filter by an unknown field = %d %.300s, want 400 listing the fields", st, body)
 	}
