@@ -89,12 +89,19 @@ func newBuilder(d *dataset, cfg forestConfig) *builder {
 // grow fits one tree on a bootstrap sample drawn with rng and returns its nodes, valid until
 // the next call.
 func (b *builder) grow(rng *rand.Rand) []node {
-	b.rng = rng
 	n := len(b.d.y)
 	clear(b.w)
 	for range n {
 		b.w[rng.IntN(n)]++
 	}
+	return b.growWeighted(rng)
+}
+
+// growWeighted fits one tree on the samples weighted by b.w (those of weight 0 left out),
+// drawing the order in which each node tries the features with rng, and returns its nodes,
+// valid until the next call.
+func (b *builder) growWeighted(rng *rand.Rand) []node {
+	b.rng = rng
 	for f := range b.order {
 		o := b.order[f][:0]
 		for _, i := range b.d.sorted[f] {
