@@ -89,12 +89,18 @@ func newBuilder(d *dataset, cfg forestConfig) *builder {
 // grow fits one tree on a bootstrap sample drawn with rng and returns its nodes, valid until
 // the next call.
 func (b *builder) grow(rng *rand.Rand) []node {
-	n := len(b.d.y)
-	clear(b.w)
-	for range n {
-		b.w[rng.IntN(n)]++
-	}
+	drawBootstrap(b.w, rng)
 	return b.growWeighted(rng)
+}
+
+// drawBootstrap sets w[i] to the number of times sample i comes up in len(w) draws with
+// replacement from rng: a tree's bootstrap sample, as weights.
+func drawBootstrap(w []float64, rng *rand.Rand) {
+	n := len(w)
+	clear(w)
+	for range n {
+		w[rng.IntN(n)]++
+	}
 }
 
 // growWeighted fits one tree on the samples weighted by b.w (those of weight 0 left out),

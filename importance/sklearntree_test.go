@@ -187,11 +187,8 @@ func TestForestMatchesSklearn(t *testing.T) {
 			seed := forestSeed{seed: 1}
 			weights := make([][]float64, trees)
 			for k := range weights {
-				rng := seed.treeRand(k)
 				weights[k] = make([]float64, n)
-				for range n {
-					weights[k][rng.IntN(n)]++
-				}
+				drawBootstrap(weights[k], seed.treeRand(k))
 			}
 			sk := growSklearnTrees(t, x, y, weights)
 			var m treeMatch
@@ -199,10 +196,7 @@ func TestForestMatchesSklearn(t *testing.T) {
 			oursMean, skMean := make([]float64, fn.dim), make([]float64, fn.dim)
 			for k := range sk {
 				rng := seed.treeRand(k)
-				for range n {
-					rng.IntN(n)
-				}
-				copy(b.w, weights[k])
+				drawBootstrap(b.w, rng)
 				ours := b.growWeighted(rng)
 				var idx []int32
 				for i, v := range weights[k] {
