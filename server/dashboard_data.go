@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/importance"
 )
 
 // The charts' data. Each replica keeps, per study it has drawn, a compact copy of the
@@ -153,12 +155,12 @@ func (cs *chartStudy) add(ft retune.FrozenTrial) {
 	}
 }
 
-// curveOf is a trial's learning curve (first objective), at most maxChartPoints/4 steps
-// (evenly spaced, the last one kept).
+// curveOf is a trial's learning curve (first objective, finite values), at most
+// maxChartPoints/4 steps (evenly spaced, the last one kept).
 func curveOf(im map[int64][]float64) [][2]float64 {
 	steps := make([]int64, 0, len(im))
 	for st, v := range im {
-		if len(v) > 0 {
+		if len(v) > 0 && !math.IsNaN(v[0]) && !math.IsInf(v[0], 0) { // a chart draws numbers; JSON has no NaN
 			steps = append(steps, st)
 		}
 	}
@@ -241,34 +243,32 @@ func (s *Server) chartsData(w http.ResponseWriter, r *http.Request, v *viewer) e
 	return err
 }
 
-// objectiveIndex reads an objective by index or metric name ("" is the first).
+// objectiveIndex reads ?objective= as the API's importance route does (importance.Objective:
+// a metric name or an index); "" is the first objective.
 func objectiveIndex(rec retune.StudyRecord, q string) (int, error) {
 	if q == "" {
 		return 0, nil
 	}
-	for i, m := range rec.Metrics {
-		if m == q && i < len(rec.Directions) {
-			return i, nil
-		}
+	i, _, err := importance.Objective(rec, q)
+	if err != nil {
+		return 0, &fieldError{Field: "objective", Msg: strings.TrimPrefix(err.Error(), retune.ErrInvalid.Error()+": "), Status: 400}
 	}
-	if i, err := strconv.Atoi(q); err == nil && i >= 0 && i < len(rec.Directions) {
-		return i, nil
+	return i, nil
+}
+
+// objectiveNames are the study's objectives as the pages name them.
+func objectiveNames(rec retune.StudyRecord) []string {
+	out := make([]string, len(rec.Directions))
+	for i := range out {
+		_, out[i], _ = importance.Objective(rec, strconv.Itoa(i))
 	}
-	return 0, &fieldError{Field: "objective", Msg: strconv.Quote(q) + " is no objective of this study",
-		Valid: "an index from 0 to " + strconv.Itoa(len(rec.Directions)-1) + " or an objective's metric name", Status: 400}
+	return out
 }
 
 // charts builds the downsampled series for objective obj. cs.mu is held.
 func (cs *chartStudy) charts(rec retune.StudyRecord, obj int) chartsJSON {
 	dir := rec.Directions[obj]
-	out := chartsJSON{Study: rec.Name, Direction: dir.String(), Finished: len(cs.trials)}
-	for i := range rec.Directions {
-		name := strconv.Itoa(i)
-		if i < len(rec.Metrics) {
-			name = rec.Metrics[i]
-		}
-		out.Objectives = append(out.Objectives, name)
-	}
+	out := chartsJSON{Study: rec.Name, Direction: dir.String(), Finished: len(cs.trials), Objectives: objectiveNames(rec)}
 	out.Objective = out.Objectives[obj]
 	out.Pareto = cs.paretoOf(rec, out.Objectives)
 	var xs, ys []float64

@@ -93,7 +93,7 @@ func bestOr(b *float64) float64 {
 
 // studyPage shows a study: its settings, counts and charts, and its latest trials.
 func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	sum, err := s.studySummary(r, r.PathValue("study"))
+	sum, err := s.summary(r.Context(), r.PathValue("study"))
 	if err != nil {
 		return err
 	}
@@ -105,13 +105,9 @@ func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if err != nil {
 		return err
 	}
-	objectives := []string{}
+	objectives := objectiveNames(sum.StudyRecord)
 	for i, d := range sum.Directions {
-		name := "objective " + strconv.Itoa(i)
-		if i < len(sum.Metrics) {
-			name = sum.Metrics[i]
-		}
-		objectives = append(objectives, name+" ("+d.String()+")")
+		objectives[i] += " (" + d.String() + ")"
 	}
 	cs, err := s.chartsOf(r.Context(), sum.StudyRecord)
 	if err != nil {
@@ -130,7 +126,7 @@ func (s *Server) studyPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 // recentFragment is the study page's table of latest trials alone, which the page
 // fetches again when the study changes.
 func (s *Server) recentFragment(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	sum, err := s.studySummary(r, r.PathValue("study"))
+	sum, err := s.summary(r.Context(), r.PathValue("study"))
 	if err != nil {
 		return err
 	}
@@ -141,19 +137,6 @@ func (s *Server) recentFragment(w http.ResponseWriter, r *http.Request, v *viewe
 	t := s.dash.pages["study"]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	return t.ExecuteTemplate(w, "counts-and-recent", map[string]any{"S": sum, "Recent": recent, "Finished": sum.Complete + sum.Pruned + sum.Failed})
-}
-
-func (s *Server) studySummary(r *http.Request, name string) (retune.StudySummary, error) {
-	sums, err := s.store.Studies(r.Context())
-	if err != nil {
-		return retune.StudySummary{}, err
-	}
-	for _, sum := range sums {
-		if sum.Name == name {
-			return sum, nil
-		}
-	}
-	return retune.StudySummary{}, errorf(http.StatusNotFound, "not-found", "no study %q", name)
 }
 
 // trialRow is a trial as the tables show it.
@@ -273,7 +256,7 @@ func (s *Server) trialsPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 	var total, all int
 	if state == nil && kind == nil && field == "" && (sortBy == "" || sortBy == "number") {
 		// By number, unfiltered: numbers are dense, so read only the page's trials.
-		sum, err := s.studySummary(r, rec.Name)
+		sum, err := s.summary(r.Context(), rec.Name)
 		if err != nil {
 			return err
 		}
@@ -495,7 +478,7 @@ var lineageScan = 10_000
 // retriesOf returns the numbers of the trials that re-run trial n.
 func (s *Server) retriesOf(r *http.Request, rec retune.StudyRecord, n int) ([]int, error) {
 	ctx := r.Context()
-	sum, err := s.studySummary(r, rec.Name)
+	sum, err := s.summary(r.Context(), rec.Name)
 	if err != nil {
 		return nil, err
 	}

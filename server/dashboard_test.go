@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -316,8 +318,37 @@ func TestDashboardPagesNoJS(t *testing.T) {
 		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/report", map[string]any{"epoch": a.Epoch, "step": 1, "values": []float64{5.0 - float64(i)}})
 		e.do("run", "POST", "/api/v1/studies/pages/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "state": "COMPLETE", "values": []float64{float64(i)}})
 	}
+	// A learning curve may hold ±Inf and NaN (stored as reported): the charts leave them out.
+	e.createStudy("curves", 0)
+	a := e.ask("curves")
+	for st, v := range []any{"inf", "nan", 2.5} {
+		if r := e.do("run", "POST", "/api/v1/studies/curves/trials/"+itoa(a.Number)+"/report", map[string]any{"epoch": a.Epoch, "step": st + 1, "values": []any{v}}); r.status != 200 {
+			t.Fatalf("report %v: %d %s", v, r.status, r.body)
+		}
+	}
+	e.do("run", "POST", "/api/v1/studies/curves/trials/"+itoa(a.Number)+"/tell", map[string]any{"epoch": a.Epoch, "state": "PRUNED"})
 	b := e.browser()
 	b.login("read")
+	st, _, body := b.get("/studies/curves/charts")
+	var charts struct {
+		Curves []struct {
+			Number int `json:"number"`
+			Steps  struct {
+				X []float64 `json:"x"`
+			} `json:"steps"`
+		} `json:"curves"`
+	}
+	if err := json.Unmarshal([]byte(body), &charts); st != http.StatusOK || err != nil {
+		t.Fatalf("charts with non-finite intermediate values = %d, %v: %.300s", st, err, body)
+	}
+	for _, c := range charts.Curves {
+		if c.Number == a.Number && !slices.Equal(c.Steps.X, []float64{3}) {
+			t.Errorf("trial %d's curve has steps %v, want [3] (the finite one)", a.Number, c.Steps.X)
+		}
+	}
+	if st, _, body := b.get("/studies/curves/charts?objective=acc"); st != http.StatusBadRequest || !strings.Contains(body, "want one of loss") {
+		t.Errorf("charts of an unknown objective = %d %.300s, want 400 naming the valid ones", st, body)
+	}
 	for path, want := range map[string]string{
 		"/studies":                   `<td class="n">5</td>`,
 		"/studies?q=pag&sort=trials": "pages",

@@ -72,21 +72,16 @@ func (s *Server) importanceFor(ctx context.Context, rec retune.StudyRecord, meth
 	}
 	// The study's size from its counts (one query), so that a cached answer costs no read
 	// of its trials.
-	sums, err := s.store.Studies(ctx)
+	sum, err := s.summary(ctx, rec.Name)
 	if err != nil {
 		return importanceResponse{}, err
 	}
-	size := -1
-	for _, sum := range sums {
-		if sum.ID == rec.ID {
-			size = sum.Waiting + sum.Running + sum.Complete + sum.Pruned + sum.Failed
-		}
-	}
+	size := sum.Waiting + sum.Running + sum.Complete + sum.Pruned + sum.Failed
 	key := fmt.Sprintf("%d/%s/%d", rec.ID, method, idx)
 	s.importance.mu.Lock()
 	e, ok := s.importance.m[key]
 	s.importance.mu.Unlock()
-	if ok && size >= 0 && size < int(math.Ceil(1.1*float64(e.trials))) {
+	if ok && size < int(math.Ceil(1.1*float64(e.trials))) {
 		return e.res, nil
 	}
 	ts, err := s.store.Trials(ctx, rec.ID)

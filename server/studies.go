@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -86,8 +87,8 @@ func (s *Server) listStudies(c *call) (int, any, error) {
 }
 
 // summary returns the study named name with its counts.
-func (s *Server) summary(c *call, name string) (retune.StudySummary, error) {
-	sums, err := s.store.Studies(c.r.Context())
+func (s *Server) summary(ctx context.Context, name string) (retune.StudySummary, error) {
+	sums, err := s.store.Studies(ctx)
 	if err != nil {
 		return retune.StudySummary{}, err
 	}
@@ -103,7 +104,7 @@ func (s *Server) getStudy(c *call) (int, any, error) {
 	if _, err := query(c.r); err != nil {
 		return 0, nil, err
 	}
-	sum, err := s.summary(c, c.r.PathValue("study"))
+	sum, err := s.summary(c.r.Context(), c.r.PathValue("study"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -134,7 +135,7 @@ func (s *Server) createStudy(c *call) (int, any, error) {
 	if _, err := def.NewStudy(ctx, s.store, req.Replace); err != nil {
 		return 0, nil, err
 	}
-	sum, err := s.summary(c, def.Name)
+	sum, err := s.summary(c.r.Context(), def.Name)
 	if err != nil {
 		return 0, nil, err
 	}
