@@ -3,6 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a6b40afc/retune"
@@ -10,11 +14,149 @@ import (
 	"github.com/a6b40afc/retune/pareto"
 )
 
-// MOReference is the reference point of the multi-objective hypervolume (PROTOCOL §5).
-var MOReference = []float64{1.1, 11}
+// MOProblem is a multi-objective benchmark problem: its params, all objectives minimized,
+// and the reference point of its hypervolume. bench/optuna_mo.py defines the same problems
+// under the same names for Optuna.
+type MOProblem struct {
+	Name  string
+	Space []problem.Param
+	// Ref is the hypervolume's reference point, one value per objective.
+	Ref []float64
+	// Front is the hypervolume of the true Pareto front at Ref where it is known (0 if not).
+	Front float64
+	// Eval returns the objectives at the params Suggest returned.
+	Eval func(p map[string]any) []float64
+}
+
+// unitSpace is n floats x0…x{n-1} in [0, 1].
+func unitSpace(n int) []problem.Param {
+	s := make([]problem.Param, n)
+	for i := range s {
+		s[i] = problem.Param{Name: "x" + strconv.Itoa(i), Kind: "float", Low: 0, High: 1}
+	}
+	return s
+}
+
+func floats(p map[string]any, n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = p["x"+strconv.Itoa(i)].(float64)
+	}
+	return x
+}
+
+// dtlzRef is the reference point of DTLZ1…7 with m objectives. Where budgets of a few
+// hundred trials come near the front (DTLZ2, 4 and 5, whose g is quadratic) it is 1.1 in
+// every objective, just beyond the front's nadir (1, …, 1), as is usual. Where they do not
+// (DTLZ1 and DTLZ3 have 11^k - 1 local fronts, DTLZ6's g = Σ x^0.1 is flat away from 0, and
+// DTLZ7's g stays well above 1), a point near the front would leave all trials outside the
+// box, so the reference point lies just beyond the largest value each objective takes on
+// the domain and every trial counts: 600 for DTLZ1 (f ≤ ½(1 + 220.25·5) ≈ 551), 2,300 for
+// DTLZ3 (f ≤ 1 + 220.25·10), 11.5 for DTLZ6 (f ≤ 11), and for DTLZ7 1.1 in the first m-1
+// objectives (f_i = x_i) and 11m + 1 in the last (f_m ≤ 11m).
+func dtlzRef(which, m int) []float64 {
+	r := make([]float64, m)
+	for i := range r {
+		switch which {
+		case 1:
+			r[i] = 600
+		case 3:
+			r[i] = 2300
+		case 6:
+			r[i] = 11.5
+		default:
+			r[i] = 1.1
+		}
+	}
+	if which == 7 {
+		r[m-1] = 11*float64(m) + 1
+	}
+	return r
+}
+
+// sphereFront is the hypervolume at (1.1, …, 1.1) of the positive part of the unit sphere in
+// m dimensions (the front of DTLZ2 and DTLZ4): 1.1^m minus the volume of the sphere's positive orthant.
+func sphereFront(m int) float64 {
+	v := math.Pow(math.Pi, float64(m)/2) / math.Gamma(float64(m)/2+1) / math.Pow(2, float64(m))
+	return math.Pow(1.1, float64(m)) - v
+}
+
+// MOProblems lists the multi-objective problems by name:
+//
+//   - zdt1, zdt2: ZDT1 and ZDT2 with 10 params (PROTOCOL §5), reference point (1.1, 11).
+//   - dtlzW-M: DTLZ W (1…7) with M (3 or 4) objectives and M-1+problem.DTLZDistance(W)
+//     params; reference point dtlzRef.
+//   - wfgW-M: WFG W (1…9) with M (3 or 4) objectives and the params of problem.WFGDims (2(M-1)
+//     position and 20 distance params, x_i in [0, 2(i+1)]); reference point 2j + 1.1 in
+//     objective j (1…M), just beyond the largest value it takes on the domain (1 + 2j), as
+//     budgets of a few hundred trials stay far from WFG's fronts.
+//   - mixedmo: problem.MixedMO, two objectives over mixed params, reference point (1, 1.1).
+var MOProblems = func() []MOProblem {
+	var ps []MOProblem
+	for _, which := range []int{1, 2} {
+		ps = append(ps, MOProblem{
+			Name: "zdt" + strconv.Itoa(which), Space: unitSpace(10), Ref: []float64{1.1, 11},
+			Front: []float64{0, 12.1 - 1.0/3, 12.1 - 2.0/3}[which],
+			Eval: func(p map[string]any) []float64 {
+				f1, f2 := problem.ZDT(floats(p, 10), which)
+				return []float64{f1, f2}
+			},
+		})
+	}
+	for _, m := range []int{3, 4} {
+		for which := 1; which <= 7; which++ {
+			n := m - 1 + problem.DTLZDistance(which)
+			p := MOProblem{
+				Name: fmt.Sprintf("dtlz%d-%d", which, m), Space: unitSpace(n), Ref: dtlzRef(which, m),
+				Eval: func(p map[string]any) []float64 { return problem.DTLZ(which, floats(p, n), m) },
+			}
+			if which == 2 || which == 4 {
+				p.Front = sphereFront(m)
+			}
+			ps = append(ps, p)
+		}
+	}
+	for _, m := range []int{3, 4} {
+		k, l := problem.WFGDims(m)
+		space := make([]problem.Param, k+l)
+		for i := range space {
+			space[i] = problem.Param{Name: "x" + strconv.Itoa(i), Kind: "float", Low: 0, High: 2 * float64(i+1)}
+		}
+		ref := make([]float64, m)
+		for j := range ref {
+			ref[j] = 2*float64(j+1) + 1.1
+		}
+		for which := 1; which <= 9; which++ {
+			ps = append(ps, MOProblem{
+				Name: fmt.Sprintf("wfg%d-%d", which, m), Space: space, Ref: ref,
+				Eval: func(p map[string]any) []float64 { return problem.WFG(which, floats(p, k+l), m, k) },
+			})
+		}
+	}
+	ps = append(ps, MOProblem{
+		Name: "mixedmo", Space: problem.MixedMOSpace, Ref: []float64{1, 1.1},
+		Eval: func(p map[string]any) []float64 {
+			e, c := problem.MixedMO(p["lr"].(float64), int(p["layers"].(int64)), int(p["width"].(int64)), p["activation"].(string), p["dropout"].(float64))
+			return []float64{e, c}
+		},
+	})
+	return ps
+}()
+
+// FindMOProblem returns the multi-objective problem with that name.
+func FindMOProblem(name string) (MOProblem, error) {
+	var names []string
+	for _, p := range MOProblems {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return MOProblem{}, fmt.Errorf("unknown multi-objective problem %q: want one of %s", name, strings.Join(names, ", "))
+}
 
 // MOResult is one multi-objective run (PROTOCOL §5): the hypervolume of each seed's
-// completed trials, in the form optuna_ref.py --mode mo prints.
+// completed trials, in the form bench/optuna_mo.py and optuna_ref.py --mode mo print.
 type MOResult struct {
 	Lib         string    `json:"lib"`
 	Mode        string    `json:"mode"`
@@ -23,32 +165,36 @@ type MOResult struct {
 	N           int       `json:"n"`
 	Seeds       int       `json:"seeds"`
 	Hypervolume []float64 `json:"hypervolume"`
-	WallS       float64   `json:"wall_s"`
+	// HypervolumeAt holds, for each checkpoint c (a number of trials up to N, as a string),
+	// the hypervolume of each seed's first c trials.
+	HypervolumeAt map[string][]float64 `json:"hypervolume_at,omitempty"`
+	WallS         float64              `json:"wall_s"`
 	// TrialMs is the mean wall time of one ask + suggest + evaluate + tell.
 	TrialMs float64 `json:"trial_ms,omitempty"`
 }
 
-// MultiObjective runs seeds 0..seeds-1 (study seed = seed+1) of n trials each on problem
-// zdt1 or zdt2 with 10 variables in [0, 1], both objectives minimized, and records the
-// hypervolume of each run's completed trials at MOReference.
-func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds int) (MOResult, error) {
-	var which int
-	switch problemName {
-	case "zdt1":
-		which = 1
-	case "zdt2":
-		which = 2
-	default:
-		return MOResult{}, fmt.Errorf("unknown multi-objective problem %q: want zdt1 or zdt2", problemName)
+// MultiObjective runs seeds 0..seeds-1 (study seed = seed+1) of n trials each of the named
+// problem (MOProblems) and sampler, and records the hypervolume of each run's completed
+// trials at the problem's reference point, at n and at each checkpoint in (0, n). WallS and
+// TrialMs count the trials only, not the hypervolumes.
+func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds int, checkpoints ...int) (MOResult, error) {
+	prob, err := FindMOProblem(problemName)
+	if err != nil {
+		return MOResult{}, err
 	}
 	res := MOResult{Lib: "retune", Mode: "mo", Problem: problemName, Sampler: sampler, N: n, Seeds: seeds}
-	dirs := []retune.Direction{retune.Minimize, retune.Minimize}
-	names := make([]string, 10)
-	for i := range names {
-		names[i] = fmt.Sprintf("x%d", i)
+	cps := slices.Clone(checkpoints)
+	cps = slices.DeleteFunc(cps, func(c int) bool { return c <= 0 || c >= n })
+	if len(cps) > 0 {
+		res.HypervolumeAt = map[string][]float64{}
 	}
-	start := time.Now()
+	dirs := make([]retune.Direction, len(prob.Ref))
+	for i := range dirs {
+		dirs[i] = retune.Minimize
+	}
+	var wall time.Duration
 	for seed := range seeds {
+		start := time.Now()
 		smp, err := NewSampler(sampler)
 		if err != nil {
 			return res, err
@@ -58,24 +204,24 @@ func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds i
 			return res, err
 		}
 		points := make([][]float64, 0, n)
-		x := make([]float64, len(names))
 		for range n {
 			t, err := s.Ask(ctx)
 			if err != nil {
 				return res, err
 			}
-			for i, name := range names {
-				x[i] = t.Float(name, 0, 1)
+			f := prob.Eval(Suggest(t, prob.Space))
+			if err := s.Tell(ctx, t, f...); err != nil {
+				return res, fmt.Errorf("%s seed %d: %w", problemName, seed, err)
 			}
-			f1, f2 := problem.ZDT(x, which)
-			if err := s.Tell(ctx, t, f1, f2); err != nil {
-				return res, err
-			}
-			points = append(points, []float64{f1, f2})
+			points = append(points, f)
 		}
-		res.Hypervolume = append(res.Hypervolume, pareto.Hypervolume(dirs, points, MOReference))
+		wall += time.Since(start)
+		for _, c := range cps {
+			key := strconv.Itoa(c)
+			res.HypervolumeAt[key] = append(res.HypervolumeAt[key], pareto.Hypervolume(dirs, points[:c], prob.Ref))
+		}
+		res.Hypervolume = append(res.Hypervolume, pareto.Hypervolume(dirs, points, prob.Ref))
 	}
-	wall := time.Since(start)
 	res.WallS = wall.Seconds()
 	if n > 0 && seeds > 0 {
 		res.TrialMs = float64(wall.Microseconds()) / 1000 / float64(n*seeds)

@@ -2,7 +2,13 @@ package bench
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/a6b40afc/retune/bench/problem"
 )
 
 func TestMultiObjective(t *testing.T) {
@@ -24,16 +30,101 @@ func TestMultiObjective(t *testing.T) {
 			}
 		}
 	}
-	// The same seed gives the same run.
-	a, _ := MultiObjective(ctx, "zdt1", "random", 50, 1)
-	b, _ := MultiObjective(ctx, "zdt1", "random", 50, 1)
+	// The same seed gives the same run, and a checkpoint's hypervolume is that of a run of
+	// that many trials.
+	a, _ := MultiObjective(ctx, "dtlz2-3", "random", 50, 1, 20, 50, 70, 0)
+	b, _ := MultiObjective(ctx, "dtlz2-3", "random", 50, 1)
+	c, _ := MultiObjective(ctx, "dtlz2-3", "random", 20, 1)
 	if a.Hypervolume[0] != b.Hypervolume[0] {
 		t.Errorf("two runs of seed 0: hypervolumes %v and %v, want equal", a.Hypervolume, b.Hypervolume)
+	}
+	if len(a.HypervolumeAt) != 1 || a.HypervolumeAt["20"][0] != c.Hypervolume[0] || c.Hypervolume[0] > a.Hypervolume[0] {
+		t.Errorf("checkpoints 20, 50, 70 and 0 of 50 trials: %v, want only 20's, %v (a run of 20), at most %v", a.HypervolumeAt, c.Hypervolume, a.Hypervolume)
 	}
 	if _, err := MultiObjective(ctx, "zdt3", "nsga2", 10, 1); err == nil {
 		t.Errorf("MultiObjective(zdt3): no error")
 	}
 	if _, err := MultiObjective(ctx, "zdt1", "nope", 10, 1); err == nil {
 		t.Errorf("MultiObjective with an unknown sampler: no error")
+	}
+}
+
+// Every problem evaluates to one finite value per objective inside its space, and random
+// points stay below (or near) its reference point: the hypervolume of 50 random trials is
+// positive, and below the true front's where that is known. DTLZ4's is 0: its x^100 puts
+// random points near f_1 = 1 + g, beyond 1.1 unless g < 0.1.
+func TestMOProblems(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for _, p := range MOProblems {
+		if seen[p.Name] {
+			t.Errorf("problem %s listed twice", p.Name)
+		}
+		seen[p.Name] = true
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 20 {
+			params := map[string]any{}
+			for _, sp := range p.Space {
+				switch sp.Kind {
+				case "float":
+					params[sp.Name] = sp.Low + (sp.High-sp.Low)*r.Float64()
+				case "int":
+					params[sp.Name] = int64(sp.Low) + r.Int64N(int64(sp.High-sp.Low)+1)
+				default:
+					params[sp.Name] = sp.Choices[r.IntN(len(sp.Choices))]
+				}
+			}
+			f := p.Eval(params)
+			if len(f) != len(p.Ref) {
+				t.Fatalf("%s: %d objectives, reference point of %d", p.Name, len(f), len(p.Ref))
+			}
+			for j, v := range f {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s at %v: f%d = %v", p.Name, params, j+1, v)
+				}
+			}
+		}
+		res, err := MultiObjective(ctx, p.Name, "random", 50, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hv := res.Hypervolume[0]
+		if strings.HasPrefix(p.Name, "dtlz4-") {
+			if hv != 0 {
+				t.Errorf("%s: 50 random trials have hypervolume %v, want 0", p.Name, hv)
+			}
+			continue
+		}
+		if !(hv > 0) || (p.Front > 0 && hv >= p.Front) {
+			t.Errorf("%s: 50 random trials have hypervolume %v, want > 0 and below the front's %v", p.Name, hv, p.Front)
+		}
+	}
+	for _, m := range []int{3, 4} {
+		for w := 1; w <= 7; w++ {
+			if !seen["dtlz"+strconv.Itoa(w)+"-"+strconv.Itoa(m)] {
+				t.Errorf("dtlz%d-%d missing", w, m)
+			}
+		}
+		for w := 1; w <= 9; w++ {
+			if !seen["wfg"+strconv.Itoa(w)+"-"+strconv.Itoa(m)] {
+				t.Errorf("wfg%d-%d missing", w, m)
+			}
+		}
+	}
+	if _, err := FindMOProblem("dtlz8-3"); err == nil {
+		t.Error("FindMOProblem(dtlz8-3): no error")
+	}
+	// The front's hypervolume for DTLZ2 with 3 objectives: 1.1³ - π/6.
+	p, _ := FindMOProblem("dtlz2-3")
+	if math.Abs(p.Front-(1.331-math.Pi/6)) > 1e-12 {
+		t.Errorf("dtlz2-3 front %v, want %v", p.Front, 1.331-math.Pi/6)
+	}
+	// A point on DTLZ2's front is inside the reference box.
+	x := []float64{0.3, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}
+	for j, v := range problem.DTLZ(2, x, 3) {
+		if v >= p.Ref[j] {
+			t.Errorf("dtlz2-3 front point f%d = %v beyond the reference %v", j+1, v, p.Ref[j])
+		}
 	}
 }

@@ -1,12 +1,17 @@
 // Package problem implements the public benchmark problems that retune is
 // compared on against Optuna: the single-objective test functions, the mixed
 // search-space problem mixedB, the learning-curve problem used to compare
-// pruners, and the two-objective ZDT problems with a 2-D hypervolume.
+// pruners, the two-objective ZDT problems with a 2-D hypervolume, and the
+// many-objective suites DTLZ1–7 and WFG1–9 with MixedMO, a two-objective
+// problem over mixed params.
 //
-// The definitions follow bench/optuna_ref.py (the Optuna reference runner),
-// which is the source of truth; bench/testdata/reference_values.txt holds the
-// values that runner prints with --mode check, and the tests in this package
-// reproduce them to 1e-6. Every function here is pure and deterministic, and
+// The single-objective, pruning and ZDT definitions follow the shared Optuna
+// reference runner, optuna_ref.py, which is their source of truth;
+// bench/testdata/reference_values.txt holds the values it prints with --mode
+// check, and the tests in this package reproduce them to 1e-6. DTLZ, WFG and
+// MixedMO are defined here and again in bench/optuna_mo.py and bench/wfg.py,
+// which run them for Optuna; bench/testdata/mo_values.txt and wfg_values.txt
+// hold the values those print, reproduced here to 1e-9. Every function here is pure and deterministic, and
 // the package depends only on the standard library.
 //
 // Invalid input (a wrong vector length, an unknown kind) yields NaN rather

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,12 +40,15 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage, 300 mo)")
 	runs := fs.Int("runs", 3, "overhead/storage: runs of each side, interleaved")
 	growth := fs.Int("growth", 10000, "overhead: retune's trials for the growth figure (0 = skip)")
-	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems (mo: default zdt1,zdt2)")
+	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems (mo: default zdt1,zdt2; any of bench.MOProblems)")
 	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1 (mo: default 10)")
 	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL for retune (empty = skip PostgreSQL)")
 	optunaPG := fs.String("optuna-pg", "", "storage: PostgreSQL URL for Optuna, a database of its own (its tables are named like retune's); default: -pg with database optuna_bench")
 	stores := fs.String("stores", "memory,sqlite,sqlite-full,postgres", "storage: which storages")
 	dir := fs.String("dir", os.TempDir(), "storage: folder for the SQLite files")
+	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
+	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
+	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning: pruners (Optuna runs those it has)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +89,15 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if set["seeds"] {
 			sd = *seeds
 		}
-		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd)
+		var cps []int
+		for _, f := range split(*checkpoints) {
+			v, err := strconv.Atoi(f)
+			if err != nil || v <= 0 {
+				return fmt.Errorf("-checkpoints %q: want positive numbers of trials, comma-separated", *checkpoints)
+			}
+			cps = append(cps, v)
+		}
+		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored)})
 	}
 	return fmt.Errorf("unknown suite %q: want overhead, efficiency, storage, pruning or mo", *suite)
 }
@@ -276,36 +289,105 @@ func efficiencyTable(w io.Writer, cells []*cell, other string) {
 	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(cells))
 }
 
+// moOptions are the multi-objective suite's settings beyond problems, samplers, n and seeds.
+type moOptions struct {
+	runner      string   // bench/optuna_mo.py
+	checkpoints []int    // numbers of trials below n at which to compare too
+	stored      []string // JSONL files with Optuna results to reuse instead of running it
+}
+
+// storedMO reads Optuna's multi-objective results from files (one JSON object per line, as
+// bench/optuna_mo.py and earlier compare runs write them), keyed by problem, sampler, n
+// and seeds. Other lines are skipped.
+func storedMO(files []string) (map[string]bench.MOResult, error) {
+	out := map[string]bench.MOResult{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for line := range strings.Lines(string(b)) {
+			var r bench.MOResult
+			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || len(r.Hypervolume) == 0 {
+				continue
+			}
+			out[moKey(r.Problem, r.Sampler, r.N, r.Seeds)] = r
+		}
+	}
+	return out, nil
+}
+
+func moKey(problem, sampler string, n, seeds int) string {
+	return fmt.Sprintf("%s/%s/%d/%d", problem, sampler, n, seeds)
+}
+
 // multiObjective compares the hypervolume of each side's runs on each problem and sampler
-// (PROTOCOL §5); larger is better.
-func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int) error {
+// (PROTOCOL §5), after n trials and after each checkpoint's number; larger is better.
+// Optuna's side runs bench/optuna_mo.py, or comes from opt.stored when it holds the same
+// problem, sampler, n and seeds (Optuna's runs are seeded, so a rerun gives the same).
+func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, samplers []string, n, seeds int, opt moOptions) error {
 	type moCell struct {
 		problem, sampler string
+		n                int
 		ours, theirs     []float64
 		oursMs, theirsMs float64
 		pLoss, pWin      float64
 	}
+	stored, err := storedMO(opt.stored)
+	if err != nil {
+		return err
+	}
 	var cells []*moCell
+	fronts := map[string]float64{}
+	cps := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(opt.checkpoints), func(c int) bool { return c <= 0 || c >= n })))
+	cpArg := make([]string, len(cps))
+	for i, cp := range cps {
+		cpArg[i] = strconv.Itoa(cp)
+	}
 	for _, prob := range problems {
+		p, err := bench.FindMOProblem(prob)
+		if err != nil {
+			return err
+		}
+		fronts[prob] = p.Front
 		for _, smp := range samplers {
 			fmt.Fprintf(c.log, "mo %s %s: retune\n", prob, smp)
-			res, err := bench.MultiObjective(ctx, prob, smp, n, seeds)
+			res, err := bench.MultiObjective(ctx, prob, smp, n, seeds, cps...)
 			if err != nil {
 				return err
 			}
 			c.record(res)
-			fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
-			var o bench.MOResult
-			if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
-				return err
+			o, ok := stored[moKey(prob, smp, n, seeds)]
+			if ok {
+				fmt.Fprintf(c.log, "mo %s %s: optuna (stored)\n", prob, smp)
+				c.record(o)
+			} else {
+				fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
+				c.optuna = opt.runner
+				if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--checkpoints", strings.Join(cpArg, ",")); err != nil {
+					return err
+				}
 			}
-			if len(o.Hypervolume) == 0 {
-				return fmt.Errorf("optuna mo %s %s: no hypervolumes", prob, smp)
+			if len(o.Hypervolume) != seeds {
+				return fmt.Errorf("optuna mo %s %s: %d hypervolumes, want %d", prob, smp, len(o.Hypervolume), seeds)
 			}
-			cells = append(cells, &moCell{problem: prob, sampler: smp, ours: res.Hypervolume, theirs: o.Hypervolume,
-				oursMs: res.TrialMs, theirsMs: 1000 * o.WallS / float64(n*seeds),
-				// Larger hypervolume is better: a loss is Optuna's tending to be larger.
-				pLoss: bench.MannWhitneyGreater(o.Hypervolume, res.Hypervolume), pWin: bench.MannWhitneyGreater(res.Hypervolume, o.Hypervolume)})
+			theirsMs := o.TrialMs
+			if theirsMs == 0 {
+				theirsMs = 1000 * o.WallS / float64(n*seeds)
+			}
+			for _, at := range append(cps, n) {
+				ours, theirs := res.Hypervolume, o.Hypervolume
+				if at < n {
+					ours, theirs = res.HypervolumeAt[strconv.Itoa(at)], o.HypervolumeAt[strconv.Itoa(at)]
+					if len(theirs) != seeds {
+						return fmt.Errorf("optuna mo %s %s: no hypervolumes at %d trials (run it with --checkpoints)", prob, smp, at)
+					}
+				}
+				cells = append(cells, &moCell{problem: prob, sampler: smp, n: at, ours: ours, theirs: theirs,
+					oursMs: res.TrialMs, theirsMs: theirsMs,
+					// Larger hypervolume is better: a loss is Optuna's tending to be larger.
+					pLoss: bench.MannWhitneyGreater(theirs, ours), pWin: bench.MannWhitneyGreater(ours, theirs)})
+			}
 		}
 	}
 	loss := make([]float64, len(cells))
@@ -314,9 +396,9 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 		loss[i], win[i] = x.pLoss, x.pWin
 	}
 	loss, win = bench.Holm(loss), bench.Holm(win)
-	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of all completed trials at (1.1, 11), %d trials, seeds 0..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells\n\n", n, seeds-1, len(cells))
-	fmt.Fprintln(w, "| problem | sampler | retune HV | Optuna HV | p(retune lower) | p(retune higher) | retune ms/trial | Optuna ms/trial | verdict |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of the completed trials at each problem's reference point (bench.MOProblems), seeds 0..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells; ms/trial over all %d trials\n\n", seeds-1, len(cells), n)
+	fmt.Fprintln(w, "| problem | sampler | trials | retune HV | Optuna HV | p(retune lower) | p(retune higher) | retune ms/trial | Optuna ms/trial | verdict |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	losses, wins := 0, 0
 	for i, x := range cells {
 		verdict := "no significant difference"
@@ -326,9 +408,19 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 		case win[i] < 0.05:
 			verdict, wins = "win", wins+1
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %.3g | %.3g | %.3f | %.3f | %s |\n", x.problem, x.sampler, summary4(x.ours), summary4(x.theirs), loss[i], win[i], x.oursMs, x.theirsMs, verdict)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %.3g | %.3g | %.3f | %.1f | %s |\n", x.problem, x.sampler, x.n, summary4(x.ours), summary4(x.theirs), loss[i], win[i], x.oursMs, x.theirsMs, verdict)
 	}
-	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05); true fronts: ZDT1 11.7667, ZDT2 11.4333\n", losses, wins, len(cells))
+	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)", losses, wins, len(cells))
+	var known []string
+	for _, prob := range problems {
+		if f := fronts[prob]; f > 0 {
+			known = append(known, fmt.Sprintf("%s %.4f", prob, f))
+		}
+	}
+	if len(known) > 0 {
+		fmt.Fprintf(w, "; hypervolume of the true front: %s", strings.Join(known, ", "))
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 
