@@ -43,6 +43,18 @@ type history struct {
 	// best first. It is replaced, never modified.
 	order    []int32
 	orderLen int
+
+	// multi caches the last multi-objective split without running trials, which every param
+	// of one proposal asks for (Sampler.splitMulti). Its slices are replaced, never modified.
+	multi multiSplit
+}
+
+// multiSplit is the split of a history's first n trials into the k best (below, in index
+// order) and the rest, with l's weights, one per entry of below.
+type multiSplit struct {
+	n, k  int
+	below []int32
+	w     []float64
 }
 
 // view is the part of a history a request sees: its first n trials.

@@ -457,14 +457,60 @@ func TestSplitMultiObjective(t *testing.T) {
 			t.Errorf("below %d = %s, want %s", c.k, got, c.want)
 		}
 	}
-	// Three objectives: crowding distance keeps the extremes.
+	// Three objectives: greedy hypervolume subset selection at the reference point
+	// (5.5, 5.5, 5.5). Boxes: 1.375 for the three extremes, 30.375 for 1 and 30.976 for 2,
+	// which comes first. Given 2, 1 adds 30.375 - 4.4·4.4·1.5 = 1.335, 4 adds
+	// 1.375 - 0.5·0.5·1.6 = 0.975, 0 and 3 add 1.375 - 4.4·0.5·0.5 = 0.275: 1 comes second.
+	// Given 2 and 1, 4 still adds 0.975 and 0 and 3 only 0.25. (Crowding distance would
+	// have kept the extremes 0, 3 and 4, the points farthest from the front's middle.)
 	var t3 []retune.FrozenTrial
 	for _, v := range [][]float64{{0, 5, 5}, {1, 1, 4}, {1.1, 1.1, 3.9}, {5, 0, 5}, {5, 5, 0}} {
 		t3 = append(t3, retune.FrozenTrial{State: retune.TrialComplete, Values: v})
 	}
 	_, v3 := viewOf([]retune.Direction{0, 0, 0}, t3)
-	if got := fmt.Sprint(splitter{v: &v3, n: 5}.below([]int32{0, 1, 2, 3, 4}, 3, nil)); got != "[0 3 4]" {
-		t.Errorf("three objectives: below 3 = %s, want [0 3 4]", got)
+	sp3 := splitter{v: &v3, n: 5}
+	for _, c := range []struct {
+		k    int
+		want string
+	}{{1, "[2]"}, {2, "[1 2]"}, {3, "[1 2 4]"}, {5, "[0 1 2 3 4]"}} {
+		if got := fmt.Sprint(sp3.below([]int32{0, 1, 2, 3, 4}, c.k, nil)); got != c.want {
+			t.Errorf("three objectives: below %d = %s, want %s", c.k, got, c.want)
+		}
+	}
+}
+
+// l's weights with two objectives are the hypervolume contributions among l's COMPLETE
+// trials, divided by the largest; other entries get 1e-12. With three, none (by age).
+func TestMultiObjectiveWeights(t *testing.T) {
+	t.Parallel()
+	var trials []retune.FrozenTrial
+	for _, v := range [][]float64{{1, 3}, {2, 2}, {3, 1}} {
+		trials = append(trials, retune.FrozenTrial{State: retune.TrialComplete, Values: v})
+	}
+	trials = append(trials, retune.FrozenTrial{State: retune.TrialPruned, Intermediate: map[int64][]float64{2: {0, 0}}})
+	_, v := viewOf([]retune.Direction{retune.Minimize, retune.Minimize}, trials)
+	sp := splitter{v: &v, n: len(trials)}
+	// Reference point (3.2, 3.2): 0 adds 1·0.2, 1 adds 1·1, 2 adds 0.2·1.
+	want := []float64{0.2, 1, 0.2, 1e-12}
+	got := sp.lWeights([]int32{0, 1, 2, 3})
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("weights %v, want %v", got, want)
+			break
+		}
+	}
+	// Only PRUNED entries: all weigh 1.
+	if got := sp.lWeights([]int32{3}); len(got) != 1 || got[0] != 1 {
+		t.Errorf("weights of a PRUNED trial alone = %v, want [1]", got)
+	}
+	// A single COMPLETE trial weighs 1.
+	if got := sp.lWeights([]int32{1, 3}); got[0] != 1 || got[1] != 1e-12 {
+		t.Errorf("weights of one COMPLETE and one PRUNED trial = %v, want [1 1e-12]", got)
+	}
+	_, v3 := viewOf([]retune.Direction{0, 0, 0}, []retune.FrozenTrial{
+		{State: retune.TrialComplete, Values: []float64{1, 2, 3}}, {State: retune.TrialComplete, Values: []float64{3, 2, 1}}})
+	if got := (splitter{v: &v3, n: 2}).lWeights([]int32{0, 1}); got != nil {
+		t.Errorf("three objectives: weights %v, want nil (by age)", got)
 	}
 }
 

@@ -251,13 +251,46 @@ func (s splitter) thin(front []int32, r int) []int32 {
 	if m == 2 {
 		keep = thinHypervolume(pts, keep, r)
 	} else {
-		keep = thinCrowding(pts, keep, r)
+		keep = thinHSSP(pts, keep, r)
 	}
 	out := make([]int32, len(keep))
 	for a, k := range keep {
 		out[a] = front[k]
 	}
 	return out
+}
+
+// lWeights returns, with two objectives, the weights of l's observations, one per entry of
+// below: as in Optuna's multi-objective TPE, each feasible COMPLETE trial's exclusive
+// hypervolume contribution among them (contributions), and 1e-12 for the PRUNED, infeasible
+// and running trials that fill l when too few are; if none is feasible and COMPLETE, all
+// weigh 1. With three or more objectives it returns nil: l's observations are weighted as
+// with one (by age), which did better there (see the package doc).
+func (s splitter) lWeights(below []int32) []float64 {
+	if s.v.m != 2 {
+		return nil
+	}
+	w := make([]float64, len(below))
+	var pts [][]float64
+	var at []int
+	for a, i := range below {
+		w[a] = 1e-12
+		if s.class(i) == classComplete {
+			pts = append(pts, slices.Clone(s.values(i)))
+			at = append(at, a)
+		}
+	}
+	if len(pts) == 0 {
+		for a := range w {
+			w[a] = 1
+		}
+		return w
+	}
+	finitize(pts, s.v.m)
+	for b, c := range contributions(pts) {
+		w[at[b]] = c
+	}
+	return w
 }
 
 // finitize replaces infinite values by finite ones beyond the finite values of the same
@@ -320,33 +353,6 @@ func thinHypervolume(pts [][]float64, keep []int, r int) []int {
 		}
 		keep = slices.Delete(keep, worst, worst+1)
 	}
-	slices.Sort(keep)
-	return keep
-}
-
-// thinCrowding keeps the r points with the largest crowding distance (the extremes of each
-// objective first); ties keep the earlier trial.
-func thinCrowding(pts [][]float64, keep []int, r int) []int {
-	dist := make([]float64, len(pts))
-	order := slices.Clone(keep)
-	for j := range pts[0] {
-		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pts[a][j], pts[b][j]) })
-		lo, hi := pts[order[0]][j], pts[order[len(order)-1]][j]
-		dist[order[0]], dist[order[len(order)-1]] = math.Inf(1), math.Inf(1)
-		if hi == lo {
-			continue
-		}
-		for a := 1; a+1 < len(order); a++ {
-			dist[order[a]] += (pts[order[a+1]][j] - pts[order[a-1]][j]) / (hi - lo)
-		}
-	}
-	slices.SortStableFunc(keep, func(a, b int) int {
-		if c := cmp.Compare(dist[b], dist[a]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	keep = keep[:r]
 	slices.Sort(keep)
 	return keep
 }

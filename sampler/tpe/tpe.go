@@ -254,6 +254,31 @@ func (s *Sampler) Independent(_ context.Context, req *retune.SampleRequest, name
 	return s.propose1(req, &dm, w, lo, hi), nil
 }
 
+// splitMulti returns the split of a multi-objective request (pool: its usable finished
+// trials, run: its running ones), appended to buf[:0], and l's weights, one per entry of
+// below, or nil to weigh them by age (splitter.lWeights). Every param of a proposal asks for the same split, so without running trials it is
+// cached in h (the weights are shared: read them only).
+func (s *Sampler) splitMulti(h *history, v *view, k int, pool, run, buf []int32) ([]int32, []float64) {
+	n := len(v.trials)
+	if len(run) == 0 {
+		s.mu.Lock()
+		c := h.multi
+		s.mu.Unlock()
+		if c.below != nil && c.n == n && c.k == k {
+			return append(buf[:0], c.below...), c.w
+		}
+	}
+	sp := splitter{v: v, n: n}
+	below := sp.best(k, nil, 0, nil, pool, run, buf)
+	mw := sp.lWeights(below)
+	if len(run) == 0 {
+		s.mu.Lock()
+		h.multi = multiSplit{n: n, k: k, below: slices.Clone(below), w: mw}
+		s.mu.Unlock()
+	}
+	return below, mw
+}
+
 // observe1 returns the observations of l and of g for one param, weighted; g's sorted by
 // value unless the param is categorical.
 func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name string, dm *dim, w *work) (lo, hi []obs, err error) {
@@ -286,7 +311,13 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 		}
 	}
 	k := s.gammaOf(v.used) // running trials do not count
-	below := splitter{v: &v, n: n}.best(k, order, orderLen, nil, pool, run, w.below)
+	var below []int32
+	var mw []float64 // l's weights with two objectives, one per entry of below
+	if v.m > 1 {
+		below, mw = s.splitMulti(h, &v, k, pool, run, w.below)
+	} else {
+		below = splitter{v: &v, n: n}.best(k, order, orderLen, nil, pool, run, w.below)
+	}
 	w.pool, w.runX, w.run, w.below = pool, runX, run, below
 	total := n + len(runX)
 	isBelow := resize(w.isBelow, total)
@@ -302,19 +333,26 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 		return runX[i-n]
 	}
 
-	// l's observations: the valid below ones, weighted by age.
+	// l's observations: the valid below ones, weighted by hypervolume contribution (two
+	// objectives) or by age.
 	lo = w.lo[:0]
-	for _, i := range below {
+	for a, i := range below {
 		if x := xOf(int(i)); !math.IsNaN(x) {
-			lo = append(lo, obs{x: x})
+			o := obs{x: x}
+			if mw != nil {
+				o.w = mw[a]
+			}
+			lo = append(lo, o)
 		}
 	}
-	lw, err := s.weightsOf(len(lo), &w.lw)
-	if err != nil {
-		return nil, nil, err
-	}
-	for r := range lo {
-		lo[r].w = lw[r]
+	if mw == nil {
+		lw, err := s.weightsOf(len(lo), &w.lw)
+		if err != nil {
+			return nil, nil, err
+		}
+		for r := range lo {
+			lo[r].w = lw[r]
+		}
 	}
 	// g's observations: ranked by age, then sorted by value.
 	rank := resize(w.rank, total)
@@ -617,9 +655,14 @@ func (s *Sampler) densities(j *joint, w *work) error {
 		add(i)
 	}
 	w.lmu, w.gmu, w.gz = lmu, gmu, gz
-	lw, err := s.weightsOf(len(lmu)/D, &w.lw)
-	if err != nil {
-		return err
+	// l's observations are below's entries in order: weighted by hypervolume contribution
+	// (two objectives) or by age.
+	lw := splitter{v: j.v, n: n}.lWeights(below)
+	if lw == nil {
+		var err error
+		if lw, err = s.weightsOf(len(lmu)/D, &w.lw); err != nil {
+			return err
+		}
 	}
 	gw, err := s.weightsOf(len(gmu)/D, &w.gw)
 	if err != nil {

@@ -178,6 +178,40 @@ func TestCacheDoesNotChangeProposals(t *testing.T) {
 	}
 }
 
+// The same with three objectives, whose split and weights a sampler caches for the params of
+// one proposal.
+func TestCacheDoesNotChangeMultiObjectiveProposals(t *testing.T) {
+	t.Parallel()
+	dirs := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
+	threeObjectives := func(h []retune.FrozenTrial, seed uint64) []retune.FrozenTrial {
+		r := rand.New(rand.NewPCG(seed, 3))
+		for i := range h {
+			v := h[i].Values[0]
+			h[i].Values = []float64{v, v + r.Float64(), r.Float64() - v/2}
+		}
+		return h
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			h1, h2 := threeObjectives(history(80, 1), 1), threeObjectives(history(120, 2), 2)
+			// h1's last trial dominates the others, so h1 and h1[:79] (whose γ is the same)
+			// split differently.
+			h1[79].Values = []float64{-100, 100, -100}
+			shared := tpe.New(m.o)
+			for i, h := range [][]retune.FrozenTrial{h1, h2, h1[:50], h2, h1, h1[:79]} {
+				req, fresh := request(h, uint64(i)), request(h, uint64(i))
+				req.Directions, fresh.Directions = dirs, dirs
+				got := propose(t, shared, req)
+				want := propose(t, tpe.New(m.o), fresh)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("request %d: shared sampler proposes %v, fresh one %v", i, got, want)
+				}
+			}
+		})
+	}
+}
+
 // The library's shared-prefix trial slices: requests that extend each other, served
 // concurrently.
 func TestConcurrentRequests(t *testing.T) {
