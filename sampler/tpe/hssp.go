@@ -2,6 +2,7 @@ package tpe
 
 import (
 	"math"
+	"slices"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pareto"
@@ -43,16 +44,33 @@ func boxVolume(p, ref []float64) float64 {
 
 // gain is the hypervolume that p adds to the points sel, all below ref: its box minus the
 // hypervolume of sel limited to p's box (each point of sel moved to be no better than p).
-func gain(dirs []retune.Direction, p []float64, sel [][]float64, ref []float64, buf [][]float64) float64 {
-	lim := buf[:0]
-	for _, q := range sel {
-		l := make([]float64, len(p))
+// Limited points often dominate one another; only the non-dominated ones are measured.
+func gain(dirs []retune.Direction, p []float64, sel [][]float64, ref []float64) float64 {
+	m := len(p)
+	flat := make([]float64, len(sel)*m)
+	lim := make([][]float64, 0, len(sel))
+	for a, q := range sel {
+		l := flat[a*m : a*m+m : a*m+m]
 		for j := range p {
 			l[j] = math.Max(p[j], q[j])
 		}
+		if slices.ContainsFunc(lim, func(o []float64) bool { return weaklyBelow(o, l) }) {
+			continue
+		}
+		lim = slices.DeleteFunc(lim, func(o []float64) bool { return weaklyBelow(l, o) })
 		lim = append(lim, l)
 	}
 	return boxVolume(p, ref) - pareto.Hypervolume(dirs, lim, ref)
+}
+
+// weaklyBelow reports whether a is no larger than b in every coordinate.
+func weaklyBelow(a, b []float64) bool {
+	for j := range a {
+		if a[j] > b[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // thinHSSP keeps r of the points of one front (minimized, finite) by greedy hypervolume
@@ -74,7 +92,6 @@ func thinHSSP(pts [][]float64, keep []int, r int) []int {
 	}
 	taken := make([]bool, len(keep))
 	var sel [][]float64
-	var buf [][]float64
 	for len(sel) < r {
 		for {
 			best := -1
@@ -88,7 +105,7 @@ func thinHSSP(pts [][]float64, keep []int, r int) []int {
 				sel = append(sel, pts[keep[best]])
 				break
 			}
-			bound[best] = gain(dirs, pts[keep[best]], sel, ref, buf)
+			bound[best] = gain(dirs, pts[keep[best]], sel, ref)
 			fresh[best] = len(sel)
 		}
 	}
@@ -117,7 +134,7 @@ func contributions(pts [][]float64) []float64 {
 	for i, p := range pts {
 		others = append(others[:0], pts[:i]...)
 		others = append(others, pts[i+1:]...)
-		w[i] = gain(dirs, p, others, ref, nil) + 1e-12
+		w[i] = gain(dirs, p, others, ref) + 1e-12
 		hi = math.Max(hi, w[i])
 	}
 	for i := range w {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/pareto"
 )
 
 func TestExpNeg(t *testing.T) {
@@ -724,4 +725,72 @@ func randomCentres(r *rand.Rand, dims []*dim, n int) (mu, w []float64) {
 		w[i] = 0.5 + r.Float64()
 	}
 	return mu, w
+}
+
+// gain, thinHSSP and contributions against hypervolumes computed directly.
+func TestHypervolumeSelection(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, m := range []int{2, 3, 4} {
+		dirs := minimize(m)
+		for trial := range 30 {
+			n := 3 + r.IntN(20)
+			pts := make([][]float64, n)
+			for i := range pts {
+				pts[i] = make([]float64, m)
+				for j := range pts[i] {
+					// Coarse values, so that ties and dominated limits occur.
+					pts[i][j] = float64(r.IntN(8))
+				}
+			}
+			ref := hvRef(pts)
+			hv := func(set [][]float64) float64 {
+				return pareto.Hypervolume(dirs, slices.Clone(set), ref)
+			}
+			for i := range pts {
+				others := append(slices.Clone(pts[:i]), pts[i+1:]...)
+				want := hv(pts) - hv(others)
+				if got := gain(dirs, pts[i], others, ref); math.Abs(got-want) > 1e-9 {
+					t.Fatalf("m=%d case %d: gain of %v = %v, want %v", m, trial, pts[i], got, want)
+				}
+			}
+			// Greedy selection, recomputing every gain from scratch, on values without ties.
+			for i := range pts {
+				for j := range pts[i] {
+					pts[i][j] += r.Float64()
+				}
+			}
+			ref = hvRef(pts)
+			k := 1 + r.IntN(n)
+			keep := make([]int, n)
+			for i := range keep {
+				keep[i] = i
+			}
+			var sel [][]float64
+			taken := make([]bool, n)
+			for range k {
+				best, bestGain := -1, 0.0
+				for i := range pts {
+					if taken[i] {
+						continue
+					}
+					g := hv(append(slices.Clone(sel), pts[i])) - hv(sel)
+					if best < 0 || g > bestGain+1e-9 {
+						best, bestGain = i, g
+					}
+				}
+				taken[best] = true
+				sel = append(sel, pts[best])
+			}
+			var want []int
+			for i := range taken {
+				if taken[i] {
+					want = append(want, i)
+				}
+			}
+			if got := thinHSSP(pts, slices.Clone(keep), k); !slices.Equal(got, want) {
+				t.Errorf("m=%d case %d: thinHSSP keeps %v, plain greedy %v", m, trial, got, want)
+			}
+		}
+	}
 }
