@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -280,13 +281,13 @@ func resume(ctx context.Context, store Storage, rec, want StudyRecord, replace b
 	}
 	if !specEqual(rec.Sampler, want.Sampler) {
 		if err := change("sampler", rec.Sampler, want.Sampler); err != nil {
-			return rec, err
+			return rec, fmt.Errorf("%w%s", err, optionsDiff(rec.Sampler, want.Sampler))
 		}
 		upd.Sampler = &want.Sampler
 	}
 	if !specEqual(rec.Pruner, want.Pruner) {
 		if err := change("pruner", rec.Pruner, want.Pruner); err != nil {
-			return rec, err
+			return rec, fmt.Errorf("%w%s", err, optionsDiff(rec.Pruner, want.Pruner))
 		}
 		upd.Pruner = &want.Pruner
 	}
@@ -346,6 +347,41 @@ func SpecOf(v any) Spec {
 		return sp.Spec()
 	}
 	return Spec{Name: reflect.TypeOf(v).String()}
+}
+
+// optionsDiff names, for two specs of the same name, the options whose values differ, with
+// the stored one (stored) and the wanted one, as "; options that differ: rules (study: none,
+// config: 2)"; "" if the names differ.
+func optionsDiff(stored, want Spec) string {
+	if stored.Name != want.Name {
+		return ""
+	}
+	show := func(m map[string]any, k string) string {
+		v, ok := m[k]
+		if !ok {
+			return "none"
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
+	}
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(stored.Options)) {
+		if a, b := show(stored.Options, k), show(want.Options, k); a != b {
+			diffs = append(diffs, fmt.Sprintf("%s (study: %s, config: %s)", k, a, b))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want.Options)) {
+		if _, ok := stored.Options[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s (study: none, config: %s)", k, show(want.Options, k)))
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return "; options that differ: " + strings.Join(diffs, ", ")
 }
 
 func specEqual(a, b Spec) bool {

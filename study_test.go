@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/sampler/auto"
 	"github.com/a6b40afc/retune/sampler/grid"
 	"github.com/a6b40afc/retune/sampler/random"
 )
@@ -369,5 +370,23 @@ func TestTrialSuggest(t *testing.T) {
 	}
 	if err := s2.Tell(ctx, c, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An auto study stored before its rules had versions (a spec without rules) resumes with
+// rules 1, and the latest rules conflict, naming the option that differs.
+func TestResumeAutoRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	old := auto.New(auto.Options{Rules: 1})
+	if _, ok := old.Spec().Options["rules"]; ok {
+		t.Fatalf("rules 1 spec %v: want no rules, as stored before they had versions", old.Spec())
+	}
+	newStudy(t, retune.Config{Name: "a", Storage: store, Sampler: old, Seed: 3})
+	newStudy(t, retune.Config{Name: "a", Storage: store, Sampler: auto.New(auto.Options{Rules: 1})})
+	_, err := retune.NewStudy(ctx, retune.Config{Name: "a", Storage: store, Sampler: auto.New(auto.Options{})})
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "options that differ: rules (study: none, config: 2)") {
+		t.Errorf("resume with the latest rules: %v, want ErrConflict naming rules", err)
 	}
 }

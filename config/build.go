@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/sampler"
+	"github.com/a6b40afc/retune/sampler/auto"
 )
 
 // DefaultSampler is the sampler of a study file that names none (and is not a grid).
@@ -24,6 +26,15 @@ func (s *Study) Sampler() (retune.Sampler, error) {
 	spec := retune.Spec{Name: s.SamplerSpec.Name, Options: s.SamplerSpec.Options}
 	if spec.Name == "" {
 		spec.Name = DefaultSampler
+	}
+	if _, ok := spec.Options["rules"]; spec.Name == "auto" && !ok {
+		// A spec without rules is one stored before they had versions (rules 1); a study
+		// file that names auto means the latest.
+		spec.Options = maps.Clone(spec.Options)
+		if spec.Options == nil {
+			spec.Options = map[string]any{}
+		}
+		spec.Options["rules"] = auto.LatestRules
 	}
 	if spec.Name == "grid" {
 		if _, ok := spec.Options["values"]; ok {

@@ -15,6 +15,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/config"
 	"github.com/a6b40afc/retune/internal/check"
+	"github.com/a6b40afc/retune/sampler/auto"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -383,6 +384,29 @@ func TestSamplerOptions(t *testing.T) {
 		_, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
 		if (err == nil) != c.ok {
 			t.Errorf("sampler %s: error %v, want ok=%v", c.spec, err, c.ok)
+		}
+	}
+}
+
+// A study file that names auto without rules gets the latest rules; one that names them
+// keeps them.
+func TestAutoRules(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		want int
+	}{{"{name: auto}", auto.LatestRules}, {"{name: auto, gp_trials: 50}", auto.LatestRules}, {"{name: auto, rules: 1}", 1}} {
+		s, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		smp, err := s.Sampler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Rules 1 is a spec without rules, as stored before they had versions.
+		got, ok := retune.SpecOf(smp).Options["rules"]
+		if (c.want == 1) == ok || (ok && got != c.want) {
+			t.Errorf("sampler %s: spec %v, want rules %d", c.spec, retune.SpecOf(smp), c.want)
 		}
 	}
 }

@@ -63,8 +63,9 @@ var registry = []entry{
 	{specopt.Plugin{Name: "auto", Doc: "chooses GP, TPE, CMA-ES or NSGA-II by the study's shape and size, recording its choice on each trial", Options: []specopt.Option{
 		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective numeric study leaves the GP (-1: never)"),
 		specopt.Opt("nsga2_trials", "250", "COMPLETE trials after which a study with several objectives leaves TPE for NSGA-II (-1: never)"),
+		specopt.Opt("rules", fmt.Sprintf("%d in a study file; 1 in a stored spec, which predates versions if it has none", auto.LatestRules), fmt.Sprintf("version of the rules, 1 to %d, so that a resumed study keeps its rules", auto.LatestRules)),
 	}}, func(r *specopt.Reader) retune.Sampler {
-		var o auto.Options
+		o := auto.Options{Rules: 1}
 		for _, k := range []struct {
 			name string
 			dst  *int
@@ -72,6 +73,9 @@ var registry = []entry{
 			if specopt.Int(r, k.name, k.dst, -1) && *k.dst == 0 {
 				r.Fail("option %s 0: want a whole number >= 1, or -1 for never", k.name)
 			}
+		}
+		if specopt.Int(r, "rules", &o.Rules, 1) && o.Rules > auto.LatestRules {
+			r.Fail("option rules %d: want 1 to %d", o.Rules, auto.LatestRules)
 		}
 		return auto.New(o)
 	}},

@@ -65,6 +65,8 @@ func TestRoundTrip(t *testing.T) {
 		{retune.Spec{Name: "tpe", Options: map[string]any{"startup_trials": 4, "candidates": 12, "group": true, "constant_liar": true, "prior_weight": 0.5}}, 1},
 		{retune.Spec{Name: "tpe", Options: map[string]any{"startup_trials": 0}}, 2},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 6, "nsga2_trials": -1}}, 1},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 2}}, 3},
+		{retune.Spec{Name: "auto", Options: map[string]any{"nsga2_trials": 5}}, 3},
 		{retune.Spec{Name: "gp", Options: map[string]any{"startup_trials": 3, "candidates": 64, "local_searches": 1, "deterministic_objective": true}}, 1},
 		{retune.Spec{Name: "cmaes", Options: map[string]any{"popsize": 6, "sigma0": 0.3, "restart": "ipop", "separable": true, "margin": -1, "warm_start": true, "warm_start_gamma": 0.2}}, 1},
 		{retune.Spec{Name: "nsga2", Options: map[string]any{"population_size": 6, "crossover": "uniform", "crossover_prob": 0.7, "mutation_prob": 0.0, "mutation": "uniform"}}, 2},
@@ -120,6 +122,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{retune.Spec{Name: "grid"}, "option values: missing"},
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string]any{"x": []any{1, 1}}}}, "appears twice"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 0}}, "option gp_trials 0: want a whole number >= 1, or -1 for never"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 3}}, "option rules 3: want 1 to 2"},
 	} {
 		_, err := sampler.FromSpec(c.spec)
 		if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -138,6 +141,26 @@ func TestTableIsRead(t *testing.T) {
 			if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), "option "+o.Name) {
 				t.Errorf("%s option %s given {}: error = %v, want one naming the option", p.Name, o.Name, err)
 			}
+		}
+	}
+}
+
+// A stored auto spec without rules predates their versions: it gets rules 1, so a resumed
+// study keeps the rules it ran with.
+func TestAutoRulesDefault(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		opts map[string]any
+		want int
+	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}} {
+		smp, err := sampler.FromSpec(retune.Spec{Name: "auto", Options: c.opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Rules 1 is a spec without rules.
+		got, ok := retune.SpecOf(smp).Options["rules"]
+		if (c.want == 1) == ok || (ok && got != c.want) {
+			t.Errorf("FromSpec(auto %v): spec %v, want rules %d", c.opts, retune.SpecOf(smp), c.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package auto
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,7 +23,14 @@ type Options struct {
 	// NSGA2Trials is how many COMPLETE trials a study with several objectives has before
 	// TPE gives way to NSGA-II. 0 means 250; a negative value means never.
 	NSGA2Trials int
+	// Rules is the version of the rules (see the package doc), so that a study keeps the
+	// rules it started with when they change: 0 means the latest, LatestRules.
+	Rules int
 }
+
+// LatestRules is the latest version of the rules. Version 1 is the first; version 2 models
+// three or more objectives with independent TPE instead of TPE with group decomposition.
+const LatestRules = 2
 
 // Names of the samplers a Sampler chooses from, as recorded in "auto.sampler".
 const (
@@ -35,10 +43,11 @@ const (
 // Sampler chooses a sampler for each trial by the study's shape (see the package doc). It
 // is safe for concurrent use; one Sampler may serve several studies, fastest one at a time.
 type Sampler struct {
-	gpTrials, nsga2Trials int
+	gpTrials, nsga2Trials, rules int
 
 	gp    *gp.Sampler
-	tpe   *tpe.Sampler
+	tpe   *tpe.Sampler // with group decomposition
+	tpe1  *tpe.Sampler // independent: each param by itself
 	cmaes *cmaes.Sampler
 	nsga2 *nsga2.Sampler
 
@@ -54,12 +63,17 @@ var (
 	_ retune.Specer          = (*Sampler)(nil)
 )
 
-// New returns an automatic sampler.
+// New returns an automatic sampler. It panics if o.Rules is not 0 and not a version from 1
+// to LatestRules.
 func New(o Options) *Sampler {
+	if o.Rules < 0 || o.Rules > LatestRules {
+		panic(fmt.Sprintf("auto: Rules %d: want 1 to %d, or 0 for the latest", o.Rules, LatestRules))
+	}
 	s := &Sampler{
-		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials,
+		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials, rules: cmp.Or(o.Rules, LatestRules),
 		gp:    gp.New(gp.Options{}),
 		tpe:   tpe.New(tpe.Options{Group: true}),
+		tpe1:  tpe.New(tpe.Options{}),
 		cmaes: cmaes.New(cmaes.SamplerOptions{WarmStart: true}),
 		nsga2: nsga2.New(nsga2.Options{}),
 	}
@@ -78,16 +92,21 @@ func New(o Options) *Sampler {
 	return s
 }
 
-// Spec implements retune.Specer: name "auto" and the thresholds in effect (-1 for never).
+// Spec implements retune.Specer: name "auto", the thresholds in effect (-1 for never) and
+// the rules' version, left out for version 1 so that the spec of a study stored before
+// the rules had versions is that of rules 1.
 func (s *Sampler) Spec() retune.Spec {
-	return retune.Spec{Name: "auto", Options: map[string]any{
-		"gp_trials": s.gpTrials, "nsga2_trials": s.nsga2Trials,
-	}}
+	o := map[string]any{"gp_trials": s.gpTrials, "nsga2_trials": s.nsga2Trials}
+	if s.rules != 1 {
+		o["rules"] = s.rules
+	}
+	return retune.Spec{Name: "auto", Options: o}
 }
 
 // choice is the sampler chosen for a request and why.
 type choice struct {
 	name, reason string
+	independent  bool // TPE without group decomposition
 }
 
 // choose applies the rules of the package doc to req. It reads only req.Directions and
@@ -96,33 +115,39 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	sm := s.summarize(req.Trials)
 	if m := len(req.Directions); m > 1 {
 		if s.nsga2Trials < 0 || sm.complete < s.nsga2Trials {
-			return choice{TPE, fmt.Sprintf("%d objectives, %d complete trials: TPE before NSGA-II", m, sm.complete)}
+			if m >= 3 && s.rules >= 2 {
+				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE before NSGA-II", m, sm.complete), independent: true}
+			}
+			return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: TPE before NSGA-II", m, sm.complete)}
 		}
-		return choice{NSGA2, fmt.Sprintf("%d objectives, %d complete trials: NSGA-II", m, sm.complete)}
+		return choice{name: NSGA2, reason: fmt.Sprintf("%d objectives, %d complete trials: NSGA-II", m, sm.complete)}
 	}
 	if sm.complete == 0 {
-		return choice{GP, "no complete trial yet: quasi-random start"}
+		return choice{name: GP, reason: "no complete trial yet: quasi-random start"}
 	}
 	params, cond, cat := sm.shape()
 	switch {
 	case cond > 0:
-		return choice{TPE, fmt.Sprintf("conditional space: %d of %d params not in every complete trial", cond, params)}
+		return choice{name: TPE, reason: fmt.Sprintf("conditional space: %d of %d params not in every complete trial", cond, params)}
 	case cat > 0 && 2*cat >= params:
-		return choice{TPE, fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
+		return choice{name: TPE, reason: fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
 	case s.gpTrials < 0 || sm.complete < s.gpTrials:
-		return choice{GP, fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
+		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
-		return choice{TPE, fmt.Sprintf("%d complete trials, %d of %d params categorical: TPE after GP (CMA-ES cannot model categorical params)", sm.complete, cat, params)}
+		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials, %d of %d params categorical: TPE after GP (CMA-ES cannot model categorical params)", sm.complete, cat, params)}
 	case sm.constrained > 0:
-		return choice{TPE, fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
+		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
 	}
-	return choice{CMAES, fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
+	return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
 }
 
 // sampler returns the sampler named by c.
 func (s *Sampler) sampler(c choice) retune.Sampler {
 	switch c.name {
 	case TPE:
+		if c.independent {
+			return s.tpe1
+		}
 		return s.tpe
 	case CMAES:
 		return s.cmaes
@@ -135,7 +160,10 @@ func (s *Sampler) sampler(c choice) retune.Sampler {
 // Space implements retune.SpaceSampler: TPE's joint space when TPE is chosen (with group
 // decomposition, every param of the COMPLETE and PRUNED trials), otherwise req.Space.
 func (s *Sampler) Space(ctx context.Context, req *retune.SampleRequest) (map[string]retune.Distribution, error) {
-	if s.choose(req).name == TPE {
+	if c := s.choose(req); c.name == TPE {
+		if c.independent {
+			return s.tpe1.Space(ctx, req)
+		}
 		return s.tpe.Space(ctx, req)
 	}
 	return req.Space, nil

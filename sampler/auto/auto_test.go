@@ -1,6 +1,7 @@
 package auto_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ func TestChoice(t *testing.T) {
 	halfCat := map[string]retune.Distribution{"x": unit, "c": colour}
 	one := []retune.Direction{retune.Minimize}
 	two := []retune.Direction{retune.Minimize, retune.Maximize}
+	three := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
 	tests := []struct {
 		name   string
 		o      auto.Options
@@ -91,6 +93,8 @@ func TestChoice(t *testing.T) {
 		{"two objectives large budget", auto.Options{}, two, history(250, retune.TrialComplete, numeric), auto.NSGA2},
 		{"two objectives custom threshold", auto.Options{NSGA2Trials: 10}, two, history(10, retune.TrialComplete, numeric), auto.NSGA2},
 		{"two objectives never nsga2", auto.Options{NSGA2Trials: -1}, two, history(1000, retune.TrialComplete, numeric), auto.TPE},
+		{"three objectives small budget", auto.Options{}, three, history(50, retune.TrialComplete, numeric), auto.TPE},
+		{"three objectives large budget", auto.Options{}, three, history(250, retune.TrialComplete, numeric), auto.NSGA2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +108,55 @@ func TestChoice(t *testing.T) {
 				t.Errorf("Annotate(...)[auto.reason] = %v, want an explanation", a["auto.reason"])
 			}
 		})
+	}
+}
+
+// Rules 2 model three or more objectives with independent TPE (no joint space), rules 1
+// and two objectives with grouped TPE (a joint space of the params every trial has).
+func TestRules(t *testing.T) {
+	t.Parallel()
+	numeric := map[string]retune.Distribution{"x": unit, "y": unit, "n": small}
+	ctx := context.Background()
+	for _, c := range []struct {
+		rules, objectives int
+		joint             bool
+		reason            string
+	}{
+		{0, 3, false, "3 objectives, 40 complete trials: independent TPE before NSGA-II"},
+		{2, 4, false, "4 objectives, 40 complete trials: independent TPE before NSGA-II"},
+		{1, 3, true, "3 objectives, 40 complete trials: TPE before NSGA-II"},
+		{2, 2, true, "2 objectives, 40 complete trials: TPE before NSGA-II"},
+	} {
+		s := auto.New(auto.Options{Rules: c.rules})
+		req := &retune.SampleRequest{Directions: make([]retune.Direction, c.objectives), Trials: history(40, retune.TrialComplete, numeric), Space: numeric}
+		for i := range req.Trials {
+			req.Trials[i].Values = make([]float64, c.objectives)
+		}
+		space, err := s.Space(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(space) > 0) != c.joint {
+			t.Errorf("rules %d, %d objectives: joint space %v, want one: %v", c.rules, c.objectives, space, c.joint)
+		}
+		if a := s.Annotate(req); a["auto.sampler"] != auto.TPE || a["auto.reason"] != c.reason {
+			t.Errorf("rules %d, %d objectives: %v, want TPE because %q", c.rules, c.objectives, a, c.reason)
+		}
+		// Rules 1 is a spec without rules, as stored before they had versions.
+		got, ok := s.Spec().Options["rules"]
+		if want := cmp.Or(c.rules, auto.LatestRules); (want == 1) == ok || (ok && got != want) {
+			t.Errorf("rules %d: spec %v, want rules %d", c.rules, s.Spec(), want)
+		}
+	}
+	for _, bad := range []int{-1, auto.LatestRules + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New(Rules %d) did not panic", bad)
+				}
+			}()
+			auto.New(auto.Options{Rules: bad})
+		}()
 	}
 }
 
