@@ -24,20 +24,26 @@ type Param struct {
 // that a harness can build the search space, call the objective and compute
 // simple regret (best value - Optimum).
 type Problem struct {
-	// Name is the problem's name in optuna_ref.py and in reports.
+	// Name is the problem's name in optuna_ref.py (Problems) or
+	// bench/optuna_more.py (Broad) and in reports.
 	Name string
-	// Optimum is the value optuna_ref.py subtracts to compute regret. For
+	// Optimum is the value the runners subtract to compute regret. For
 	// branin (0.397887) and hartmann6 (-3.32237) it is rounded to six
 	// significant digits, slightly below the true minimum, so regret stays
-	// positive.
+	// positive; Broad's problems say where theirs is rounded.
 	Optimum float64
 	// Space lists the parameters in the order and with the names that
-	// optuna_ref.py suggests them.
+	// the runner suggests them.
 	Space []Param
 	// Eval evaluates the objective. params maps each name in Space to a
 	// float64 (float), int64 (int) or string (categorical); a missing
 	// parameter or one of another type makes Eval panic.
 	Eval func(params map[string]any) float64
+	// Noise, when not nil, is added to Eval's value in trial (0-based
+	// number) of the run with seed: the optimizer observes the sum, and
+	// regret is measured on Eval's noise-free value of the trial with the
+	// best observation.
+	Noise func(seed, trial int) float64
 }
 
 // Problems lists the single-objective benchmark problems in the order of
