@@ -56,14 +56,17 @@ func NewSampler(name string) (retune.Sampler, error) {
 	return f(), nil
 }
 
-// FindProblem returns the single-objective problem with that name.
+// FindProblem returns the single-objective problem with that name, from problem.Problems
+// or problem.Broad.
 func FindProblem(name string) (problem.Problem, error) {
 	var names []string
-	for _, p := range problem.Problems {
-		if p.Name == name {
-			return p, nil
+	for _, list := range [][]problem.Problem{problem.Problems, problem.Broad} {
+		for _, p := range list {
+			if p.Name == name {
+				return p, nil
+			}
+			names = append(names, p.Name)
 		}
-		names = append(names, p.Name)
 	}
 	return problem.Problem{}, fmt.Errorf("unknown problem %q: want one of %s", name, strings.Join(names, ", "))
 }
@@ -174,7 +177,9 @@ type EfficiencyResult struct {
 }
 
 // Efficiency runs seeds 0..seeds-1 of n trials each and records the best-so-far regret
-// (best value - optimum) at 50, 100, 200 and 500 trials.
+// (best value - optimum) at 50, 100, 200 and 500 trials. For a problem with Noise, the
+// sampler observes the noisy value and the regret is that of the noise-free value of the
+// trial with the best observation.
 func Efficiency(ctx context.Context, problemName, sampler string, n, seeds int) (EfficiencyResult, error) {
 	prob, err := FindProblem(problemName)
 	if err != nil {
@@ -183,33 +188,47 @@ func Efficiency(ctx context.Context, problemName, sampler string, n, seeds int) 
 	res := EfficiencyResult{Lib: "retune", Mode: "efficiency", Problem: problemName, Sampler: sampler, N: n, Seeds: seeds, Regret: map[string][]float64{}}
 	start := time.Now()
 	for seed := range seeds {
-		smp, err := NewSampler(sampler)
-		if err != nil {
+		if err := efficiencyRun(ctx, prob, sampler, n, seed, res.Regret); err != nil {
 			return res, err
-		}
-		// Seed 0 means "choose one" to the library; shift so every run is reproducible.
-		s, err := retune.NewStudy(ctx, retune.Config{Sampler: smp, Seed: uint64(seed) + 1})
-		if err != nil {
-			return res, err
-		}
-		best := math.Inf(1)
-		for k := 1; k <= n; k++ {
-			t, err := s.Ask(ctx)
-			if err != nil {
-				return res, err
-			}
-			v := prob.Eval(Suggest(t, prob.Space))
-			if err := s.Tell(ctx, t, v); err != nil {
-				return res, err
-			}
-			best = math.Min(best, v)
-			if k == 50 || k == 100 || k == 200 || k == 500 {
-				res.Regret[fmt.Sprint(k)] = append(res.Regret[fmt.Sprint(k)], best-prob.Optimum)
-			}
 		}
 	}
 	res.WallS = time.Since(start).Seconds()
 	return res, nil
+}
+
+// efficiencyRun runs seed's n trials and appends its regrets to regret.
+func efficiencyRun(ctx context.Context, prob problem.Problem, sampler string, n, seed int, regret map[string][]float64) error {
+	smp, err := NewSampler(sampler)
+	if err != nil {
+		return err
+	}
+	// Seed 0 means "choose one" to the library; shift so every run is reproducible.
+	s, err := retune.NewStudy(ctx, retune.Config{Sampler: smp, Seed: uint64(seed) + 1})
+	if err != nil {
+		return err
+	}
+	best, bestObserved := math.Inf(1), math.Inf(1)
+	for k := 1; k <= n; k++ {
+		t, err := s.Ask(ctx)
+		if err != nil {
+			return err
+		}
+		v := prob.Eval(Suggest(t, prob.Space))
+		observed := v
+		if prob.Noise != nil {
+			observed += prob.Noise(seed, t.Number())
+		}
+		if err := s.Tell(ctx, t, observed); err != nil {
+			return err
+		}
+		if observed < bestObserved {
+			best, bestObserved = v, observed
+		}
+		if k == 50 || k == 100 || k == 200 || k == 500 {
+			regret[fmt.Sprint(k)] = append(regret[fmt.Sprint(k)], best-prob.Optimum)
+		}
+	}
+	return nil
 }
 
 // StorageResult is one storage-throughput run.
