@@ -19,10 +19,12 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune/bench"
+	"github.com/a6b40afc/retune/bench/problem"
 )
 
 type comparer struct {
 	optuna string // path of optuna_ref.py
+	more   string // path of bench/optuna_more.py (problem.Broad and the curve families)
 	python string
 	raw    io.Writer // every JSON result, one per line
 	log    io.Writer
@@ -30,18 +32,18 @@ type comparer struct {
 
 func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	suite := fs.String("suite", "overhead", "overhead, efficiency, storage, pruning or mo")
+	suite := fs.String("suite", "overhead", "overhead, efficiency, storage, pruning, mo or curves")
 	optuna := fs.String("optuna", "../shared/bench/optuna_ref.py", "Optuna reference runner")
 	python := fs.String("python", "/usr/bin/python3", "Python with Debian's python3-optuna")
 	out := fs.String("out", "bench/results", "directory for the raw JSON of this run")
-	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare (mo: default nsga2); efficiency: OURS=OPTUNAS pairs a retune sampler with another of Optuna's, e.g. gp=tpe")
+	samplers := fs.String("samplers", "tpe,tpe_mv", "samplers to compare (mo: default nsga2; curves: default tpe); efficiency: OURS=OPTUNAS pairs a retune sampler with another of Optuna's, e.g. gp=tpe")
 	vs := fs.String("vs", "", "efficiency: also compare each retune sampler with this retune sampler (e.g. tpe), same seeds")
 	spaces := fs.String("spaces", "A,B", "overhead: spaces")
-	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage, 300 mo)")
+	n := fs.Int("n", 0, "trials (default: 2000 overhead, 200 efficiency, 500 storage, 300 mo, 100 pruning and curves)")
 	runs := fs.Int("runs", 3, "overhead/storage: runs of each side, interleaved")
 	growth := fs.Int("growth", 10000, "overhead: retune's trials for the growth figure (0 = skip)")
-	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems (mo: default zdt1,zdt2; any of bench.MOProblems)")
-	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1 (mo: default 10)")
+	problems := fs.String("problems", "branin,hartmann6,rosenbrock5,ackley5,mixedB", "efficiency: problems of problem.Problems or problem.Broad, \"broad\" for all of Broad (mo: default zdt1,zdt2; any of bench.MOProblems)")
+	seeds := fs.Int("seeds", 30, "efficiency: seeds 0..seeds-1 (mo and curves: default 10)")
 	pg := fs.String("pg", os.Getenv("RETUNE_TEST_POSTGRES"), "storage: PostgreSQL URL for retune (empty = skip PostgreSQL)")
 	optunaPG := fs.String("optuna-pg", "", "storage: PostgreSQL URL for Optuna, a database of its own (its tables are named like retune's); default: -pg with database optuna_bench")
 	stores := fs.String("stores", "memory,sqlite,sqlite-full,postgres", "storage: which storages")
@@ -49,12 +51,31 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
 	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
 	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
-	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning: pruners (Optuna runs those it has)")
+	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has)")
+	optunaMore := fs.String("optuna-more", "bench/optuna_more.py", "efficiency (problem.Broad's problems) and curves: Optuna runner of the broader problems and the curve families")
+	families := fs.String("families", "", "curves: learning-curve families (default: all of problem.CurveFamilies)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*optuna); err != nil {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	problemList := expandProblems(split(*problems))
+	needRef, needMore := *suite != "curves", *suite == "curves"
+	if *suite == "efficiency" {
+		needRef = false
+		for _, p := range problemList {
+			if isBroad(p) {
+				needMore = true
+			} else {
+				needRef = true
+			}
+		}
+	}
+	if _, err := os.Stat(*optuna); needRef && err != nil {
 		return fmt.Errorf("optuna reference runner: %w (pass -optuna PATH)", err)
+	}
+	if _, err := os.Stat(*optunaMore); needMore && err != nil {
+		return fmt.Errorf("optuna runner of the broader problems: %w (pass -optuna-more PATH)", err)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
@@ -65,20 +86,18 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer rf.Close()
-	c := &comparer{optuna: *optuna, python: *python, raw: rf, log: stderr}
+	c := &comparer{optuna: *optuna, more: *optunaMore, python: *python, raw: rf, log: stderr}
 	fmt.Fprintf(stdout, "raw results: %s\n\n", rawPath)
 	switch *suite {
 	case "overhead":
 		return c.overhead(ctx, stdout, split(*spaces), split(*samplers), def(*n, 2000), *runs, *growth)
 	case "efficiency":
-		return c.efficiency(ctx, stdout, split(*problems), split(*samplers), def(*n, 200), *seeds, *vs)
+		return c.efficiency(ctx, stdout, problemList, split(*samplers), def(*n, 200), *seeds, *vs)
 	case "storage":
 		return c.storage(ctx, stdout, def(*n, 500), *runs, *pg, *optunaPG, *dir, split(*stores))
 	case "pruning":
 		return c.pruning(ctx, stdout, split(*prunerList), def(*n, 100), def(*seeds, 10))
 	case "mo":
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		probs, smps, sd := "zdt1,zdt2", "nsga2", 10
 		if set["problems"] {
 			probs = *problems
@@ -98,8 +117,49 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			cps = append(cps, v)
 		}
 		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored)})
+	case "curves":
+		smps, sd := "tpe", 10
+		if set["samplers"] {
+			smps = *samplers
+		}
+		if set["seeds"] {
+			sd = *seeds
+		}
+		fams := split(*families)
+		if len(fams) == 0 {
+			for _, f := range problem.CurveFamilies {
+				fams = append(fams, f.Name)
+			}
+		}
+		return c.curves(ctx, stdout, fams, split(smps), split(*prunerList), def(*n, 100), sd)
 	}
-	return fmt.Errorf("unknown suite %q: want overhead, efficiency, storage, pruning or mo", *suite)
+	return fmt.Errorf("unknown suite %q: want overhead, efficiency, storage, pruning, mo or curves", *suite)
+}
+
+// expandProblems replaces "broad" in a list of problems by the names of problem.Broad.
+func expandProblems(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n != "broad" {
+			out = append(out, n)
+			continue
+		}
+		for _, p := range problem.Broad {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// isBroad reports whether a problem is one of problem.Broad's, which bench/optuna_more.py
+// runs for Optuna (the others are optuna_ref.py's).
+func isBroad(name string) bool {
+	for _, p := range problem.Broad {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func split(s string) []string {
@@ -127,7 +187,13 @@ func (c *comparer) record(v any) {
 // runOptuna runs the reference runner and decodes its JSON lines into out (the last one
 // when out is a single value).
 func (c *comparer) runOptuna(ctx context.Context, out any, args ...string) error {
-	cmd := exec.CommandContext(ctx, c.python, append([]string{c.optuna}, args...)...)
+	return c.runRunner(ctx, c.optuna, out, args...)
+}
+
+// runRunner runs an Optuna runner script as runOptuna does: every JSON line it prints
+// goes to the raw results, and the last one is decoded into out.
+func (c *comparer) runRunner(ctx context.Context, runner string, out any, args ...string) error {
+	cmd := exec.CommandContext(ctx, c.python, append([]string{runner}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	b, err := cmd.Output()
@@ -237,7 +303,11 @@ func (c *comparer) efficiency(ctx context.Context, w io.Writer, problems, sample
 			c.record(res)
 			fmt.Fprintf(c.log, "efficiency %s %s: optuna\n", prob, theirs)
 			var o bench.EfficiencyResult
-			if err := c.runOptuna(ctx, &o, "--mode", "efficiency", "--problem", prob, "--sampler", theirs, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+			runner := c.optuna
+			if isBroad(prob) {
+				runner = c.more
+			}
+			if err := c.runRunner(ctx, runner, &o, "--mode", "efficiency", "--problem", prob, "--sampler", theirs, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
 				return err
 			}
 			for _, k := range []string{"50", "100", "200", "500"} {
@@ -597,4 +667,106 @@ func withDatabase(pg, db string) string {
 	}
 	u.Path = "/" + db
 	return u.String()
+}
+
+// curves compares pruning with the sampler in the loop (bench.CurvePruning) on each
+// learning-curve family, sampler and pruner: retune's runs against bench/optuna_more.py's
+// on the same seeds. The verdict is on each seed's best noise-free final value among the
+// completed trials (larger is better); the steps consumed are reported beside it.
+// Pruners Optuna lacks are run for retune alone.
+func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, pruners []string, n, seeds int) error {
+	type curveCell struct {
+		family, sampler, pruner string
+		ours, theirs            *bench.CurvesResult
+		pLoss, pWin             float64
+	}
+	var cells []*curveCell
+	for _, fam := range families {
+		if _, err := bench.FindCurveFamily(fam); err != nil {
+			return err
+		}
+		for _, pair := range samplers {
+			smp, theirs, ok := strings.Cut(pair, "=")
+			if !ok {
+				theirs = smp
+			}
+			for _, p := range pruners {
+				fmt.Fprintf(c.log, "curves %s %s %s: retune\n", fam, smp, p)
+				res, err := bench.CurvePruning(ctx, fam, smp, p, n, seeds)
+				if err != nil {
+					return err
+				}
+				c.record(res)
+				x := &curveCell{family: fam, sampler: pair, pruner: p, ours: &res}
+				cells = append(cells, x)
+				if !optunaPruners[p] {
+					continue
+				}
+				fmt.Fprintf(c.log, "curves %s %s %s: optuna\n", fam, theirs, p)
+				var o bench.CurvesResult
+				if err := c.runRunner(ctx, c.more, &o, "--mode", "curves", "--family", fam, "--sampler", theirs, "--pruner", p, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+					return err
+				}
+				if len(o.Runs) != seeds {
+					return fmt.Errorf("optuna curves %s %s %s: %d runs, want %d", fam, theirs, p, len(o.Runs), seeds)
+				}
+				x.theirs = &o
+				_, ours := curveFigures(res.Runs)
+				_, their := curveFigures(o.Runs)
+				x.pLoss, x.pWin = bench.MannWhitneyGreater(their, ours), bench.MannWhitneyGreater(ours, their)
+			}
+		}
+	}
+	var loss, win []float64
+	for _, x := range cells {
+		if x.theirs != nil {
+			loss, win = append(loss, x.pLoss), append(win, x.pWin)
+		}
+	}
+	loss, win = bench.Holm(loss), bench.Holm(win)
+	fmt.Fprintf(w, "## Pruning with the sampler in the loop (bench.CurvePruning): %d trials of %d steps, seeds 0..%d per side; steps and completed trials: medians over seeds; best final (noise-free, among completed trials): median [IQR], one-sided Mann-Whitney, Holm-corrected over all %d cells with an Optuna side\n\n", n, bench.CurveSteps, seeds-1, len(loss))
+	fmt.Fprintln(w, "| family | sampler | pruner | retune steps | Optuna steps | retune completed | Optuna completed | retune best final | Optuna best final | p(retune worse) | p(retune better) | verdict |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	losses, wins, k := 0, 0, 0
+	for _, x := range cells {
+		steps, finals := curveFigures(x.ours.Runs)
+		ostepsCol, ocompCol, ofinalCol, pl, pw, verdict := "-", "-", "-", "-", "-", "retune only"
+		if x.theirs != nil {
+			osteps, ofinals := curveFigures(x.theirs.Runs)
+			ostepsCol = fmt.Sprintf("%.0f", bench.Median(osteps))
+			ocompCol = fmt.Sprintf("%.0f", bench.Median(completed(x.theirs.Runs)))
+			ofinalCol = summary4(ofinals)
+			pl, pw = fmt.Sprintf("%.3g", loss[k]), fmt.Sprintf("%.3g", win[k])
+			verdict = "no significant difference"
+			switch {
+			case loss[k] < 0.05:
+				verdict, losses = "LOSS", losses+1
+			case win[k] < 0.05:
+				verdict, wins = "win", wins+1
+			}
+			k++
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", x.family, x.sampler, x.pruner,
+			bench.Median(steps), ostepsCol, bench.Median(completed(x.ours.Runs)), ocompCol, summary4(finals), ofinalCol, pl, pw, verdict)
+	}
+	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(loss))
+	return nil
+}
+
+// curveFigures returns each seed's steps consumed and best final value.
+func curveFigures(runs []bench.CurveRun) (steps, finals []float64) {
+	for _, r := range runs {
+		steps = append(steps, float64(r.Steps))
+		finals = append(finals, r.BestFinal)
+	}
+	return steps, finals
+}
+
+// completed returns each seed's number of trials that ran all steps.
+func completed(runs []bench.CurveRun) []float64 {
+	out := make([]float64, len(runs))
+	for i, r := range runs {
+		out[i] = float64(r.Completed)
+	}
+	return out
 }

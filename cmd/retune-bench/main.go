@@ -9,13 +9,17 @@
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
 //	retune-bench run -mode pruning -pruner median -n 100 -seeds 10 [-family slow]
 //	retune-bench run -mode decisions -n 2000 -repeats 5 -seed 1   point and confirmation policies (each analysis), null and effect
-//	retune-bench compare -suite overhead|efficiency|storage|pruning|mo [-optuna optuna_ref.py] [-out dir]
+//	retune-bench compare -suite overhead|efficiency|storage|pruning|mo|curves [-optuna optuna_ref.py] [-out dir]
 //	retune-bench compare -suite efficiency -samplers gp=tpe -vs tpe -problems branin,hartmann6 -n 100
+//	retune-bench compare -suite efficiency -problems broad -samplers tpe -n 200 [-optuna-more bench/optuna_more.py]
+//	retune-bench compare -suite curves -families latebloom,crossing,divergent -samplers tpe -pruners none,median,sha,hyperband -n 100 -seeds 10
 //
 // compare runs retune and Optuna interleaved and prints Markdown tables: medians, ratios
-// and, for efficiency and mo, one-sided Mann-Whitney tests with Holm correction across all
-// cells. In -samplers, OURS=THEIRS pairs a retune sampler with a different Optuna one (Optuna
-// has no GP sampler); -vs adds a table against one of retune's own samplers on the same seeds.
+// and, for efficiency, mo and curves, one-sided Mann-Whitney tests with Holm correction
+// across all cells. The problems of problem.Broad and the curve families run for Optuna
+// with bench/optuna_more.py (-optuna-more), the others with optuna_ref.py (-optuna). In
+// -samplers, OURS=THEIRS pairs a retune sampler with a different Optuna one (Optuna has no
+// GP sampler); -vs adds a table against one of retune's own samplers on the same seeds.
 package main
 
 import (
