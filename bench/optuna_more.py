@@ -25,7 +25,8 @@ family's params and reports its curve at steps 1..50 unless pruned. Per seed: th
 consumed, the trials pruned and completed, and the best noise-free final value among the
 completed trials (0 if none completed). The pruners are MedianPruner(),
 SuccessiveHalvingPruner(min_resource=1, reduction_factor=4) and HyperbandPruner(
-min_resource=1, max_resource=50, reduction_factor=3), as bench/pruning.go documents.
+min_resource=1, max_resource=50, reduction_factor=3), as bench/pruning.go documents; the
+study of seed s is named curves-FAMILY-s, as Hyperband's brackets depend on the name.
 """
 import argparse
 import json
@@ -422,7 +423,10 @@ def run_curves(a):
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             raise ValueError(f"unknown sampler {a.sampler}: want tpe or random")
-        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+        # HyperbandPruner assigns trials to brackets by a hash of the study name and the trial
+        # number; a fixed name makes the run reproducible (a generated one differs per run).
+        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner,
+                                    study_name=f"curves-{a.family}-{seed}")
         study.optimize(objective, n_trials=a.n)
         if stats["completed"] == 0:
             stats["best_final"] = 0.0
