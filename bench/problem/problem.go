@@ -3,7 +3,10 @@
 // search-space problem mixedB, the learning-curve problem used to compare
 // pruners, the two-objective ZDT problems with a 2-D hypervolume, and the
 // many-objective suites DTLZ1–7 and WFG1–9 with MixedMO, a two-objective
-// problem over mixed params.
+// problem over mixed params. Broad adds single-objective problems of other
+// kinds (many local optima, ill-conditioning, 10–20 dimensions, mixed spaces,
+// noise), and CurveFamilies learning curves whose ranking changes over
+// training, for pruning with a sampler in the loop.
 //
 // The single-objective, pruning and ZDT definitions follow the shared Optuna
 // reference runner, optuna_ref.py, which is their source of truth;
@@ -11,7 +14,8 @@
 // check, and the tests in this package reproduce them to 1e-6. DTLZ, WFG and
 // MixedMO are defined here and again in bench/optuna_mo.py and bench/wfg.py,
 // which run them for Optuna; bench/testdata/mo_values.txt and wfg_values.txt
-// hold the values those print, reproduced here to 1e-9. Every function here is pure and deterministic, and
+// hold the values those print, reproduced here to 1e-9; Broad and
+// CurveFamilies likewise with bench/optuna_more.py and more_values.txt. Every function here is pure and deterministic, and
 // the package depends only on the standard library.
 //
 // Invalid input (a wrong vector length, an unknown kind) yields NaN rather
