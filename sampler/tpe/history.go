@@ -50,11 +50,10 @@ type history struct {
 }
 
 // multiSplit is the split of a history's first n trials into the k best (below, in index
-// order) and the rest, with l's weights, one per entry of below.
+// order) and the rest.
 type multiSplit struct {
 	n, k  int
 	below []int32
-	w     []float64
 }
 
 // view is the part of a history a request sees: its first n trials.

@@ -8,7 +8,7 @@ import (
 	"github.com/a6b40afc/retune/pareto"
 )
 
-// hvRef returns the reference point for hypervolume contributions among pts (minimized,
+// hvRef returns the reference point for hypervolume gains among pts (minimized,
 // finite): just beyond the worst value of each objective, by a tenth of the objective's range
 // (or a relative 1e-12 if the range is 0), so that every point contributes.
 func hvRef(pts [][]float64) []float64 {
@@ -116,29 +116,4 @@ func thinHSSP(pts [][]float64, keep []int, r int) []int {
 		}
 	}
 	return out
-}
-
-// contributions returns each point's exclusive hypervolume contribution among pts
-// (minimized, finite) at hvRef, divided by the largest, each at least 1e-12: the weights
-// Optuna's multi-objective TPE gives the trials of l.
-func contributions(pts [][]float64) []float64 {
-	w := make([]float64, len(pts))
-	if len(pts) == 1 {
-		w[0] = 1
-		return w
-	}
-	ref := hvRef(pts)
-	dirs := minimize(len(ref))
-	others := make([][]float64, 0, len(pts)-1)
-	hi := 0.0
-	for i, p := range pts {
-		others = append(others[:0], pts[:i]...)
-		others = append(others, pts[i+1:]...)
-		w[i] = gain(dirs, p, others, ref) + 1e-12
-		hi = math.Max(hi, w[i])
-	}
-	for i := range w {
-		w[i] = math.Min(1, math.Max(0, w[i]/hi))
-	}
-	return w
 }

@@ -480,41 +480,6 @@ func TestSplitMultiObjective(t *testing.T) {
 	}
 }
 
-// l's weights with two objectives are the hypervolume contributions among l's COMPLETE
-// trials, divided by the largest; other entries get 1e-12. With three, none (by age).
-func TestMultiObjectiveWeights(t *testing.T) {
-	t.Parallel()
-	var trials []retune.FrozenTrial
-	for _, v := range [][]float64{{1, 3}, {2, 2}, {3, 1}} {
-		trials = append(trials, retune.FrozenTrial{State: retune.TrialComplete, Values: v})
-	}
-	trials = append(trials, retune.FrozenTrial{State: retune.TrialPruned, Intermediate: map[int64][]float64{2: {0, 0}}})
-	_, v := viewOf([]retune.Direction{retune.Minimize, retune.Minimize}, trials)
-	sp := splitter{v: &v, n: len(trials)}
-	// Reference point (3.2, 3.2): 0 adds 1·0.2, 1 adds 1·1, 2 adds 0.2·1.
-	want := []float64{0.2, 1, 0.2, 1e-12}
-	got := sp.lWeights([]int32{0, 1, 2, 3})
-	for i := range want {
-		if math.Abs(got[i]-want[i]) > 1e-9 {
-			t.Errorf("weights %v, want %v", got, want)
-			break
-		}
-	}
-	// Only PRUNED entries: all weigh 1.
-	if got := sp.lWeights([]int32{3}); len(got) != 1 || got[0] != 1 {
-		t.Errorf("weights of a PRUNED trial alone = %v, want [1]", got)
-	}
-	// A single COMPLETE trial weighs 1.
-	if got := sp.lWeights([]int32{1, 3}); got[0] != 1 || got[1] != 1e-12 {
-		t.Errorf("weights of one COMPLETE and one PRUNED trial = %v, want [1 1e-12]", got)
-	}
-	_, v3 := viewOf([]retune.Direction{0, 0, 0}, []retune.FrozenTrial{
-		{State: retune.TrialComplete, Values: []float64{1, 2, 3}}, {State: retune.TrialComplete, Values: []float64{3, 2, 1}}})
-	if got := (splitter{v: &v3, n: 2}).lWeights([]int32{0, 1}); got != nil {
-		t.Errorf("three objectives: weights %v, want nil (by age)", got)
-	}
-}
-
 // The observations of l and g, from the ranking and sorted-column caches, are those of a
 // plain sort of the history.
 func TestObservationsMatchPlainSort(t *testing.T) {
@@ -727,7 +692,7 @@ func randomCentres(r *rand.Rand, dims []*dim, n int) (mu, w []float64) {
 	return mu, w
 }
 
-// gain, thinHSSP and contributions against hypervolumes computed directly.
+// gain and thinHSSP against hypervolumes computed directly.
 func TestHypervolumeSelection(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(4, 4))

@@ -260,39 +260,6 @@ func (s splitter) thin(front []int32, r int) []int32 {
 	return out
 }
 
-// lWeights returns, with two objectives, the weights of l's observations, one per entry of
-// below: as in Optuna's multi-objective TPE, each feasible COMPLETE trial's exclusive
-// hypervolume contribution among them (contributions), and 1e-12 for the PRUNED, infeasible
-// and running trials that fill l when too few are; if none is feasible and COMPLETE, all
-// weigh 1. With three or more objectives it returns nil: l's observations are weighted as
-// with one (by age), which did better there (see the package doc).
-func (s splitter) lWeights(below []int32) []float64 {
-	if s.v.m != 2 {
-		return nil
-	}
-	w := make([]float64, len(below))
-	var pts [][]float64
-	var at []int
-	for a, i := range below {
-		w[a] = 1e-12
-		if s.class(i) == classComplete {
-			pts = append(pts, slices.Clone(s.values(i)))
-			at = append(at, a)
-		}
-	}
-	if len(pts) == 0 {
-		for a := range w {
-			w[a] = 1
-		}
-		return w
-	}
-	finitize(pts, s.v.m)
-	for b, c := range contributions(pts) {
-		w[at[b]] = c
-	}
-	return w
-}
-
 // finitize replaces infinite values by finite ones beyond the finite values of the same
 // objective, keeping the order.
 func finitize(pts [][]float64, m int) {

@@ -255,28 +255,26 @@ func (s *Sampler) Independent(_ context.Context, req *retune.SampleRequest, name
 }
 
 // splitMulti returns the split of a multi-objective request (pool: its usable finished
-// trials, run: its running ones), appended to buf[:0], and l's weights, one per entry of
-// below, or nil to weigh them by age (splitter.lWeights). Every param of a proposal asks for the same split, so without running trials it is
-// cached in h (the weights are shared: read them only).
-func (s *Sampler) splitMulti(h *history, v *view, k int, pool, run, buf []int32) ([]int32, []float64) {
+// trials, run: its running ones), appended to buf[:0]. Every param of a proposal asks for
+// the same split, and thinning a front by hypervolume costs more than the rest of a
+// proposal, so without running trials it is cached in h.
+func (s *Sampler) splitMulti(h *history, v *view, k int, pool, run, buf []int32) []int32 {
 	n := len(v.trials)
 	if len(run) == 0 {
 		s.mu.Lock()
 		c := h.multi
 		s.mu.Unlock()
 		if c.below != nil && c.n == n && c.k == k {
-			return append(buf[:0], c.below...), c.w
+			return append(buf[:0], c.below...)
 		}
 	}
-	sp := splitter{v: v, n: n}
-	below := sp.best(k, nil, 0, nil, pool, run, buf)
-	mw := sp.lWeights(below)
+	below := splitter{v: v, n: n}.best(k, nil, 0, nil, pool, run, buf)
 	if len(run) == 0 {
 		s.mu.Lock()
-		h.multi = multiSplit{n: n, k: k, below: slices.Clone(below), w: mw}
+		h.multi = multiSplit{n: n, k: k, below: slices.Clone(below)}
 		s.mu.Unlock()
 	}
-	return below, mw
+	return below
 }
 
 // observe1 returns the observations of l and of g for one param, weighted; g's sorted by
@@ -312,9 +310,8 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 	}
 	k := s.gammaOf(v.used) // running trials do not count
 	var below []int32
-	var mw []float64 // l's weights with two objectives, one per entry of below
 	if v.m > 1 {
-		below, mw = s.splitMulti(h, &v, k, pool, run, w.below)
+		below = s.splitMulti(h, &v, k, pool, run, w.below)
 	} else {
 		below = splitter{v: &v, n: n}.best(k, order, orderLen, nil, pool, run, w.below)
 	}
@@ -333,26 +330,19 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 		return runX[i-n]
 	}
 
-	// l's observations: the valid below ones, weighted by hypervolume contribution (two
-	// objectives) or by age.
+	// l's observations: the valid below ones, weighted by age.
 	lo = w.lo[:0]
-	for a, i := range below {
+	for _, i := range below {
 		if x := xOf(int(i)); !math.IsNaN(x) {
-			o := obs{x: x}
-			if mw != nil {
-				o.w = mw[a]
-			}
-			lo = append(lo, o)
+			lo = append(lo, obs{x: x})
 		}
 	}
-	if mw == nil {
-		lw, err := s.weightsOf(len(lo), &w.lw)
-		if err != nil {
-			return nil, nil, err
-		}
-		for r := range lo {
-			lo[r].w = lw[r]
-		}
+	lw, err := s.weightsOf(len(lo), &w.lw)
+	if err != nil {
+		return nil, nil, err
+	}
+	for r := range lo {
+		lo[r].w = lw[r]
 	}
 	// g's observations: ranked by age, then sorted by value.
 	rank := resize(w.rank, total)
@@ -655,14 +645,9 @@ func (s *Sampler) densities(j *joint, w *work) error {
 		add(i)
 	}
 	w.lmu, w.gmu, w.gz = lmu, gmu, gz
-	// l's observations are below's entries in order: weighted by hypervolume contribution
-	// (two objectives) or by age.
-	lw := splitter{v: j.v, n: n}.lWeights(below)
-	if lw == nil {
-		var err error
-		if lw, err = s.weightsOf(len(lmu)/D, &w.lw); err != nil {
-			return err
-		}
+	lw, err := s.weightsOf(len(lmu)/D, &w.lw)
+	if err != nil {
+		return err
 	}
 	gw, err := s.weightsOf(len(gmu)/D, &w.gw)
 	if err != nil {

@@ -178,8 +178,8 @@ func TestCacheDoesNotChangeProposals(t *testing.T) {
 	}
 }
 
-// The same with three objectives, whose split and weights a sampler caches for the params of
-// one proposal.
+// The same with three objectives, whose split a sampler caches for the params of one
+// proposal.
 func TestCacheDoesNotChangeMultiObjectiveProposals(t *testing.T) {
 	t.Parallel()
 	dirs := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
