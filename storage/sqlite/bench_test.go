@@ -39,7 +39,8 @@ func openBenchStudy(ctx context.Context, tb testing.TB, s *Store) *retune.Study 
 }
 
 // BenchmarkAskTell measures one trial of the library loop on SQLite, after a history of
-// 500 or 5,000 finished trials, with synchronous NORMAL and FULL. The per-trial cost must
+// 500 or 5,000 finished trials, with synchronous NORMAL and FULL, and NORMAL with SQLite's
+// own checkpoint interval (1,000 pages) against the default 10,000. The per-trial cost must
 // not grow with the history.
 func BenchmarkAskTell(b *testing.B) {
 	ctx := b.Context()
@@ -61,12 +62,17 @@ func BenchmarkAskTell(b *testing.B) {
 		}
 		templates[n] = path
 	}
-	for _, sync := range []Synchronous{SyncNormal, SyncFull} {
+	for _, o := range []Options{{Synchronous: SyncNormal}, {Synchronous: SyncNormal, CheckpointPages: 1000}, {Synchronous: SyncFull}} {
+		name := fmt.Sprintf("sync=%v", o.Synchronous)
+		if o.CheckpointPages != 0 {
+			// SQLite's own default, for comparison.
+			name += fmt.Sprintf("/checkpoint=%d", o.CheckpointPages)
+		}
 		for _, n := range histories {
-			b.Run(fmt.Sprintf("sync=%v/history=%d", sync, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/history=%d", name, n), func(b *testing.B) {
 				path := filepath.Join(b.TempDir(), "bench.db")
 				copyFile(b, templates[n], path)
-				s, err := OpenOptions(ctx, path, Options{Synchronous: sync})
+				s, err := OpenOptions(ctx, path, o)
 				if err != nil {
 					b.Fatal(err)
 				}

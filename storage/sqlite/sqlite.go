@@ -79,11 +79,21 @@ type Options struct {
 	// of creating the file, when there is no database at path: for commands that only
 	// read. Default false: a missing file is created.
 	MustExist bool
+	// CheckpointPages is how many pages the WAL holds before a commit copies them into the
+	// database file (SQLite's wal_autocheckpoint); default 10,000, about 40 MB. In WAL
+	// mode with SyncNormal a commit only appends to the WAL, and a checkpoint syncs the
+	// WAL and the database file: with SQLite's default of 1,000 pages, about every 125
+	// trials, an ask and tell took 3% to 11% longer (BenchmarkAskTell, medians of 5 runs
+	// side by side: 326 against 318 µs after 500 trials, 343 against 306 µs after 5,000).
+	// Commits are as durable either way; a larger WAL takes longer to replay when a crashed
+	// process's database is next opened.
+	CheckpointPages int
 }
 
 const (
-	defaultBusyTimeout = 10 * time.Second
-	defaultReaders     = 4
+	defaultBusyTimeout     = 10 * time.Second
+	defaultReaders         = 4
+	defaultCheckpointPages = 10000
 )
 
 // Store is a retune.Storage on a SQLite file. It is safe for concurrent use.
@@ -110,8 +120,11 @@ func OpenOptions(ctx context.Context, path string, o Options) (*Store, error) {
 	if o.Synchronous != SyncNormal && o.Synchronous != SyncFull {
 		return nil, fmt.Errorf("%w: sqlite synchronous %v: want SyncNormal or SyncFull", retune.ErrInvalid, o.Synchronous)
 	}
-	if o.BusyTimeout < 0 || o.Readers < 0 {
-		return nil, fmt.Errorf("%w: sqlite options busy timeout %v, readers %d: want >= 0 (0 = default)", retune.ErrInvalid, o.BusyTimeout, o.Readers)
+	if o.BusyTimeout < 0 || o.Readers < 0 || o.CheckpointPages < 0 {
+		return nil, fmt.Errorf("%w: sqlite options busy timeout %v, readers %d, checkpoint pages %d: want >= 0 (0 = default)", retune.ErrInvalid, o.BusyTimeout, o.Readers, o.CheckpointPages)
+	}
+	if o.CheckpointPages == 0 {
+		o.CheckpointPages = defaultCheckpointPages
 	}
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = defaultBusyTimeout
@@ -217,6 +230,7 @@ func dsn(path string, o Options, writer bool) string {
 	if writer {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+o.Synchronous.String()+")")
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(o.CheckpointPages)+")")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")

@@ -225,12 +225,13 @@ func TestQueryPlans(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	ctx := t.Context()
 	for _, tc := range []struct {
-		o    Options
-		sync int
-		busy int
+		o          Options
+		sync       int
+		busy       int
+		checkpoint int
 	}{
-		{Options{}, 1, 10000},
-		{Options{Synchronous: SyncFull, BusyTimeout: 1500 * time.Millisecond}, 2, 1500},
+		{Options{}, 1, 10000, 10000},
+		{Options{Synchronous: SyncFull, BusyTimeout: 1500 * time.Millisecond, CheckpointPages: 1000}, 2, 1500, 1000},
 	} {
 		s := openT(t, newDB(t), tc.o)
 		pragma := func(db *sql.DB, name string) any {
@@ -241,7 +242,8 @@ func TestPragmas(t *testing.T) {
 			return fmt.Sprint(v)
 		}
 		for db, want := range map[*sql.DB]map[string]string{
-			s.w: {"journal_mode": "wal", "synchronous": fmt.Sprint(tc.sync), "foreign_keys": "1", "busy_timeout": fmt.Sprint(tc.busy), "query_only": "0"},
+			s.w: {"journal_mode": "wal", "synchronous": fmt.Sprint(tc.sync), "foreign_keys": "1", "busy_timeout": fmt.Sprint(tc.busy), "query_only": "0",
+				"wal_autocheckpoint": fmt.Sprint(tc.checkpoint)},
 			s.r: {"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": fmt.Sprint(tc.busy), "query_only": "1"},
 		} {
 			for name, v := range want {
@@ -266,6 +268,7 @@ func TestOpenInvalid(t *testing.T) {
 		{filepath.Join(t.TempDir(), "x.db"), Options{Synchronous: 7}},
 		{filepath.Join(t.TempDir(), "x.db"), Options{BusyTimeout: -1}},
 		{filepath.Join(t.TempDir(), "x.db"), Options{Readers: -1}},
+		{filepath.Join(t.TempDir(), "x.db"), Options{CheckpointPages: -1}},
 	} {
 		if _, err := OpenOptions(t.Context(), tc.path, tc.o); !errors.Is(err, retune.ErrInvalid) {
 			t.Errorf("OpenOptions(%q, %+v) error = %v, want ErrInvalid", tc.path, tc.o, err)
