@@ -168,7 +168,10 @@ type MOResult struct {
 	// HypervolumeAt holds, for each checkpoint c (a number of trials up to N, as a string),
 	// the hypervolume of each seed's first c trials.
 	HypervolumeAt map[string][]float64 `json:"hypervolume_at,omitempty"`
-	WallS         float64              `json:"wall_s"`
+	// Points, if set, holds each seed's objective values in trial order, from which
+	// FillHypervolumes computes the hypervolumes (bench/optuna_mo.py --points).
+	Points [][][]float64 `json:"points,omitempty"`
+	WallS  float64       `json:"wall_s"`
 	// TrialMs is the mean wall time of one ask + suggest + evaluate + tell.
 	TrialMs float64 `json:"trial_ms,omitempty"`
 }
@@ -227,4 +230,41 @@ func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds i
 		res.TrialMs = float64(wall.Microseconds()) / 1000 / float64(n*seeds)
 	}
 	return res, nil
+}
+
+// FillHypervolumes computes r.Hypervolume and r.HypervolumeAt (at each checkpoint in (0, N))
+// from r.Points, at the reference point of r's problem, and drops the points. A result
+// without points is left as it is.
+func (r *MOResult) FillHypervolumes(checkpoints ...int) error {
+	if r.Points == nil {
+		return nil
+	}
+	prob, err := FindMOProblem(r.Problem)
+	if err != nil {
+		return err
+	}
+	dirs := make([]retune.Direction, len(prob.Ref))
+	r.Hypervolume, r.HypervolumeAt = nil, nil
+	for _, c := range checkpoints {
+		if c > 0 && c < r.N {
+			if r.HypervolumeAt == nil {
+				r.HypervolumeAt = map[string][]float64{}
+			}
+			r.HypervolumeAt[strconv.Itoa(c)] = nil
+		}
+	}
+	for seed, pts := range r.Points {
+		for _, p := range pts {
+			if len(p) != len(prob.Ref) {
+				return fmt.Errorf("%s seed %d: a point of %d values, want %d", r.Problem, seed, len(p), len(prob.Ref))
+			}
+		}
+		for key := range r.HypervolumeAt {
+			c, _ := strconv.Atoi(key)
+			r.HypervolumeAt[key] = append(r.HypervolumeAt[key], pareto.Hypervolume(dirs, pts[:min(c, len(pts))], prob.Ref))
+		}
+		r.Hypervolume = append(r.Hypervolume, pareto.Hypervolume(dirs, pts, prob.Ref))
+	}
+	r.Points = nil
+	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler/random"
 )
 
 func TestMultiObjective(t *testing.T) {
@@ -126,5 +129,49 @@ func TestMOProblems(t *testing.T) {
 		if v >= p.Ref[j] {
 			t.Errorf("dtlz2-3 front point f%d = %v beyond the reference %v", j+1, v, p.Ref[j])
 		}
+	}
+}
+
+// FillHypervolumes computes from points what MultiObjective records.
+func TestFillHypervolumes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	res, err := MultiObjective(ctx, "dtlz2-3", "random", 40, 2, 10, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same runs' points, recorded as bench/optuna_mo.py --points prints them.
+	var pts [][][]float64
+	p, _ := FindMOProblem("dtlz2-3")
+	for seed := range 2 {
+		s, err := retune.NewStudy(ctx, retune.Config{Directions: make([]retune.Direction, 3), Sampler: random.New(), Seed: uint64(seed) + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seedPts [][]float64
+		for range 40 {
+			tr, err := s.Ask(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := p.Eval(Suggest(tr, p.Space))
+			if err := s.Tell(ctx, tr, f...); err != nil {
+				t.Fatal(err)
+			}
+			seedPts = append(seedPts, f)
+		}
+		pts = append(pts, seedPts)
+	}
+	o := MOResult{Problem: "dtlz2-3", N: 40, Seeds: 2, Points: pts}
+	if err := o.FillHypervolumes(10, 25, 40, 0); err != nil {
+		t.Fatal(err)
+	}
+	if o.Points != nil || !slices.Equal(o.Hypervolume, res.Hypervolume) || len(o.HypervolumeAt) != 2 ||
+		!slices.Equal(o.HypervolumeAt["10"], res.HypervolumeAt["10"]) || !slices.Equal(o.HypervolumeAt["25"], res.HypervolumeAt["25"]) {
+		t.Errorf("FillHypervolumes = %v %v, MultiObjective %v %v", o.Hypervolume, o.HypervolumeAt, res.Hypervolume, res.HypervolumeAt)
+	}
+	bad := MOResult{Problem: "dtlz2-3", N: 1, Points: [][][]float64{{{1, 2}}}}
+	if err := bad.FillHypervolumes(); err == nil {
+		t.Error("a point of 2 values for 3 objectives: no error")
 	}
 }

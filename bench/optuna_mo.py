@@ -6,12 +6,14 @@ names; `--mode check` prints their values at fixed points, which bench/testdata/
 holds and the Go tests reproduce. Needs Debian's python3-optuna (3.1); run with /usr/bin/python3:
 
   optuna_mo.py --mode mo --problem dtlz2-3 --sampler tpe|nsga2|random --n 300 --seeds 10 \
-               [--checkpoints 50,120]
+               [--checkpoints 50,120] [--points]
   optuna_mo.py --mode check
 
 mo prints one JSON object: the hypervolume of each seed's completed trials at the problem's
 reference point (after n trials, and after each checkpoint's number of trials), as
-bench.MOResult reads it. Seed s runs TPESampler(seed=s) / NSGAIISampler(seed=s) with their
+bench.MOResult reads it; with --points, each seed's objective values in trial order instead,
+from which retune-bench computes the hypervolumes (Optuna's own hypervolume code takes
+minutes for 300 points of four objectives). Seed s runs TPESampler(seed=s) / NSGAIISampler(seed=s) with their
 defaults.
 """
 import argparse
@@ -143,7 +145,7 @@ def run_mo(a):
         inside = [p for p in points if all(v < r for v, r in zip(p, ref))]
         return float(WFG().compute(np.asarray(inside, dtype=float), ref)) if inside else 0.0
 
-    res, at, wall = [], {str(c): [] for c in cps}, 0.0
+    res, at, wall, points = [], {str(c): [] for c in cps}, 0.0, []
     for seed in range(a.seeds):
         if a.sampler == "nsga2":
             sampler = optuna.samplers.NSGAIISampler(seed=seed)
@@ -158,14 +160,20 @@ def run_mo(a):
         study.optimize(obj, n_trials=a.n)
         wall += time.perf_counter() - start
         pts = [t.values for t in study.trials if t.values]
+        if a.points:
+            points.append(pts)
+            continue
         for c in cps:
             at[str(c)].append(hv(pts[:c]))
         res.append(hv(pts))
     out = {"lib": "optuna", "mode": "mo", "problem": a.problem, "sampler": a.sampler, "n": a.n,
-           "seeds": a.seeds, "hypervolume": res, "wall_s": wall,
-           "trial_ms": 1000 * wall / max(1, a.n * a.seeds)}
-    if cps:
-        out["hypervolume_at"] = at
+           "seeds": a.seeds, "wall_s": wall, "trial_ms": 1000 * wall / max(1, a.n * a.seeds)}
+    if a.points:
+        out["points"] = points
+    else:
+        out["hypervolume"] = res
+        if cps:
+            out["hypervolume_at"] = at
     print(json.dumps(out), flush=True)
 
 
@@ -195,6 +203,8 @@ def main():
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--checkpoints", default="")
+    ap.add_argument("--points", action="store_true",
+                    help="print each seed's objective values instead of hypervolumes")
     a = ap.parse_args()
     {"mo": run_mo, "check": run_check}[a.mode](a)
 

@@ -378,7 +378,7 @@ func storedMO(files []string) (map[string]bench.MOResult, error) {
 		}
 		for line := range strings.Lines(string(b)) {
 			var r bench.MOResult
-			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || len(r.Hypervolume) == 0 {
+			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || len(r.Hypervolume)+len(r.Points) == 0 {
 				continue
 			}
 			out[moKey(r.Problem, r.Sampler, r.N, r.Seeds)] = r
@@ -410,10 +410,6 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 	var cells []*moCell
 	fronts := map[string]float64{}
 	cps := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(opt.checkpoints), func(c int) bool { return c <= 0 || c >= n })))
-	cpArg := make([]string, len(cps))
-	for i, cp := range cps {
-		cpArg[i] = strconv.Itoa(cp)
-	}
 	for _, prob := range problems {
 		p, err := bench.FindMOProblem(prob)
 		if err != nil {
@@ -434,9 +430,12 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 			} else {
 				fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
 				c.optuna = opt.runner
-				if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--checkpoints", strings.Join(cpArg, ",")); err != nil {
+				if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--points"); err != nil {
 					return err
 				}
+			}
+			if err := o.FillHypervolumes(cps...); err != nil {
+				return fmt.Errorf("optuna mo %s %s: %w", prob, smp, err)
 			}
 			if len(o.Hypervolume) != seeds {
 				return fmt.Errorf("optuna mo %s %s: %d hypervolumes, want %d", prob, smp, len(o.Hypervolume), seeds)
