@@ -50,10 +50,11 @@ type history struct {
 }
 
 // multiSplit is the split of a history's first n trials into the k best (below, in index
-// order) and the rest.
+// order) and the rest, with the factors of l's weights (splitter.lFactors).
 type multiSplit struct {
-	n, k  int
-	below []int32
+	n, k    int
+	below   []int32
+	factors []float64
 }
 
 // view is the part of a history a request sees: its first n trials.

@@ -117,3 +117,28 @@ func thinHSSP(pts [][]float64, keep []int, r int) []int {
 	}
 	return out
 }
+
+// contributions returns each point's exclusive hypervolume contribution among pts
+// (minimized, finite) at hvRef, divided by the largest, each at least 1e-12 (1 for a single
+// point): the weights Optuna's multi-objective TPE gives the trials of l.
+func contributions(pts [][]float64) []float64 {
+	w := make([]float64, len(pts))
+	if len(pts) == 1 {
+		w[0] = 1
+		return w
+	}
+	ref := hvRef(pts)
+	dirs := minimize(len(ref))
+	others := make([][]float64, 0, len(pts)-1)
+	hi := 0.0
+	for i, p := range pts {
+		others = append(others[:0], pts[:i]...)
+		others = append(others, pts[i+1:]...)
+		w[i] = gain(dirs, p, others, ref) + 1e-12
+		hi = math.Max(hi, w[i])
+	}
+	for i := range w {
+		w[i] = math.Min(1, math.Max(0, w[i]/hi))
+	}
+	return w
+}

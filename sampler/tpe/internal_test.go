@@ -480,6 +480,43 @@ func TestSplitMultiObjective(t *testing.T) {
 	}
 }
 
+// With two objectives l's weights are scaled by (1 + c)/2, c the hypervolume contribution
+// among l's COMPLETE trials divided by the largest; other entries by 1/2. With three, not.
+func TestMultiObjectiveFactors(t *testing.T) {
+	t.Parallel()
+	var trials []retune.FrozenTrial
+	for _, v := range [][]float64{{1, 3}, {2, 2}, {3, 1}} {
+		trials = append(trials, retune.FrozenTrial{State: retune.TrialComplete, Values: v})
+	}
+	trials = append(trials, retune.FrozenTrial{State: retune.TrialPruned, Intermediate: map[int64][]float64{2: {0, 0}}})
+	_, v := viewOf([]retune.Direction{retune.Minimize, retune.Minimize}, trials)
+	sp := splitter{v: &v, n: len(trials)}
+	// Reference point (3.2, 3.2): 0 adds 1·0.2, 1 adds 1·1, 2 adds 0.2·1.
+	want := []float64{0.6, 1, 0.6, 0.5}
+	got := sp.lFactors([]int32{0, 1, 2, 3})
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("factors %v, want %v", got, want)
+			break
+		}
+	}
+	if got := sp.lFactors([]int32{3}); len(got) != 1 || got[0] != 0.5 {
+		t.Errorf("factors of a PRUNED trial alone = %v, want [0.5]", got)
+	}
+	if got := sp.lFactors([]int32{1, 3}); got[0] != 1 || got[1] != 0.5 {
+		t.Errorf("factors of one COMPLETE and one PRUNED trial = %v, want [1 0.5]", got)
+	}
+	_, v3 := viewOf([]retune.Direction{0, 0, 0}, []retune.FrozenTrial{
+		{State: retune.TrialComplete, Values: []float64{1, 2, 3}}, {State: retune.TrialComplete, Values: []float64{3, 2, 1}}})
+	if got := (splitter{v: &v3, n: 2}).lFactors([]int32{0, 1}); got != nil {
+		t.Errorf("three objectives: factors %v, want none", got)
+	}
+	// Contributions of points that tie and of one point.
+	if c := contributions([][]float64{{1, 1}}); len(c) != 1 || c[0] != 1 {
+		t.Errorf("contributions of one point = %v, want [1]", c)
+	}
+}
+
 // The observations of l and g, from the ranking and sorted-column caches, are those of a
 // plain sort of the history.
 func TestObservationsMatchPlainSort(t *testing.T) {

@@ -260,6 +260,36 @@ func (s splitter) thin(front []int32, r int) []int32 {
 	return out
 }
 
+// lFactors returns, with two objectives, a factor for the weight of each entry of below
+// (one per entry): (1 + c)/2, where c is a feasible COMPLETE trial's exclusive hypervolume
+// contribution among l's (contributions), and 1/2 for the PRUNED, infeasible and running
+// trials that fill l when too few are. So a trial that adds much to l's front counts up to
+// twice as much as one that adds nothing. With one or three and more objectives it returns
+// nil (see the package doc for why).
+func (s splitter) lFactors(below []int32) []float64 {
+	if s.v.m != 2 {
+		return nil
+	}
+	f := make([]float64, len(below))
+	var pts [][]float64
+	var at []int
+	for a, i := range below {
+		f[a] = 0.5
+		if s.class(i) == classComplete {
+			pts = append(pts, slices.Clone(s.values(i)))
+			at = append(at, a)
+		}
+	}
+	if len(pts) == 0 {
+		return f
+	}
+	finitize(pts, s.v.m)
+	for b, c := range contributions(pts) {
+		f[at[b]] = (1 + c) / 2
+	}
+	return f
+}
+
 // finitize replaces infinite values by finite ones beyond the finite values of the same
 // objective, keeping the order.
 func finitize(pts [][]float64, m int) {

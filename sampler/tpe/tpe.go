@@ -195,7 +195,7 @@ type work struct {
 	runX             []float64
 	lo, hi           []obs
 	tail             []sortedObs
-	lw, gw           []float64
+	lw, gw, lf       []float64
 	l, g             parzen1
 	lc, gc           cat1
 	cand, score      []float64
@@ -255,26 +255,29 @@ func (s *Sampler) Independent(_ context.Context, req *retune.SampleRequest, name
 }
 
 // splitMulti returns the split of a multi-objective request (pool: its usable finished
-// trials, run: its running ones), appended to buf[:0]. Every param of a proposal asks for
-// the same split, and thinning a front by hypervolume costs more than the rest of a
-// proposal, so without running trials it is cached in h.
-func (s *Sampler) splitMulti(h *history, v *view, k int, pool, run, buf []int32) []int32 {
+// trials, run: its running ones), appended to buf[:0], and the factors of l's weights
+// (splitter.lFactors; nil for none). Every param of a proposal asks for the same split, and
+// thinning a front by hypervolume costs more than the rest of a proposal, so without
+// running trials it is cached in h (the factors are shared: read them only).
+func (s *Sampler) splitMulti(h *history, v *view, k int, pool, run, buf []int32) ([]int32, []float64) {
 	n := len(v.trials)
 	if len(run) == 0 {
 		s.mu.Lock()
 		c := h.multi
 		s.mu.Unlock()
 		if c.below != nil && c.n == n && c.k == k {
-			return append(buf[:0], c.below...)
+			return append(buf[:0], c.below...), c.factors
 		}
 	}
-	below := splitter{v: v, n: n}.best(k, nil, 0, nil, pool, run, buf)
+	sp := splitter{v: v, n: n}
+	below := sp.best(k, nil, 0, nil, pool, run, buf)
+	f := sp.lFactors(below)
 	if len(run) == 0 {
 		s.mu.Lock()
-		h.multi = multiSplit{n: n, k: k, below: slices.Clone(below)}
+		h.multi = multiSplit{n: n, k: k, below: slices.Clone(below), factors: f}
 		s.mu.Unlock()
 	}
-	return below
+	return below, f
 }
 
 // observe1 returns the observations of l and of g for one param, weighted; g's sorted by
@@ -310,8 +313,9 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 	}
 	k := s.gammaOf(v.used) // running trials do not count
 	var below []int32
+	var factors []float64 // of l's weights, one per entry of below (two objectives)
 	if v.m > 1 {
-		below = s.splitMulti(h, &v, k, pool, run, w.below)
+		below, factors = s.splitMulti(h, &v, k, pool, run, w.below)
 	} else {
 		below = splitter{v: &v, n: n}.best(k, order, orderLen, nil, pool, run, w.below)
 	}
@@ -330,7 +334,8 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 		return runX[i-n]
 	}
 
-	// l's observations: the valid below ones, weighted by age.
+	// l's observations: the valid below ones, weighted by age (and, with two objectives, by
+	// hypervolume contribution).
 	lo = w.lo[:0]
 	for _, i := range below {
 		if x := xOf(int(i)); !math.IsNaN(x) {
@@ -343,6 +348,15 @@ func (s *Sampler) observe1(req *retune.SampleRequest, h *history, vp *view, name
 	}
 	for r := range lo {
 		lo[r].w = lw[r]
+	}
+	if factors != nil {
+		r := 0
+		for a, i := range below {
+			if !math.IsNaN(xOf(int(i))) {
+				lo[r].w *= factors[a]
+				r++
+			}
+		}
 	}
 	// g's observations: ranked by age, then sorted by value.
 	rank := resize(w.rank, total)
@@ -648,6 +662,15 @@ func (s *Sampler) densities(j *joint, w *work) error {
 	lw, err := s.weightsOf(len(lmu)/D, &w.lw)
 	if err != nil {
 		return err
+	}
+	// l's observations are below's entries in order; with two objectives their weights
+	// are also scaled by hypervolume contribution (into a copy: lw may be WeightFunc's).
+	if f := (splitter{v: j.v, n: n}).lFactors(below); f != nil {
+		scaled := resize(w.lf, len(lw))
+		for a := range lw {
+			scaled[a] = lw[a] * f[a]
+		}
+		w.lf, lw = scaled, scaled
 	}
 	gw, err := s.weightsOf(len(gmu)/D, &w.gw)
 	if err != nil {

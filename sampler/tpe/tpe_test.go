@@ -178,37 +178,39 @@ func TestCacheDoesNotChangeProposals(t *testing.T) {
 	}
 }
 
-// The same with three objectives, whose split a sampler caches for the params of one
-// proposal.
+// The same with two and three objectives, whose split (and with two, the factors of l's
+// weights) a sampler caches for the params of one proposal.
 func TestCacheDoesNotChangeMultiObjectiveProposals(t *testing.T) {
 	t.Parallel()
-	dirs := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
-	threeObjectives := func(h []retune.FrozenTrial, seed uint64) []retune.FrozenTrial {
+	several := func(h []retune.FrozenTrial, m int, seed uint64) []retune.FrozenTrial {
 		r := rand.New(rand.NewPCG(seed, 3))
 		for i := range h {
 			v := h[i].Values[0]
-			h[i].Values = []float64{v, v + r.Float64(), r.Float64() - v/2}
+			h[i].Values = []float64{v, v + r.Float64(), r.Float64() - v/2}[:m]
 		}
 		return h
 	}
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			h1, h2 := threeObjectives(history(80, 1), 1), threeObjectives(history(120, 2), 2)
-			// h1's last trial dominates the others, so h1 and h1[:79] (whose γ is the same)
-			// split differently.
-			h1[79].Values = []float64{-100, 100, -100}
-			shared := tpe.New(m.o)
-			for i, h := range [][]retune.FrozenTrial{h1, h2, h1[:50], h2, h1, h1[:79]} {
-				req, fresh := request(h, uint64(i)), request(h, uint64(i))
-				req.Directions, fresh.Directions = dirs, dirs
-				got := propose(t, shared, req)
-				want := propose(t, tpe.New(m.o), fresh)
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Errorf("request %d: shared sampler proposes %v, fresh one %v", i, got, want)
+		for _, k := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/%d", m.name, k), func(t *testing.T) {
+				t.Parallel()
+				dirs := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}[:k]
+				h1, h2 := several(history(80, 1), k, 1), several(history(120, 2), k, 2)
+				// h1's last trial dominates the others, so h1 and h1[:79] (whose γ is the
+				// same) split differently.
+				h1[79].Values = []float64{-100, 100, -100}[:k]
+				shared := tpe.New(m.o)
+				for i, h := range [][]retune.FrozenTrial{h1, h2, h1[:50], h2, h1, h1[:79]} {
+					req, fresh := request(h, uint64(i)), request(h, uint64(i))
+					req.Directions, fresh.Directions = dirs, dirs
+					got := propose(t, shared, req)
+					want := propose(t, tpe.New(m.o), fresh)
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("request %d: shared sampler proposes %v, fresh one %v", i, got, want)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
