@@ -27,6 +27,7 @@ type comparer struct {
 	more   string // path of bench/optuna_more.py (problem.Broad and the curve families)
 	python string
 	raw    io.Writer // every JSON result, one per line
+	noRaw  bool      // runOptuna leaves its output out of raw (the caller records it)
 	log    io.Writer
 }
 
@@ -207,7 +208,9 @@ func (c *comparer) runRunner(ctx context.Context, runner string, out any, args .
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) > 0 && line[0] == '{' {
 			last = append([]byte(nil), line...)
-			fmt.Fprintln(c.raw, string(line))
+			if !c.noRaw {
+				fmt.Fprintln(c.raw, string(line))
+			}
 		}
 	}
 	if last == nil {
@@ -426,17 +429,19 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 			o, ok := stored[moKey(prob, smp, n, seeds)]
 			if ok {
 				fmt.Fprintf(c.log, "mo %s %s: optuna (stored)\n", prob, smp)
-				c.record(o)
 			} else {
 				fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
-				c.optuna = opt.runner
-				if err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--points"); err != nil {
+				c.optuna, c.noRaw = opt.runner, true
+				err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--points")
+				c.noRaw = false
+				if err != nil {
 					return err
 				}
 			}
 			if err := o.FillHypervolumes(cps...); err != nil {
 				return fmt.Errorf("optuna mo %s %s: %w", prob, smp, err)
 			}
+			c.record(o) // with hypervolumes instead of the points
 			if len(o.Hypervolume) != seeds {
 				return fmt.Errorf("optuna mo %s %s: %d hypervolumes, want %d", prob, smp, len(o.Hypervolume), seeds)
 			}
