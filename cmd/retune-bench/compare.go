@@ -20,6 +20,7 @@ import (
 
 	"github.com/a6b40afc/retune/bench"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/jackc/pgx/v5"
 )
 
 type comparer struct {
@@ -513,8 +514,11 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 	}
 	sqlitePath := filepath.Join(dir, "retune-bench.db")
 	optunaPath := filepath.Join(dir, "optuna-bench.db")
-	if optunaPG == "" && pg != "" {
+	if optunaPG == "" && pg != "" && slices.Contains(stores, "postgres") {
 		optunaPG = withDatabase(pg, "optuna_bench")
+		if err := ensureDatabase(ctx, pg, "optuna_bench"); err != nil {
+			return fmt.Errorf("Optuna's PostgreSQL database: %w (or pass -optuna-pg)", err)
+		}
 	}
 	all := map[string]side{
 		"memory":      {"memory", "memory", "memory", "", ""},
@@ -664,6 +668,22 @@ func pruningFigures(runs []bench.PruningRun) (steps, finals []float64) {
 }
 
 // withDatabase replaces the database name of a postgres:// URL.
+// ensureDatabase creates the database db on the server of the PostgreSQL URL pg unless it
+// exists.
+func ensureDatabase(ctx context.Context, pg, db string) error {
+	conn, err := pgx.Connect(ctx, pg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, db).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
+	return err
+}
+
 func withDatabase(pg, db string) string {
 	u, err := url.Parse(pg)
 	if err != nil {
