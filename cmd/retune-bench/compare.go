@@ -517,7 +517,7 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 	if optunaPG == "" && pg != "" && slices.Contains(stores, "postgres") {
 		optunaPG = withDatabase(pg, "optuna_bench")
 		if err := ensureDatabase(ctx, pg, "optuna_bench"); err != nil {
-			return fmt.Errorf("Optuna's PostgreSQL database: %w (or pass -optuna-pg)", err)
+			return fmt.Errorf("the PostgreSQL database for Optuna: %w (or pass -optuna-pg)", err)
 		}
 	}
 	all := map[string]side{
