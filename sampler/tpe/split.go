@@ -316,7 +316,7 @@ func finitize(pts [][]float64, m int) {
 }
 
 // thinHypervolume drops, one at a time, the point of a two-objective front that adds the
-// least hypervolume (reference point just beyond the worst values) until r are left; ties
+// least hypervolume (reference point hvRef, just beyond the worst values) until r are left; ties
 // drop the later trial. It returns the kept positions in their original order.
 func thinHypervolume(pts [][]float64, keep []int, r int) []int {
 	slices.SortStableFunc(keep, func(a, b int) int {
@@ -325,14 +325,7 @@ func thinHypervolume(pts [][]float64, keep []int, r int) []int {
 		}
 		return cmp.Compare(pts[a][1], pts[b][1])
 	})
-	var ref [2]float64
-	for j := range 2 {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, p := range pts {
-			lo, hi = math.Min(lo, p[j]), math.Max(hi, p[j])
-		}
-		ref[j] = hi + math.Max(0.1*(hi-lo), 1e-12*math.Max(1, math.Abs(hi)))
-	}
+	ref := hvRef(pts)
 	for len(keep) > r {
 		worst, least := -1, math.Inf(1)
 		for a, i := range keep {
