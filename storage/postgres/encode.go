@@ -87,6 +87,12 @@ const trialCols = `t.number, t.kind, t.state, t.params, t.vals, t.metrics, t.use
 
 // scanTrial reads one row of trialCols.
 func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
+	ft, _, err := scanTrialObjs(row)
+	return ft, err
+}
+
+// scanTrialObjs is scanTrial that also returns the trial's stored objects as stored.
+func scanTrialObjs(row pgx.Row) (retune.FrozenTrial, storedObjs, error) {
 	var (
 		number                      int32
 		kind, state                 int16
@@ -102,8 +108,17 @@ func scanTrial(row pgx.Row) (retune.FrozenTrial, error) {
 	)
 	if err := row.Scan(&number, &kind, &state, &params, &vals, &metrics, &user, &system, &fixed,
 		&retryOf, &holder, &epoch, &expires, &reason, &started, &ended, &inter); err != nil {
-		return retune.FrozenTrial{}, err
+		return retune.FrozenTrial{}, storedObjs{}, err
 	}
+	objs := storedObjs{params: params, user: user, system: system}
+	ft, err := decodeTrial(number, kind, state, params, vals, metrics, user, system, fixed, retryOf, holder, epoch,
+		expires, reason, started, ended, inter)
+	return ft, objs, err
+}
+
+// decodeTrial builds a FrozenTrial from the columns of trialCols.
+func decodeTrial(number int32, kind, state int16, params string, vals []float64, metrics *string, user, system, fixed string,
+	retryOf *int32, holder string, epoch int64, expires *time.Time, reason []byte, started, ended *time.Time, inter []byte) (retune.FrozenTrial, error) {
 	ft := retune.FrozenTrial{
 		Number: int(number), Kind: retune.TrialKind(kind), State: retune.TrialState(state),
 		Values: vals, RetryOf: -1, Reason: string(reason),

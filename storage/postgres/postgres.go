@@ -34,7 +34,7 @@
 //
 //   - Reads, and the writes whose repetition changes nothing (Report, Heartbeat,
 //     ReleaseDeliveries, SetNotifierEnabled), are simply run again.
-//   - Every other write is one transaction that reads its transaction ID before it sends
+//   - Every other write but the next point's is one transaction that reads its transaction ID before it sends
 //     COMMIT. A failure before COMMIT went out rolled everything back, so the transaction
 //     runs again. A connection lost after it went out leaves the outcome unknown: the Store
 //     asks the server (pg_xact_status) once it answers. If the transaction committed, the
@@ -42,6 +42,10 @@
 //     finished trial, not the ErrConflict its epoch fence would give a second run; a
 //     CreateTrial that committed returns its trial instead of leaving it RUNNING and
 //     starting another); if it did not, the transaction runs again.
+//   - CreateTrial and Finish, in the common case, are one statement calling a server-side
+//     function (see oneround.go) with a random write token that the function records in
+//     the trial's row. Such a call is simply run again: a repeat finds its token and
+//     returns what the first run did.
 //   - RequestRetune, ConsumeTriggers, ClaimDeliveries and RecordAttempt are single
 //     statements that must not run twice: they are tried again only when the failure shows
 //     they did not run (the connection did not open, or the server reported an error).
@@ -92,6 +96,11 @@ type Store struct {
 	// false) and just after, before its reply is read (sent true): tests lose commits and
 	// their replies with it.
 	onCommit func(c *pgconn.PgConn, xid string, sent bool)
+	// onCall is onCommit for the writes done in one statement (see call), which carry a
+	// write token instead of a transaction ID.
+	onCall func(c *pgconn.PgConn, token int64, sent bool)
+	// written holds the stored objects of trials this Store wrote last, for Finish.
+	written writtenObjs
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
@@ -282,5 +283,59 @@ func TestFinishWaitsForEarlierFinish(t *testing.T) {
 	fs, cur, err := s.FinishedSince(ctx, st.ID, 0)
 	if err != nil || len(fs) != 1 || cur != 1 || fs[0].Number != ft.Number {
 		t.Errorf("FinishedSince after = %d trials, cursor %d, %v; want trial %d, cursor 1", len(fs), cur, err, ft.Number)
+	}
+}
+
+// TestFinishAfterWritesElsewhere: a Store finishes a trial in one round trip by merging
+// into the objects it last wrote; when another Store has changed them since, the finish
+// must merge into what is stored instead, losing neither side's writes.
+func TestFinishAfterWritesElsewhere(t *testing.T) {
+	dsn, schema := newSchema(t)
+	a, b := openStore(t, dsn, schema), openStore(t, dsn, schema)
+	ctx := t.Context()
+	st, err := a.CreateStudy(ctx, retune.StudyRecord{Name: "two", Directions: []retune.Direction{retune.Minimize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := a.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "a", LeaseTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := retune.TrialRef{StudyID: st.ID, Number: ft.Number, Epoch: ft.Lease.Epoch}
+	if err := b.Update(ctx, retune.TrialUpdate{Ref: ref, UserAttrs: map[string]any{"from": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RequestStop(ctx, st.ID, ft.Number); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Finish(ctx, retune.FinishRequest{Ref: ref, State: retune.TrialComplete, Values: []float64{1},
+		UserAttrs: map[string]any{"from a": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := a.Trial(ctx, st.ID, ft.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []retune.FrozenTrial{got, read} {
+		if tr.State != retune.TrialComplete || tr.UserAttrs["from"] != "b" || tr.UserAttrs["from a"] != true {
+			t.Errorf("finished trial: %v, user attributes %v; want COMPLETE with from=b and from a=true", tr.State, tr.UserAttrs)
+		}
+		if fmt.Sprint(tr.SystemAttrs) != fmt.Sprint(read.SystemAttrs) || len(read.SystemAttrs) == 0 {
+			t.Errorf("system attributes %v, stored %v; want the stop request kept", tr.SystemAttrs, read.SystemAttrs)
+		}
+	}
+	// Its own writes a Store merges into without reading: an update, then the finish.
+	ft2, err := a.CreateTrial(ctx, retune.CreateTrialRequest{StudyID: st.ID, Holder: "a", LeaseTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref2 := retune.TrialRef{StudyID: st.ID, Number: ft2.Number, Epoch: ft2.Lease.Epoch}
+	if err := a.Update(ctx, retune.TrialUpdate{Ref: ref2, UserAttrs: map[string]any{"k": 1.0}}); err != nil {
+		t.Fatal(err)
+	}
+	got2, err := a.Finish(ctx, retune.FinishRequest{Ref: ref2, State: retune.TrialPruned, Values: []float64{2}, UserAttrs: map[string]any{"k2": 2.0}})
+	if err != nil || got2.UserAttrs["k"] != 1.0 || got2.UserAttrs["k2"] != 2.0 {
+		t.Errorf("Finish after Update = %v, %v; want both attributes", got2.UserAttrs, err)
 	}
 }

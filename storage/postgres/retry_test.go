@@ -178,32 +178,42 @@ func loseCommit(t *testing.T, s *Store, dsn string) *atomic.Bool {
 	t.Helper()
 	var armed atomic.Bool
 	s.onCommit = func(c *pgconn.PgConn, xid string, sent bool) {
-		if !sent || !armed.CompareAndSwap(true, false) {
-			return
+		if sent && armed.CompareAndSwap(true, false) {
+			closeOnceTrue(t, c, dsn, "transaction "+xid+" committed", `SELECT coalesce(pg_xact_status($1::xid8) = 'committed', false)`, xid)
 		}
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("connect: %v", err)
-			return
+	}
+	trials := s.pool.Config().ConnConfig.RuntimeParams["search_path"] + ".trials"
+	s.onCall = func(c *pgconn.PgConn, token int64, sent bool) {
+		if sent && armed.CompareAndSwap(true, false) {
+			closeOnceTrue(t, c, dsn, fmt.Sprint("write token ", token, " committed"), `SELECT count(*) = 1 FROM `+trials+` WHERE write_token = $1`, token)
 		}
-		defer conn.Close(context.Background())
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			var status *string
-			if err := conn.QueryRow(context.Background(), `SELECT pg_xact_status($1::xid8)`, xid).Scan(&status); err != nil {
-				t.Errorf("pg_xact_status: %v", err)
-				return
-			}
-			if status != nil && *status == "committed" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("transaction %s: %v after 20s, want committed", xid, status)
-				return
-			}
-		}
-		_ = c.Conn().Close()
 	}
 	return &armed
+}
+
+// closeOnceTrue closes c once query, run on a connection of its own, returns true.
+func closeOnceTrue(t *testing.T, c *pgconn.PgConn, dsn, what, query string, args ...any) {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Errorf("connect: %v", err)
+		return
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var ok bool
+		if err := conn.QueryRow(context.Background(), query, args...).Scan(&ok); err != nil {
+			t.Errorf("%s: %v", query, err)
+			return
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: not after 20s", what)
+			return
+		}
+	}
+	_ = c.Conn().Close()
 }
 
 // abortCommit makes the next commit of s fail on the server: its session is terminated
@@ -226,6 +236,7 @@ func abortCommit(t *testing.T, s *Store, dsn string) *atomic.Bool {
 			t.Errorf("pg_terminate_backend = %v, %v", ok, err)
 		}
 	}
+	s.onCall = func(c *pgconn.PgConn, _ int64, sent bool) { s.onCommit(c, "", sent) }
 	return &armed
 }
 

@@ -27,7 +27,10 @@ import (
 
 // CreateTrial implements retune.TrialStore.
 //
-// One transaction (a pipeTx) in two round trips. The first carries BEGIN and two
+// A request without system attributes is one round trip: the function
+// retune_create_trial does what follows in one statement (see oneround.go). Otherwise
+// (a claimed trial's system attributes are merged in Go) it is one transaction (a pipeTx)
+// in two round trips. The first carries BEGIN and two
 // statements: one locks the study row, counting the trial against the budget; the other,
 // which runs once the lock is held and so sees every earlier claim, finds and locks the
 // lowest-numbered WAITING trial of the kind. The second carries the write and COMMIT: the
@@ -56,7 +59,11 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		search = 1
 	}
 	what := fmt.Sprintf("create trial in study id %d", req.StudyID)
+	if len(system) == 0 {
+		return s.createOne(ctx, req, fixed, search, what)
+	}
 	var ft retune.FrozenTrial
+	var objs storedObjs
 	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
 		var err error
 		b := &pgx.Batch{}
@@ -81,28 +88,31 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		case search == 1 && budget > 0 && started >= budget:
 			return fmt.Errorf("study %q started %d of %d trials: %w", name, started, budget, retune.ErrBudgetExhausted)
 		case waitErr == nil:
-			tx.Reread(s.rereadCreated(req, waiting, &ft))
-			ft, err = s.claim(ctx, tx, req, id, oldSystem, system)
+			tx.Reread(s.rereadCreated(req, waiting, &ft, &objs))
+			ft, objs, err = s.claim(ctx, tx, req, id, oldSystem, system)
 		case !errors.Is(waitErr, pgx.ErrNoRows):
 			err = waitErr
 		case req.ClaimOnly:
 			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
 		default:
-			tx.Reread(s.rereadCreated(req, next, &ft))
-			ft, err = s.insertRunning(ctx, tx, req, fixed, system)
+			tx.Reread(s.rereadCreated(req, next, &ft, &objs))
+			ft, objs, err = s.insertRunning(ctx, tx, req, fixed, system)
 		}
 		if err != nil {
 			return dbErr(what, err)
 		}
 		return nil
 	})
+	if err == nil && objs.params != "" {
+		s.written.put(trialKey{req.StudyID, ft.Number, ft.Lease.Epoch}, objs)
+	}
 	return ft, err
 }
 
 // rereadCreated reads back trial number of req's study into ft, after the transaction
 // that made it RUNNING committed without a reply. It is still RUNNING under that lease
 // unless the lease has expired since.
-func (s *Store) rereadCreated(req retune.CreateTrialRequest, number int, ft *retune.FrozenTrial) func(context.Context) error {
+func (s *Store) rereadCreated(req retune.CreateTrialRequest, number int, ft *retune.FrozenTrial, objs *storedObjs) func(context.Context) error {
 	return func(ctx context.Context) error {
 		got, err := s.trial(ctx, req.StudyID, number)
 		if err != nil {
@@ -111,41 +121,41 @@ func (s *Store) rereadCreated(req retune.CreateTrialRequest, number int, ft *ret
 		if got.State != retune.TrialRunning {
 			return fmt.Errorf("trial %d of study id %d is %v: its lease expired before its start was confirmed: %w", number, req.StudyID, got.State, retune.ErrConflict)
 		}
-		*ft = got
+		*ft, *objs = got, storedObjs{} // unknown: Finish takes two round trips
 		return nil
 	}
 }
 
 // claim makes the WAITING trial id (locked) RUNNING under a new lease, and commits.
-func (s *Store) claim(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, id int64, oldSystem string, system patch) (ft retune.FrozenTrial, err error) {
+func (s *Store) claim(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, id int64, oldSystem string, system patch) (ft retune.FrozenTrial, objs storedObjs, err error) {
 	newSystem, err := system.apply(oldSystem)
 	if err != nil {
-		return retune.FrozenTrial{}, err
+		return retune.FrozenTrial{}, storedObjs{}, err
 	}
-	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err }, `UPDATE trials t SET state = 1, lease_holder = $2,
+	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, objs, err = scanTrialObjs(r); return err }, `UPDATE trials t SET state = 1, lease_holder = $2,
 			lease_epoch = t.lease_epoch + 1, lease_expires = c.now + $3 * interval '1 microsecond',
 			started_at = c.now, system_attrs = $4
 		FROM (SELECT clock_timestamp() AS now) c
 		WHERE t.id = $1
 		RETURNING `+trialCols, id, req.Holder, micros(req.LeaseTTL), newSystem)
-	return ft, err
+	return ft, objs, err
 }
 
 // insertRunning inserts a new RUNNING trial with the study's next number (its row
 // locked), and commits.
-func (s *Store) insertRunning(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, fixed string, system patch) (ft retune.FrozenTrial, err error) {
+func (s *Store) insertRunning(ctx context.Context, tx *pipeTx, req retune.CreateTrialRequest, fixed string, system patch) (ft retune.FrozenTrial, objs storedObjs, err error) {
 	newSystem, err := system.apply("{}")
 	if err != nil {
-		return retune.FrozenTrial{}, err
+		return retune.FrozenTrial{}, storedObjs{}, err
 	}
-	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, err = scanTrial(r); return err }, `WITH n AS (
+	err = tx.CommitWith(ctx, func(r pgx.Row) error { ft, objs, err = scanTrialObjs(r); return err }, `WITH n AS (
 			UPDATE studies SET next_number = next_number + 1 WHERE id = $1
 			RETURNING next_number - 1 AS number, clock_timestamp() AS now)
 		INSERT INTO trials AS t (study_id, number, kind, state, fixed, system_attrs,
 			lease_holder, lease_epoch, lease_expires, started_at)
 		SELECT $1, n.number, $2, 1, $3, $4, $5, 1, n.now + $6 * interval '1 microsecond', n.now FROM n
 		RETURNING `+trialCols, req.StudyID, int16(req.Kind), fixed, newSystem, req.Holder, micros(req.LeaseTTL))
-	return ft, err
+	return ft, objs, err
 }
 
 // Enqueue implements retune.TrialStore. The numbers come from the study row, like
@@ -272,7 +282,8 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		return err
 	}
 	what := fmt.Sprintf("update trial %d of study id %d", upd.Ref.Number, upd.Ref.StudyID)
-	return s.tx(ctx, what, func(tx dbtx) error {
+	var written storedObjs
+	err = s.tx(ctx, what, func(tx dbtx) error {
 		id, oldParams, oldUser, oldSystem, err := s.lockRunning(ctx, tx, upd.Ref)
 		if err != nil {
 			return err
@@ -285,8 +296,13 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 			id, newParams, newUser, newSystem); err != nil {
 			return dbErr(what, err)
 		}
+		written = storedObjs{newParams, newUser, newSystem}
 		return nil
 	})
+	if err == nil {
+		s.written.put(trialKey{upd.Ref.StudyID, upd.Ref.Number, upd.Ref.Epoch}, written)
+	}
+	return err
 }
 
 // Report implements retune.TrialStore. The fence check and the write are one statement;
@@ -417,17 +433,25 @@ func (s *Store) RequestStop(ctx context.Context, studyID int64, number int) erro
 // The epoch fence makes a second run of a Finish that committed fail with ErrConflict;
 // when the reply to its COMMIT is lost, the transaction's own outcome decides instead
 // (see the package doc), and the finished trial is read back.
+//
+// When this Store wrote the trial last (created or updated it) and the finish gives no
+// budget back, the same is one statement (retune_finish_trial, see oneround.go), merging
+// into the objects as written and only if they are still stored; if not, the
+// two-round-trip transaction below runs.
 func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.FrozenTrial, error) {
 	enc, err := dbenc.Finish(req)
 	if err != nil {
 		return retune.FrozenTrial{}, err
 	}
-	vals := req.Values
-	if vals == nil {
-		vals = []float64{}
-	}
+	vals := finishValues(req)
 	ref := req.Ref
 	what := fmt.Sprintf("finish trial %d of study id %d", ref.Number, ref.StudyID)
+	if objs, ok := s.written.take(trialKey{ref.StudyID, ref.Number, ref.Epoch}); ok && !req.Interrupted {
+		ft, err := s.finishOne(ctx, req, enc, objs, what)
+		if !errors.Is(err, errChanged) {
+			return ft, err
+		}
+	}
 	var ft retune.FrozenTrial
 	err = s.pipeTx(ctx, what, func(tx *pipeTx) error {
 		tx.Reread(func(ctx context.Context) (err error) {
