@@ -24,12 +24,14 @@ import (
 )
 
 type comparer struct {
-	optuna string // path of optuna_ref.py
-	more   string // path of bench/optuna_more.py (problem.Broad and the curve families)
-	python string
-	raw    io.Writer // every JSON result, one per line
-	noRaw  bool      // runOptuna leaves its output out of raw (the caller records it)
-	log    io.Writer
+	optuna        string // path of optuna_ref.py
+	more          string // path of bench/optuna_more.py (problem.Broad and the curve families)
+	python        string
+	storageRunner string    // bench/optuna_storage.py
+	large         bool      // storage: Optuna at 10×N too
+	raw           io.Writer // every JSON result, one per line
+	noRaw         bool      // runOptuna leaves its output out of raw (the caller records it)
+	log           io.Writer
 }
 
 func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +58,8 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has)")
 	optunaMore := fs.String("optuna-more", "bench/optuna_more.py", "efficiency (problem.Broad's problems) and curves: Optuna runner of the broader problems and the curve families")
 	families := fs.String("families", "", "curves: learning-curve families (default: all of problem.CurveFamilies)")
+	optunaStorage := fs.String("optuna-storage", "bench/optuna_storage.py", "storage: Optuna runner with several worker processes (PostgreSQL, 8 workers)")
+	large := fs.Bool("large", true, "storage: also run Optuna at 10×N trials (1 worker, and 8 workers on PostgreSQL); each such run takes minutes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,7 +92,10 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer rf.Close()
-	c := &comparer{optuna: *optuna, more: *optunaMore, python: *python, raw: rf, log: stderr}
+	if _, err := os.Stat(*optunaStorage); *suite == "storage" && *large && err != nil {
+		return fmt.Errorf("optuna storage runner: %w (pass -optuna-storage PATH, or -large=false)", err)
+	}
+	c := &comparer{optuna: *optuna, more: *optunaMore, storageRunner: *optunaStorage, large: *large, python: *python, raw: rf, log: stderr}
 	fmt.Fprintf(stdout, "raw results: %s\n\n", rawPath)
 	switch *suite {
 	case "overhead":
@@ -543,16 +550,18 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 	defer func() {
 		fmt.Fprintf(w, "\nLoad average (1, 5, 15 min) at the start: %s; at the end: %s (on %d CPUs). Optuna's Python suffers from load far more than retune: compare figures taken at a load near 1 or below.\n", startLoad, loadAverage(), runtime.NumCPU())
 	}()
-	fmt.Fprintln(w, "| storage | retune N=500, 1 worker | retune N=5000, 1 worker | retune N=500, 8 workers | Optuna N=500 | retune/Optuna at 500 |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	big := 10 * n
+	fmt.Fprintf(w, "| storage | retune N=%d, 1 worker | retune N=%d, 1 worker | retune N=%d, 8 workers | retune N=%d, 8 workers | Optuna N=%d, 1 worker | Optuna N=%d, 1 worker | Optuna N=%d, 8 workers | retune/Optuna at N=%d, 1 worker | at N=%d, 1 worker | at N=%d, 8 workers | retune 8 workers / 1 at N=%d |\n",
+		n, big, n, big, n, big, big, n, big, big, big)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, s := range sides {
-		var r500, r5000, r8, opt []float64
+		var r500, r5000, r8, r8big, opt, optBig, opt8 []float64
 		for r := range runs {
 			fmt.Fprintf(c.log, "storage %s run %d/%d\n", s.label, r+1, runs)
 			for _, cfg := range []struct {
 				n, workers int
 				into       *[]float64
-			}{{n, 1, &r500}, {10 * n, 1, &r5000}, {n, 8, &r8}} {
+			}{{n, 1, &r500}, {big, 1, &r5000}, {n, 8, &r8}, {big, 8, &r8big}} {
 				res, err := storageRun(ctx, s.ours, s.sync, cfg.n, cfg.workers)
 				if err != nil {
 					return err
@@ -560,24 +569,53 @@ func (c *comparer) storage(ctx context.Context, w io.Writer, n, runs int, pg, op
 				c.record(res)
 				*cfg.into = append(*cfg.into, res.TrialsPerS)
 			}
-			if s.optunaStore != "" {
+			if s.optunaStore == "" {
+				continue
+			}
+			sizes := []int{n}
+			if c.large {
+				sizes = append(sizes, big)
+			}
+			for _, size := range sizes {
 				var o bench.StorageResult
-				args := []string{"--mode", "storage", "--store", s.optunaStore, "--n", fmt.Sprint(n)}
+				args := []string{"--mode", "storage", "--store", s.optunaStore, "--n", fmt.Sprint(size)}
 				if s.optunaDB != "" {
 					args = append(args, "--db", s.optunaDB)
 				}
 				if err := c.runOptuna(ctx, &o, args...); err != nil {
 					return err
 				}
-				opt = append(opt, o.TrialsPerS)
+				if size == n {
+					opt = append(opt, o.TrialsPerS)
+				} else {
+					optBig = append(optBig, o.TrialsPerS)
+				}
+			}
+			if c.large && s.optunaStore == "postgres" {
+				// Optuna's SQLite and in-memory storages are not for several processes.
+				var o bench.StorageResult
+				if err := c.runRunner(ctx, c.storageRunner, &o, "--store", "postgres", "--db", s.optunaDB,
+					"--n", fmt.Sprint(big), "--workers", "8"); err != nil {
+					return err
+				}
+				opt8 = append(opt8, o.TrialsPerS)
 			}
 		}
-		optCol, ratio := "-", "-"
-		if len(opt) > 0 {
-			optCol = fmt.Sprintf("%.0f", bench.Median(opt))
-			ratio = fmt.Sprintf("%.0fx", bench.Median(r500)/bench.Median(opt))
+		col := func(xs []float64) string {
+			if len(xs) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.0f", bench.Median(xs))
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %s | %s |\n", s.label, bench.Median(r500), bench.Median(r5000), bench.Median(r8), optCol, ratio)
+		ratio := func(ours, theirs []float64) string {
+			if len(theirs) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.0fx", bench.Median(ours)/bench.Median(theirs))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2fx |\n", s.label,
+			col(r500), col(r5000), col(r8), col(r8big), col(opt), col(optBig), col(opt8),
+			ratio(r500, opt), ratio(r5000, optBig), ratio(r8big, opt8), bench.Median(r8big)/bench.Median(r5000))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@
 //	retune-bench compare -suite efficiency -samplers gp=tpe -vs tpe -problems branin,hartmann6 -n 100
 //	retune-bench compare -suite efficiency -problems broad -samplers tpe -n 200 [-optuna-more bench/optuna_more.py]
 //	retune-bench compare -suite curves -families latebloom,crossing,divergent -samplers tpe -pruners none,median,sha,hyperband -n 100 -seeds 10
+//	retune-bench compare -suite storage -stores sqlite,postgres -runs 5 [-large=false]
 //
 // compare runs retune and Optuna interleaved and prints Markdown tables: medians, ratios
 // and, for efficiency, mo and curves, one-sided Mann-Whitney tests with Holm correction
@@ -20,6 +21,10 @@
 // with bench/optuna_more.py (-optuna-more), the others with optuna_ref.py (-optuna). In
 // -samplers, OURS=THEIRS pairs a retune sampler with a different Optuna one (Optuna has no
 // GP sampler); -vs adds a table against one of retune's own samplers on the same seeds.
+// The storage suite runs retune at N and 10×N trials with 1 and 8 workers, and Optuna at N
+// and (unless -large=false) 10×N with one worker, and on PostgreSQL also at 10×N with 8
+// worker processes (bench/optuna_storage.py, -optuna-storage); it records the load average
+// at the start and the end, since load slows Optuna's Python far more than retune.
 package main
 
 import (
