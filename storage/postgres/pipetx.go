@@ -13,7 +13,8 @@ import (
 // pipeTx is a transaction whose BEGIN travels in one round trip with its first
 // statements, and whose COMMIT travels with its last statement (CommitWith): a
 // transaction that locks, decides and writes takes two round trips instead of four.
-// CreateTrial and Finish, the writes of every trial, use it; tx is built on it.
+// CreateTrial and Finish use it where their one-statement forms (oneround.go) do not
+// apply; tx is built on it.
 //
 // The first round trip also reads the transaction's ID, so that a COMMIT whose reply is
 // lost can be checked (see retryTx). Anything that fails before the commit rolls the whole
