@@ -151,6 +151,7 @@ func (s *Study) optimize(ctx context.Context, run MultiObjective, o OptimizeOpti
 		return Result{}, fmt.Errorf("%w: negative timeout: want >= 0 (0 = none)", ErrInvalid)
 	}
 	par := max(1, o.Parallel)
+	defer s.pinRenewer()()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.Timeout > 0 {

@@ -90,6 +90,7 @@ type Study struct {
 	openMu sync.Mutex
 	open   map[int]*Trial
 	hbStop chan struct{}
+	hbPins int // holds of the renewer (pinRenewer): it keeps running while none is open
 
 	defMu sync.Mutex
 	def   json.RawMessage // the stored definition (rec.Definition, kept current)
@@ -947,14 +948,34 @@ func (s *Study) removeOpen(t *Trial) {
 	if s.open[t.ref.Number] == t { // a reopened trial (Reopen) is not registered
 		delete(s.open, t.ref.Number)
 	}
-	if len(s.open) == 0 && s.hbStop != nil {
+	s.stopIdleRenewerLocked()
+}
+
+// stopIdleRenewerLocked stops the renewer when no trial is open and nothing pins it. The
+// caller holds openMu.
+func (s *Study) stopIdleRenewerLocked() {
+	if len(s.open) == 0 && s.hbPins == 0 && s.hbStop != nil {
 		close(s.hbStop)
 		s.hbStop = nil
 	}
 }
 
+// pinRenewer keeps the renewer running between trials until unpin is called, so that a
+// loop of trials (Optimize) does not start and stop a goroutine and a ticker for each.
+func (s *Study) pinRenewer() (unpin func()) {
+	s.openMu.Lock()
+	s.hbPins++
+	s.openMu.Unlock()
+	return func() {
+		s.openMu.Lock()
+		defer s.openMu.Unlock()
+		s.hbPins--
+		s.stopIdleRenewerLocked()
+	}
+}
+
 // renew keeps the leases of open trials alive until stop is closed (when no trial is
-// open).
+// open and nothing pins it).
 func (s *Study) renew(stop chan struct{}) {
 	tick := time.NewTicker(s.leaseTTL / 3)
 	defer tick.Stop()
