@@ -17,6 +17,10 @@
 
 ALTER TABLE trials ADD COLUMN write_token bigint;
 
+-- A repeated create looks for its token among the study's running trials, which may be
+-- many (one per agent): by this index, not by reading each.
+CREATE INDEX trials_write_token ON trials (study_id, write_token) WHERE state = 1;
+
 -- A trial as the Store reads it (the columns of trialCols, in its order).
 CREATE TYPE retune_trial_row AS (number integer, kind smallint, state smallint, params text,
     vals double precision[], metrics text, user_attrs text, system_attrs text, fixed text, retry_of integer,
