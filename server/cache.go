@@ -66,8 +66,8 @@ func (s *Server) forget(name string) {
 	s.studies.mu.Unlock()
 }
 
-// build rebuilds a study from its record: the sampler and pruner of its definition, or of
-// its stored specs when it has none.
+// build rebuilds a study from its record: the sampler of its stored spec, the pruner of its
+// definition, or of its stored spec when it has none.
 func (s *Server) build(ctx context.Context, rec retune.StudyRecord, key string) (*builtStudy, error) {
 	b := &builtStudy{key: key}
 	var (
@@ -75,19 +75,17 @@ func (s *Server) build(ctx context.Context, rec retune.StudyRecord, key string) 
 		pr  retune.Pruner
 		err error
 	)
-	if len(rec.Definition) > 0 {
+	// The sampler comes from the stored spec, which holds every option in effect, and
+	// not from the definition: a definition read like a study file would give options it
+	// leaves out today's defaults (auto's rules, nsga2's selection), not the study's.
+	smp, err = sampler.FromSpec(rec.Sampler)
+	if err == nil && len(rec.Definition) > 0 {
 		b.def, err = config.ParseDefinition("the stored definition of study "+strconv.Quote(rec.Name), rec.Definition)
-		if err == nil {
-			smp, err = b.def.Sampler()
-		}
 		if err == nil {
 			pr, err = b.def.Pruner()
 		}
-	} else {
-		smp, err = sampler.FromSpec(rec.Sampler)
-		if err == nil && rec.Pruner.Name != "" {
-			pr, err = pruner.FromSpec(rec.Pruner)
-		}
+	} else if err == nil && rec.Pruner.Name != "" {
+		pr, err = pruner.FromSpec(rec.Pruner)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: study %q cannot be rebuilt here: %v", retune.ErrConflict, rec.Name, err)
