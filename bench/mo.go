@@ -164,6 +164,7 @@ type MOResult struct {
 	Sampler     string    `json:"sampler"`
 	N           int       `json:"n"`
 	Seeds       int       `json:"seeds"`
+	FirstSeed   int       `json:"first_seed,omitempty"` // seeds FirstSeed..FirstSeed+Seeds-1
 	Hypervolume []float64 `json:"hypervolume"`
 	// HypervolumeAt holds, for each checkpoint c (a number of trials up to N, as a string),
 	// the hypervolume of each seed's first c trials.
@@ -181,11 +182,17 @@ type MOResult struct {
 // trials at the problem's reference point, at n and at each checkpoint in (0, n). WallS and
 // TrialMs count the trials only, not the hypervolumes.
 func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds int, checkpoints ...int) (MOResult, error) {
+	return MultiObjectiveFrom(ctx, problemName, sampler, n, 0, seeds, checkpoints...)
+}
+
+// MultiObjectiveFrom is MultiObjective with seeds first..first+seeds-1 (study seed =
+// seed+1): fresh seeds, to check a choice made on others.
+func MultiObjectiveFrom(ctx context.Context, problemName, sampler string, n, first, seeds int, checkpoints ...int) (MOResult, error) {
 	prob, err := FindMOProblem(problemName)
 	if err != nil {
 		return MOResult{}, err
 	}
-	res := MOResult{Lib: "retune", Mode: "mo", Problem: problemName, Sampler: sampler, N: n, Seeds: seeds}
+	res := MOResult{Lib: "retune", Mode: "mo", Problem: problemName, Sampler: sampler, N: n, Seeds: seeds, FirstSeed: first}
 	cps := slices.Clone(checkpoints)
 	cps = slices.DeleteFunc(cps, func(c int) bool { return c <= 0 || c >= n })
 	if len(cps) > 0 {
@@ -202,7 +209,7 @@ func MultiObjective(ctx context.Context, problemName, sampler string, n, seeds i
 		if err != nil {
 			return res, err
 		}
-		s, err := retune.NewStudy(ctx, retune.Config{Directions: dirs, Sampler: smp, Seed: uint64(seed) + 1})
+		s, err := retune.NewStudy(ctx, retune.Config{Directions: dirs, Sampler: smp, Seed: uint64(first+seed) + 1})
 		if err != nil {
 			return res, err
 		}

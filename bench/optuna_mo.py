@@ -6,7 +6,7 @@ names; `--mode check` prints their values at fixed points, which bench/testdata/
 holds and the Go tests reproduce. Needs Debian's python3-optuna (3.1); run with /usr/bin/python3:
 
   optuna_mo.py --mode mo --problem dtlz2-3 --sampler tpe|nsga2|random --n 300 --seeds 10 \
-               [--checkpoints 50,120] [--points]
+               [--first-seed 0] [--checkpoints 50,120] [--points]
   optuna_mo.py --mode check
 
 mo prints one JSON object: the hypervolume of each seed's completed trials at the problem's
@@ -146,7 +146,7 @@ def run_mo(a):
         return float(WFG().compute(np.asarray(inside, dtype=float), ref)) if inside else 0.0
 
     res, at, wall, points = [], {str(c): [] for c in cps}, 0.0, []
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         if a.sampler == "nsga2":
             sampler = optuna.samplers.NSGAIISampler(seed=seed)
         elif a.sampler == "tpe":
@@ -167,7 +167,7 @@ def run_mo(a):
             at[str(c)].append(hv(pts[:c]))
         res.append(hv(pts))
     out = {"lib": "optuna", "mode": "mo", "problem": a.problem, "sampler": a.sampler, "n": a.n,
-           "seeds": a.seeds, "wall_s": wall, "trial_ms": 1000 * wall / max(1, a.n * a.seeds)}
+           "seeds": a.seeds, "first_seed": a.first_seed, "wall_s": wall, "trial_ms": 1000 * wall / max(1, a.n * a.seeds)}
     if a.points:
         out["points"] = points
     else:
@@ -202,6 +202,8 @@ def main():
     ap.add_argument("--sampler", default="tpe")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds first-seed .. first-seed+seeds-1 (fresh seeds to check a choice made on others)")
     ap.add_argument("--checkpoints", default="")
     ap.add_argument("--points", action="store_true",
                     help="print each seed's objective values instead of hypervolumes")

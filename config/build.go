@@ -14,11 +14,23 @@ import (
 	"github.com/a6b40afc/retune/pruner"
 	"github.com/a6b40afc/retune/sampler"
 	"github.com/a6b40afc/retune/sampler/auto"
+	"github.com/a6b40afc/retune/sampler/nsga2"
 )
 
 // DefaultSampler is the sampler of a study file that names none (and is not a grid).
 // (The library's Config default stays uniform random: the root package cannot import TPE.)
 const DefaultSampler = "tpe"
+
+// latestOptions are the options whose absence from a stored spec means an earlier
+// behaviour (sampler.FromSpec reads them so), and their values for a study file that
+// leaves them out: auto's rules, nsga2's selection.
+var latestOptions = map[string]struct {
+	key   string
+	value any
+}{
+	"auto":  {"rules", auto.LatestRules},
+	"nsga2": {"selection", string(nsga2.Crowding)},
+}
 
 // Sampler builds the study's sampler from its spec (sampler.FromSpec); a grid gets the
 // params' values.
@@ -27,14 +39,16 @@ func (s *Study) Sampler() (retune.Sampler, error) {
 	if spec.Name == "" {
 		spec.Name = DefaultSampler
 	}
-	if _, ok := spec.Options["rules"]; spec.Name == "auto" && !ok {
-		// A spec without rules is one stored before they had versions (rules 1); a study
-		// file that names auto means the latest.
-		spec.Options = maps.Clone(spec.Options)
-		if spec.Options == nil {
-			spec.Options = map[string]any{}
+	if opt, ok := latestOptions[spec.Name]; ok {
+		if _, set := spec.Options[opt.key]; !set {
+			// A stored spec without the option is one from before it existed, and means
+			// what the sampler did then; a study file means the latest.
+			spec.Options = maps.Clone(spec.Options)
+			if spec.Options == nil {
+				spec.Options = map[string]any{}
+			}
+			spec.Options[opt.key] = opt.value
 		}
-		spec.Options["rules"] = auto.LatestRules
 	}
 	if spec.Name == "grid" {
 		if _, ok := spec.Options["values"]; ok {

@@ -388,6 +388,26 @@ func TestSamplerOptions(t *testing.T) {
 	}
 }
 
+// A study file that names nsga2 without selection gets crowding; one that names it keeps it.
+func TestNSGA2Selection(t *testing.T) {
+	for _, c := range []struct{ spec, want string }{
+		{"{name: nsga2}", "crowding"}, {"{name: nsga2, population_size: 20}", "crowding"}, {"{name: nsga2, selection: reference}", "reference"},
+	} {
+		s, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		smp, err := s.Sampler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := retune.SpecOf(smp).Options["selection"] // reference: none, as stored before the option
+		if (c.want == "reference") == ok || (ok && got != c.want) {
+			t.Errorf("sampler %s: spec %v, want selection %s", c.spec, retune.SpecOf(smp), c.want)
+		}
+	}
+}
+
 // A study file that names auto without rules gets the latest rules; one that names them
 // keeps them.
 func TestAutoRules(t *testing.T) {

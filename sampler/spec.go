@@ -126,9 +126,9 @@ var registry = []entry{
 		}
 		return cmaes.New(o)
 	}},
-	{specopt.Plugin{Name: "nsga2", Doc: "NSGA-II (NSGA-III reference points for 3+ objectives), for several objectives", Options: []specopt.Option{
+	{specopt.Plugin{Name: "nsga2", Doc: "NSGA-II (optionally NSGA-III's reference points for 3+ objectives), for several objectives", Options: []specopt.Option{
 		specopt.Opt("population_size", "50", "trials per generation (at least 2)"),
-		specopt.Opt("crossover", "sbx", "operator for numeric params: sbx or uniform"),
+		specopt.Opt("crossover", "uniform", "operator for numeric params: uniform or sbx"),
 		specopt.Opt("crossover_prob", "0.9", "probability a child is bred from two parents (0: never)"),
 		specopt.Opt("swapping_prob", "0.5", "probability crossover acts on a param (0: never)"),
 		specopt.Opt("crossover_eta", "20", "SBX distribution index"),
@@ -136,8 +136,13 @@ var registry = []entry{
 		specopt.Opt("mutation_prob", "1/n", "probability each param of a child mutates: \"1/n\" or a number (0: never)"),
 		specopt.Opt("mutation_eta", "20", "polynomial mutation's distribution index"),
 		specopt.Opt("divisions", "fit to population", "NSGA-III divisions per objective axis (0: the default)"),
+		specopt.Opt("selection", "crowding in a study file; reference in a stored spec, which predates the option if it has none", "with 3+ objectives: crowding (NSGA-II) or reference (NSGA-III), so that a resumed study keeps its selection"),
 	}}, func(r *specopt.Reader) retune.Sampler {
-		var o nsga2.Options
+		o := nsga2.Options{Selection: nsga2.Reference}
+		var sel string
+		if r.String("selection", &sel, string(nsga2.Crowding), string(nsga2.Reference)) {
+			o.Selection = nsga2.Selection(sel)
+		}
 		specopt.Int(r, "population_size", &o.PopulationSize, 2)
 		var c, m string
 		if r.String("crossover", &c, string(nsga2.SBX), string(nsga2.Uniform)) {

@@ -71,6 +71,7 @@ func TestRoundTrip(t *testing.T) {
 		{retune.Spec{Name: "cmaes", Options: map[string]any{"popsize": 6, "sigma0": 0.3, "restart": "ipop", "separable": true, "margin": -1, "warm_start": true, "warm_start_gamma": 0.2}}, 1},
 		{retune.Spec{Name: "nsga2", Options: map[string]any{"population_size": 6, "crossover": "uniform", "crossover_prob": 0.7, "mutation_prob": 0.0, "mutation": "uniform"}}, 2},
 		{retune.Spec{Name: "nsga2", Options: map[string]any{"population_size": 4}}, 3},
+		{retune.Spec{Name: "nsga2", Options: map[string]any{"population_size": 4, "selection": "crowding"}}, 3},
 		{retune.Spec{Name: "qmc", Options: map[string]any{"type": "halton", "scramble": false}}, 1},
 		{retune.Spec{Name: "random"}, 1},
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string][]any{
@@ -123,6 +124,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string]any{"x": []any{1, 1}}}}, "appears twice"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 0}}, "option gp_trials 0: want a whole number >= 1, or -1 for never"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 3}}, "option rules 3: want 1 to 2"},
+		{retune.Spec{Name: "nsga2", Options: map[string]any{"selection": "niche"}}, "option selection is niche: want crowding or reference"},
 	} {
 		_, err := sampler.FromSpec(c.spec)
 		if !errors.Is(err, retune.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -161,6 +163,26 @@ func TestAutoRulesDefault(t *testing.T) {
 		got, ok := retune.SpecOf(smp).Options["rules"]
 		if (c.want == 1) == ok || (ok && got != c.want) {
 			t.Errorf("FromSpec(auto %v): spec %v, want rules %d", c.opts, retune.SpecOf(smp), c.want)
+		}
+	}
+}
+
+// A stored nsga2 spec without selection predates the option: it gets NSGA-III's reference
+// points for three or more objectives, as it ran then.
+func TestNSGA2SelectionDefault(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		opts map[string]any
+		want string
+	}{{nil, "reference"}, {map[string]any{"population_size": 20}, "reference"}, {map[string]any{"selection": "crowding"}, "crowding"}, {map[string]any{"selection": "reference"}, "reference"}} {
+		smp, err := sampler.FromSpec(retune.Spec{Name: "nsga2", Options: c.opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reference is a spec without selection, as stored before the option existed.
+		got, ok := retune.SpecOf(smp).Options["selection"]
+		if (c.want == "reference") == ok || (ok && got != c.want) {
+			t.Errorf("FromSpec(nsga2 %v): spec %v, want selection %s", c.opts, retune.SpecOf(smp), c.want)
 		}
 	}
 }

@@ -55,6 +55,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
 	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
 	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
+	firstSeed := fs.Int("first-seed", 0, "mo: run seeds first-seed..first-seed+seeds-1 on both sides (fresh seeds, to check a choice made on others)")
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has)")
 	optunaMore := fs.String("optuna-more", "bench/optuna_more.py", "efficiency (problem.Broad's problems) and curves: Optuna runner of the broader problems and the curve families")
 	families := fs.String("families", "", "curves: learning-curve families (default: all of problem.CurveFamilies)")
@@ -125,7 +126,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			cps = append(cps, v)
 		}
-		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored)})
+		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored), first: *firstSeed})
 	case "curves":
 		smps, sd := "tpe", 10
 		if set["samplers"] {
@@ -375,6 +376,7 @@ type moOptions struct {
 	runner      string   // bench/optuna_mo.py
 	checkpoints []int    // numbers of trials below n at which to compare too
 	stored      []string // JSONL files with Optuna results to reuse instead of running it
+	first       int      // the first seed
 }
 
 // storedMO reads Optuna's multi-objective results from files (one JSON object per line, as
@@ -392,14 +394,14 @@ func storedMO(files []string) (map[string]bench.MOResult, error) {
 			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || len(r.Hypervolume)+len(r.Points) == 0 {
 				continue
 			}
-			out[moKey(r.Problem, r.Sampler, r.N, r.Seeds)] = r
+			out[moKey(r.Problem, r.Sampler, r.N, r.FirstSeed, r.Seeds)] = r
 		}
 	}
 	return out, nil
 }
 
-func moKey(problem, sampler string, n, seeds int) string {
-	return fmt.Sprintf("%s/%s/%d/%d", problem, sampler, n, seeds)
+func moKey(problem, sampler string, n, first, seeds int) string {
+	return fmt.Sprintf("%s/%s/%d/%d+%d", problem, sampler, n, first, seeds)
 }
 
 // multiObjective compares the hypervolume of each side's runs on each problem and sampler
@@ -429,18 +431,19 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 		fronts[prob] = p.Front
 		for _, smp := range samplers {
 			fmt.Fprintf(c.log, "mo %s %s: retune\n", prob, smp)
-			res, err := bench.MultiObjective(ctx, prob, smp, n, seeds, cps...)
+			res, err := bench.MultiObjectiveFrom(ctx, prob, smp, n, opt.first, seeds, cps...)
 			if err != nil {
 				return err
 			}
 			c.record(res)
-			o, ok := stored[moKey(prob, smp, n, seeds)]
+			o, ok := stored[moKey(prob, smp, n, opt.first, seeds)]
 			if ok {
 				fmt.Fprintf(c.log, "mo %s %s: optuna (stored)\n", prob, smp)
 			} else {
 				fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
 				c.optuna, c.noRaw = opt.runner, true
-				err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--points")
+				err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds),
+					"--first-seed", fmt.Sprint(opt.first), "--points")
 				c.noRaw = false
 				if err != nil {
 					return err
@@ -478,7 +481,7 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 		loss[i], win[i] = x.pLoss, x.pWin
 	}
 	loss, win = bench.Holm(loss), bench.Holm(win)
-	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of the completed trials at each problem's reference point (bench.MOProblems), seeds 0..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells; ms/trial over all %d trials\n\n", seeds-1, len(cells), n)
+	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of the completed trials at each problem's reference point (bench.MOProblems), seeds %d..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells; ms/trial over all %d trials\n\n", opt.first, opt.first+seeds-1, len(cells), n)
 	fmt.Fprintln(w, "| problem | sampler | trials | retune HV | Optuna HV | p(retune lower) | p(retune higher) | retune ms/trial | Optuna ms/trial | verdict |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	losses, wins := 0, 0

@@ -75,7 +75,10 @@ func New(o Options) *Sampler {
 		tpe:   tpe.New(tpe.Options{Group: true}),
 		tpe1:  tpe.New(tpe.Options{}),
 		cmaes: cmaes.New(cmaes.SamplerOptions{WarmStart: true}),
-		nsga2: nsga2.New(nsga2.Options{}),
+		// The NSGA-II auto has always run: SBX, and NSGA-III's reference points with three
+		// or more objectives, which after TPE ended ahead of crowding by 1000 trials (see
+		// the package doc). nsga2's own defaults changed since.
+		nsga2: nsga2.New(nsga2.Options{Crossover: nsga2.SBX, Selection: nsga2.Reference}),
 	}
 	switch {
 	case s.gpTrials == 0:

@@ -34,11 +34,24 @@ const (
 	Resample Mutation = "uniform"
 )
 
+// Selection names how survivors and parents are chosen with three or more objectives.
+type Selection string
+
+// Selections. With one or two objectives selection is always NSGA-II's.
+const (
+	// Crowding is NSGA-II's: the front that does not fit is cut by crowding distance, and
+	// parents win binary tournaments on front, then crowding distance.
+	Crowding Selection = "crowding"
+	// Reference is NSGA-III's: the front that does not fit is spread over Das–Dennis
+	// reference points, and parents are drawn uniformly.
+	Reference Selection = "reference"
+)
+
 // Options configures a Sampler. Zero values are the documented defaults.
 type Options struct {
 	// PopulationSize is the number of trials in a generation. Default 50; at least 2.
 	PopulationSize int
-	// Crossover is the operator for numeric params. Default SBX.
+	// Crossover is the operator for numeric params. Default Uniform (see the package doc).
 	Crossover Crossover
 	// CrossoverProb is the probability that a child is bred from two parents rather than
 	// copied from one (and then mutated). 0 means 0.9; a negative value means never.
@@ -63,6 +76,9 @@ type Options struct {
 	// objectives. Default: the largest number that gives at most PopulationSize points
 	// (at least 1).
 	Divisions int
+	// Selection is the selection with three or more objectives. Default Crowding (see
+	// the package doc for why not NSGA-III's Reference).
+	Selection Selection
 }
 
 // Sampler is NSGA-II, and NSGA-III with three or more objectives. It is safe for concurrent
@@ -78,6 +94,7 @@ type Sampler struct {
 	mutProb   float64 // 0: 1/n
 	mutEta    float64
 	divisions int
+	selection Selection
 
 	mu    sync.Mutex // guards cache
 	cache *generations
@@ -95,7 +112,7 @@ func New(o Options) *Sampler {
 	s := &Sampler{
 		size: o.PopulationSize, crossover: o.Crossover, crossProb: o.CrossoverProb, swapProb: o.SwappingProb,
 		crossEta: o.CrossoverEta, mutation: o.Mutation, mutProb: o.MutationProb, mutEta: o.MutationEta,
-		divisions: o.Divisions,
+		divisions: o.Divisions, selection: o.Selection,
 	}
 	prob := func(name string, p float64) {
 		if p > 1 || math.IsNaN(p) {
@@ -121,12 +138,17 @@ func New(o Options) *Sampler {
 		panic(fmt.Sprintf("nsga2: Mutation %q: want %q or %q", o.Mutation, Polynomial, Resample))
 	case o.Divisions < 0:
 		panic(fmt.Sprintf("nsga2: Divisions %d: want at least 1 (or 0 for the default)", o.Divisions))
+	case o.Selection != "" && o.Selection != Crowding && o.Selection != Reference:
+		panic(fmt.Sprintf("nsga2: Selection %q: want %q or %q", o.Selection, Crowding, Reference))
+	}
+	if s.selection == "" {
+		s.selection = Crowding
 	}
 	if s.size == 0 {
 		s.size = 50
 	}
 	if s.crossover == "" {
-		s.crossover = SBX
+		s.crossover = Uniform
 	}
 	if s.mutation == "" {
 		s.mutation = Polynomial
@@ -156,7 +178,9 @@ func defProb(p, d float64) float64 {
 }
 
 // Spec implements retune.Specer: name "nsga2" and the options in effect. A MutationProb of
-// 1/n appears as "1/n"; default Divisions as 0.
+// 1/n appears as "1/n"; default Divisions as 0; Selection Reference is left out, so that
+// the spec of a study stored before the option existed (when three or more objectives
+// always used reference points) is that of Reference.
 func (s *Sampler) Spec() retune.Spec {
 	var mp any = s.mutProb
 	switch {
@@ -165,11 +189,15 @@ func (s *Sampler) Spec() retune.Spec {
 	case s.mutProb < 0:
 		mp = 0.0
 	}
-	return retune.Spec{Name: "nsga2", Options: map[string]any{
+	o := map[string]any{
 		"population_size": s.size, "crossover": string(s.crossover), "crossover_prob": s.crossProb,
 		"swapping_prob": s.swapProb, "crossover_eta": s.crossEta, "mutation": string(s.mutation),
 		"mutation_prob": mp, "mutation_eta": s.mutEta, "divisions": s.divisions,
-	}}
+	}
+	if s.selection != Reference {
+		o["selection"] = string(s.selection)
+	}
+	return retune.Spec{Name: "nsga2", Options: o}
 }
 
 // Independent implements retune.Sampler: params outside the joint space, and every param
@@ -250,7 +278,7 @@ func (s *Sampler) Relative(_ context.Context, req *retune.SampleRequest) (map[st
 
 // parents picks two members of the population, redrawing the second (up to 8 times) while
 // it is the first: by binary tournament on the crowded comparison (front, then crowding
-// distance) with one or two objectives, uniformly with more (NSGA-III). While the
+// distance), or uniformly with Reference selection and three or more objectives (NSGA-III). While the
 // population holds infeasible trials, a tournament between two members of which one is
 // infeasible picks the one with less constraint violation (a feasible one has none).
 func (s *Sampler) parents(r *rand.Rand, g *generations) (int, int) {

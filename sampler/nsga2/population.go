@@ -18,7 +18,7 @@ type generations struct {
 	numbers []int // numbers of the COMPLETE trials consumed, in finish order
 	pop     []*retune.FrozenTrial
 	// levels and crowding rank the population for parent selection (NSGA-II); crowding
-	// is nil with three or more objectives.
+	// is nil with Reference selection and three or more objectives.
 	levels   []int
 	crowding []float64
 	// viol is the constraint violation of each member (retune.FrozenTrial.Violation), nil
@@ -52,7 +52,7 @@ func (s *Sampler) population(req *retune.SampleRequest) *generations {
 	}
 	next := &generations{dirs: c.dirs, numbers: slices.Clone(c.numbers), pop: c.pop}
 	var refs [][]float64
-	if len(dirs) >= 3 {
+	if len(dirs) >= 3 && s.selection == Reference {
 		h := s.divisions
 		if h == 0 {
 			h = defaultDivisions(len(dirs), s.size)
@@ -103,7 +103,7 @@ func (s *Sampler) population(req *retune.SampleRequest) *generations {
 		}
 		next.pop = pop
 	}
-	if len(dirs) < 3 {
+	if refs == nil {
 		next.levels, next.crowding = pareto.LevelsCrowding(dirs, values(next.pop))
 	}
 	for i, t := range next.pop {
