@@ -17,21 +17,38 @@ import (
 // Params validates params against their distributions, as reading them back will, and
 // returns each param's stored encoding (retune.MarshalParams).
 func Params(p map[string]any, d map[string]retune.Distribution) (map[string]json.RawMessage, error) {
+	out, _, err := params(p, d)
+	return out, err
+}
+
+// params is Params, with the whole encoded object as read back.
+func params(p map[string]any, d map[string]retune.Distribution) (map[string]json.RawMessage, StoredParams, error) {
 	if len(p) == 0 {
-		return nil, nil
+		return nil, StoredParams{}, nil
 	}
 	b, err := retune.MarshalParams(p, d)
 	if err != nil {
-		return nil, err
+		return nil, StoredParams{}, err
 	}
-	if _, _, err := retune.UnmarshalParams(b); err != nil { // validates the distributions
-		return nil, err
+	values, dists, err := retune.UnmarshalParams(b) // validates the distributions
+	if err != nil {
+		return nil, StoredParams{}, err
 	}
 	var out map[string]json.RawMessage
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
+		return nil, StoredParams{}, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
 	}
-	return out, nil
+	return out, StoredParams{JSON: b, Values: values, Distributions: dists}, nil
+}
+
+// StoredParams are params encoded whole (retune.MarshalParams) and decoded from that
+// encoding, as a read returns them. Merged into a trial with no stored params, the
+// encoding is the stored object as it is (the patch's keys in the same sorted order), so
+// a storage can store JSON and return the decoded maps without merging or decoding again.
+type StoredParams struct {
+	JSON          []byte // nil without params
+	Values        map[string]any
+	Distributions map[string]retune.Distribution
 }
 
 // Fixed validates the fixed params of an enqueued or new trial and encodes them.
@@ -84,12 +101,14 @@ func EnqueuedSystem(req retune.EnqueueRequest) ([]string, error) {
 // Patches are the validated, encoded changes to a trial's params and attributes.
 type Patches struct {
 	Params, UserAttrs, SystemAttrs map[string]json.RawMessage
+	// Whole is Params as one object, with its decoded values.
+	Whole StoredParams
 }
 
-func patches(params map[string]any, dists map[string]retune.Distribution, user, system map[string]any) (Patches, error) {
+func patches(ps map[string]any, dists map[string]retune.Distribution, user, system map[string]any) (Patches, error) {
 	var p Patches
 	var err error
-	if p.Params, err = Params(params, dists); err != nil {
+	if p.Params, p.Whole, err = params(ps, dists); err != nil {
 		return Patches{}, err
 	}
 	if p.UserAttrs, err = codec.EncodeAttrUpdate(user); err != nil {
@@ -111,6 +130,9 @@ type FinishCols struct {
 	Patches
 	Values  []byte // codec.MarshalFloats
 	Metrics []byte // codec.MarshalMetrics
+	// ReadValues and ReadMetrics are Values and Metrics decoded, as a read returns them.
+	ReadValues  []float64
+	ReadMetrics map[string]float64
 }
 
 // Finish validates req (retune.FinishRequest.Validate) and encodes it. The system
@@ -125,10 +147,10 @@ func Finish(req retune.FinishRequest) (FinishCols, error) {
 		return FinishCols{}, err
 	}
 	f := FinishCols{Patches: p, Values: codec.MarshalFloats(req.Values), Metrics: codec.MarshalMetrics(req.Metrics)}
-	if _, err := codec.UnmarshalFloats(f.Values); err != nil {
+	if f.ReadValues, err = codec.UnmarshalFloats(f.Values); err != nil {
 		return FinishCols{}, err
 	}
-	if _, err := codec.UnmarshalMetrics(f.Metrics); err != nil {
+	if f.ReadMetrics, err = codec.UnmarshalMetrics(f.Metrics); err != nil {
 		return FinishCols{}, err
 	}
 	return f, nil

@@ -53,3 +53,8 @@ func mergeRaw(old []byte, upd map[string]json.RawMessage) ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// isEmptyObject reports whether stored JSON is an empty object (or empty).
+func isEmptyObject(b []byte) bool {
+	return len(b) == 0 || string(b) == "{}"
+}

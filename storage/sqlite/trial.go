@@ -514,9 +514,19 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+		// A trial with no stored params takes the request's as encoded and decoded before
+		// the write.
+		params := enc.Params
+		whole := len(params) > 0 && isEmptyObject(f.params)
+		if whole {
+			params = nil
+		}
+		p, u, y, err := f.merged(params, enc.UserAttrs, enc.SystemAttrs)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", req.Ref.Number, err)
+		}
+		if whole {
+			p = string(enc.Whole.JSON)
 		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, req.Ref.StudyID).Scan(&seq); err != nil {
@@ -539,13 +549,10 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		// The finished trial as a read would return it, from what this write holds.
 		ft = head
 		ft.State, ft.Reason, ft.End = req.State, req.Reason, time.Unix(0, ended).UTC()
-		if ft.Values, err = codec.UnmarshalFloats(enc.Values); err != nil {
-			return err
-		}
-		if ft.Metrics, err = codec.UnmarshalMetrics(enc.Metrics); err != nil {
-			return err
-		}
-		if p != "{}" {
+		ft.Values, ft.Metrics = enc.ReadValues, enc.ReadMetrics
+		if whole {
+			ft.Params, ft.Distributions = enc.Whole.Values, enc.Whole.Distributions
+		} else if p != "{}" {
 			if ft.Params, ft.Distributions, err = retune.UnmarshalParams([]byte(p)); err != nil {
 				return fmt.Errorf("trial %d: %w", ft.Number, err)
 			}
