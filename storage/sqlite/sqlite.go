@@ -102,6 +102,8 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ws *stmtCache
 	rs *stmtCache
+	// raw are the statements writeRaw keeps prepared on the writer's connection.
+	raw rawStmts
 }
 
 var _ retune.Storage = (*Store)(nil)
@@ -242,6 +244,13 @@ func dsn(path string, o Options, writer bool) string {
 func (s *Store) Close() error {
 	s.rs.close()
 	s.ws.close()
+	if c, err := s.w.Conn(context.Background()); err == nil {
+		_ = c.Raw(func(dc any) error {
+			s.raw.on(dc).close()
+			return nil
+		})
+		c.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,7 @@ func queryTrials(ctx context.Context, tx *txn, q sel, order string, args ...any)
 	out := []retune.FrozenTrial{}
 	byID := map[int64]int{}
 	for rows.Next() {
-		id, ft, err := scanTrial(rows)
+		id, ft, err := scanTrial(rows.Scan)
 		if err != nil {
 			return nil, err
 		}
@@ -119,14 +120,15 @@ func queryTrials(ctx context.Context, tx *txn, q sel, order string, args ...any)
 	return out, nil
 }
 
-func scanTrial(rows *sql.Rows) (int64, retune.FrozenTrial, error) {
+// scanTrial decodes a row of trialCols, which scan reads.
+func scanTrial(scan func(dest ...any) error) (int64, retune.FrozenTrial, error) {
 	var (
 		id                                      int64
 		ft                                      retune.FrozenTrial
 		params, fixed, vals, metrics, user, sys []byte
 		retryOf, expires, started, ended        sql.NullInt64
 	)
-	err := rows.Scan(&id, &ft.Number, &ft.Kind, &ft.State, &params, &fixed, &vals, &metrics, &user, &sys,
+	err := scan(&id, &ft.Number, &ft.Kind, &ft.State, &params, &fixed, &vals, &metrics, &user, &sys,
 		&retryOf, &ft.Lease.Holder, &ft.Lease.Epoch, &expires, &ft.Reason, &started, &ended)
 	if err != nil {
 		return 0, ft, fmt.Errorf("sqlite: read trial: %w", err)
@@ -174,6 +176,29 @@ func loadTrial(ctx context.Context, tx *txn, id int64) (retune.FrozenTrial, erro
 	return ts[0], nil
 }
 
+// loadTrialRaw is loadTrial in a rawTx.
+func loadTrialRaw(tx *rawTx, id int64) (retune.FrozenTrial, error) {
+	var ft retune.FrozenTrial
+	found := false
+	err := tx.query(selID.trials(`t.id`), func(v []driver.Value) (bool, error) {
+		var err error
+		_, ft, err = scanTrial(scanner(v))
+		found = true
+		return false, err
+	}, id)
+	switch {
+	case err != nil:
+		return ft, fmt.Errorf("sqlite: read trial: %w", err)
+	case !found:
+		return ft, fmt.Errorf("sqlite: trial row %d vanished inside its transaction", id)
+	}
+	ft.Intermediate, err = intermediateOf(tx, id)
+	if err != nil {
+		return ft, fmt.Errorf("trial %d: %w", ft.Number, err)
+	}
+	return ft, nil
+}
+
 // studyName reads a study's name, or fails with ErrNotFound.
 func studyName(ctx context.Context, tx *txn, id int64) (string, error) {
 	var name string
@@ -203,11 +228,11 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		return retune.FrozenTrial{}, err
 	}
 	var ft retune.FrozenTrial
-	err = s.write(ctx, func(tx *txn) error {
+	err = s.writeRaw(ctx, func(tx *rawTx) error {
 		var name string
 		var budget, started, next int64
-		err := tx.QueryRowContext(ctx, `SELECT name, budget_trials, started, next_number FROM studies WHERE id = ?`, req.StudyID).
-			Scan(&name, &budget, &started, &next)
+		err := tx.queryRow(`SELECT name, budget_trials, started, next_number FROM studies WHERE id = ?`,
+			[]any{&name, &budget, &started, &next}, req.StudyID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("study id %d: %w", req.StudyID, retune.ErrNotFound)
@@ -223,14 +248,14 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		var id int64
 		var oldSys []byte
 		var created *retune.FrozenTrial
-		err = tx.QueryRowContext(ctx, qClaim, req.StudyID, retune.TrialWaiting, req.Kind).Scan(&id, &oldSys)
+		err = tx.queryRow(qClaim, []any{&id, &oldSys}, req.StudyID, retune.TrialWaiting, req.Kind)
 		switch {
 		case err == nil:
 			newSys, err := mergeRaw(oldSys, sys)
 			if err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, started = ?, lease_holder = ?, lease_epoch = lease_epoch + 1,
+			_, err = tx.exec(`UPDATE trials SET state = ?, started = ?, lease_holder = ?, lease_epoch = lease_epoch + 1,
 				lease_expires = ?, system_attrs = ? WHERE id = ?`,
 				retune.TrialRunning, now, req.Holder, expires, string(newSys), id)
 			if err != nil {
@@ -242,9 +267,9 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
 		default:
 			newSys, _ := mergeRaw(nil, sys)
-			err := tx.QueryRowContext(ctx, `INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs,
+			err := tx.queryRow(`INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs,
 				lease_holder, lease_epoch, lease_expires, started) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-				req.StudyID, next, req.Kind, retune.TrialRunning, fixed, string(newSys), req.Holder, expires, now).Scan(&id)
+				[]any{&id}, req.StudyID, next, req.Kind, retune.TrialRunning, fixed, string(newSys), req.Holder, expires, now)
 			if err != nil {
 				return fmt.Errorf("sqlite: create trial %d: %w", next, err)
 			}
@@ -257,14 +282,14 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		if search {
 			started++
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE studies SET next_number = ?, started = ? WHERE id = ?`, next, started, req.StudyID); err != nil {
+		if _, err := tx.exec(`UPDATE studies SET next_number = ?, started = ? WHERE id = ?`, next, started, req.StudyID); err != nil {
 			return fmt.Errorf("sqlite: create trial: %w", err)
 		}
 		if created != nil {
 			ft = *created
 			return nil
 		}
-		ft, err = loadTrial(ctx, tx, id) // a claimed trial has params, attributes and values stored
+		ft, err = loadTrialRaw(tx, id) // a claimed trial has params, attributes and values stored
 		return err
 	})
 	if err != nil {
@@ -509,8 +534,8 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		value0 = sql.NullFloat64{Float64: req.Values[0], Valid: true}
 	}
 	var ft retune.FrozenTrial
-	err = s.write(ctx, func(tx *txn) error {
-		f, head, err := fenceFinish(ctx, tx, req.Ref)
+	err = s.writeRaw(ctx, func(tx *rawTx) error {
+		f, head, err := fenceFinish(tx, req.Ref)
 		if err != nil {
 			return err
 		}
@@ -529,18 +554,18 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 			p = string(enc.Whole.JSON)
 		}
 		var seq int64
-		if err := tx.QueryRowContext(ctx, `UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, req.Ref.StudyID).Scan(&seq); err != nil {
+		if err := tx.queryRow(`UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, []any{&seq}, req.Ref.StudyID); err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
 		ended := nowNanos()
-		_, err = tx.ExecContext(ctx, `UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
+		_, err = tx.exec(`UPDATE trials SET state = ?, params = ?, vals = ?, value0 = ?, metrics = ?, user_attrs = ?,
 			system_attrs = ?, reason = ?, ended = ?, finish_seq = ? WHERE id = ?`,
 			req.State, p, string(enc.Values), value0, string(enc.Metrics), u, y, req.Reason, ended, seq, f.id)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
 		if req.Interrupted { // gives the trial's place in the budget back
-			_, err = tx.ExecContext(ctx, `UPDATE studies SET started = started - 1
+			_, err = tx.exec(`UPDATE studies SET started = started - 1
 				WHERE id = ? AND (SELECT kind FROM trials WHERE id = ?) = ?`, req.Ref.StudyID, f.id, retune.KindSearch)
 			if err != nil {
 				return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
@@ -563,7 +588,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if ft.SystemAttrs, err = codec.UnmarshalAttrs([]byte(y)); err != nil {
 			return fmt.Errorf("trial %d: %w", ft.Number, err)
 		}
-		ft.Intermediate, err = intermediateOf(ctx, tx, f.id)
+		ft.Intermediate, err = intermediateOf(tx, f.id)
 		return err
 	})
 	if err != nil {
@@ -579,7 +604,7 @@ const qFenceFinish = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.u
 
 // fenceFinish is fence for Finish: it also returns the trial's columns that the finish
 // does not change (number, kind, fixed params, retry, lease, start), decoded.
-func fenceFinish(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, retune.FrozenTrial, error) {
+func fenceFinish(tx *rawTx, ref retune.TrialRef) (fenced, retune.FrozenTrial, error) {
 	var (
 		study                     string
 		id, epoch                 sql.NullInt64
@@ -591,8 +616,8 @@ func fenceFinish(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, ret
 		holder                    sql.NullString
 		retryOf, expires, started sql.NullInt64
 	)
-	err := tx.QueryRowContext(ctx, qFenceFinish, ref.Number, ref.StudyID).Scan(&study, &id, &state, &epoch, &f.params, &f.user, &f.sys,
-		&kind, &fixed, &retryOf, &holder, &expires, &started)
+	err := tx.queryRow(qFenceFinish, []any{&study, &id, &state, &epoch, &f.params, &f.user, &f.sys,
+		&kind, &fixed, &retryOf, &holder, &expires, &started}, ref.Number, ref.StudyID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return f, ft, fmt.Errorf("study id %d: %w", ref.StudyID, retune.ErrNotFound)
@@ -618,29 +643,25 @@ func fenceFinish(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, ret
 
 // intermediateOf reads a trial's intermediate values (nil when it has none), as
 // queryTrials does.
-func intermediateOf(ctx context.Context, tx *txn, id int64) (map[int64][]float64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT step, vals FROM intermediate WHERE trial_id = ?`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
-	}
-	defer rows.Close()
+func intermediateOf(tx *rawTx, id int64) (map[int64][]float64, error) {
 	var out map[int64][]float64
-	for rows.Next() {
+	err := tx.query(`SELECT step, vals FROM intermediate WHERE trial_id = ?`, func(v []driver.Value) (bool, error) {
 		var step int64
 		var vals []byte
-		if err := rows.Scan(&step, &vals); err != nil {
-			return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
+		if err := scanner(v)(&step, &vals); err != nil {
+			return false, fmt.Errorf("sqlite: read intermediate values: %w", err)
 		}
-		v, err := codec.UnmarshalFloats(vals)
+		f, err := codec.UnmarshalFloats(vals)
 		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", step, err)
+			return false, fmt.Errorf("step %d: %w", step, err)
 		}
 		if out == nil {
 			out = map[int64][]float64{}
 		}
-		out[step] = v
-	}
-	if err := rows.Err(); err != nil {
+		out[step] = f
+		return true, nil
+	}, id)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: read intermediate values: %w", err)
 	}
 	return out, nil
