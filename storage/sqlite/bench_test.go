@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/sampler/random"
@@ -41,7 +42,8 @@ func openBenchStudy(ctx context.Context, tb testing.TB, s *Store) *retune.Study 
 // BenchmarkAskTell measures one trial of the library loop on SQLite, after a history of
 // 500 or 5,000 finished trials, with synchronous NORMAL and FULL, and NORMAL with SQLite's
 // own checkpoint interval (1,000 pages) against the default 10,000. The per-trial cost must
-// not grow with the history.
+// not grow with the history. Besides the wall time it reports the process's CPU time per
+// trial (cpu-µs/op: all threads, so also the garbage collector's share).
 func BenchmarkAskTell(b *testing.B) {
 	ctx := b.Context()
 	histories := []int{500, 5000}
@@ -80,8 +82,13 @@ func BenchmarkAskTell(b *testing.B) {
 				st := openBenchStudy(ctx, b, s)
 				askTell(ctx, b, st) // reads the history into the study's cache
 				b.ReportAllocs()
+				cpu0, ok0 := cpuTime()
 				for b.Loop() {
 					askTell(ctx, b, st)
+				}
+				// CPU time is steadier than wall time on a machine that other work shares.
+				if cpu1, ok1 := cpuTime(); ok0 && ok1 {
+					b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 				}
 			})
 		}
