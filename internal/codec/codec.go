@@ -120,6 +120,9 @@ func MarshalMetrics(m map[string]float64) []byte {
 
 // UnmarshalMetrics decodes what MarshalMetrics wrote.
 func UnmarshalMetrics(b []byte) (map[string]float64, error) {
+	if string(b) == "{}" { // the common case, as decoding it would return
+		return nil, nil
+	}
 	var m map[string]Float
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: metrics %s: %v", errs.ErrInvalid, b, err)
@@ -149,6 +152,9 @@ func MarshalAttrs(m map[string]any) ([]byte, error) {
 // UnmarshalAttrs decodes what MarshalAttrs wrote; an empty object is nil. Numbers decode
 // as float64, as encoding/json does.
 func UnmarshalAttrs(b []byte) (map[string]any, error) {
+	if string(b) == "{}" { // the common case, as decoding it would return
+		return nil, nil
+	}
 	var m map[string]any
 	if len(b) == 0 {
 		return nil, nil
@@ -165,6 +171,9 @@ func UnmarshalAttrs(b []byte) (map[string]any, error) {
 // UnmarshalFixed decodes enqueued fixed params (written by MarshalAttrs), keeping numbers
 // exact (json.Number), so an int64 beyond 2^53 survives; distributions accept json.Number.
 func UnmarshalFixed(b []byte) (map[string]any, error) {
+	if string(b) == "{}" { // the common case, as decoding it would return
+		return nil, nil
+	}
 	if len(b) == 0 {
 		return nil, nil
 	}

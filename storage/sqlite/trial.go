@@ -20,7 +20,9 @@ import (
 // reads more of the trials table than the rows it returns.
 const (
 	// qClaim finds the lowest-numbered WAITING trial of a kind (index trials_state).
-	qClaim = `SELECT id, system_attrs FROM trials INDEXED BY trials_state WHERE study_id = ? AND state = ? AND kind = ? ORDER BY number LIMIT 1`
+	qClaim = `SELECT id FROM trials INDEXED BY trials_state WHERE study_id = ?1 AND state = ?2 AND kind = ?3 ORDER BY number LIMIT 1`
+	// qCreate reads the study row's counters and the trial qClaim finds (NULL for none).
+	qCreate = `SELECT name, budget_trials, started, next_number, (` + qClaim + `) FROM studies WHERE id = ?1`
 	// qFence reads a trial for a write fenced by its lease, with its study's name.
 	qFence = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs
 		FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`
@@ -231,8 +233,8 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 	err = s.writeRaw(ctx, func(tx *rawTx) error {
 		var name string
 		var budget, started, next int64
-		err := tx.queryRow(`SELECT name, budget_trials, started, next_number FROM studies WHERE id = ?`,
-			[]any{&name, &budget, &started, &next}, req.StudyID)
+		var claim sql.NullInt64
+		err := tx.queryRow(qCreate, []any{&name, &budget, &started, &next, &claim}, req.StudyID, retune.TrialWaiting, req.Kind)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("study id %d: %w", req.StudyID, retune.ErrNotFound)
@@ -245,12 +247,14 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 		}
 		now := nowNanos()
 		expires := addNanos(now, req.LeaseTTL)
-		var id int64
-		var oldSys []byte
+		id := claim.Int64
 		var created *retune.FrozenTrial
-		err = tx.queryRow(qClaim, []any{&id, &oldSys}, req.StudyID, retune.TrialWaiting, req.Kind)
 		switch {
-		case err == nil:
+		case claim.Valid:
+			var oldSys []byte
+			if err := tx.queryRow(`SELECT system_attrs FROM trials WHERE id = ?`, []any{&oldSys}, id); err != nil {
+				return fmt.Errorf("sqlite: claim trial: %w", err)
+			}
 			newSys, err := mergeRaw(oldSys, sys)
 			if err != nil {
 				return err
@@ -261,15 +265,13 @@ func (s *Store) CreateTrial(ctx context.Context, req retune.CreateTrialRequest) 
 			if err != nil {
 				return fmt.Errorf("sqlite: claim trial: %w", err)
 			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlite: claim trial: %w", err)
 		case req.ClaimOnly:
 			return fmt.Errorf("study %q has no waiting %v trial: %w", name, req.Kind, retune.ErrNotFound)
 		default:
 			newSys, _ := mergeRaw(nil, sys)
-			err := tx.queryRow(`INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs,
-				lease_holder, lease_epoch, lease_expires, started) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-				[]any{&id}, req.StudyID, next, req.Kind, retune.TrialRunning, fixed, string(newSys), req.Holder, expires, now)
+			_, err := tx.exec(`INSERT INTO trials (study_id, number, kind, state, fixed, system_attrs,
+				lease_holder, lease_epoch, lease_expires, started) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+				req.StudyID, next, req.Kind, retune.TrialRunning, fixed, string(newSys), req.Holder, expires, now)
 			if err != nil {
 				return fmt.Errorf("sqlite: create trial %d: %w", next, err)
 			}
@@ -384,6 +386,7 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 type fenced struct {
 	id                int64
 	params, user, sys []byte
+	reported          bool // has intermediate values (read by fenceFinish only)
 }
 
 // fence reads the trial ref points at and checks, as every storage does, that it is
@@ -588,7 +591,9 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		if ft.SystemAttrs, err = codec.UnmarshalAttrs([]byte(y)); err != nil {
 			return fmt.Errorf("trial %d: %w", ft.Number, err)
 		}
-		ft.Intermediate, err = intermediateOf(tx, f.id)
+		if f.reported {
+			ft.Intermediate, err = intermediateOf(tx, f.id)
+		}
 		return err
 	})
 	if err != nil {
@@ -599,7 +604,8 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 
 // qFenceFinish is qFence with the columns a finish leaves as they are.
 const qFenceFinish = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs,
-		t.kind, t.fixed, t.retry_of, t.lease_holder, t.lease_expires, t.started
+		t.kind, t.fixed, t.retry_of, t.lease_holder, t.lease_expires, t.started,
+		EXISTS (SELECT 1 FROM intermediate i WHERE i.trial_id = t.id)
 	FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`
 
 // fenceFinish is fence for Finish: it also returns the trial's columns that the finish
@@ -616,8 +622,10 @@ func fenceFinish(tx *rawTx, ref retune.TrialRef) (fenced, retune.FrozenTrial, er
 		holder                    sql.NullString
 		retryOf, expires, started sql.NullInt64
 	)
+	var reported int64
 	err := tx.queryRow(qFenceFinish, []any{&study, &id, &state, &epoch, &f.params, &f.user, &f.sys,
-		&kind, &fixed, &retryOf, &holder, &expires, &started}, ref.Number, ref.StudyID)
+		&kind, &fixed, &retryOf, &holder, &expires, &started, &reported}, ref.Number, ref.StudyID)
+	f.reported = reported != 0
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return f, ft, fmt.Errorf("study id %d: %w", ref.StudyID, retune.ErrNotFound)
