@@ -17,28 +17,39 @@ import (
 // Params validates params against their distributions, as reading them back will, and
 // returns each param's stored encoding (retune.MarshalParams).
 func Params(p map[string]any, d map[string]retune.Distribution) (map[string]json.RawMessage, error) {
-	out, _, err := params(p, d)
-	return out, err
+	w, err := params(p, d)
+	if err != nil {
+		return nil, err
+	}
+	return w.split()
 }
 
-// params is Params, with the whole encoded object as read back.
-func params(p map[string]any, d map[string]retune.Distribution) (map[string]json.RawMessage, StoredParams, error) {
+// params validates and encodes params whole, and decodes them as a read will.
+func params(p map[string]any, d map[string]retune.Distribution) (StoredParams, error) {
 	if len(p) == 0 {
-		return nil, StoredParams{}, nil
+		return StoredParams{}, nil
 	}
 	b, err := retune.MarshalParams(p, d)
 	if err != nil {
-		return nil, StoredParams{}, err
+		return StoredParams{}, err
 	}
 	values, dists, err := retune.UnmarshalParams(b) // validates the distributions
 	if err != nil {
-		return nil, StoredParams{}, err
+		return StoredParams{}, err
+	}
+	return StoredParams{JSON: b, Values: values, Distributions: dists}, nil
+}
+
+// split returns each param's encoding in w.JSON, nil without params.
+func (w StoredParams) split() (map[string]json.RawMessage, error) {
+	if w.JSON == nil {
+		return nil, nil
 	}
 	var out map[string]json.RawMessage
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, StoredParams{}, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
+	if err := json.Unmarshal(w.JSON, &out); err != nil {
+		return nil, fmt.Errorf("%w: params: %v", retune.ErrInvalid, err)
 	}
-	return out, StoredParams{JSON: b, Values: values, Distributions: dists}, nil
+	return out, nil
 }
 
 // StoredParams are params encoded whole (retune.MarshalParams) and decoded from that
@@ -100,15 +111,22 @@ func EnqueuedSystem(req retune.EnqueueRequest) ([]string, error) {
 
 // Patches are the validated, encoded changes to a trial's params and attributes.
 type Patches struct {
-	Params, UserAttrs, SystemAttrs map[string]json.RawMessage
-	// Whole is Params as one object, with its decoded values.
+	UserAttrs, SystemAttrs map[string]json.RawMessage
+	// Whole holds the params, encoded as one object and decoded from it.
 	Whole StoredParams
+}
+
+// Params returns each param's stored encoding (nil without params): the patch merged
+// into a trial's stored params key by key. It splits Whole.JSON on each call, which a
+// storage that stores Whole as it is does without.
+func (p Patches) Params() (map[string]json.RawMessage, error) {
+	return p.Whole.split()
 }
 
 func patches(ps map[string]any, dists map[string]retune.Distribution, user, system map[string]any) (Patches, error) {
 	var p Patches
 	var err error
-	if p.Params, p.Whole, err = params(ps, dists); err != nil {
+	if p.Whole, err = params(ps, dists); err != nil {
 		return Patches{}, err
 	}
 	if p.UserAttrs, err = codec.EncodeAttrUpdate(user); err != nil {

@@ -64,7 +64,11 @@ func TestWholeIsMergedPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	merged, err := json.Marshal(enc.Params)
+	patch, err := enc.Params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := json.Marshal(patch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -265,7 +265,11 @@ const lockRunningSQL = `SELECT id, params, user_attrs, system_attrs FROM trials
 
 // merged applies the three patches of a trial write to the stored objects.
 func merged(enc dbenc.Patches, oldParams, oldUser, oldSystem string) (p, u, sys string, err error) {
-	if p, err = patch(enc.Params).apply(oldParams); err != nil {
+	params, err := enc.Params()
+	if err != nil {
+		return
+	}
+	if p, err = patch(params).apply(oldParams); err != nil {
 		return
 	}
 	if u, err = patch(enc.UserAttrs).apply(oldUser); err != nil {

@@ -175,6 +175,23 @@ func scanValue(dest any, v driver.Value) error {
 			*d = nil
 			return nil
 		}
+	case *sql.NullInt64: // the common Scanners, without their reflection
+		if n, ok := v.(int64); ok || v == nil {
+			*d = sql.NullInt64{Int64: n, Valid: ok}
+			return nil
+		}
+	case *sql.NullInt16:
+		if n, ok := v.(int64); (ok && int64(int16(n)) == n) || v == nil {
+			*d = sql.NullInt16{Int16: int16(n), Valid: ok}
+			return nil
+		}
+	case *sql.NullString:
+		if s, ok := v.(string); ok || v == nil {
+			*d = sql.NullString{String: s, Valid: ok}
+			return nil
+		}
+	}
+	switch d := dest.(type) {
 	case sql.Scanner:
 		return d.Scan(v)
 	default: // a pointer to an integer type, such as *int or *retune.TrialState

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,5 +47,53 @@ func TestWriteRawCanceled(t *testing.T) {
 	}
 	if ft.Number != 0 {
 		t.Errorf("first trial after the canceled writes is number %d, want 0", ft.Number)
+	}
+}
+
+// TestScanValue: scanValue stores a driver value as sql.Rows.Scan would, or fails.
+func TestScanValue(t *testing.T) {
+	var (
+		i   int64
+		n   int
+		st  retune.TrialState
+		s   string
+		b   []byte
+		ni  sql.NullInt64
+		n16 sql.NullInt16
+		ns  sql.NullString
+		nf  sql.NullFloat64
+	)
+	for _, tc := range []struct {
+		dest any
+		v    driver.Value
+		want any // nil: an error
+	}{
+		{&i, int64(-3), int64(-3)},
+		{&n, int64(7), 7},
+		{&st, int64(2), retune.TrialState(2)},
+		{&s, "x", "x"},
+		{&b, "ab", []byte("ab")},
+		{&b, nil, []byte(nil)},
+		{&ni, int64(5), sql.NullInt64{Int64: 5, Valid: true}},
+		{&ni, nil, sql.NullInt64{}},
+		{&n16, int64(3), sql.NullInt16{Int16: 3, Valid: true}},
+		{&n16, nil, sql.NullInt16{}},
+		{&ns, "h", sql.NullString{String: "h", Valid: true}},
+		{&ns, nil, sql.NullString{}},
+		{&nf, 1.5, sql.NullFloat64{Float64: 1.5, Valid: true}},
+		{&i, nil, nil},
+		{&s, nil, nil},
+		{&i, "1", nil},
+		{&n16, int64(1 << 20), nil},
+	} {
+		err := scanValue(tc.dest, tc.v)
+		switch got := reflect.ValueOf(tc.dest).Elem().Interface(); {
+		case tc.want == nil && err == nil:
+			t.Errorf("scanValue(%T, %#v) = nil error, want one", tc.dest, tc.v)
+		case tc.want != nil && err != nil:
+			t.Errorf("scanValue(%T, %#v) error: %v", tc.dest, tc.v, err)
+		case tc.want != nil && !reflect.DeepEqual(got, tc.want):
+			t.Errorf("scanValue(%T, %#v) stored %#v, want %#v", tc.dest, tc.v, got, tc.want)
+		}
 	}
 }

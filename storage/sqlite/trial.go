@@ -386,7 +386,9 @@ func (s *Store) Enqueue(ctx context.Context, req retune.EnqueueRequest) ([]int, 
 type fenced struct {
 	id                int64
 	params, user, sys []byte
-	reported          bool // has intermediate values (read by fenceFinish only)
+	// Read by fenceFinish only:
+	reported  bool  // the trial has intermediate values
+	finishSeq int64 // the study's finish sequence number
 }
 
 // fence reads the trial ref points at and checks, as every storage does, that it is
@@ -411,17 +413,30 @@ func fence(ctx context.Context, tx *txn, ref retune.TrialRef) (fenced, error) {
 	return f, ref.Fence(study, retune.TrialState(state.Int16), epoch.Int64)
 }
 
-// merged applies params and attribute changes to a fenced trial's stored JSON.
-func (f fenced) merged(params, user, sys map[string]json.RawMessage) (p, u, y string, err error) {
-	pb, err := mergeRaw(f.params, params)
+// takesWhole reports whether the trial has no stored params for enc's to merge into:
+// its params become enc's whole encoding as it is, the same bytes a merge would give
+// (dbenc's TestWholeIsMergedPatch).
+func (f fenced) takesWhole(enc dbenc.Patches) bool {
+	return enc.Whole.JSON != nil && isEmptyObject(f.params)
+}
+
+// merged applies a write's params and attribute changes to a fenced trial's stored JSON.
+func (f fenced) merged(enc dbenc.Patches) (p, u, y string, err error) {
+	pb := enc.Whole.JSON
+	if !f.takesWhole(enc) {
+		params, err := enc.Params()
+		if err != nil {
+			return "", "", "", err
+		}
+		if pb, err = mergeRaw(f.params, params); err != nil {
+			return "", "", "", err
+		}
+	}
+	ub, err := mergeRaw(f.user, enc.UserAttrs)
 	if err != nil {
 		return "", "", "", err
 	}
-	ub, err := mergeRaw(f.user, user)
-	if err != nil {
-		return "", "", "", err
-	}
-	yb, err := mergeRaw(f.sys, sys)
+	yb, err := mergeRaw(f.sys, enc.SystemAttrs)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -439,7 +454,7 @@ func (s *Store) Update(ctx context.Context, upd retune.TrialUpdate) error {
 		if err != nil {
 			return err
 		}
-		p, u, y, err := f.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+		p, u, y, err := f.merged(enc)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", upd.Ref.Number, err)
 		}
@@ -544,20 +559,13 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 		}
 		// A trial with no stored params takes the request's as encoded and decoded before
 		// the write.
-		params := enc.Params
-		whole := len(params) > 0 && isEmptyObject(f.params)
-		if whole {
-			params = nil
-		}
-		p, u, y, err := f.merged(params, enc.UserAttrs, enc.SystemAttrs)
+		whole := f.takesWhole(enc.Patches)
+		p, u, y, err := f.merged(enc.Patches)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", req.Ref.Number, err)
 		}
-		if whole {
-			p = string(enc.Whole.JSON)
-		}
-		var seq int64
-		if err := tx.queryRow(`UPDATE studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq`, []any{&seq}, req.Ref.StudyID); err != nil {
+		seq := f.finishSeq + 1
+		if _, err := tx.exec(`UPDATE studies SET finish_seq = ? WHERE id = ?`, seq, req.Ref.StudyID); err != nil {
 			return fmt.Errorf("sqlite: finish trial %d: %w", req.Ref.Number, err)
 		}
 		ended := nowNanos()
@@ -603,7 +611,7 @@ func (s *Store) Finish(ctx context.Context, req retune.FinishRequest) (retune.Fr
 }
 
 // qFenceFinish is qFence with the columns a finish leaves as they are.
-const qFenceFinish = `SELECT s.name, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs,
+const qFenceFinish = `SELECT s.name, s.finish_seq, t.id, t.state, t.lease_epoch, t.params, t.user_attrs, t.system_attrs,
 		t.kind, t.fixed, t.retry_of, t.lease_holder, t.lease_expires, t.started,
 		EXISTS (SELECT 1 FROM intermediate i WHERE i.trial_id = t.id)
 	FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number = ? WHERE s.id = ?`
@@ -623,7 +631,7 @@ func fenceFinish(tx *rawTx, ref retune.TrialRef) (fenced, retune.FrozenTrial, er
 		retryOf, expires, started sql.NullInt64
 	)
 	var reported int64
-	err := tx.queryRow(qFenceFinish, []any{&study, &id, &state, &epoch, &f.params, &f.user, &f.sys,
+	err := tx.queryRow(qFenceFinish, []any{&study, &f.finishSeq, &id, &state, &epoch, &f.params, &f.user, &f.sys,
 		&kind, &fixed, &retryOf, &holder, &expires, &started, &reported}, ref.Number, ref.StudyID)
 	f.reported = reported != 0
 	switch {
@@ -744,7 +752,7 @@ func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retun
 		if (!retryID.Valid || retune.TrialState(retryState.Int16) == retune.TrialWaiting) && !full {
 			// Revive the trial; cancel its re-run.
 			enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late", true)
-			p, u, y, err := fenced{params: params, user: user, sys: sys}.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+			p, u, y, err := fenced{params: params, user: user, sys: sys}.merged(enc.Patches)
 			if err != nil {
 				return fmt.Errorf("trial %d: %w", ref.Number, err)
 			}
@@ -775,7 +783,7 @@ func (s *Store) FinishLate(ctx context.Context, req retune.FinishRequest) (retun
 		}
 		// Record the result as a trial of its own, outside the budget.
 		enc.SystemAttrs = dbenc.With(enc.SystemAttrs, "late_of", ref.Number)
-		p, u, y, err := fenced{params: params, user: []byte("{}"), sys: []byte("{}")}.merged(enc.Params, enc.UserAttrs, enc.SystemAttrs)
+		p, u, y, err := fenced{params: params, user: []byte("{}"), sys: []byte("{}")}.merged(enc.Patches)
 		if err != nil {
 			return fmt.Errorf("trial %d: %w", ref.Number, err)
 		}
