@@ -3,6 +3,8 @@ package retune
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,10 +25,112 @@ type storedParam struct {
 
 // MarshalParams encodes params with their distributions. A categorical value is stored as
 // its index among the choices, an int exactly, a float in shortest round-trip form.
+//
+// The encoding is json.Marshal's of a map of storedParam (keys sorted, compact), written
+// directly; a name JSON escapes or a value that is no JSON number goes through json.Marshal
+// itself (marshalParamsJSON), which gives the same bytes or the same error
+// (TestMarshalParamsDirect).
 func MarshalParams(params map[string]any, dists map[string]Distribution) ([]byte, error) {
 	if len(params) == 0 {
 		return []byte("{}"), nil
 	}
+	names := make([]string, 0, len(params))
+	for name := range params {
+		if !plainJSONString(name) {
+			return marshalParamsJSON(params, dists)
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	buf := make([]byte, 0, 96*len(names))
+	buf = append(buf, '{')
+	for i, name := range names {
+		v := params[name]
+		d, ok := dists[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: param %q has no distribution", ErrInvalid, name)
+		}
+		db, err := marshalDistributionCached(d)
+		if err != nil {
+			return nil, fmt.Errorf("param %q: %w", name, err)
+		}
+		x, ok := d.ToInternal(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: param %q value %v is outside %v", ErrInvalid, name, v, d)
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, name...)
+		buf = append(buf, `":{"d":`...)
+		buf = append(buf, db...)
+		buf = append(buf, `,"v":`...)
+		switch d.(type) {
+		case IntDistribution:
+			n, _ := toInt(v)
+			buf = strconv.AppendInt(buf, n, 10)
+		case CategoricalDistribution:
+			buf = strconv.AppendInt(buf, int64(x), 10)
+		default:
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				return marshalParamsJSON(params, dists)
+			}
+			buf = strconv.AppendFloat(buf, x, 'g', -1, 64) // codec.FormatFloat of a finite x
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, '}'), nil
+}
+
+// plainJSONString reports whether JSON encodes s as it is between quotes: printable ASCII
+// without '"', '\\' or the characters json.Marshal escapes for HTML.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// distJSONCache holds MarshalDistribution's encoding of float and int distributions (the
+// comparable ones), read only by MarshalParams.
+var distJSONCache struct {
+	sync.RWMutex
+	m map[Distribution][]byte
+}
+
+func marshalDistributionCached(d Distribution) ([]byte, error) {
+	switch d.(type) {
+	case FloatDistribution, IntDistribution:
+	default:
+		return MarshalDistribution(d)
+	}
+	distJSONCache.RLock()
+	b, ok := distJSONCache.m[d]
+	distJSONCache.RUnlock()
+	if ok {
+		return b, nil
+	}
+	b, err := MarshalDistribution(d)
+	if err != nil {
+		return nil, err
+	}
+	distJSONCache.Lock()
+	if distJSONCache.m == nil {
+		distJSONCache.m = make(map[Distribution][]byte)
+	}
+	if len(distJSONCache.m) < distCacheMax {
+		distJSONCache.m[d] = b
+	}
+	distJSONCache.Unlock()
+	return b, nil
+}
+
+// marshalParamsJSON is MarshalParams through json.Marshal.
+func marshalParamsJSON(params map[string]any, dists map[string]Distribution) ([]byte, error) {
 	out := make(map[string]storedParam, len(params))
 	for name, v := range params {
 		d, ok := dists[name]
