@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,32 +32,71 @@ type storedParam struct {
 // itself (marshalParamsJSON), which gives the same bytes or the same error
 // (TestMarshalParamsDirect).
 func MarshalParams(params map[string]any, dists map[string]Distribution) ([]byte, error) {
+	b, _, _, err := marshalParams(params, dists, false)
+	return b, err
+}
+
+// MarshalParamsRead is MarshalParams with what UnmarshalParams returns for its encoding,
+// which is then not decoded again where MarshalParams wrote it directly: the float it
+// formatted, the int, the choice of the distribution the encoding decodes to
+// (TestMarshalParamsRead).
+func MarshalParamsRead(params map[string]any, dists map[string]Distribution) ([]byte, map[string]any, map[string]Distribution, error) {
 	if len(params) == 0 {
-		return []byte("{}"), nil
+		b, err := MarshalParams(params, dists)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		values, read, err := UnmarshalParams(b)
+		return b, values, read, err
+	}
+	return marshalParams(params, dists, true)
+}
+
+// marshalParams is MarshalParams, and with read also MarshalParamsRead.
+func marshalParams(params map[string]any, dists map[string]Distribution, read bool) ([]byte, map[string]any, map[string]Distribution, error) {
+	if len(params) == 0 {
+		return []byte("{}"), nil, nil, nil
+	}
+	// The encoding and its reading through json (exact by definition).
+	viaJSON := func() ([]byte, map[string]any, map[string]Distribution, error) {
+		b, err := marshalParamsJSON(params, dists)
+		if err != nil || !read {
+			return b, nil, nil, err
+		}
+		values, ds, err := UnmarshalParams(b)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return b, values, ds, nil
 	}
 	names := make([]string, 0, len(params))
 	for name := range params {
 		if !plainJSONString(name) {
-			return marshalParamsJSON(params, dists)
+			return viaJSON()
 		}
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	var values map[string]any
+	var readDists map[string]Distribution
+	if read {
+		values, readDists = make(map[string]any, len(names)), make(map[string]Distribution, len(names))
+	}
 	buf := make([]byte, 0, 96*len(names))
 	buf = append(buf, '{')
 	for i, name := range names {
 		v := params[name]
 		d, ok := dists[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: param %q has no distribution", ErrInvalid, name)
+			return nil, nil, nil, fmt.Errorf("%w: param %q has no distribution", ErrInvalid, name)
 		}
 		db, err := marshalDistributionCached(d)
 		if err != nil {
-			return nil, fmt.Errorf("param %q: %w", name, err)
+			return nil, nil, nil, fmt.Errorf("param %q: %w", name, err)
 		}
 		x, ok := d.ToInternal(v)
 		if !ok {
-			return nil, fmt.Errorf("%w: param %q value %v is outside %v", ErrInvalid, name, v, d)
+			return nil, nil, nil, fmt.Errorf("%w: param %q value %v is outside %v", ErrInvalid, name, v, d)
 		}
 		if i > 0 {
 			buf = append(buf, ',')
@@ -66,21 +106,39 @@ func MarshalParams(params map[string]any, dists map[string]Distribution) ([]byte
 		buf = append(buf, `":{"d":`...)
 		buf = append(buf, db...)
 		buf = append(buf, `,"v":`...)
+		var value any // as UnmarshalParams decodes what is written here
 		switch d.(type) {
 		case IntDistribution:
 			n, _ := toInt(v)
 			buf = strconv.AppendInt(buf, n, 10)
+			value = n
 		case CategoricalDistribution:
 			buf = strconv.AppendInt(buf, int64(x), 10)
 		default:
 			if math.IsInf(x, 0) || math.IsNaN(x) {
-				return marshalParamsJSON(params, dists)
+				return viaJSON()
 			}
 			buf = strconv.AppendFloat(buf, x, 'g', -1, 64) // codec.FormatFloat of a finite x
+			value = x                                      // which parses back to x exactly
 		}
 		buf = append(buf, '}')
+		if !read {
+			continue
+		}
+		rd, err := cachedDistribution(db)
+		if err != nil || reflect.TypeOf(rd) != reflect.TypeOf(d) {
+			return viaJSON() // the error, or a reading this does not foresee
+		}
+		if c, ok := rd.(CategoricalDistribution); ok {
+			j := int(x)
+			if j < 0 || j >= len(c.Choices) {
+				return viaJSON()
+			}
+			value = c.Choices[j]
+		}
+		values[name], readDists[name] = value, rd
 	}
-	return append(buf, '}'), nil
+	return append(buf, '}'), values, readDists, nil
 }
 
 // plainJSONString reports whether JSON encodes s as it is between quotes: printable ASCII

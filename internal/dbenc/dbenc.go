@@ -29,11 +29,7 @@ func params(p map[string]any, d map[string]retune.Distribution) (StoredParams, e
 	if len(p) == 0 {
 		return StoredParams{}, nil
 	}
-	b, err := retune.MarshalParams(p, d)
-	if err != nil {
-		return StoredParams{}, err
-	}
-	values, dists, err := retune.UnmarshalParams(b) // validates the distributions
+	b, values, dists, err := retune.MarshalParamsRead(p, d) // validates the distributions too
 	if err != nil {
 		return StoredParams{}, err
 	}
