@@ -27,9 +27,9 @@ type rawStmts struct {
 	m  map[string]driver.Stmt
 }
 
-// on returns the statements of driver connection dc, dropping those of an earlier
-// connection (database/sql replaces a connection it found broken; closing it finalized
-// its statements).
+// on returns the statements of driver connection dc. Those of an earlier connection,
+// which database/sql closed as broken, are dropped unused: finalizing them would need
+// that connection.
 func (r *rawStmts) on(dc any) *rawStmts {
 	if r.dc != dc {
 		r.dc, r.m = dc, map[string]driver.Stmt{}
@@ -49,9 +49,7 @@ func (r *rawStmts) stmt(q string) (driver.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(r.m) < maxStmts {
-		r.m[q] = st
-	}
+	r.m[q] = st // the queries of writeRaw's callers are a fixed few
 	return st, nil
 }
 
