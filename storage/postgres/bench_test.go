@@ -15,7 +15,10 @@ import (
 
 // BenchmarkAskTell measures the library's ask → suggest → tell loop on this storage: a
 // 5-float space, the sum of squares, a study with a history of finished trials, one
-// trial per iteration, alone and from 8 goroutines sharing the study.
+// trial per iteration, alone and from 8 goroutines sharing the study. It also reports the
+// CPU time per trial of this process (cpu-µs/op, all threads) and, with a server on this
+// machine, of the PostgreSQL processes (server-cpu-µs/op; read from /proc, in 10 ms ticks,
+// so give it a few thousand iterations).
 func BenchmarkAskTell(b *testing.B) {
 	for _, bc := range []struct {
 		history, workers int
@@ -31,6 +34,16 @@ func BenchmarkAskTell(b *testing.B) {
 			prefill(b, s, study.Record().ID, bc.history)
 			askTell(b, study) // the first Ask reads the history
 			b.ReportAllocs()
+			cpu0, okc := cpuTime()
+			srv0, oks := serverCPU()
+			defer func() {
+				if cpu1, ok := cpuTime(); ok && okc {
+					b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+				}
+				if srv1, ok := serverCPU(); ok && oks {
+					b.ReportMetric(float64(srv1-srv0)/float64(time.Microsecond)/float64(b.N), "server-cpu-µs/op")
+				}
+			}()
 			if bc.workers == 1 {
 				for b.Loop() {
 					askTell(b, study)
