@@ -35,6 +35,13 @@ var latestOptions = map[string]struct {
 // Sampler builds the study's sampler from its spec (sampler.FromSpec); a grid gets the
 // params' values.
 func (s *Study) Sampler() (retune.Sampler, error) {
+	if s.resumed != nil {
+		smp, err := sampler.FromSpec(*s.resumed)
+		if err != nil {
+			return nil, &Error{File: s.Path, Field: "sampler", Msg: specMessage(err)}
+		}
+		return smp, nil
+	}
 	spec := retune.Spec{Name: s.SamplerSpec.Name, Options: s.SamplerSpec.Options}
 	if spec.Name == "" {
 		spec.Name = DefaultSampler
@@ -166,7 +173,27 @@ func (s *Study) Suggest(t *retune.Trial) map[string]any {
 
 // NewStudy opens the study the file describes in store (creating or resuming it).
 // replace allows a changed sampler or pruner on resume (seed and model never change).
+//
+// Resuming, what the file leaves unsaid about the sampler keeps what the study runs with,
+// so that a default changed since (nsga2's crossover, auto's rules) neither changes a
+// resumed study nor makes it a conflict: a file that names no sampler keeps the stored
+// one, and one that names the stored sampler keeps the stored values of the options it
+// does not name. What the file names is compared with the study as before. With replace,
+// or a grid (whose values are the params'), the file's sampler is taken as it stands.
 func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool) (*retune.Study, error) {
+	s.resumed = nil
+	if !replace && s.SamplerSpec.Name != "grid" {
+		if rec, err := store.Study(ctx, s.Name); err == nil && (s.SamplerSpec.Name == "" || s.SamplerSpec.Name == rec.Sampler.Name) {
+			spec := retune.Spec{Name: rec.Sampler.Name, Options: maps.Clone(rec.Sampler.Options)}
+			if spec.Options == nil {
+				spec.Options = map[string]any{}
+			}
+			if s.SamplerSpec.Name != "" {
+				maps.Copy(spec.Options, s.SamplerSpec.Options)
+			}
+			s.resumed = &spec
+		}
+	}
 	smp, err := s.Sampler()
 	if err != nil {
 		return nil, err

@@ -75,6 +75,9 @@ type Study struct {
 	Params      []Param // in file order
 	Seed        uint64
 	SamplerSpec Spec
+	// resumed, once NewStudy has opened an existing study, is the sampler spec it resolved
+	// (see NewStudy); Sampler and Definition then use it.
+	resumed *retune.Spec
 	PrunerSpec  Spec
 	Budget      Budget
 	Storage     string // DSN; may not hold a password

@@ -295,3 +295,68 @@ func TestDefinitionWithoutParams(t *testing.T) {
 		t.Errorf("a study file with params {}: %v, want an error naming params", err)
 	}
 }
+
+// TestResumeKeepsUnsaidSampler: resuming, a file that leaves out sampler options keeps
+// the study's stored values, even where the default has changed since, and one that names
+// no sampler keeps the stored sampler; an option the file names that differs is a
+// conflict, and replace takes the file's sampler as it stands.
+func TestResumeKeepsUnsaidSampler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const file = `name: old
+command: [t]
+objectives: [{metric: a, direction: minimize}, {metric: b, direction: minimize}, {metric: c, direction: minimize}]
+params:
+  x: {type: float, low: 0, high: 1}
+SAMPLER`
+	parse := func(sampler string) *config.Study {
+		s, err := config.Parse("study.yaml", []byte(strings.Replace(file, "SAMPLER", sampler, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A study stored before nsga2's selection existed and its crossover default changed:
+	// its spec has crossover sbx and no selection.
+	oldSpec := retune.Spec{Name: "nsga2", Options: map[string]any{"population_size": 50, "crossover": "sbx",
+		"crossover_prob": 0.9, "swapping_prob": 0.5, "crossover_eta": 20, "mutation": "polynomial",
+		"mutation_prob": "1/n", "mutation_eta": 20, "divisions": 0}}
+	store := memory.New()
+	if _, err := store.CreateStudy(ctx, retune.StudyRecord{Name: "old", Directions: []retune.Direction{retune.Minimize, retune.Minimize, retune.Minimize},
+		Metrics: []string{"a", "b", "c"}, Model: "old", Seed: 1, Sampler: oldSpec}); err != nil {
+		t.Fatal(err)
+	}
+	specOf := func() retune.Spec {
+		rec, err := store.Study(ctx, "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Sampler
+	}
+	for _, sampler := range []string{"sampler: {name: nsga2}", "", "sampler: {name: nsga2, crossover: sbx}"} {
+		s := parse(sampler)
+		if _, err := s.NewStudy(ctx, store, false); err != nil {
+			t.Fatalf("resume with %q: %v, want the stored sampler kept", sampler, err)
+		}
+		if got := specOf(); got.Options["crossover"] != "sbx" || got.Options["selection"] != nil {
+			t.Errorf("resume with %q: stored spec %v, want it unchanged", sampler, got)
+		}
+		def, err := s.Definition(1)
+		if err != nil || !strings.Contains(string(def), `"crossover":"sbx"`) || strings.Contains(string(def), "selection") {
+			t.Errorf("resume with %q: definition %s (%v), want the stored sampler's", sampler, def, err)
+		}
+	}
+	_, err := parse("sampler: {name: nsga2, crossover: uniform}").NewStudy(ctx, store, false)
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), `crossover (study: "sbx", config: "uniform")`) {
+		t.Errorf("resume naming another crossover: %v, want a conflict naming it", err)
+	}
+	if _, err := parse("sampler: {name: tpe}").NewStudy(ctx, store, false); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("resume naming another sampler: %v, want a conflict", err)
+	}
+	if _, err := parse("sampler: {name: nsga2}").NewStudy(ctx, store, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := specOf(); got.Options["crossover"] != "uniform" || got.Options["selection"] != "crowding" {
+		t.Errorf("resume with replace: stored spec %v, want today's defaults", got)
+	}
+}
