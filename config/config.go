@@ -77,11 +77,11 @@ type Study struct {
 	SamplerSpec Spec
 	// resumed, once NewStudy has opened an existing study, is the sampler spec it resolved
 	// (see NewStudy); Sampler and Definition then use it.
-	resumed *retune.Spec
-	PrunerSpec  Spec
-	Budget      Budget
-	Storage     string // DSN; may not hold a password
-	LogDir      string
+	resumed    *retune.Spec
+	PrunerSpec Spec
+	Budget     Budget
+	Storage    string // DSN; may not hold a password
+	LogDir     string
 	// Retrain is the retraining policy; nil when the file has no retrain section.
 	Retrain *Retrain
 	// Schedule re-tunes periodically; nil when the file has no schedule section.
