@@ -75,13 +75,10 @@ type Study struct {
 	Params      []Param // in file order
 	Seed        uint64
 	SamplerSpec Spec
-	// resumed, once NewStudy has opened an existing study, is the sampler spec it resolved
-	// (see NewStudy); Sampler and Definition then use it.
-	resumed    *retune.Spec
-	PrunerSpec Spec
-	Budget     Budget
-	Storage    string // DSN; may not hold a password
-	LogDir     string
+	PrunerSpec  Spec
+	Budget      Budget
+	Storage     string // DSN; may not hold a password
+	LogDir      string
 	// Retrain is the retraining policy; nil when the file has no retrain section.
 	Retrain *Retrain
 	// Schedule re-tunes periodically; nil when the file has no schedule section.
@@ -90,6 +87,10 @@ type Study struct {
 	// events name (default: every notifier of the file).
 	Notifiers []Notifier
 	Notify    []string
+
+	// resumed, once NewStudy has opened an existing study, is the sampler spec it resolved
+	// (see NewStudy); Sampler and Definition then use it.
+	resumed *retune.Spec
 }
 
 // Schedule is the study file's schedule section: `retune run` starts a new study for the
