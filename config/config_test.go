@@ -388,10 +388,18 @@ func TestSamplerOptions(t *testing.T) {
 	}
 }
 
-// A study file that names nsga2 without selection gets crowding; one that names it keeps it.
-func TestNSGA2Selection(t *testing.T) {
-	for _, c := range []struct{ spec, want string }{
-		{"{name: nsga2}", "crowding"}, {"{name: nsga2, population_size: 20}", "crowding"}, {"{name: nsga2, selection: reference}", "reference"},
+// A study file that leaves out an option whose absence from a stored spec means an
+// earlier behaviour gets the latest value (auto's rules, nsga2's selection); one that
+// names the option keeps it. The earlier value is a spec without the option.
+func TestLatestOptions(t *testing.T) {
+	for _, c := range []struct {
+		spec, key string
+		want, old any // old: the value a spec without key means
+	}{
+		{"{name: auto}", "rules", auto.LatestRules, 1}, {"{name: auto, gp_trials: 50}", "rules", auto.LatestRules, 1},
+		{"{name: auto, rules: 1}", "rules", 1, 1},
+		{"{name: nsga2}", "selection", "crowding", "reference"}, {"{name: nsga2, population_size: 20}", "selection", "crowding", "reference"},
+		{"{name: nsga2, selection: reference}", "selection", "reference", "reference"},
 	} {
 		s, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
 		if err != nil {
@@ -401,32 +409,9 @@ func TestNSGA2Selection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := retune.SpecOf(smp).Options["selection"] // reference: none, as stored before the option
-		if (c.want == "reference") == ok || (ok && got != c.want) {
-			t.Errorf("sampler %s: spec %v, want selection %s", c.spec, retune.SpecOf(smp), c.want)
-		}
-	}
-}
-
-// A study file that names auto without rules gets the latest rules; one that names them
-// keeps them.
-func TestAutoRules(t *testing.T) {
-	for _, c := range []struct {
-		spec string
-		want int
-	}{{"{name: auto}", auto.LatestRules}, {"{name: auto, gp_trials: 50}", auto.LatestRules}, {"{name: auto, rules: 1}", 1}} {
-		s, err := config.Parse("study.yaml", []byte(strings.Replace(valid, "sampler: {name: random}", "sampler: "+c.spec, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		smp, err := s.Sampler()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Rules 1 is a spec without rules, as stored before they had versions.
-		got, ok := retune.SpecOf(smp).Options["rules"]
-		if (c.want == 1) == ok || (ok && got != c.want) {
-			t.Errorf("sampler %s: spec %v, want rules %d", c.spec, retune.SpecOf(smp), c.want)
+		got, ok := retune.SpecOf(smp).Options[c.key]
+		if (c.want == c.old) == ok || (ok && got != c.want) {
+			t.Errorf("sampler %s: spec %v, want %s %v", c.spec, retune.SpecOf(smp), c.key, c.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/cputime"
 	"github.com/a6b40afc/retune/sampler/random"
 )
 
@@ -34,13 +35,13 @@ func BenchmarkAskTell(b *testing.B) {
 			prefill(b, s, study.Record().ID, bc.history)
 			askTell(b, study) // the first Ask reads the history
 			b.ReportAllocs()
-			cpu0, okc := cpuTime()
-			srv0, oks := serverCPU()
+			cpu0, okc := cputime.Self()
+			srv0, oks := cputime.Processes("postgres")
 			defer func() {
-				if cpu1, ok := cpuTime(); ok && okc {
+				if cpu1, ok := cputime.Self(); ok && okc {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 				}
-				if srv1, ok := serverCPU(); ok && oks {
+				if srv1, ok := cputime.Processes("postgres"); ok && oks {
 					b.ReportMetric(float64(srv1-srv0)/float64(time.Microsecond)/float64(b.N), "server-cpu-µs/op")
 				}
 			}()

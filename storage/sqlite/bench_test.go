@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a6b40afc/retune"
+	"github.com/a6b40afc/retune/internal/cputime"
 	"github.com/a6b40afc/retune/sampler/random"
 )
 
@@ -82,12 +83,12 @@ func BenchmarkAskTell(b *testing.B) {
 				st := openBenchStudy(ctx, b, s)
 				askTell(ctx, b, st) // reads the history into the study's cache
 				b.ReportAllocs()
-				cpu0, ok0 := cpuTime()
+				cpu0, ok0 := cputime.Self()
 				for b.Loop() {
 					askTell(ctx, b, st)
 				}
 				// CPU time is steadier than wall time on a machine that other work shares.
-				if cpu1, ok1 := cpuTime(); ok0 && ok1 {
+				if cpu1, ok1 := cputime.Self(); ok0 && ok1 {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 				}
 			})

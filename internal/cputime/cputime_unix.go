@@ -1,6 +1,8 @@
 //go:build unix
 
-package postgres
+// Package cputime reads CPU time used so far, for benchmarks that report CPU per
+// operation beside wall time (which varies more on shared cores).
+package cputime
 
 import (
 	"os"
@@ -11,9 +13,9 @@ import (
 	"time"
 )
 
-// cpuTime is the CPU time (user and system) this process has used so far, all threads
+// Self is the CPU time (user and system) this process has used so far, all threads
 // together; ok is false where it cannot be read.
-func cpuTime() (d time.Duration, ok bool) {
+func Self() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
@@ -21,9 +23,10 @@ func cpuTime() (d time.Duration, ok bool) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
 }
 
-// serverCPU is the CPU time the PostgreSQL processes on this machine have used so far,
-// read from /proc (Linux, a local server); ok is false where there is none to read.
-func serverCPU() (d time.Duration, ok bool) {
+// Processes is the CPU time the running processes named comm (such as "postgres") have
+// used so far, read from /proc (Linux) in clock ticks of 10 ms; ok is false where there
+// is none to read.
+func Processes(comm string) (d time.Duration, ok bool) {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var ticks int64
 	for _, f := range stats {
@@ -33,7 +36,7 @@ func serverCPU() (d time.Duration, ok bool) {
 		}
 		s := string(raw)
 		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.HasSuffix(s[:i], "(postgres") || len(s) < i+2 {
+		if i < 0 || !strings.HasSuffix(s[:i], "("+comm) || len(s) < i+2 {
 			continue
 		}
 		fields := strings.Fields(s[i+2:])
