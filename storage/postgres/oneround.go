@@ -14,9 +14,9 @@ import (
 )
 
 // One round trip per trial write. CreateTrial and Finish call the server-side functions
-// of migration 17 (retune_create_trial, retune_finish_trial) as one statement in its own
-// transaction, which takes the same locks in the same order as the two-round-trip
-// transactions (pipeTx) they replace in the common case:
+// of migration 17 (retune_create_trial, retune_finish_trial) as one statement, in its own
+// transaction or in a group's (group.go). A function takes the same locks in the same
+// order as the two-round-trip transactions (pipeTx) it replaces in the common case:
 //
 //   - CreateTrial, unless the request carries system attributes to merge into a claimed
 //     trial's (the merge happens in Go; see patch).
@@ -106,13 +106,9 @@ func pgCode(err error) (*pgconn.PgError, string) {
 // createOne is CreateTrial in one round trip, for a request without system attributes.
 func (s *Store) createOne(ctx context.Context, req retune.CreateTrialRequest, fixed string, search int, what string) (retune.FrozenTrial, error) {
 	token := rand.Int64()
-	var ft retune.FrozenTrial
-	var objs storedObjs
-	err := s.retry(ctx, func(ctx context.Context) (err error) {
-		ft, objs, err = s.call(ctx, token, `SELECT * FROM retune_create_trial($1, $2, $3, $4, $5, '{}', $6, $7, $8)`,
-			req.StudyID, int16(req.Kind), search, req.ClaimOnly, fixed, req.Holder, micros(req.LeaseTTL), token)
-		return err
-	})
+	ft, objs, err := s.grouped(ctx, groupKey{study: req.StudyID}, &groupCall{token: token,
+		sql:  `SELECT * FROM retune_create_trial($1, $2, $3, $4, $5, '{}', $6, $7, $8)`,
+		args: []any{req.StudyID, int16(req.Kind), search, req.ClaimOnly, fixed, req.Holder, micros(req.LeaseTTL), token}})
 	switch pe, code := pgCode(err); code {
 	case "":
 	case "RT404":
@@ -144,13 +140,10 @@ func (s *Store) finishOne(ctx context.Context, req retune.FinishRequest, enc dbe
 	}
 	ref := req.Ref
 	token := rand.Int64()
-	var ft retune.FrozenTrial
-	err = s.retry(ctx, func(ctx context.Context) (err error) {
-		ft, _, err = s.call(ctx, token, `SELECT * FROM retune_finish_trial($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			ref.StudyID, ref.Number, ref.Epoch, int16(req.State), finishValues(req), string(enc.Metrics), []byte(req.Reason),
-			objs.params, objs.user, objs.system, newParams, newUser, newSystem, token)
-		return err
-	})
+	ft, _, err := s.grouped(ctx, groupKey{study: ref.StudyID, finish: true}, &groupCall{token: token, trial: ref.Number,
+		sql: `SELECT * FROM retune_finish_trial($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		args: []any{ref.StudyID, ref.Number, ref.Epoch, int16(req.State), finishValues(req), string(enc.Metrics), []byte(req.Reason),
+			objs.params, objs.user, objs.system, newParams, newUser, newSystem, token}})
 	switch _, code := pgCode(err); code {
 	case "":
 	case "RT404":

@@ -45,7 +45,9 @@
 //   - CreateTrial and Finish, in the common case, are one statement calling a server-side
 //     function (see oneround.go) with a random write token that the function records in
 //     the trial's row. Such a call is simply run again: a repeat finds its token and
-//     returns what the first run did.
+//     returns what the first run did. Such calls to one study that arrive while one is in
+//     flight go together as the next round trip, in one transaction (group commit, see
+//     group.go); if one of them fails, each runs again alone.
 //   - RequestRetune, ConsumeTriggers, ClaimDeliveries and RecordAttempt are single
 //     statements that must not run twice: they are tried again only when the failure shows
 //     they did not run (the connection did not open, or the server reported an error).
@@ -101,6 +103,8 @@ type Store struct {
 	onCall func(c *pgconn.PgConn, token int64, sent bool)
 	// written holds the stored objects of trials this Store wrote last, for Finish.
 	written writtenObjs
+	// groups queue the one-statement writes that wait for another to the same study (group.go).
+	groups groups
 }
 
 var (
