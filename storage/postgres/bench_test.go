@@ -19,7 +19,8 @@ import (
 // trial per iteration, alone and from 8 goroutines sharing the study. It also reports the
 // CPU time per trial of this process (cpu-µs/op, all threads) and, with a server on this
 // machine, of the PostgreSQL processes (server-cpu-µs/op; read from /proc, in 10 ms ticks,
-// so give it a few thousand iterations).
+// so give it a few thousand iterations), and the CPUs both kept busy on average (cpus:
+// with 2 cores, how close the loop comes to using the whole machine).
 func BenchmarkAskTell(b *testing.B) {
 	for _, bc := range []struct {
 		history, workers int
@@ -38,11 +39,16 @@ func BenchmarkAskTell(b *testing.B) {
 			cpu0, okc := cputime.Self()
 			srv0, oks := cputime.Processes("postgres")
 			defer func() {
-				if cpu1, ok := cputime.Self(); ok && okc {
+				cpu1, okc1 := cputime.Self()
+				srv1, oks1 := cputime.Processes("postgres")
+				if okc && okc1 {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 				}
-				if srv1, ok := cputime.Processes("postgres"); ok && oks {
+				if oks && oks1 {
 					b.ReportMetric(float64(srv1-srv0)/float64(time.Microsecond)/float64(b.N), "server-cpu-µs/op")
+				}
+				if okc && okc1 && oks && oks1 {
+					b.ReportMetric(float64(cpu1-cpu0+srv1-srv0)/float64(b.Elapsed()), "cpus")
 				}
 			}()
 			if bc.workers == 1 {
