@@ -89,7 +89,8 @@ func specMessage(err error) string {
 }
 
 // Pruner builds the study's pruner (nil for none): any pruner package pruner by its spec
-// name (median, percentile, asha, hyperband, threshold, patience, wilcoxon) and options.
+// name (median, percentile, asha, hyperband, threshold, patience, wilcoxon, extrapolate)
+// and options.
 func (s *Study) Pruner() (retune.Pruner, error) {
 	if s.PrunerSpec.Name == "" || s.PrunerSpec.Name == "none" {
 		return nil, nil

@@ -10,13 +10,34 @@
 //   - NewPatience: prune only trials that stopped improving, optionally asking another
 //     pruner as well.
 //   - NewWilcoxon: a paired signed-rank test against the best completed trial.
+//   - NewExtrapolate: prune a trial whose optimistic extrapolated final value cannot beat
+//     the best completed one.
 //
 // Pruners are pure: each decision is a function of the retune.PruneRequest alone (the
 // trial, the step, the finished trials in finish order and the running ones), so the same
 // history gives the same decision and nothing is stored beyond the reported values. Which
 // trials a pruner compares with: median and percentile use COMPLETE trials; successive
 // halving and Hyperband use every finished trial (COMPLETE, PRUNED or FAIL) and every
-// running one; Wilcoxon uses the best COMPLETE trial.
+// running one; Wilcoxon uses the best COMPLETE trial; Extrapolate uses COMPLETE trials.
+//
+// # Extrapolating learning curves
+//
+// The rules that compare current values (median, percentile, successive halving,
+// Hyperband) stop a trial for being behind now, so they lose the late bloomers: the
+// configurations that start slowly and end best, and those whose curves cross the others
+// late in training. Extrapolate instead compares what the trial could still reach with
+// the best final value so far, as the extrapolation of learning curves of Domhan,
+// Springenberg and Hutter ("Speeding up automatic hyperparameter optimization of deep
+// neural networks by extrapolation of learning curves", IJCAI 2015) and freeze-thaw
+// Bayesian optimization (Swersky, Snoek and Adams, 2014) do with parametric curve models
+// and their uncertainty. Rather than assuming a shape for the curve, it borrows the shape
+// of the completed trials nearest to the trial in curve and in params (a nearest-neighbour
+// curve model), takes the largest gain they made from the judged step to their end as an
+// optimistic extrapolation, and adds optimism for distance, since a trial unlike any
+// completed one is one the model knows little about. A trial is stopped when even that
+// optimistic final does not beat the best completed final by a margin: the runs that go
+// to the end are then mostly those that may set a new best, and the sampler learns from
+// them which configurations end well.
 //
 // # Special values
 //

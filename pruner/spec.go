@@ -44,6 +44,14 @@ var plugins = []specopt.Plugin{
 		specopt.Opt("level", "0.1", "significance level in (0, 1)"),
 		specopt.Opt("startup_steps", "2", "steps before the test is applied (0: none)"),
 	}},
+	{Kind: "pruner", Name: "extrapolate", Doc: "prunes a trial whose optimistic final, its value plus the gain of the nearest completed trial from that step on, cannot beat the best completed final by min_improvement", Options: []specopt.Option{
+		specopt.Opt("startup_trials", "5", "completed trials before any trial is pruned (0: none)"),
+		specopt.Opt("warmup_steps", "0", "steps of a trial before it may be pruned"),
+		specopt.Opt("neighbors", "1", "nearest completed trials whose largest gain is borrowed"),
+		specopt.Opt("param_weight", "0.75", "weight of the params' distance beside the curves' (0: curves only)"),
+		specopt.Opt("novelty", "3", "optimism per unit of distance to the nearest completed trial, in ranges of the completed finals (0: none)"),
+		specopt.Opt("min_improvement", "0.2", "how much the optimistic final must beat the best completed final by, in ranges of the completed finals (0: a tie is enough)"),
+	}},
 }
 
 var percentileOptions = []specopt.Option{
@@ -157,6 +165,18 @@ func FromSpec(s retune.Spec) (retune.Pruner, error) {
 			o.StartupSteps = -1
 		}
 		p, err = newWilcoxon(o)
+	case "extrapolate":
+		var o ExtrapolateOptions
+		o.StartupTrials = 5
+		if specopt.Int(r, "startup_trials", &o.StartupTrials, 0) && o.StartupTrials == 0 {
+			o.StartupTrials = -1
+		}
+		specopt.Int(r, "warmup_steps", &o.WarmupSteps, 0)
+		specopt.Int(r, "neighbors", &o.Neighbors, 0)
+		nonNegative(r, "param_weight", &o.ParamWeight)
+		nonNegative(r, "novelty", &o.Novelty)
+		nonNegative(r, "min_improvement", &o.MinImprovement)
+		p, err = newExtrapolate(o)
 	}
 	if rerr := r.Err(); rerr != nil {
 		return nil, rerr
@@ -169,6 +189,19 @@ func FromSpec(s retune.Spec) (retune.Pruner, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// nonNegative reads key as a number >= 0 into dst, 0 becoming -1 (none, as the options
+// structs spell it); left out, dst keeps its zero value (the default).
+func nonNegative(r *specopt.Reader, key string, dst *float64) {
+	if r.Float(key, dst) {
+		switch {
+		case *dst < 0:
+			r.Fail("option %s is %v: want a value >= 0", key, *dst)
+		case *dst == 0:
+			*dst = -1
+		}
+	}
 }
 
 // auto reads key as "auto" (reporting true) or a whole number >= 0 into dst.

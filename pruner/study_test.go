@@ -83,6 +83,8 @@ func TestStudyParallel(t *testing.T) {
 		}},
 		{"patience of median", pruner.NewPatience(pruner.PatienceOptions{Wrapped: pruner.NewMedian(pruner.MedianOptions{}), Patience: 2}), min1, nil},
 		{"wilcoxon", pruner.NewWilcoxon(pruner.WilcoxonOptions{}), min1, nil},
+		{"extrapolate", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), min1, nil},
+		{"extrapolate, maximizing", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), max1, nil},
 		{"asha, two objectives", pruner.NewSuccessiveHalving(pruner.SuccessiveHalvingOptions{ReductionFactor: 2}), []retune.Direction{retune.Minimize, retune.Maximize}, nil},
 		{"median, two objectives", pruner.NewMedian(pruner.MedianOptions{}), min2, nil},
 		{"hyperband, two objectives", pruner.NewHyperband(pruner.HyperbandOptions{}), min2, nil},

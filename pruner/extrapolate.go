@@ -1,0 +1,279 @@
+package pruner
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+
+	"github.com/a6b40afc/retune"
+)
+
+// ExtrapolateOptions configures NewExtrapolate. Zero values are the documented defaults.
+type ExtrapolateOptions struct {
+	// StartupTrials is how many COMPLETE trials the study needs before any trial is
+	// pruned. 0 means 5; a negative value means none.
+	StartupTrials int
+	// WarmupSteps is the first step at which a trial may be pruned. Default 0: any step.
+	WarmupSteps int64
+	// Neighbors is how many COMPLETE trials, the nearest to the judged one, lend it their
+	// gain from the step to their end; the largest of their gains is used. 0 means 1.
+	Neighbors int
+	// ParamWeight weighs the distance between params against the distance between
+	// learning curves when the nearest trials are chosen. 0 means 0.75; a negative value
+	// means that params are ignored.
+	ParamWeight float64
+	// Novelty is the optimism granted for being unlike every completed trial: added to the
+	// extrapolated final, per unit of distance to the nearest completed trial, in ranges of
+	// the completed trials' final values. 0 means 3; a negative value means none.
+	Novelty float64
+	// MinImprovement is how much the optimistic final must beat the best completed final
+	// by for the trial to go on, in ranges of the completed trials' final values. 0 means
+	// 0.2; a negative value means none (a tie is enough).
+	MinImprovement float64
+}
+
+// Extrapolate prunes a trial when even an optimistic extrapolation of its final value
+// cannot beat the best final value of the COMPLETE trials by MinImprovement. The
+// extrapolation borrows the completed trials' own learning curves, as a nearest-neighbour
+// model of the curve: among the Neighbors completed trials nearest to the judged one, it
+// takes the largest gain any of them made from the judged step to its final value, and
+// adds it to the trial's value at the step. A trial that starts slowly is kept while
+// completed trials like it went on to gain enough; a trial that looks good early but
+// resembles completed trials that stalled, or fell back, is stopped. Since the model is
+// only as good as its nearest completed trial is near, the optimistic final also gets
+// Novelty times the distance to that trial: a trial unlike any completed one is given room
+// to show what it does. MinImprovement keeps trials that could at best tie the best one
+// from running to the end.
+//
+// Every length is in units of R, the range (best minus worst) of the completed trials'
+// final values: the trial is pruned when
+//
+//	value + gain + Novelty·distance·R < best + MinImprovement·R.
+//
+// The distance between the judged trial t and a completed trial c at step s is the root
+// mean square difference of their values over the steps t reported up to s (c's value at
+// a step being the one at its largest reported step not after it), divided by R, plus
+// ParamWeight times the mean distance of their params: for a float or int param the
+// difference of the values scaled to [0, 1] (on a log scale when the distribution is),
+// for a categorical one 0 when equal and 1 otherwise; a param only one of them has counts
+// 1. The direction of the objective orients values and gains, so minimizing works alike.
+//
+// A NaN value is worse than any number: a trial reporting NaN is pruned once judging is
+// possible, and completed trials with a non-finite value at the step or at the end lend
+// no gain. A trial reporting ±Inf is compared as it is. Extrapolate supports a single
+// objective only. It is immutable and safe for concurrent use.
+type Extrapolate struct {
+	startup     int
+	warmup      int64
+	neighbors   int
+	paramWeight float64
+	novelty     float64
+	improvement float64
+}
+
+// NewExtrapolate returns an extrapolating pruner. It panics if an option is out of range.
+func NewExtrapolate(o ExtrapolateOptions) *Extrapolate {
+	p, err := newExtrapolate(o)
+	must(err)
+	return p
+}
+
+func newExtrapolate(o ExtrapolateOptions) (*Extrapolate, error) {
+	p := &Extrapolate{startup: o.StartupTrials, warmup: o.WarmupSteps, neighbors: o.Neighbors, paramWeight: o.ParamWeight, novelty: o.Novelty, improvement: o.MinImprovement}
+	switch {
+	case p.startup == 0:
+		p.startup = 5
+	case p.startup < 0:
+		p.startup = 0
+	}
+	if p.warmup < 0 {
+		return nil, invalid("warmup steps %d: want >= 0", o.WarmupSteps)
+	}
+	switch {
+	case p.neighbors == 0:
+		p.neighbors = 1
+	case p.neighbors < 0:
+		return nil, invalid("neighbors %d: want >= 1 (or 0 for 1)", o.Neighbors)
+	}
+	for _, o := range []struct {
+		name string
+		v    *float64
+		def  float64
+	}{{"param weight", &p.paramWeight, 0.75}, {"novelty", &p.novelty, 3}, {"min improvement", &p.improvement, 0.2}} {
+		switch {
+		case !finite(*o.v):
+			return nil, invalid("%s %v: want a finite value", o.name, *o.v)
+		case *o.v == 0:
+			*o.v = o.def
+		case *o.v < 0:
+			*o.v = 0
+		}
+	}
+	return p, nil
+}
+
+// finisher is a COMPLETE trial as Extrapolate uses it: oriented so that larger is better.
+type finisher struct {
+	t     *retune.FrozenTrial
+	final float64 // oriented final value
+	at    float64 // oriented value at the judged step
+	dist  float64
+}
+
+// Prune implements retune.Pruner. It returns an error wrapping retune.ErrInvalid for a
+// study with several objectives.
+func (p *Extrapolate) Prune(_ context.Context, req *retune.PruneRequest) (bool, error) {
+	if len(req.Directions) != 1 {
+		return false, invalid("the extrapolating pruner needs a single objective; the study has %d", len(req.Directions))
+	}
+	sign := 1.0
+	if req.Directions[0] == retune.Minimize {
+		sign = -1
+	}
+	t := &req.Trial
+	v, ok := valueAt(t, req.Step, 1)
+	if !ok || req.Step < p.warmup {
+		return false, nil
+	}
+	var (
+		fs       []finisher
+		complete int
+		best     = math.Inf(-1)
+	)
+	for i := range req.Trials {
+		c := &req.Trials[i]
+		if c.State != retune.TrialComplete || c.Number == t.Number || len(c.Values) != 1 {
+			continue
+		}
+		complete++
+		final := sign * c.Values[0]
+		if math.IsNaN(final) {
+			continue
+		}
+		best = math.Max(best, final)
+		at, ok := rungValue(c, req.Step, 1)
+		if !ok || !finite(final) || !finite(at[0]) {
+			continue
+		}
+		fs = append(fs, finisher{t: c, final: final, at: sign * at[0]})
+	}
+	if complete < p.startup || complete == 0 || math.IsInf(best, -1) {
+		return false, nil
+	}
+	y := sign * v[0]
+	if math.IsNaN(y) {
+		return true, nil
+	}
+	if len(fs) == 0 || math.IsInf(y, 0) {
+		return y < best, nil
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, f := range fs {
+		lo, hi = math.Min(lo, f.final), math.Max(hi, f.final)
+	}
+	scale := hi - lo
+	p.measure(t, req.Step, sign, scale, fs)
+	slices.SortStableFunc(fs, func(a, b finisher) int { return cmp.Compare(a.dist, b.dist) })
+	gain := math.Inf(-1)
+	for _, f := range fs[:min(p.neighbors, len(fs))] {
+		gain = math.Max(gain, f.final-f.at)
+	}
+	optimistic := y + gain + p.novelty*fs[0].dist*scale
+	return optimistic < best+p.improvement*scale, nil
+}
+
+// measure sets the distance of every finisher to t at step; scale is the range of the
+// finishers' final values, the unit of the curves' distance.
+func (p *Extrapolate) measure(t *retune.FrozenTrial, step int64, sign, scale float64, fs []finisher) {
+	if !(scale > 0) {
+		scale = 1
+	}
+	steps := sortedSteps(t, step)
+	for i := range fs {
+		var sum float64
+		n := 0
+		for _, s := range steps {
+			a, ok := valueAt(t, s, 1)
+			if !ok || !finite(a[0]) {
+				continue
+			}
+			b, ok := rungValue(fs[i].t, s, 1)
+			if !ok || !finite(b[0]) {
+				continue
+			}
+			d := sign * (a[0] - b[0])
+			sum += d * d
+			n++
+		}
+		curve := math.Inf(1)
+		if n > 0 {
+			curve = math.Sqrt(sum/float64(n)) / scale
+		}
+		fs[i].dist = curve + p.paramWeight*paramDistance(t, fs[i].t)
+	}
+}
+
+// paramDistance is the mean distance of the params a and b share with the same
+// distribution: floats and ints scaled to [0, 1] (log scale when the distribution is),
+// categoricals 0 when equal and 1 otherwise. Params only one of them has count as 1.
+func paramDistance(a, b *retune.FrozenTrial) float64 {
+	var sum float64
+	n := 0
+	for name, da := range a.Distributions {
+		n++
+		db, ok := b.Distributions[name]
+		if !ok || !da.Equal(db) {
+			sum++
+			continue
+		}
+		sum += unitDistance(da, a.Params[name], b.Params[name])
+	}
+	for name := range b.Distributions {
+		if _, ok := a.Distributions[name]; !ok {
+			n++
+			sum++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// unitDistance is |x-y| scaled to [0, 1] by the distribution d, or 1 if either is not in d.
+func unitDistance(d retune.Distribution, x, y any) float64 {
+	a, okA := d.ToInternal(x)
+	b, okB := d.ToInternal(y)
+	if !okA || !okB {
+		return 1
+	}
+	var lo, hi float64
+	logScale := false
+	switch d := d.(type) {
+	case retune.FloatDistribution:
+		lo, hi, logScale = d.Low, d.High, d.Log
+	case retune.IntDistribution:
+		lo, hi, logScale = float64(d.Low), float64(d.High), d.Log
+	default:
+		if a == b {
+			return 0
+		}
+		return 1
+	}
+	if logScale {
+		a, b, lo, hi = math.Log(a), math.Log(b), math.Log(lo), math.Log(hi)
+	}
+	if !(hi > lo) {
+		return 0
+	}
+	return math.Abs(a-b) / (hi - lo)
+}
+
+// Spec implements retune.Specer.
+func (p *Extrapolate) Spec() retune.Spec {
+	return retune.Spec{Name: "extrapolate", Options: map[string]any{
+		"startup_trials": p.startup, "warmup_steps": p.warmup, "neighbors": p.neighbors,
+		"param_weight": p.paramWeight, "novelty": p.novelty, "min_improvement": p.improvement,
+	}}
+}
