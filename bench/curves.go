@@ -35,6 +35,7 @@ type CurvesResult struct {
 	Sampler string     `json:"sampler"`
 	Pruner  string     `json:"pruner"`
 	N       int        `json:"n"`
+	First   int        `json:"first_seed"`
 	Seeds   int        `json:"seeds"`
 	Steps   int        `json:"steps"`
 	Runs    []CurveRun `json:"runs"`
@@ -60,13 +61,19 @@ func FindCurveFamily(name string) (problem.CurveFamily, error) {
 // Unlike Pruning, the configurations are the sampler's, so a pruner's verdicts also steer
 // what the sampler tries next.
 func CurvePruning(ctx context.Context, family, sampler, pruner string, n, seeds int) (CurvesResult, error) {
+	return CurvePruningFrom(ctx, family, sampler, pruner, n, 0, seeds)
+}
+
+// CurvePruningFrom is CurvePruning on seeds first..first+seeds-1, to check on fresh seeds a
+// choice made on others.
+func CurvePruningFrom(ctx context.Context, family, sampler, pruner string, n, first, seeds int) (CurvesResult, error) {
 	fam, err := FindCurveFamily(family)
 	if err != nil {
 		return CurvesResult{}, err
 	}
-	res := CurvesResult{Lib: "retune", Mode: "curves", Family: family, Sampler: sampler, Pruner: pruner, N: n, Seeds: seeds, Steps: CurveSteps}
+	res := CurvesResult{Lib: "retune", Mode: "curves", Family: family, Sampler: sampler, Pruner: pruner, N: n, First: first, Seeds: seeds, Steps: CurveSteps}
 	start := time.Now()
-	for seed := range seeds {
+	for seed := first; seed < first+seeds; seed++ {
 		smp, err := NewSampler(sampler)
 		if err != nil {
 			return res, err

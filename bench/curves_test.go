@@ -42,6 +42,16 @@ func TestCurvePruning(t *testing.T) {
 	if !reflect.DeepEqual(a.Runs, b.Runs) {
 		t.Errorf("two runs differ: %+v and %+v", a.Runs, b.Runs)
 	}
+	// A later first seed runs the same studies as the tail of a run from seed 0, and the
+	// extrapolating pruner is reproducible too.
+	c, err := CurvePruningFrom(ctx, "latebloom", "tpe", "extrapolate", 30, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := CurvePruning(ctx, "latebloom", "tpe", "extrapolate", 30, 2)
+	if c.First != 1 || !reflect.DeepEqual(c.Runs, d.Runs[1:]) {
+		t.Errorf("from seed 1: first %d, runs %+v; the second of a run from seed 0: %+v", c.First, c.Runs, d.Runs[1:])
+	}
 	for _, bad := range [][3]string{{"public", "tpe", "none"}, {"crossing", "nope", "none"}, {"crossing", "tpe", "nope"}} {
 		if _, err := CurvePruning(ctx, bad[0], bad[1], bad[2], 5, 1); err == nil {
 			t.Errorf("CurvePruning(%v): no error", bad)

@@ -395,7 +395,7 @@ def run_curves(a):
     space, _ = FAMILIES[a.family]
     runs = []
     start = time.perf_counter()
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         stats = {"steps": 0, "completed": 0, "pruned": 0, "best_final": -math.inf}
 
         def objective(trial):
@@ -432,7 +432,7 @@ def run_curves(a):
             stats["best_final"] = 0.0
         runs.append(stats)
     print(json.dumps({"lib": "optuna", "mode": "curves", "family": a.family, "sampler": a.sampler,
-                      "pruner": a.pruner, "n": a.n, "seeds": a.seeds, "steps": STEPS, "runs": runs,
+                      "pruner": a.pruner, "n": a.n, "first_seed": a.first_seed, "seeds": a.seeds, "steps": STEPS, "runs": runs,
                       "wall_s": time.perf_counter() - start}), flush=True)
 
 
@@ -476,6 +476,7 @@ def main():
     ap.add_argument("--pruner", default="none")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="curves: run seeds first-seed..first-seed+seeds-1")
     a = ap.parse_args()
     if a.mode == "efficiency" and a.problem not in PROBLEMS:
         ap.error(f"unknown problem {a.problem}: want one of {', '.join(PROBLEMS)}")

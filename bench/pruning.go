@@ -29,6 +29,8 @@ var (
 		},
 		"wilcoxon":   func(int) retune.Pruner { return pruner.NewWilcoxon(pruner.WilcoxonOptions{}) },
 		"percentile": func(int) retune.Pruner { return pruner.NewPercentile(pruner.PercentileOptions{}) },
+		// retune's own; Optuna has no equivalent.
+		"extrapolate": func(int) retune.Pruner { return pruner.NewExtrapolate(pruner.ExtrapolateOptions{}) },
 	}
 )
 

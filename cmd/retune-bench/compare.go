@@ -55,8 +55,8 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
 	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
 	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
-	firstSeed := fs.Int("first-seed", 0, "mo: run seeds first-seed..first-seed+seeds-1 on both sides (fresh seeds, to check a choice made on others)")
-	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has)")
+	firstSeed := fs.Int("first-seed", 0, "mo and curves: run seeds first-seed..first-seed+seeds-1 on both sides (fresh seeds, to check a choice made on others)")
+	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has; curves: default adds extrapolate)")
 	optunaMore := fs.String("optuna-more", "bench/optuna_more.py", "efficiency (problem.Broad's problems) and curves: Optuna runner of the broader problems and the curve families")
 	families := fs.String("families", "", "curves: learning-curve families (default: all of problem.CurveFamilies)")
 	optunaStorage := fs.String("optuna-storage", "bench/optuna_storage.py", "storage: Optuna runner with several worker processes (PostgreSQL, 8 workers)")
@@ -141,7 +141,11 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				fams = append(fams, f.Name)
 			}
 		}
-		return c.curves(ctx, stdout, fams, split(smps), split(*prunerList), def(*n, 100), sd)
+		prs := *prunerList
+		if !set["pruners"] {
+			prs += ",extrapolate"
+		}
+		return c.curves(ctx, stdout, fams, split(smps), split(prs), def(*n, 100), *firstSeed, sd)
 	}
 	return fmt.Errorf("unknown suite %q: want overhead, efficiency, storage, pruning, mo or curves", *suite)
 }
@@ -738,8 +742,9 @@ func withDatabase(pg, db string) string {
 // learning-curve family, sampler and pruner: retune's runs against bench/optuna_more.py's
 // on the same seeds. The verdict is on each seed's best noise-free final value among the
 // completed trials (larger is better); the steps consumed are reported beside it.
-// Pruners Optuna lacks are run for retune alone.
-func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, pruners []string, n, seeds int) error {
+// Pruners Optuna lacks are run for retune alone, and every pruner is also compared with
+// retune's own run without pruning (the "none" pruner, when listed) on the same seeds.
+func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, pruners []string, n, first, seeds int) error {
 	type curveCell struct {
 		family, sampler, pruner string
 		ours, theirs            *bench.CurvesResult
@@ -757,7 +762,7 @@ func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, 
 			}
 			for _, p := range pruners {
 				fmt.Fprintf(c.log, "curves %s %s %s: retune\n", fam, smp, p)
-				res, err := bench.CurvePruning(ctx, fam, smp, p, n, seeds)
+				res, err := bench.CurvePruningFrom(ctx, fam, smp, p, n, first, seeds)
 				if err != nil {
 					return err
 				}
@@ -769,7 +774,7 @@ func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, 
 				}
 				fmt.Fprintf(c.log, "curves %s %s %s: optuna\n", fam, theirs, p)
 				var o bench.CurvesResult
-				if err := c.runRunner(ctx, c.more, &o, "--mode", "curves", "--family", fam, "--sampler", theirs, "--pruner", p, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds)); err != nil {
+				if err := c.runRunner(ctx, c.more, &o, "--mode", "curves", "--family", fam, "--sampler", theirs, "--pruner", p, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds), "--first-seed", fmt.Sprint(first)); err != nil {
 					return err
 				}
 				if len(o.Runs) != seeds {
@@ -789,7 +794,7 @@ func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, 
 		}
 	}
 	loss, win = bench.Holm(loss), bench.Holm(win)
-	fmt.Fprintf(w, "## Pruning with the sampler in the loop (bench.CurvePruning): %d trials of %d steps, seeds 0..%d per side; steps and completed trials: medians over seeds; best final (noise-free, among completed trials): median [IQR], one-sided Mann-Whitney, Holm-corrected over all %d cells with an Optuna side\n\n", n, bench.CurveSteps, seeds-1, len(loss))
+	fmt.Fprintf(w, "## Pruning with the sampler in the loop (bench.CurvePruning): %d trials of %d steps, seeds %d..%d per side; steps and completed trials: medians over seeds; best final (noise-free, among completed trials): median [IQR], one-sided Mann-Whitney, Holm-corrected over all %d cells with an Optuna side\n\n", n, bench.CurveSteps, first, first+seeds-1, len(loss))
 	fmt.Fprintln(w, "| family | sampler | pruner | retune steps | Optuna steps | retune completed | Optuna completed | retune best final | Optuna best final | p(retune worse) | p(retune better) | verdict |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	losses, wins, k := 0, 0, 0
@@ -815,7 +820,55 @@ func (c *comparer) curves(ctx context.Context, w io.Writer, families, samplers, 
 			bench.Median(steps), ostepsCol, bench.Median(completed(x.ours.Runs)), ocompCol, summary4(finals), ofinalCol, pl, pw, verdict)
 	}
 	fmt.Fprintf(w, "\n%d significant losses, %d significant wins of %d cells (α = 0.05)\n", losses, wins, len(loss))
+	var runs []curveRuns
+	for _, x := range cells {
+		runs = append(runs, curveRuns{family: x.family, sampler: x.sampler, pruner: x.pruner, runs: x.ours.Runs})
+	}
+	curvesVsNone(w, runs)
 	return nil
+}
+
+// curveRuns is one family, sampler and pruner's retune runs.
+type curveRuns struct {
+	family, sampler, pruner string
+	runs                    []bench.CurveRun
+}
+
+// curvesVsNone prints each pruner's retune runs against retune's own runs without pruning
+// on the same seeds: the steps as a share of no pruning's, and the loss of best final
+// (no pruning's minus the pruner's, per seed). The target of issue #23 is steps <= 25% of
+// no pruning's with a median loss <= 0.01.
+func curvesVsNone(w io.Writer, cells []curveRuns) {
+	none := map[string][]bench.CurveRun{}
+	for _, x := range cells {
+		if x.pruner == "none" {
+			none[x.family+"/"+x.sampler] = x.runs
+		}
+	}
+	if len(none) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Against retune without pruning, same seeds: steps (median; %% of no pruning's median), loss of best final = no pruning's minus the pruner's per seed (median [IQR]); target: steps <= 25%% and median loss <= 0.01\n\n")
+	fmt.Fprintln(w, "| family | sampler | pruner | steps | % of none | best final | none's best final | loss | target met |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, x := range cells {
+		base, ok := none[x.family+"/"+x.sampler]
+		if !ok || x.pruner == "none" || len(base) != len(x.runs) {
+			continue
+		}
+		steps, finals := curveFigures(x.runs)
+		bsteps, bfinals := curveFigures(base)
+		loss := make([]float64, len(finals))
+		for i := range finals {
+			loss[i] = bfinals[i] - finals[i]
+		}
+		share := bench.Median(steps) / bench.Median(bsteps)
+		met := "no"
+		if share <= 0.25 && bench.Median(loss) <= 0.01 {
+			met = "yes"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.1f%% | %s | %s | %s | %s |\n", x.family, x.sampler, x.pruner, bench.Median(steps), 100*share, summary4(finals), summary4(bfinals), summary4(loss), met)
+	}
 }
 
 // curveFigures returns each seed's steps consumed and best final value.
