@@ -29,8 +29,8 @@ import (
 //     other trial write does).
 //   - A write whose context ends while it waits is taken out of the queue and never sent;
 //     once sent, its context ending makes it return at once, with its outcome unknown
-//     (as a single statement cancelled in flight). The group's round trip ends only when
-//     every member's context has ended.
+//     (as a single statement cancelled in flight). The group's round trip is cancelled
+//     only once every member's context has ended.
 
 // maxGroup bounds the writes that go in one round trip.
 const maxGroup = 32
