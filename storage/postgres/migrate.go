@@ -22,7 +22,7 @@ import (
 // migrations, migration/NNNN_name.sql numbered 1, 2, 3 … with no gap. The SQLite storage
 // uses the same numbers for the same changes; a change only one storage needs (version 5,
 // the finish counter's row) is a no-op migration in the other.
-const SchemaVersion = 17
+const SchemaVersion = 18
 
 //go:embed migration/*.sql
 var migrationFS embed.FS

@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the newest schema version this package knows: the number of its
 // migrations. Version numbers are shared with the PostgreSQL storage.
-const SchemaVersion = 17
+const SchemaVersion = 18
 
 //go:embed migration/*.sql
 var migrationFS embed.FS
