@@ -242,6 +242,10 @@ func paramDistance(a, b *retune.FrozenTrial) float64 {
 }
 
 // unitDistance is |x-y| scaled to [0, 1] by the distribution d, or 1 if either is not in d.
+// Unlike retune.ToUnit it maps the bounds themselves to 0 and 1 (ToUnit maps an int or a
+// stepped float to the centre of its cell), so the ends of an int range are a full unit
+// apart; on the curve families, ToUnit's scale met the steps/loss target on one family of
+// three against two.
 func unitDistance(d retune.Distribution, x, y any) float64 {
 	a, okA := d.ToInternal(x)
 	b, okB := d.ToInternal(y)
