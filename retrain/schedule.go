@@ -221,7 +221,9 @@ func (w WarmStart) Ready(ctx context.Context, s *retune.Study) (labels map[int]s
 	for _, t := range best {
 		cands = append(cands, warm{t.Params, fmt.Sprintf("trial %d of %s", t.Number, prev)})
 	}
-	for _, k := range []string{"schedule", "schedule_previous", "trigger_reason"} {
+	// "schedule" goes last: a reader that sees it (the leader, a test) sees the study's
+	// whole provenance, since each attribute is its own write.
+	for _, k := range []string{"trigger_reason", "schedule_previous", "schedule"} {
 		if v, ok := attrs[k]; ok {
 			if err := s.SetUserAttr(ctx, k, v); err != nil {
 				return nil, nil, err
