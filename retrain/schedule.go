@@ -221,14 +221,15 @@ func (w WarmStart) Ready(ctx context.Context, s *retune.Study) (labels map[int]s
 	for _, t := range best {
 		cands = append(cands, warm{t.Params, fmt.Sprintf("trial %d of %s", t.Number, prev)})
 	}
-	// "schedule" goes last: a reader that sees it (the leader, a test) sees the study's
-	// whole provenance, since each attribute is its own write.
-	for _, k := range []string{"trigger_reason", "schedule_previous", "schedule"} {
-		if v, ok := attrs[k]; ok {
-			if err := s.SetUserAttr(ctx, k, v); err != nil {
-				return nil, nil, err
-			}
+	// One write for all three: whoever sees the study marked as scheduled (the leader of
+	// retune serve looks for "schedule") sees its whole provenance.
+	for k, v := range attrs {
+		if err := retune.ValidateAttr(k, v); err != nil {
+			return nil, nil, err
 		}
+	}
+	if err := store.UpdateStudy(ctx, s.Record().ID, retune.StudyUpdate{UserAttrs: attrs}); err != nil {
+		return nil, nil, err
 	}
 	var params []map[string]any
 	var enqueued []string

@@ -136,6 +136,53 @@ func TestWarmStart(t *testing.T) {
 	}
 }
 
+// attrWrites is a memory store that records the user attributes of each study update.
+type attrWrites struct {
+	retune.Storage
+	writes []map[string]any
+}
+
+func (a *attrWrites) UpdateStudy(ctx context.Context, id int64, upd retune.StudyUpdate) error {
+	if len(upd.UserAttrs) > 0 {
+		a.writes = append(a.writes, upd.UserAttrs)
+	}
+	return a.Storage.UpdateStudy(ctx, id, upd)
+}
+
+// TestWarmStartProvenanceAtOnce: a scheduled study's schedule, schedule_previous and
+// trigger_reason arrive in one write, so no reader sees the study marked as scheduled
+// without the rest (the leader of retune serve did, between separate writes).
+func TestWarmStartProvenanceAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &attrWrites{Storage: memory.New()}
+	prev, err := retune.NewStudy(ctx, retune.Config{Name: "base-1", Model: "m", Storage: store, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prev.SetUserAttr(ctx, "schedule", "base"); err != nil {
+		t.Fatal(err)
+	}
+	obj := func(ctx context.Context, t *retune.Trial) (float64, error) { return t.Float("x", 0, 1), nil }
+	if _, err := prev.Optimize(ctx, obj, retune.OptimizeOptions{Trials: 2}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := retune.NewStudy(ctx, retune.Config{Name: "base-2", Model: "m", Storage: store, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.writes = nil
+	w := retrain.WarmStart{Model: "m", Schedule: "base", Triggers: []retune.Trigger{{Reason: "drift"}, {Reason: "manual"}},
+		FitFunc: func(p map[string]any) (map[string]any, string, bool) { return p, fmt.Sprint(p), true }}
+	if _, _, err := w.Ready(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"schedule": "base", "schedule_previous": "base-1", "trigger_reason": "drift; manual"}
+	if len(store.writes) != 1 || fmt.Sprint(store.writes[0]) != fmt.Sprint(want) {
+		t.Errorf("user attribute writes %v, want one: %v", store.writes, want)
+	}
+}
+
 // TestSchedulerAfter: a scheduler that takes over from another (After: the last turn's
 // start) waits for the period to run out instead of starting at once, and one whose
 // predecessor's period has passed starts at once; the periods count from that start.
