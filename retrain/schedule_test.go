@@ -136,7 +136,7 @@ func TestWarmStart(t *testing.T) {
 	}
 }
 
-// attrWrites is a memory store that records the user attributes of each study update.
+// attrWrites wraps a store and records the user attributes of each study update.
 type attrWrites struct {
 	retune.Storage
 	writes []map[string]any
