@@ -25,8 +25,8 @@ import (
 //     own outcome. Write tokens make any repeat safe, as for a lost reply.
 //   - A group of finishes first locks the finish counter and then the group's trial rows
 //     in number order, the order a single finish takes them; only then do the functions
-//     run, which also take the study's change-log counter (after the trial rows, as every
-//     other trial write does).
+//     run. The study's change-log counter is taken last, at commit (migration 18), as by
+//     every other trial write.
 //   - A write whose context ends while it waits is taken out of the queue and never sent;
 //     once sent, its context ending makes it return at once, with its outcome unknown
 //     (as a single statement cancelled in flight). The group's round trip is cancelled
