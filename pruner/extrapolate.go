@@ -31,6 +31,20 @@ type ExtrapolateOptions struct {
 	// by for the trial to go on, in ranges of the completed trials' final values. 0 means
 	// 0.2; a negative value means none (a tie is enough).
 	MinImprovement float64
+	// NearBestDistance makes a trial whose nearest completed trial is the best one, at a
+	// distance below it, a near-copy of the best: it needs to beat the best by only
+	// NearBestImprovement. 0 means 0.1; a negative value means that no trial is a
+	// near-copy.
+	NearBestDistance float64
+	// NearBestImprovement is the margin of a near-copy of the best, in ranges of the
+	// completed trials' final values; MinImprovement applies when it is the smaller. 0
+	// means 0.05; a negative value means none.
+	NearBestImprovement float64
+	// Drop is how far below its own peak a learning curve must fall to count as turned
+	// down, in ranges of the completed trials' final values (and, in any case, by more
+	// than four times the curve's own step-to-step noise). 0 means 0.1; a negative value
+	// means that no curve counts as turned down.
+	Drop float64
 }
 
 // Extrapolate prunes a trial when even an optimistic extrapolation of its final value
@@ -51,6 +65,21 @@ type ExtrapolateOptions struct {
 //
 //	value + gain + Novelty·distance·R < best + MinImprovement·R.
 //
+// Two refinements make this work where configurations overfit or diverge late in
+// training, whose curves peak and then fall:
+//
+//   - Near-copies of the best. A trial whose nearest completed trial is the best one, at a
+//     distance below NearBestDistance, can at best tie it by the extrapolation, so the full
+//     margin would stop every trial near the best at its first step and the study would
+//     stop refining the best region. Such a trial needs only NearBestImprovement.
+//   - Turned-down curves. A curve more than Drop·R below its own peak (and further below
+//     it than four times the median absolute second difference of its values, so that
+//     noise alone never counts) has turned down. Its distance to the completed trials
+//     grows as it falls, which would otherwise earn it novelty, so it gets none. And a
+//     PRUNED trial whose curve had turned down lends its gain like a completed one, with
+//     its last value as its final: a collapse seen once teaches the pruner that nearby
+//     configurations collapse, without running one to the end.
+//
 // The distance between the judged trial t and a completed trial c at step s is the root
 // mean square difference of their values over the steps t reported up to s (c's value at
 // a step being the one at its largest reported step not after it), divided by R, plus
@@ -70,6 +99,9 @@ type Extrapolate struct {
 	paramWeight float64
 	novelty     float64
 	improvement float64
+	nearDist    float64
+	nearImprove float64
+	drop        float64
 }
 
 // NewExtrapolate returns an extrapolating pruner. It panics if an option is out of range.
@@ -80,7 +112,8 @@ func NewExtrapolate(o ExtrapolateOptions) *Extrapolate {
 }
 
 func newExtrapolate(o ExtrapolateOptions) (*Extrapolate, error) {
-	p := &Extrapolate{startup: o.StartupTrials, warmup: o.WarmupSteps, neighbors: o.Neighbors, paramWeight: o.ParamWeight, novelty: o.Novelty, improvement: o.MinImprovement}
+	p := &Extrapolate{startup: o.StartupTrials, warmup: o.WarmupSteps, neighbors: o.Neighbors, paramWeight: o.ParamWeight, novelty: o.Novelty, improvement: o.MinImprovement,
+		nearDist: o.NearBestDistance, nearImprove: o.NearBestImprovement, drop: o.Drop}
 	switch {
 	case p.startup == 0:
 		p.startup = 5
@@ -100,7 +133,8 @@ func newExtrapolate(o ExtrapolateOptions) (*Extrapolate, error) {
 		name string
 		v    *float64
 		def  float64
-	}{{"param weight", &p.paramWeight, 0.75}, {"novelty", &p.novelty, 3}, {"min improvement", &p.improvement, 0.2}} {
+	}{{"param weight", &p.paramWeight, 0.75}, {"novelty", &p.novelty, 3}, {"min improvement", &p.improvement, 0.2},
+		{"near best distance", &p.nearDist, 0.1}, {"near best improvement", &p.nearImprove, 0.05}, {"drop", &p.drop, 0.1}} {
 		switch {
 		case !finite(*o.v):
 			return nil, invalid("%s %v: want a finite value", o.name, *o.v)
@@ -140,6 +174,7 @@ func (p *Extrapolate) Prune(_ context.Context, req *retune.PruneRequest) (bool, 
 		fs       []finisher
 		complete int
 		best     = math.Inf(-1)
+		bestNum  = -1
 	)
 	for i := range req.Trials {
 		c := &req.Trials[i]
@@ -151,7 +186,9 @@ func (p *Extrapolate) Prune(_ context.Context, req *retune.PruneRequest) (bool, 
 		if math.IsNaN(final) {
 			continue
 		}
-		best = math.Max(best, final)
+		if final > best {
+			best, bestNum = final, c.Number
+		}
 		at, ok := rungValue(c, req.Step, 1)
 		if !ok || !finite(final) || !finite(at[0]) {
 			continue
@@ -173,14 +210,66 @@ func (p *Extrapolate) Prune(_ context.Context, req *retune.PruneRequest) (bool, 
 		lo, hi = math.Min(lo, f.final), math.Max(hi, f.final)
 	}
 	scale := hi - lo
+	if p.drop > 0 {
+		for i := range req.Trials {
+			c := &req.Trials[i]
+			if c.State != retune.TrialPruned || c.Number == t.Number {
+				continue
+			}
+			last, down := p.turnedDown(c, math.MaxInt64, sign, scale)
+			if !down {
+				continue
+			}
+			if at, ok := rungValue(c, req.Step, 1); ok && finite(at[0]) {
+				fs = append(fs, finisher{t: c, final: last, at: sign * at[0]})
+			}
+		}
+	}
 	p.measure(t, req.Step, sign, scale, fs)
 	slices.SortStableFunc(fs, func(a, b finisher) int { return cmp.Compare(a.dist, b.dist) })
 	gain := math.Inf(-1)
 	for _, f := range fs[:min(p.neighbors, len(fs))] {
 		gain = math.Max(gain, f.final-f.at)
 	}
-	optimistic := y + gain + p.novelty*fs[0].dist*scale
-	return optimistic < best+p.improvement*scale, nil
+	novelty := p.novelty * fs[0].dist * scale
+	if _, down := p.turnedDown(t, req.Step, sign, scale); down {
+		novelty = 0
+	}
+	margin := p.improvement
+	if fs[0].t.Number == bestNum && fs[0].dist < p.nearDist {
+		margin = min(margin, p.nearImprove)
+	}
+	return y+gain+novelty < best+margin*scale, nil
+}
+
+// turnedDown reports whether t's curve up to step (oriented by sign, larger better) has
+// turned down: its value at its last step up to step is more than Drop·scale below its
+// peak, and more than four times the median absolute second difference of its values, a
+// measure of its noise that a smooth curve's trend barely moves. last is that value.
+func (p *Extrapolate) turnedDown(t *retune.FrozenTrial, step int64, sign, scale float64) (last float64, down bool) {
+	if p.drop <= 0 {
+		return 0, false
+	}
+	var ys []float64
+	for _, s := range sortedSteps(t, step) {
+		if v, ok := valueAt(t, s, 1); ok && finite(v[0]) {
+			ys = append(ys, sign*v[0])
+		}
+	}
+	if len(ys) < 3 {
+		return 0, false
+	}
+	last = ys[len(ys)-1]
+	fall := slices.Max(ys) - last
+	if !(fall > p.drop*scale) {
+		return last, false
+	}
+	d2 := make([]float64, 0, len(ys)-2)
+	for i := 2; i < len(ys); i++ {
+		d2 = append(d2, math.Abs(ys[i]-2*ys[i-1]+ys[i-2]))
+	}
+	slices.Sort(d2)
+	return last, fall > 4*d2[len(d2)/2]
 }
 
 // measure sets the distance of every finisher to t at step; scale is the range of the
@@ -279,5 +368,6 @@ func (p *Extrapolate) Spec() retune.Spec {
 	return retune.Spec{Name: "extrapolate", Options: map[string]any{
 		"startup_trials": p.startup, "warmup_steps": p.warmup, "neighbors": p.neighbors,
 		"param_weight": p.paramWeight, "novelty": p.novelty, "min_improvement": p.improvement,
+		"near_best_distance": p.nearDist, "near_best_improvement": p.nearImprove, "drop": p.drop,
 	}}
 }

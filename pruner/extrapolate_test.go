@@ -3,6 +3,7 @@ package pruner_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/a6b40afc/retune"
@@ -102,7 +103,7 @@ func TestExtrapolateSeveralObjectives(t *testing.T) {
 
 func TestExtrapolateOptions(t *testing.T) {
 	t.Parallel()
-	for _, o := range []pruner.ExtrapolateOptions{{WarmupSteps: -1}, {Neighbors: -1}, {ParamWeight: nan}, {Novelty: inf}, {MinImprovement: -inf}} {
+	for _, o := range []pruner.ExtrapolateOptions{{WarmupSteps: -1}, {Neighbors: -1}, {ParamWeight: nan}, {Novelty: inf}, {MinImprovement: -inf}, {NearBestDistance: nan}, {NearBestImprovement: inf}, {Drop: nan}} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -112,4 +113,92 @@ func TestExtrapolateOptions(t *testing.T) {
 			pruner.NewExtrapolate(o)
 		}()
 	}
+}
+
+// TestExtrapolateNearBest checks the margin of a near-copy of the best completed trial: a
+// trial just above the best's flat curve is kept with the near-copy margin and pruned
+// with the full one, or when it is not near enough to count as a copy.
+func TestExtrapolateNearBest(t *testing.T) {
+	t.Parallel()
+	flat := []retune.FrozenTrial{
+		curve(0, complete, 0.5, 0.5, 0.5), curve(1, complete, 0.6, 0.6, 0.6), curve(2, complete, 0.7, 0.7, 0.7),
+		curve(3, complete, 0.8, 0.8, 0.8), curve(4, complete, 0.9, 0.9, 0.9),
+	}
+	// Nearest to trial 4, the best, at distance 0.0144 (ranges of 0.4): optimistic final
+	// 0.91 + 3·0.0144·0.4 = 0.927, above 0.9 + 0.05·0.4 and below 0.9 + 0.2·0.4.
+	copyOfBest := curve(9, running, 0.9, 0.9, 0.91)
+	// The same distance from trial 3, which is not the best: the full margin applies.
+	copyOfSecond := curve(9, running, 0.8, 0.8, 0.81)
+	runCases(t, []pruneCase{
+		{"near-copy of the best kept", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), request(max1, copyOfBest, flat...), false},
+		{"near-copy of the best, minimizing", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), request(min1, flip(copyOfBest)[0], flip(flat...)...), false},
+		{"no near-copies", pruner.NewExtrapolate(pruner.ExtrapolateOptions{NearBestDistance: -1}), request(max1, copyOfBest, flat...), true},
+		{"farther than the near-copy distance", pruner.NewExtrapolate(pruner.ExtrapolateOptions{NearBestDistance: 0.01}), request(max1, copyOfBest, flat...), true},
+		{"near-copy margin above the full one", pruner.NewExtrapolate(pruner.ExtrapolateOptions{NearBestImprovement: 0.1, MinImprovement: 0.05}), request(max1, copyOfBest, flat...), false},
+		{"near-copy margin larger still", pruner.NewExtrapolate(pruner.ExtrapolateOptions{NearBestImprovement: 0.1}), request(max1, copyOfBest, flat...), true},
+		{"near the second best", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), request(max1, copyOfSecond, flat...), true},
+	})
+}
+
+// saturating is a COMPLETE-style curve of steps values a·(1 - e^(-s/5)), s = 1..steps.
+func saturating(a float64, steps int) []float64 {
+	out := make([]float64, steps)
+	for i := range out {
+		out[i] = a * (1 - math.Exp(-float64(i+1)/5))
+	}
+	return out
+}
+
+// collapsing is saturating(0.95) up to step 20, then falling by 0.1 a step.
+func collapsing(steps int) []float64 {
+	out := saturating(0.95, min(steps, 20))
+	for s := 21; s <= steps; s++ {
+		out = append(out, out[19]-0.1*float64(s-20))
+	}
+	return out
+}
+
+// TestExtrapolateTurnedDown checks the rules for curves that fall from their peak: a
+// collapsing trial earns no novelty, a PRUNED trial that collapsed lends its last value as
+// its final, and noise alone is no fall.
+func TestExtrapolateTurnedDown(t *testing.T) {
+	t.Parallel()
+	var fin []retune.FrozenTrial
+	for i, a := range []float64{0.5, 0.6, 0.7, 0.8, 0.9} {
+		fin = append(fin, curve(i, complete, saturating(a, 30)...))
+	}
+	bold := pruner.NewExtrapolate(pruner.ExtrapolateOptions{Novelty: 5})
+	boldNoDrop := pruner.NewExtrapolate(pruner.ExtrapolateOptions{Novelty: 5, Drop: -1})
+	def := pruner.NewExtrapolate(pruner.ExtrapolateOptions{})
+	noDrop := pruner.NewExtrapolate(pruner.ExtrapolateOptions{Drop: -1})
+	// At step 25 the collapsing curve is at 0.43, far from every finisher.
+	falling := curve(9, running, collapsing(25)...)
+	// A trial pruned after its collapse, and a running one whose first ten steps are its.
+	collapsed := curve(7, pruned, collapsing(25)...)
+	early := curve(9, running, collapsing(10)...)
+	// A pruned trial whose values zigzag by 0.02: its last value, 0.02 below its peak, is
+	// more than Drop·R below it when R is small, but within its noise.
+	zigzag := func(n int, state retune.TrialState, steps int) retune.FrozenTrial {
+		vals := make([]float64, steps)
+		for i := range vals {
+			vals[i] = 0.5 + 0.02*float64(i%2)
+		}
+		return curve(n, state, vals...)
+	}
+	tight := []retune.FrozenTrial{
+		curve(0, complete, 0.5, 0.5, 0.5), curve(1, complete, 0.51, 0.51, 0.51), curve(2, complete, 0.52, 0.52, 0.52),
+		curve(3, complete, 0.53, 0.53, 0.53), curve(4, complete, 0.54, 0.54, 0.54),
+	}
+	runCases(t, []pruneCase{
+		{"falling curve pruned", bold, request(max1, falling, fin...), true},
+		{"falling curve kept by novelty without the rule", boldNoDrop, request(max1, falling, fin...), false},
+		{"like a collapsed pruned trial", def, request(max1, early, append(fin, collapsed)...), true},
+		{"kept without the rule", noDrop, request(max1, early, append(fin, collapsed)...), false},
+		{"kept when the pruned trial has not fallen", def, request(max1, early, append(fin, curve(7, pruned, collapsing(20)...))...), false},
+		{"kept when the pruned trial is running", def, request(max1, early, append(fin, curve(7, running, collapsing(25)...))...), false},
+		// The zigzag's last value (0.5) lent as a final would make the judged zigzag's
+		// optimistic final 0.5 + its novelty 0, below the best 0.54.
+		{"noise is no fall", noDrop, request(max1, zigzag(9, running, 6), append(tight, zigzag(7, pruned, 7))...), false},
+		{"noise is no fall, with the rule", def, request(max1, zigzag(9, running, 6), append(tight, zigzag(7, pruned, 7))...), false},
+	})
 }

@@ -51,6 +51,9 @@ var plugins = []specopt.Plugin{
 		specopt.Opt("param_weight", "0.75", "weight of the params' distance beside the curves' (0: curves only)"),
 		specopt.Opt("novelty", "3", "optimism per unit of distance to the nearest completed trial, in ranges of the completed finals (0: none)"),
 		specopt.Opt("min_improvement", "0.2", "how much the optimistic final must beat the best completed final by, in ranges of the completed finals (0: a tie is enough)"),
+		specopt.Opt("near_best_distance", "0.1", "distance below which a trial whose nearest completed trial is the best is a near-copy of it (0: none is)"),
+		specopt.Opt("near_best_improvement", "0.05", "min_improvement for a near-copy of the best, when smaller (0: a tie is enough)"),
+		specopt.Opt("drop", "0.1", "fall below its own peak, in ranges of the completed finals, at which a curve has turned down: no novelty, and lends its last value once pruned (0: never)"),
 	}},
 }
 
@@ -176,6 +179,9 @@ func FromSpec(s retune.Spec) (retune.Pruner, error) {
 		nonNegative(r, "param_weight", &o.ParamWeight)
 		nonNegative(r, "novelty", &o.Novelty)
 		nonNegative(r, "min_improvement", &o.MinImprovement)
+		nonNegative(r, "near_best_distance", &o.NearBestDistance)
+		nonNegative(r, "near_best_improvement", &o.NearBestImprovement)
+		nonNegative(r, "drop", &o.Drop)
 		p, err = newExtrapolate(o)
 	}
 	if rerr := r.Err(); rerr != nil {
