@@ -91,11 +91,28 @@ func specMessage(err error) string {
 // Pruner builds the study's pruner (nil for none): any pruner package pruner by its spec
 // name (median, percentile, asha, hyperband, threshold, patience, wilcoxon, extrapolate)
 // and options.
+//
+// An option the file leaves out that a stored spec reads as the pruner's earlier behaviour
+// (pruner.LatestOptions: extrapolate's near-copy and turned-down rules) gets its latest
+// value, unless NewStudy resumed a study with the same pruner.
 func (s *Study) Pruner() (retune.Pruner, error) {
-	if s.PrunerSpec.Name == "" || s.PrunerSpec.Name == "none" {
+	spec := retune.Spec{Name: s.PrunerSpec.Name, Options: maps.Clone(s.PrunerSpec.Options)}
+	switch {
+	case s.resumedPruner != nil:
+		spec = *s.resumedPruner
+	case spec.Name == "" || spec.Name == "none":
 		return nil, nil
+	default:
+		for k, v := range pruner.LatestOptions(spec.Name) {
+			if _, set := spec.Options[k]; !set {
+				if spec.Options == nil {
+					spec.Options = map[string]any{}
+				}
+				spec.Options[k] = v
+			}
+		}
 	}
-	pr, err := pruner.FromSpec(retune.Spec{Name: s.PrunerSpec.Name, Options: s.PrunerSpec.Options})
+	pr, err := pruner.FromSpec(spec)
 	if err != nil {
 		return nil, &Error{File: s.Path, Field: "pruner", Msg: specMessage(err)}
 	}
@@ -175,16 +192,18 @@ func (s *Study) Suggest(t *retune.Trial) map[string]any {
 // NewStudy opens the study the file describes in store (creating or resuming it).
 // replace allows a changed sampler or pruner on resume (seed and model never change).
 //
-// Resuming, what the file leaves unsaid about the sampler keeps what the study runs with,
-// so that a default changed since (nsga2's crossover, auto's rules) neither changes a
-// resumed study nor makes it a conflict: a file that names no sampler keeps the stored
-// one, and one that names the stored sampler keeps the stored values of the options it
-// does not name. What the file names is compared with the study as before. With replace,
-// or a grid (whose values are the params'), the file's sampler is taken as it stands.
+// Resuming, what the file leaves unsaid about the sampler or the pruner keeps what the
+// study runs with, so that a default changed since (nsga2's crossover, auto's rules,
+// extrapolate's rules) neither changes a resumed study nor makes it a conflict: a file
+// that names no sampler keeps the stored one, and one that names the stored sampler or
+// pruner keeps the stored values of the options it does not name. (A file that names no
+// pruner means none, so it changes a stored pruner.) What the file names is compared with
+// the study as before. With replace, or a grid (whose values are the params'), the file's
+// sampler and pruner are taken as they stand.
 func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool) (*retune.Study, error) {
-	s.resumed = nil
-	if !replace && s.SamplerSpec.Name != "grid" {
-		if rec, err := store.Study(ctx, s.Name); err == nil && (s.SamplerSpec.Name == "" || s.SamplerSpec.Name == rec.Sampler.Name) {
+	s.resumed, s.resumedPruner = nil, nil
+	if rec, err := store.Study(ctx, s.Name); err == nil && !replace {
+		if s.SamplerSpec.Name != "grid" && (s.SamplerSpec.Name == "" || s.SamplerSpec.Name == rec.Sampler.Name) {
 			spec := retune.Spec{Name: rec.Sampler.Name, Options: maps.Clone(rec.Sampler.Options)}
 			if spec.Options == nil {
 				spec.Options = map[string]any{}
@@ -193,6 +212,14 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 				maps.Copy(spec.Options, s.SamplerSpec.Options)
 			}
 			s.resumed = &spec
+		}
+		if s.PrunerSpec.Name != "" && s.PrunerSpec.Name != "none" && s.PrunerSpec.Name == rec.Pruner.Name {
+			spec := retune.Spec{Name: rec.Pruner.Name, Options: maps.Clone(rec.Pruner.Options)}
+			if spec.Options == nil {
+				spec.Options = map[string]any{}
+			}
+			maps.Copy(spec.Options, s.PrunerSpec.Options)
+			s.resumedPruner = &spec
 		}
 	}
 	smp, err := s.Sampler()

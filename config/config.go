@@ -88,9 +88,10 @@ type Study struct {
 	Notifiers []Notifier
 	Notify    []string
 
-	// resumed, once NewStudy has opened an existing study, is the sampler spec it resolved
-	// (see NewStudy); Sampler and Definition then use it.
-	resumed *retune.Spec
+	// resumed and resumedPruner, once NewStudy has opened an existing study, are the
+	// sampler and pruner specs it resolved (see NewStudy); Sampler, Pruner and Definition
+	// then use them.
+	resumed, resumedPruner *retune.Spec
 }
 
 // Schedule is the study file's schedule section: `retune run` starts a new study for the

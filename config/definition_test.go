@@ -360,3 +360,75 @@ SAMPLER`
 		t.Errorf("resume with replace: stored spec %v, want today's defaults", got)
 	}
 }
+
+// TestResumeKeepsUnsaidPruner: as for the sampler, a study file that names the stored
+// pruner keeps the stored values of the options it leaves out, so a study stored before
+// extrapolate's near-copy and turned-down rules existed resumes without them and without a
+// conflict; a new study gets them, naming one is a conflict, and replace takes the file's.
+func TestResumeKeepsUnsaidPruner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const file = `name: NAME
+command: [t]
+objectives: [{metric: loss, direction: minimize}]
+params:
+  x: {type: float, low: 0, high: 1}
+PRUNER`
+	parse := func(name, pruner string) *config.Study {
+		s, err := config.Parse("study.yaml", []byte(strings.NewReplacer("NAME", name, "PRUNER", pruner).Replace(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	oldSpec := retune.Spec{Name: "extrapolate", Options: map[string]any{"startup_trials": 5, "warmup_steps": 0, "neighbors": 1,
+		"param_weight": 0.75, "novelty": 3, "min_improvement": 0.2}}
+	smp, err := parse("old", "").Sampler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memory.New()
+	if _, err := store.CreateStudy(ctx, retune.StudyRecord{Name: "old", Directions: []retune.Direction{retune.Minimize},
+		Metrics: []string{"loss"}, Model: "old", Seed: 1, Sampler: retune.SpecOf(smp), Pruner: oldSpec}); err != nil {
+		t.Fatal(err)
+	}
+	specOf := func(name string) retune.Spec {
+		rec, err := store.Study(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Pruner
+	}
+	for _, pr := range []string{"pruner: {name: extrapolate}", "pruner: {name: extrapolate, novelty: 3}"} {
+		s := parse("old", pr)
+		if _, err := s.NewStudy(ctx, store, false); err != nil {
+			t.Fatalf("resume with %q: %v, want the stored pruner kept", pr, err)
+		}
+		if got := specOf("old"); got.Options["drop"] != nil || got.Options["near_best_distance"] != nil {
+			t.Errorf("resume with %q: stored spec %v, want it unchanged", pr, got)
+		}
+		def, err := s.Definition(1)
+		if err != nil || !strings.Contains(string(def), `"name":"extrapolate"`) || strings.Contains(string(def), "drop") {
+			t.Errorf("resume with %q: definition %s (%v), want the stored pruner's", pr, def, err)
+		}
+	}
+	_, err = parse("old", "pruner: {name: extrapolate, drop: 0.2}").NewStudy(ctx, store, false)
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "drop") {
+		t.Errorf("resume naming drop: %v, want a conflict naming it", err)
+	}
+	if _, err := parse("old", "pruner: {name: median}").NewStudy(ctx, store, false); !errors.Is(err, retune.ErrConflict) {
+		t.Errorf("resume naming another pruner: %v, want a conflict", err)
+	}
+	if _, err := parse("new", "pruner: {name: extrapolate}").NewStudy(ctx, store, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := specOf("new"); got.Options["drop"] != 0.1 || got.Options["near_best_distance"] != 0.1 {
+		t.Errorf("new study: stored spec %v, want the rules on", got)
+	}
+	if _, err := parse("old", "pruner: {name: extrapolate}").NewStudy(ctx, store, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := specOf("old"); got.Options["drop"] != 0.1 {
+		t.Errorf("resume with replace: stored spec %v, want today's defaults", got)
+	}
+}

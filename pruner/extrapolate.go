@@ -365,9 +365,17 @@ func unitDistance(d retune.Distribution, x, y any) float64 {
 
 // Spec implements retune.Specer.
 func (p *Extrapolate) Spec() retune.Spec {
-	return retune.Spec{Name: "extrapolate", Options: map[string]any{
+	o := map[string]any{
 		"startup_trials": p.startup, "warmup_steps": p.warmup, "neighbors": p.neighbors,
 		"param_weight": p.paramWeight, "novelty": p.novelty, "min_improvement": p.improvement,
-		"near_best_distance": p.nearDist, "near_best_improvement": p.nearImprove, "drop": p.drop,
-	}}
+	}
+	// Rules that are off are left out, so that the spec of a study stored before they
+	// existed, which FromSpec reads as off, is the spec of the pruner it gives.
+	if p.nearDist > 0 {
+		o["near_best_distance"], o["near_best_improvement"] = p.nearDist, p.nearImprove
+	}
+	if p.drop > 0 {
+		o["drop"] = p.drop
+	}
+	return retune.Spec{Name: "extrapolate", Options: o}
 }

@@ -51,9 +51,9 @@ var plugins = []specopt.Plugin{
 		specopt.Opt("param_weight", "0.75", "weight of the params' distance beside the curves' (0: curves only)"),
 		specopt.Opt("novelty", "3", "optimism per unit of distance to the nearest completed trial, in ranges of the completed finals (0: none)"),
 		specopt.Opt("min_improvement", "0.2", "how much the optimistic final must beat the best completed final by, in ranges of the completed finals (0: a tie is enough)"),
-		specopt.Opt("near_best_distance", "0.1", "distance below which a trial whose nearest completed trial is the best is a near-copy of it (0: none is)"),
+		specopt.Opt("near_best_distance", "0.1 in a study file; 0 in a stored spec without it", "distance below which a trial whose nearest completed trial is the best is a near-copy of it (0: none is)"),
 		specopt.Opt("near_best_improvement", "0.05", "min_improvement for a near-copy of the best, when smaller (0: a tie is enough)"),
-		specopt.Opt("drop", "0.1", "fall below its own peak, in ranges of the completed finals, at which a curve has turned down: no novelty, and lends its last value once pruned (0: never)"),
+		specopt.Opt("drop", "0.1 in a study file; 0 in a stored spec without it", "fall below its own peak, in ranges of the completed finals, at which a curve has turned down: no novelty, and lends its last value once pruned (0: never)"),
 	}},
 }
 
@@ -62,6 +62,17 @@ var percentileOptions = []specopt.Option{
 	specopt.Opt("warmup_steps", "0", "steps of a trial before it may be pruned"),
 	specopt.Opt("interval_steps", "1", "check every this many steps"),
 	specopt.Opt("min_trials", "1", "trials that must have reported a step before it is judged"),
+}
+
+// LatestOptions returns, for the pruner of that name, the options that FromSpec reads as
+// the pruner's earlier behaviour when a spec leaves them out (a spec stored before they
+// existed), with the values a new study gets: what a study file that leaves them out
+// means. Nil for a pruner without such options.
+func LatestOptions(name string) map[string]any {
+	if name == "extrapolate" {
+		return map[string]any{"near_best_distance": 0.1, "near_best_improvement": 0.05, "drop": 0.1}
+	}
+	return nil
 }
 
 // Plugins describes every pruner and its options, for help texts.
@@ -79,8 +90,10 @@ func names() []string {
 // FromSpec returns the pruner a Spec describes, in the form the pruners' Spec methods
 // write: a name (see Plugins) and options under their snake_case names
 // ("startup_trials", "reduction_factor", …). Numbers may be of any Go integer or float
-// type, as JSON and YAML decoders produce them; options left out take their defaults.
-// Values are the ones the pruner uses, so 0 startup_trials or startup_steps means none;
+// type, as JSON and YAML decoders produce them; options left out take their defaults,
+// except those of LatestOptions, which a stored spec may lack because it predates them:
+// left out, they mean the pruner's behaviour before they existed. Values are the ones the
+// pruner uses, so 0 startup_trials or startup_steps means none;
 // elsewhere 0 takes the default, as in the options structs. "min_resource" of "asha" and
 // "max_resource" of "hyperband" may be "auto". The wrapped pruner of "patience" is a
 // nested Spec (a retune.Spec or a map with "name" and "options"). The empty Spec gives a
@@ -179,6 +192,10 @@ func FromSpec(s retune.Spec) (retune.Pruner, error) {
 		nonNegative(r, "param_weight", &o.ParamWeight)
 		nonNegative(r, "novelty", &o.Novelty)
 		nonNegative(r, "min_improvement", &o.MinImprovement)
+		// A spec without near_best_distance or drop was stored before they existed and
+		// means what the pruner did then: no near-copies, no turned-down curves. A study
+		// file that leaves them out gets the defaults (config.Study.Pruner adds them).
+		o.NearBestDistance, o.Drop = -1, -1
 		nonNegative(r, "near_best_distance", &o.NearBestDistance)
 		nonNegative(r, "near_best_improvement", &o.NearBestImprovement)
 		nonNegative(r, "drop", &o.Drop)

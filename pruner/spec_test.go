@@ -73,7 +73,9 @@ func TestSpecDefaults(t *testing.T) {
 		{"patience", pruner.NewPatience(pruner.PatienceOptions{}), pruner.NewPatience(pruner.PatienceOptions{Patience: 1})},
 		{"wilcoxon", pruner.NewWilcoxon(pruner.WilcoxonOptions{}), pruner.NewWilcoxon(pruner.WilcoxonOptions{Level: 0.1, StartupSteps: 2})},
 		{"extrapolate", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), pruner.NewExtrapolate(pruner.ExtrapolateOptions{StartupTrials: 5, Neighbors: 1, ParamWeight: 0.75, Novelty: 3, MinImprovement: 0.2, NearBestDistance: 0.1, NearBestImprovement: 0.05, Drop: 0.1})},
-		{"from an empty extrapolate spec", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), must(pruner.FromSpec(retune.Spec{Name: "extrapolate"}))},
+		// A spec without the near-copy and turned-down options predates them: both are off.
+		{"from an empty extrapolate spec", pruner.NewExtrapolate(pruner.ExtrapolateOptions{NearBestDistance: -1, Drop: -1}), must(pruner.FromSpec(retune.Spec{Name: "extrapolate"}))},
+		{"from the latest extrapolate options", pruner.NewExtrapolate(pruner.ExtrapolateOptions{}), must(pruner.FromSpec(retune.Spec{Name: "extrapolate", Options: pruner.LatestOptions("extrapolate")}))},
 		{"from an empty spec", pruner.NewSuccessiveHalving(pruner.SuccessiveHalvingOptions{}), must(pruner.FromSpec(retune.Spec{Name: "asha"}))},
 		{"from an empty median spec", pruner.NewMedian(pruner.MedianOptions{}), must(pruner.FromSpec(retune.Spec{Name: "median"}))},
 	}
@@ -106,7 +108,8 @@ func TestFromSpec(t *testing.T) {
 		{"auto", retune.Spec{Name: "hyperband", Options: map[string]any{"max_resource": "auto"}}, "", `{"name":"hyperband","options":{"max_resource":"auto","min_resource":1,"reduction_factor":3}}`},
 		{"startup 0 means none", retune.Spec{Name: "median", Options: map[string]any{"startup_trials": 0}}, "", `{"name":"median","options":{"interval_steps":1,"min_trials":1,"startup_trials":0,"warmup_steps":0}}`},
 		{"nested map", retune.Spec{Name: "patience", Options: map[string]any{"wrapped": map[string]any{"name": "wilcoxon", "options": map[string]any{"level": 0.2}}}}, "", `{"name":"patience","options":{"min_delta":0,"patience":1,"wrapped":{"name":"wilcoxon","options":{"level":0.2,"startup_steps":2}}}}`},
-		{"extrapolate zeros mean none", retune.Spec{Name: "extrapolate", Options: map[string]any{"startup_trials": 0, "param_weight": 0, "novelty": 0.0, "min_improvement": 0, "near_best_distance": 0, "near_best_improvement": 0, "drop": 0}}, "", `{"name":"extrapolate","options":{"drop":0,"min_improvement":0,"near_best_distance":0,"near_best_improvement":0,"neighbors":1,"novelty":0,"param_weight":0,"startup_trials":0,"warmup_steps":0}}`},
+		{"extrapolate zeros mean none", retune.Spec{Name: "extrapolate", Options: map[string]any{"startup_trials": 0, "param_weight": 0, "novelty": 0.0, "min_improvement": 0, "near_best_distance": 0, "near_best_improvement": 0, "drop": 0}}, "", `{"name":"extrapolate","options":{"min_improvement":0,"neighbors":1,"novelty":0,"param_weight":0,"startup_trials":0,"warmup_steps":0}}`},
+		{"extrapolate near-copies without margin", retune.Spec{Name: "extrapolate", Options: map[string]any{"near_best_distance": 0.2, "near_best_improvement": 0}}, "", `{"name":"extrapolate","options":{"min_improvement":0.2,"near_best_distance":0.2,"near_best_improvement":0,"neighbors":1,"novelty":3,"param_weight":0.75,"startup_trials":5,"warmup_steps":0}}`},
 		{"extrapolate negative drop", retune.Spec{Name: "extrapolate", Options: map[string]any{"drop": -0.1}}, "option drop is -0.1", ""},
 		{"extrapolate negative novelty", retune.Spec{Name: "extrapolate", Options: map[string]any{"novelty": -1}}, "option novelty is -1", ""},
 		{"unknown name", retune.Spec{Name: "nope"}, `unknown pruner "nope"`, ""},

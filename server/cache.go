@@ -66,8 +66,7 @@ func (s *Server) forget(name string) {
 	s.studies.mu.Unlock()
 }
 
-// build rebuilds a study from its record: the sampler of its stored spec, the pruner of its
-// definition, or of its stored spec when it has none.
+// build rebuilds a study from its record: the sampler and the pruner of their stored specs.
 func (s *Server) build(ctx context.Context, rec retune.StudyRecord, key string) (*builtStudy, error) {
 	b := &builtStudy{key: key}
 	var (
@@ -75,16 +74,15 @@ func (s *Server) build(ctx context.Context, rec retune.StudyRecord, key string) 
 		pr  retune.Pruner
 		err error
 	)
-	// The sampler comes from the stored spec, which holds every option in effect, and
-	// not from the definition: a definition read like a study file would give options it
-	// leaves out today's defaults (auto's rules, nsga2's selection), not the study's.
+	// The sampler and the pruner come from the stored specs, which hold every option in
+	// effect, and not from the definition: a definition read like a study file would give
+	// options it leaves out today's defaults (auto's rules, nsga2's selection,
+	// extrapolate's rules), not the study's.
 	smp, err = sampler.FromSpec(rec.Sampler)
 	if err == nil && len(rec.Definition) > 0 {
 		b.def, err = config.ParseDefinition("the stored definition of study "+strconv.Quote(rec.Name), rec.Definition)
-		if err == nil {
-			pr, err = b.def.Pruner()
-		}
-	} else if err == nil && rec.Pruner.Name != "" {
+	}
+	if err == nil && rec.Pruner.Name != "" {
 		pr, err = pruner.FromSpec(rec.Pruner)
 	}
 	if err != nil {
