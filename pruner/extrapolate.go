@@ -250,48 +250,106 @@ func (p *Extrapolate) turnedDown(t *retune.FrozenTrial, step int64, sign, scale 
 	if p.drop <= 0 {
 		return 0, false
 	}
-	var ys []float64
-	for _, s := range sortedSteps(t, step) {
-		if v, ok := valueAt(t, s, 1); ok && finite(v[0]) {
-			ys = append(ys, sign*v[0])
+	// One pass finds the peak and the last value; only a curve that fell far enough is
+	// sorted for its noise.
+	var (
+		n      int
+		peak   = math.Inf(-1)
+		lastAt = int64(math.MinInt64)
+	)
+	for s, v := range t.Intermediate {
+		if s > step || len(v) != 1 || !finite(v[0]) {
+			continue
+		}
+		n++
+		y := sign * v[0]
+		peak = math.Max(peak, y)
+		if s > lastAt {
+			lastAt, last = s, y
 		}
 	}
-	if len(ys) < 3 {
+	if n < 3 {
 		return 0, false
 	}
-	last = ys[len(ys)-1]
-	fall := slices.Max(ys) - last
+	fall := peak - last
 	if !(fall > p.drop*scale) {
 		return last, false
 	}
+	ys := finitePoints(t, step)
 	d2 := make([]float64, 0, len(ys)-2)
 	for i := 2; i < len(ys); i++ {
-		d2 = append(d2, math.Abs(ys[i]-2*ys[i-1]+ys[i-2]))
+		d2 = append(d2, math.Abs(sign*(ys[i].v-2*ys[i-1].v+ys[i-2].v)))
 	}
 	slices.Sort(d2)
 	return last, fall > 4*d2[len(d2)/2]
 }
 
+// point is a reported step and its single value.
+type point struct {
+	step int64
+	v    float64
+}
+
+// points returns t's single values at steps up to upto, in step order.
+func points(t *retune.FrozenTrial, upto int64) []point {
+	out := make([]point, 0, len(t.Intermediate))
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for s, v := range t.Intermediate {
+		if s <= upto && len(v) == 1 {
+			out = append(out, point{s, v[0]})
+			lo, hi = min(lo, s), max(hi, s)
+		}
+	}
+	if len(out) > 0 && hi-lo == int64(len(out)-1) {
+		// Consecutive steps, the usual case: each point's place is its step.
+		for i := 0; i < len(out); {
+			if at := int(out[i].step - lo); at != i {
+				out[i], out[at] = out[at], out[i]
+			} else {
+				i++
+			}
+		}
+		return out
+	}
+	slices.SortFunc(out, func(a, b point) int { return cmp.Compare(a.step, b.step) })
+	return out
+}
+
+// finitePoints is points without the non-finite values.
+func finitePoints(t *retune.FrozenTrial, upto int64) []point {
+	return slices.DeleteFunc(points(t, upto), func(p point) bool { return !finite(p.v) })
+}
+
 // measure sets the distance of every finisher to t at step; scale is the range of the
-// finishers' final values, the unit of the curves' distance.
+// finishers' final values, the unit of the curves' distance. A finisher's value at a step
+// is rungValue's: the one at its largest reported step not after it, else at its first.
+// Both curves are walked once, in step order.
 func (p *Extrapolate) measure(t *retune.FrozenTrial, step int64, sign, scale float64, fs []finisher) {
 	if !(scale > 0) {
 		scale = 1
 	}
-	steps := sortedSteps(t, step)
+	tp := finitePoints(t, step)
 	for i := range fs {
+		fp := points(fs[i].t, math.MaxInt64)
 		var sum float64
-		n := 0
-		for _, s := range steps {
-			a, ok := valueAt(t, s, 1)
-			if !ok || !finite(a[0]) {
+		n, j := 0, -1 // fp[j] is the finisher's last point at or before the step
+		for _, a := range tp {
+			for j+1 < len(fp) && fp[j+1].step <= a.step {
+				j++
+			}
+			var b float64
+			switch {
+			case j >= 0:
+				b = fp[j].v
+			case len(fp) > 0:
+				b = fp[0].v
+			default:
 				continue
 			}
-			b, ok := rungValue(fs[i].t, s, 1)
-			if !ok || !finite(b[0]) {
+			if !finite(b) {
 				continue
 			}
-			d := sign * (a[0] - b[0])
+			d := sign * (a.v - b)
 			sum += d * d
 			n++
 		}
