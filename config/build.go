@@ -94,7 +94,8 @@ func specMessage(err error) string {
 //
 // An option the file leaves out that a stored spec reads as the pruner's earlier behaviour
 // (pruner.LatestOptions: extrapolate's near-copy and turned-down rules) gets its latest
-// value, unless NewStudy resumed a study with the same pruner.
+// value (pruner.WithLatest), unless NewStudy resumed a study with the same pruner
+// (pruner.Resume).
 func (s *Study) Pruner() (retune.Pruner, error) {
 	spec := retune.Spec{Name: s.PrunerSpec.Name, Options: maps.Clone(s.PrunerSpec.Options)}
 	switch {
@@ -103,14 +104,7 @@ func (s *Study) Pruner() (retune.Pruner, error) {
 	case spec.Name == "" || spec.Name == "none":
 		return nil, nil
 	default:
-		for k, v := range pruner.LatestOptions(spec.Name) {
-			if _, set := spec.Options[k]; !set {
-				if spec.Options == nil {
-					spec.Options = map[string]any{}
-				}
-				spec.Options[k] = v
-			}
-		}
+		spec = pruner.WithLatest(spec)
 	}
 	pr, err := pruner.FromSpec(spec)
 	if err != nil {
@@ -214,11 +208,7 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 			s.resumed = &spec
 		}
 		if s.PrunerSpec.Name != "" && s.PrunerSpec.Name != "none" && s.PrunerSpec.Name == rec.Pruner.Name {
-			spec := retune.Spec{Name: rec.Pruner.Name, Options: maps.Clone(rec.Pruner.Options)}
-			if spec.Options == nil {
-				spec.Options = map[string]any{}
-			}
-			maps.Copy(spec.Options, s.PrunerSpec.Options)
+			spec := pruner.Resume(rec.Pruner, retune.Spec{Name: s.PrunerSpec.Name, Options: s.PrunerSpec.Options})
 			s.resumedPruner = &spec
 		}
 	}

@@ -18,7 +18,8 @@
 // history gives the same decision and nothing is stored beyond the reported values. Which
 // trials a pruner compares with: median and percentile use COMPLETE trials; successive
 // halving and Hyperband use every finished trial (COMPLETE, PRUNED or FAIL) and every
-// running one; Wilcoxon uses the best COMPLETE trial; Extrapolate uses COMPLETE trials.
+// running one; Wilcoxon uses the best COMPLETE trial; Extrapolate uses COMPLETE trials and
+// the PRUNED ones whose curves had turned down.
 //
 // # Extrapolating learning curves
 //

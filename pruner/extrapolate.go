@@ -147,7 +147,8 @@ func newExtrapolate(o ExtrapolateOptions) (*Extrapolate, error) {
 	return p, nil
 }
 
-// finisher is a COMPLETE trial as Extrapolate uses it: oriented so that larger is better.
+// finisher is a COMPLETE trial, or a PRUNED one whose curve turned down (its last value as
+// its final), as Extrapolate uses it: oriented so that larger is better.
 type finisher struct {
 	t     *retune.FrozenTrial
 	final float64 // oriented final value

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -73,6 +74,53 @@ func LatestOptions(name string) map[string]any {
 		return map[string]any{"near_best_distance": 0.1, "near_best_improvement": 0.05, "drop": 0.1}
 	}
 	return nil
+}
+
+// WithLatest returns s with the LatestOptions it leaves out added, and so for the pruner
+// a patience pruner wraps: what a study file that leaves them out means.
+func WithLatest(s retune.Spec) retune.Spec {
+	out := retune.Spec{Name: s.Name, Options: maps.Clone(s.Options)}
+	for k, v := range LatestOptions(s.Name) {
+		if _, set := out.Options[k]; !set {
+			if out.Options == nil {
+				out.Options = map[string]any{}
+			}
+			out.Options[k] = v
+		}
+	}
+	if w, ok := out.Options["wrapped"]; ok && s.Name == "patience" {
+		if ws, err := nestedSpec(w); err == nil && ws.Name != "" {
+			out.Options["wrapped"] = WithLatest(ws)
+		}
+	}
+	return out
+}
+
+// Resume returns the spec a study file's pruner spec means for a study stored with the
+// pruner stored: when they name the same pruner, stored's options with those file names
+// over them, so that what the file leaves out keeps what the study runs with (a patience
+// pruner's wrapped pruner likewise, if the two wrap the same one); otherwise
+// WithLatest(file).
+func Resume(stored, file retune.Spec) retune.Spec {
+	if stored.Name != file.Name {
+		return WithLatest(file)
+	}
+	out := retune.Spec{Name: stored.Name, Options: maps.Clone(stored.Options)}
+	if out.Options == nil {
+		out.Options = map[string]any{}
+	}
+	for k, v := range file.Options {
+		if k == "wrapped" && file.Name == "patience" {
+			fw, ferr := nestedSpec(v)
+			sw, serr := nestedSpec(out.Options[k])
+			if ferr == nil && serr == nil {
+				out.Options[k] = Resume(sw, fw)
+				continue
+			}
+		}
+		out.Options[k] = v
+	}
+	return out
 }
 
 // Plugins describes every pruner and its options, for help texts.

@@ -156,3 +156,43 @@ func TestTableIsRead(t *testing.T) {
 		}
 	}
 }
+
+// TestWithLatestAndResume: a study file's extrapolate, also one a patience pruner wraps,
+// gets the rules a stored spec without them reads as off; resuming, what the file leaves
+// out keeps the stored values, the wrapped pruner's too.
+func TestWithLatestAndResume(t *testing.T) {
+	t.Parallel()
+	legacy := retune.Spec{Name: "extrapolate", Options: map[string]any{"novelty": 2}}
+	patience := func(w any) retune.Spec {
+		return retune.Spec{Name: "patience", Options: map[string]any{"patience": 2, "wrapped": w}}
+	}
+	spec := func(s retune.Spec) string {
+		p, err := pruner.FromSpec(s)
+		if err != nil {
+			t.Fatalf("FromSpec(%v): %v", s, err)
+		}
+		b, _ := json.Marshal(retune.SpecOf(p))
+		return string(b)
+	}
+	fileWrapped := map[string]any{"name": "extrapolate"}
+	for _, c := range []struct {
+		name      string
+		got, want retune.Spec
+	}{
+		{"a file's extrapolate", pruner.WithLatest(retune.Spec{Name: "extrapolate"}), retune.Spec{Name: "extrapolate", Options: pruner.LatestOptions("extrapolate")}},
+		{"a file's wrapped extrapolate", pruner.WithLatest(patience(fileWrapped)), patience(retune.Spec{Name: "extrapolate", Options: pruner.LatestOptions("extrapolate")})},
+		{"a file's option kept", pruner.WithLatest(retune.Spec{Name: "extrapolate", Options: map[string]any{"drop": 0.3}}),
+			retune.Spec{Name: "extrapolate", Options: map[string]any{"drop": 0.3, "near_best_distance": 0.1}}},
+		{"resumed", pruner.Resume(legacy, retune.Spec{Name: "extrapolate"}), legacy},
+		{"resumed, naming an option", pruner.Resume(legacy, retune.Spec{Name: "extrapolate", Options: map[string]any{"drop": 0.2}}),
+			retune.Spec{Name: "extrapolate", Options: map[string]any{"novelty": 2, "drop": 0.2}}},
+		{"resumed wrapped", pruner.Resume(patience(legacy), patience(fileWrapped)), patience(legacy)},
+		{"resumed, wrapping another", pruner.Resume(patience(retune.Spec{Name: "median"}), patience(fileWrapped)),
+			patience(retune.Spec{Name: "extrapolate", Options: pruner.LatestOptions("extrapolate")})},
+		{"another pruner", pruner.Resume(legacy, retune.Spec{Name: "median"}), retune.Spec{Name: "median"}},
+	} {
+		if g, w := spec(c.got), spec(c.want); g != w {
+			t.Errorf("%s: %s, want %s", c.name, g, w)
+		}
+	}
+}
