@@ -173,6 +173,11 @@ func TestExtrapolateTurnedDown(t *testing.T) {
 	noDrop := pruner.NewExtrapolate(pruner.ExtrapolateOptions{Drop: -1})
 	// At step 25 the collapsing curve is at 0.43, far from every finisher.
 	falling := curve(9, running, collapsing(25)...)
+	riserVals := saturating(0.55, 25)
+	for i := range riserVals {
+		riserVals[i] += 0.2
+	}
+	riser := curve(9, running, riserVals...)
 	// A trial pruned after its collapse, and a running one whose first ten steps are its.
 	collapsed := curve(7, pruned, collapsing(25)...)
 	early := curve(9, running, collapsing(10)...)
@@ -194,6 +199,10 @@ func TestExtrapolateTurnedDown(t *testing.T) {
 		{"falling curve kept by novelty without the rule", boldNoDrop, request(max1, falling, fin...), false},
 		{"like a collapsed pruned trial", def, request(max1, early, append(fin, collapsed)...), true},
 		{"falling curve pruned, minimizing", bold, request(min1, flip(falling)[0], flip(fin...)...), true},
+		// A curve that only ever improves, kept by its novelty: its values fall when
+		// minimizing, which is no turn down.
+		{"rising curve kept", bold, request(max1, riser, fin...), false},
+		{"rising curve kept, minimizing", bold, request(min1, flip(riser)[0], flip(fin...)...), false},
 		{"like a collapsed pruned trial, minimizing", def, request(min1, flip(early)[0], flip(append(fin, collapsed)...)...), true},
 		{"kept without the rule, minimizing", noDrop, request(min1, flip(early)[0], flip(append(fin, collapsed)...)...), false},
 		{"kept without the rule", noDrop, request(max1, early, append(fin, collapsed)...), false},
