@@ -171,6 +171,7 @@ type EfficiencyResult struct {
 	Problem string               `json:"problem"`
 	Sampler string               `json:"sampler"`
 	N       int                  `json:"n"`
+	First   int                  `json:"first_seed,omitempty"` // seeds First..First+Seeds-1
 	Seeds   int                  `json:"seeds"`
 	Regret  map[string][]float64 `json:"regret"`
 	WallS   float64              `json:"wall_s"`
@@ -181,13 +182,19 @@ type EfficiencyResult struct {
 // sampler observes the noisy value and the regret is that of the noise-free value of the
 // trial with the best observation.
 func Efficiency(ctx context.Context, problemName, sampler string, n, seeds int) (EfficiencyResult, error) {
+	return EfficiencyFrom(ctx, problemName, sampler, n, 0, seeds)
+}
+
+// EfficiencyFrom is Efficiency on seeds first..first+seeds-1, to check on fresh seeds a
+// choice made on others.
+func EfficiencyFrom(ctx context.Context, problemName, sampler string, n, first, seeds int) (EfficiencyResult, error) {
 	prob, err := FindProblem(problemName)
 	if err != nil {
 		return EfficiencyResult{}, err
 	}
-	res := EfficiencyResult{Lib: "retune", Mode: "efficiency", Problem: problemName, Sampler: sampler, N: n, Seeds: seeds, Regret: map[string][]float64{}}
+	res := EfficiencyResult{Lib: "retune", Mode: "efficiency", Problem: problemName, Sampler: sampler, N: n, First: first, Seeds: seeds, Regret: map[string][]float64{}}
 	start := time.Now()
-	for seed := range seeds {
+	for seed := first; seed < first+seeds; seed++ {
 		if err := efficiencyRun(ctx, prob, sampler, n, seed, res.Regret); err != nil {
 			return res, err
 		}

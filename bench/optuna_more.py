@@ -373,7 +373,7 @@ def run_efficiency(a):
     cps = [c for c in (50, 100, 200, 500) if c <= a.n]
     res = {str(c): [] for c in cps}
     start = time.perf_counter()
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         study = optuna.create_study(sampler=make_sampler(optuna, a.sampler, seed))
         best_obs, best = math.inf, math.inf
         for k in range(1, a.n + 1):
@@ -386,7 +386,8 @@ def run_efficiency(a):
             if k in cps:
                 res[str(k)].append(best - fopt)
     print(json.dumps({"lib": "optuna", "mode": "efficiency", "problem": a.problem, "sampler": a.sampler,
-                      "n": a.n, "seeds": a.seeds, "regret": res, "wall_s": time.perf_counter() - start}),
+                      "n": a.n, "first_seed": a.first_seed, "seeds": a.seeds, "regret": res,
+                      "wall_s": time.perf_counter() - start}),
           flush=True)
 
 
@@ -476,7 +477,7 @@ def main():
     ap.add_argument("--pruner", default="none")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--first-seed", type=int, default=0, help="curves: run seeds first-seed..first-seed+seeds-1")
+    ap.add_argument("--first-seed", type=int, default=0, help="efficiency and curves: run seeds first-seed..first-seed+seeds-1")
     a = ap.parse_args()
     if a.mode == "efficiency" and a.problem not in PROBLEMS:
         ap.error(f"unknown problem {a.problem}: want one of {', '.join(PROBLEMS)}")

@@ -80,6 +80,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 2000, "trials")
 	seed := fs.Uint64("seed", 1, "overhead: study seed")
 	seeds := fs.Int("seeds", 10, "efficiency: seeds 0..seeds-1")
+	firstSeed := fs.Int("first-seed", 0, "efficiency: run seeds first-seed..first-seed+seeds-1 (fresh seeds, to check a choice made on others)")
 	db := fs.String("db", "memory", "storage: DSN (a fresh SQLite file path is removed first)")
 	workers := fs.Int("workers", 1, "storage: concurrent workers")
 	sync := fs.String("synchronous", "", "storage with SQLite: NORMAL (default) or FULL")
@@ -117,7 +118,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return constrained(ctx, stdout, os.Stderr, name, split(*samplerList), *n, *seeds)
 	case "efficiency":
-		r, err := efficiency(ctx, *problemName, *sampler, *n, *seeds)
+		r, err := efficiency(ctx, *problemName, *sampler, *n, *firstSeed, *seeds)
 		if err != nil {
 			return err
 		}

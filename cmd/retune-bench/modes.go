@@ -16,8 +16,8 @@ func overhead(ctx context.Context, space, sampler string, n int, seed uint64) (b
 	return bench.Overhead(ctx, space, sampler, n, seed)
 }
 
-func efficiency(ctx context.Context, problemName, sampler string, n, seeds int) (bench.EfficiencyResult, error) {
-	return bench.Efficiency(ctx, problemName, sampler, n, seeds)
+func efficiency(ctx context.Context, problemName, sampler string, n, first, seeds int) (bench.EfficiencyResult, error) {
+	return bench.EfficiencyFrom(ctx, problemName, sampler, n, first, seeds)
 }
 
 // storageRun opens a fresh database (a SQLite file is deleted first; PostgreSQL gets a new
