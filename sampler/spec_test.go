@@ -123,7 +123,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{retune.Spec{Name: "grid"}, "option values: missing"},
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string]any{"x": []any{1, 1}}}}, "appears twice"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 0}}, "option gp_trials 0: want a whole number >= 1, or -1 for never"},
-		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 3}}, "option rules 3: want 1 to 2"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4}}, "option rules 4: want 1 to 3"},
 		{retune.Spec{Name: "nsga2", Options: map[string]any{"selection": "niche"}}, "option selection is niche: want crowding or reference"},
 	} {
 		_, err := sampler.FromSpec(c.spec)
@@ -154,7 +154,7 @@ func TestAutoRulesDefault(t *testing.T) {
 	for _, c := range []struct {
 		opts map[string]any
 		want int
-	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}} {
+	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}, {map[string]any{"rules": 3}, 3}} {
 		smp, err := sampler.FromSpec(retune.Spec{Name: "auto", Options: c.opts})
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/a6b40afc/retune"
@@ -29,8 +30,17 @@ type Options struct {
 }
 
 // LatestRules is the latest version of the rules. Version 1 is the first; version 2 models
-// three or more objectives with independent TPE instead of TPE with group decomposition.
-const LatestRules = 2
+// three or more objectives with independent TPE instead of TPE with group decomposition;
+// version 3 races TPE against CMA-ES, instead of running the GP, on a single objective
+// with RaceParams or more numeric params (rule 5 of the package doc).
+const LatestRules = 3
+
+// RaceParams is the fewest numeric params for which rules 3 race TPE against CMA-ES
+// instead of running the GP, and RaceTrials how many COMPLETE trials the race lasts.
+const (
+	RaceParams = 10
+	RaceTrials = 30
+)
 
 // Names of the samplers a Sampler chooses from, as recorded in "auto.sampler".
 const (
@@ -134,6 +144,8 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 		return choice{name: TPE, reason: fmt.Sprintf("conditional space: %d of %d params not in every complete trial", cond, params)}
 	case cat > 0 && 2*cat >= params:
 		return choice{name: TPE, reason: fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
+	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
+		return race(req, params)
 	case s.gpTrials < 0 || sm.complete < s.gpTrials:
 		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
@@ -142,6 +154,43 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
 	}
 	return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
+}
+
+// race is rule 5 of rules 3: until RaceTrials trials are COMPLETE, independent TPE proposes
+// the even-numbered trials and CMA-ES the odd ones; then the one whose own trials among the
+// first RaceTrials COMPLETE ones (in finish order, which later requests keep) reached the
+// better value proposes every trial. A trial's proposer is its "auto.sampler" attribute, so
+// trials auto did not propose (enqueued ones) count for neither; a tie goes to TPE.
+func race(req *retune.SampleRequest, params int) choice {
+	sign := 1.0
+	if req.Directions[0] == retune.Minimize {
+		sign = -1
+	}
+	best := map[string]float64{TPE: math.Inf(-1), CMAES: math.Inf(-1)}
+	complete := 0
+	for i := range req.Trials {
+		t := &req.Trials[i]
+		if t.State != retune.TrialComplete {
+			continue
+		}
+		complete++
+		if arm, _ := t.SystemAttrs["auto.sampler"].(string); len(t.Values) == 1 && !math.IsNaN(t.Values[0]) {
+			if b, ok := best[arm]; ok {
+				best[arm] = math.Max(b, sign*t.Values[0])
+			}
+		}
+		if complete < RaceTrials {
+			continue
+		}
+		if best[CMAES] > best[TPE] {
+			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
+		}
+		return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
+	}
+	if req.Trial.Number%2 == 1 {
+		return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an odd trial for CMA-ES", params, complete)}
+	}
+	return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an even trial for TPE", params, complete)}
 }
 
 // sampler returns the sampler named by c.

@@ -478,3 +478,127 @@ func TestWarmStartAtBound(t *testing.T) {
 		t.Errorf("NextState = %s, %v; want a CMA-ES state", st, err)
 	}
 }
+
+// raceSpace is ten numeric params: enough for rules 3 to race TPE against CMA-ES.
+func raceSpace(extra ...string) map[string]retune.Distribution {
+	d := map[string]retune.Distribution{}
+	for i := range auto.RaceParams {
+		d[fmt.Sprintf("x%d", i)] = unit
+	}
+	for _, name := range extra {
+		d[name] = colour
+	}
+	return d
+}
+
+// raced returns n COMPLETE trials of space, proposed alternately by TPE (even numbers) and
+// CMA-ES (odd), minimizing: CMA-ES's values are cma(i), TPE's tpe(i).
+func raced(n int, space map[string]retune.Distribution, tpeValue, cmaValue func(i int) float64) []retune.FrozenTrial {
+	h := history(n, retune.TrialComplete, space)
+	for i := range h {
+		arm, v := auto.TPE, tpeValue(i)
+		if i%2 == 1 {
+			arm, v = auto.CMAES, cmaValue(i)
+		}
+		h[i].Values = []float64{v}
+		h[i].SystemAttrs = map[string]any{"auto.sampler": arm}
+	}
+	return h
+}
+
+// TestRace checks rule 5 of rules 3: with ten or more numeric params, TPE and CMA-ES
+// alternate by trial number until RaceTrials trials are COMPLETE, and then the one whose
+// trials among the first RaceTrials reached the better value proposes every trial.
+func TestRace(t *testing.T) {
+	t.Parallel()
+	one := []retune.Direction{retune.Minimize}
+	maximize := []retune.Direction{retune.Maximize}
+	low, high := func(int) float64 { return 1 }, func(int) float64 { return 2 }
+	cmaWins := raced(auto.RaceTrials, raceSpace(), high, low)
+	tpeWins := raced(auto.RaceTrials, raceSpace(), low, high)
+	// After the race, later trials of the loser beat every earlier one: the winner stays.
+	late := raced(auto.RaceTrials+10, raceSpace(), func(i int) float64 {
+		if i >= auto.RaceTrials {
+			return -5
+		}
+		return 2
+	}, low)
+	tests := []struct {
+		name   string
+		o      auto.Options
+		dirs   []retune.Direction
+		trials []retune.FrozenTrial
+		number int
+		want   string
+	}{
+		{"first trial", auto.Options{}, one, nil, 0, auto.GP},
+		{"racing, even", auto.Options{}, one, raced(10, raceSpace(), low, high), 12, auto.TPE},
+		{"racing, odd", auto.Options{}, one, raced(10, raceSpace(), low, high), 13, auto.CMAES},
+		{"racing, one short", auto.Options{}, one, raced(auto.RaceTrials-1, raceSpace(), high, low), 40, auto.TPE},
+		{"CMA-ES won", auto.Options{}, one, cmaWins, 40, auto.CMAES},
+		{"TPE won", auto.Options{}, one, tpeWins, 41, auto.TPE},
+		{"CMA-ES won, maximizing", auto.Options{}, maximize, tpeWins, 40, auto.CMAES},
+		{"a tie goes to TPE", auto.Options{}, one, raced(auto.RaceTrials, raceSpace(), low, low), 41, auto.TPE},
+		{"the first RaceTrials decide", auto.Options{}, one, late, 41, auto.CMAES},
+		{"PRUNED trials do not count", auto.Options{}, one, concat(raced(auto.RaceTrials-1, raceSpace(), high, low), history(5, retune.TrialPruned, raceSpace())), 40, auto.TPE},
+		{"rules 2: GP", auto.Options{Rules: 2}, one, cmaWins, 41, auto.GP},
+		{"fewer params: GP", auto.Options{}, one, raced(auto.RaceTrials, map[string]retune.Distribution{"x": unit, "y": unit}, high, low), 41, auto.GP},
+		{"a categorical: GP", auto.Options{}, one, raced(auto.RaceTrials, raceSpace("c"), high, low), 41, auto.GP},
+		{"constrained: GP", auto.Options{}, one, constrained(raced(auto.RaceTrials, raceSpace(), high, low)), 41, auto.GP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := auto.New(tt.o).Annotate(&retune.SampleRequest{Directions: tt.dirs, Trials: tt.trials, Trial: retune.FrozenTrial{Number: tt.number}})
+			if got := a["auto.sampler"]; got != tt.want {
+				t.Errorf("Annotate(...)[auto.sampler] = %v, want %v (reason %q)", got, tt.want, a["auto.reason"])
+			}
+		})
+	}
+}
+
+// TestStudyRace runs the race in a study: GP's quasi-random first trial, then TPE and
+// CMA-ES in turn until RaceTrials trials are COMPLETE, then the winner alone.
+func TestStudyRace(t *testing.T) {
+	t.Parallel()
+	s := samplertest.NewStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{})})
+	obj := func(_ context.Context, t *retune.Trial) (float64, error) {
+		var v float64
+		for i := range auto.RaceParams {
+			x := t.Float(fmt.Sprintf("x%d", i), -5, 5)
+			v += (x - 1) * (x - 1)
+		}
+		return v, nil
+	}
+	if _, err := s.Optimize(context.Background(), obj, retune.OptimizeOptions{Trials: 45}); err != nil {
+		t.Fatal(err)
+	}
+	ts := samplertest.Trials(t, s)
+	checkTrials(t, ts)
+	got := choices(ts)
+	best := map[string]float64{auto.TPE: math.Inf(1), auto.CMAES: math.Inf(1)}
+	for i, c := range got[:auto.RaceTrials] {
+		want := auto.TPE
+		switch {
+		case i == 0:
+			want = auto.GP
+		case i%2 == 1:
+			want = auto.CMAES
+		}
+		if c != want {
+			t.Fatalf("trial %d: %s, want %s (choices %v)", i, c, want, got)
+		}
+		if v, ok := best[c]; ok {
+			best[c] = math.Min(v, ts[i].Values[0])
+		}
+	}
+	winner := auto.TPE
+	if best[auto.CMAES] < best[auto.TPE] {
+		winner = auto.CMAES
+	}
+	for i, c := range got[auto.RaceTrials:] {
+		if c != winner {
+			t.Errorf("trial %d: %s, want the winner %s (best TPE %v, CMA-ES %v)", auto.RaceTrials+i, c, winner, best[auto.TPE], best[auto.CMAES])
+		}
+	}
+}
