@@ -878,10 +878,18 @@ func (s *Study) Trials(ctx context.Context) ([]FrozenTrial, error) {
 
 // SetUserAttr sets a user attribute on the study.
 func (s *Study) SetUserAttr(ctx context.Context, key string, value any) error {
-	if err := ValidateAttr(key, value); err != nil {
-		return err
+	return s.SetUserAttrs(ctx, map[string]any{key: value})
+}
+
+// SetUserAttrs sets several user attributes on the study in one write, so a reader sees
+// all of them or none. Nothing is written if one is invalid.
+func (s *Study) SetUserAttrs(ctx context.Context, attrs map[string]any) error {
+	for k, v := range attrs {
+		if err := ValidateAttr(k, v); err != nil {
+			return err
+		}
 	}
-	return s.store.UpdateStudy(ctx, s.rec.ID, StudyUpdate{UserAttrs: map[string]any{key: value}})
+	return s.store.UpdateStudy(ctx, s.rec.ID, StudyUpdate{UserAttrs: attrs})
 }
 
 // prune asks the pruner about each step of batch in turn, the finished and running trials

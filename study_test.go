@@ -391,3 +391,26 @@ func TestResumeAutoRules(t *testing.T) {
 		t.Errorf("resume with the latest rules: %v, want ErrConflict naming rules", err)
 	}
 }
+
+// TestSetUserAttrs: several attributes arrive together, and an invalid one means none is
+// written.
+func TestSetUserAttrs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := retune.NewMemoryStorage()
+	s := newStudy(t, retune.Config{Name: "attrs", Storage: store})
+	if err := s.SetUserAttrs(ctx, map[string]any{"a": 1, "b": "two"}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.SetUserAttrs(ctx, map[string]any{"c": 3, "d": math.NaN()})
+	if !errors.Is(err, retune.ErrInvalid) {
+		t.Fatalf("SetUserAttrs with a NaN value = %v, want ErrInvalid", err)
+	}
+	rec, err := store.Study(ctx, "attrs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.UserAttrs; len(got) != 2 || got["b"] != "two" || got["c"] != nil {
+		t.Errorf("user attrs %v, want a and b only", got)
+	}
+}

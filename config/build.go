@@ -97,7 +97,7 @@ func specMessage(err error) string {
 // value (pruner.WithLatest), unless NewStudy resumed a study with the same pruner
 // (pruner.Resume).
 func (s *Study) Pruner() (retune.Pruner, error) {
-	spec := retune.Spec{Name: s.PrunerSpec.Name, Options: maps.Clone(s.PrunerSpec.Options)}
+	spec := retune.Spec{Name: s.PrunerSpec.Name, Options: s.PrunerSpec.Options}
 	switch {
 	case s.resumedPruner != nil:
 		spec = *s.resumedPruner

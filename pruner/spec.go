@@ -71,7 +71,8 @@ var percentileOptions = []specopt.Option{
 // means. Nil for a pruner without such options.
 func LatestOptions(name string) map[string]any {
 	if name == "extrapolate" {
-		return map[string]any{"near_best_distance": 0.1, "near_best_improvement": 0.05, "drop": 0.1}
+		def := NewExtrapolate(ExtrapolateOptions{}).Spec().Options
+		return map[string]any{"near_best_distance": def["near_best_distance"], "drop": def["drop"]}
 	}
 	return nil
 }

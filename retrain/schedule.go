@@ -223,12 +223,7 @@ func (w WarmStart) Ready(ctx context.Context, s *retune.Study) (labels map[int]s
 	}
 	// One write for all three: whoever sees the study marked as scheduled (the leader of
 	// retune serve looks for "schedule") sees its whole provenance.
-	for k, v := range attrs {
-		if err := retune.ValidateAttr(k, v); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := store.UpdateStudy(ctx, s.Record().ID, retune.StudyUpdate{UserAttrs: attrs}); err != nil {
+	if err := s.SetUserAttrs(ctx, attrs); err != nil {
 		return nil, nil, err
 	}
 	var params []map[string]any
