@@ -5,6 +5,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/bench/problem"
+	"github.com/a6b40afc/retune/sampler"
 	"github.com/a6b40afc/retune/sampler/auto"
 	"github.com/a6b40afc/retune/sampler/cmaes"
 	"github.com/a6b40afc/retune/sampler/gp"
@@ -45,13 +47,24 @@ func RegisterSampler(name string, f func() retune.Sampler) {
 	samplers[name] = f
 }
 
-// NewSampler builds the sampler registered under name.
+// NewSampler builds the sampler registered under name, or, when name starts with "{", the
+// sampler that JSON spec describes (as a study stores it: {"name": "auto", "options":
+// {"nsga2_trials": 120}}), to measure options no registered name has.
 func NewSampler(name string) (retune.Sampler, error) {
+	if strings.HasPrefix(name, "{") {
+		var spec retune.Spec
+		dec := json.NewDecoder(strings.NewReader(name))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return nil, fmt.Errorf("sampler spec %s: %w (want {\"name\": ..., \"options\": {...}})", name, err)
+		}
+		return sampler.FromSpec(spec)
+	}
 	samplersMu.Lock()
 	defer samplersMu.Unlock()
 	f, ok := samplers[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown sampler %q: want one of %s", name, sortedKeys(samplers))
+		return nil, fmt.Errorf("unknown sampler %q: want one of %s, or a JSON spec such as {\"name\": \"tpe\", \"options\": {\"multivariate\": true}}", name, sortedKeys(samplers))
 	}
 	return f(), nil
 }

@@ -4,6 +4,7 @@
 //
 //	retune-bench run -mode overhead -space A -sampler tpe -n 2000 -seed 1    one JSON line
 //	retune-bench run -mode efficiency -problem branin -sampler tpe -n 200 -seeds 30
+//	retune-bench run -mode mo -problem dtlz2-3 -sampler auto -n 500 -seeds 30 -checkpoints 120,300
 //	retune-bench run -mode conditional -n 200 -seeds 30    grouped TPE: conditional vs flattened space
 //	retune-bench run -mode constrained -problem branin_disc -samplers tpe,gp,nsga2,auto -n 100 -seeds 30
 //	retune-bench run -mode storage -db retune-bench.db -n 500 -workers 1
@@ -35,6 +36,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 
 	"github.com/a6b40afc/retune/bench"
 	"github.com/a6b40afc/retune/retrain"
@@ -73,14 +75,14 @@ func emit(w io.Writer, v any) error {
 
 func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	mode := fs.String("mode", "overhead", "overhead, efficiency or storage")
+	mode := fs.String("mode", "overhead", "overhead, efficiency, mo, conditional, constrained, storage, pruning or decisions")
 	space := fs.String("space", "A", "overhead: A (5 floats) or B (mixed)")
-	sampler := fs.String("sampler", "tpe", "sampler name")
-	problemName := fs.String("problem", "branin", "efficiency: problem name")
+	sampler := fs.String("sampler", "tpe", "sampler name, or a JSON spec such as {\"name\": \"auto\", \"options\": {\"nsga2_trials\": 120}}")
+	problemName := fs.String("problem", "branin", "efficiency: problem name (mo: one of bench.MOProblems)")
 	n := fs.Int("n", 2000, "trials")
 	seed := fs.Uint64("seed", 1, "overhead: study seed")
-	seeds := fs.Int("seeds", 10, "efficiency: seeds 0..seeds-1")
-	firstSeed := fs.Int("first-seed", 0, "efficiency: run seeds first-seed..first-seed+seeds-1 (fresh seeds, to check a choice made on others)")
+	seeds := fs.Int("seeds", 10, "efficiency and mo: seeds 0..seeds-1")
+	firstSeed := fs.Int("first-seed", 0, "efficiency and mo: run seeds first-seed..first-seed+seeds-1 (fresh seeds, to check a choice made on others)")
 	db := fs.String("db", "memory", "storage: DSN (a fresh SQLite file path is removed first)")
 	workers := fs.Int("workers", 1, "storage: concurrent workers")
 	sync := fs.String("synchronous", "", "storage with SQLite: NORMAL (default) or FULL")
@@ -90,6 +92,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	repeats := fs.Int("repeats", 5, "decisions: confirmation repeats")
 	rho := fs.Float64("rho", 0, "decisions: correlation of the noise within a pair of repeats")
 	samplerList := fs.String("samplers", "tpe,gp,nsga2,auto", "constrained: samplers, comma-separated")
+	checkpoints := fs.String("checkpoints", "", "mo: also record the hypervolume after these numbers of trials (e.g. 50,120,300)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,6 +122,20 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		return constrained(ctx, stdout, os.Stderr, name, split(*samplerList), *n, *seeds)
 	case "efficiency":
 		r, err := efficiency(ctx, *problemName, *sampler, *n, *firstSeed, *seeds)
+		if err != nil {
+			return err
+		}
+		return emit(stdout, r)
+	case "mo": // retune alone: hypervolume per seed, as compare -suite mo records it
+		var cps []int
+		for _, f := range split(*checkpoints) {
+			c, err := strconv.Atoi(f)
+			if err != nil || c <= 0 {
+				return fmt.Errorf("-checkpoints %q: want positive numbers of trials, comma-separated", *checkpoints)
+			}
+			cps = append(cps, c)
+		}
+		r, err := bench.MultiObjectiveFrom(ctx, *problemName, *sampler, *n, *firstSeed, *seeds, cps...)
 		if err != nil {
 			return err
 		}
@@ -153,5 +170,5 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return emit(stdout, r)
 	}
-	return fmt.Errorf("unknown mode %q: want overhead, efficiency, conditional, constrained, storage, pruning or decisions", *mode)
+	return fmt.Errorf("unknown mode %q: want overhead, efficiency, mo, conditional, constrained, storage, pruning or decisions", *mode)
 }
