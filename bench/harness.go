@@ -48,8 +48,9 @@ func RegisterSampler(name string, f func() retune.Sampler) {
 }
 
 // NewSampler builds the sampler registered under name, or, when name starts with "{", the
-// sampler that JSON spec describes (as a study stores it: {"name": "auto", "options":
-// {"nsga2_trials": 120}}), to measure options no registered name has.
+// sampler that JSON spec describes, read as a stored spec is (sampler.FromSpec: {"name":
+// "auto", "options": {"nsga2_trials": 120, "rules": 4}}; without "rules" that would be
+// auto's rules 1), to measure options no registered name has.
 func NewSampler(name string) (retune.Sampler, error) {
 	if strings.HasPrefix(name, "{") {
 		var spec retune.Spec

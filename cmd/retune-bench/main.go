@@ -77,7 +77,7 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	mode := fs.String("mode", "overhead", "overhead, efficiency, mo, conditional, constrained, storage, pruning or decisions")
 	space := fs.String("space", "A", "overhead: A (5 floats) or B (mixed)")
-	sampler := fs.String("sampler", "tpe", "sampler name, or a JSON spec such as {\"name\": \"auto\", \"options\": {\"nsga2_trials\": 120}}")
+	sampler := fs.String("sampler", "tpe", "sampler name, or a JSON spec read as a stored one, such as {\"name\": \"auto\", \"options\": {\"nsga2_trials\": 120, \"rules\": 4}}")
 	problemName := fs.String("problem", "branin", "efficiency: problem name (mo: one of bench.MOProblems)")
 	n := fs.Int("n", 2000, "trials")
 	seed := fs.Uint64("seed", 1, "overhead: study seed")
