@@ -387,7 +387,7 @@ func TestResumeAutoRules(t *testing.T) {
 	newStudy(t, retune.Config{Name: "a", Storage: store, Sampler: old, Seed: 3})
 	newStudy(t, retune.Config{Name: "a", Storage: store, Sampler: auto.New(auto.Options{Rules: 1})})
 	_, err := retune.NewStudy(ctx, retune.Config{Name: "a", Storage: store, Sampler: auto.New(auto.Options{})})
-	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), fmt.Sprintf("options that differ: rules (study: none, config: %d)", auto.LatestRules)) {
+	if !errors.Is(err, retune.ErrConflict) || !strings.Contains(err.Error(), "options that differ: ") || !strings.Contains(err.Error(), fmt.Sprintf("rules (study: none, config: %d)", auto.LatestRules)) {
 		t.Errorf("resume with the latest rules: %v, want ErrConflict naming rules", err)
 	}
 }

@@ -61,7 +61,8 @@ var registry = []entry{
 		return tpe.New(o)
 	}},
 	{specopt.Plugin{Name: "auto", Doc: "chooses GP, TPE, CMA-ES or NSGA-II by the study's shape and size, recording its choice on each trial", Options: []specopt.Option{
-		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective numeric study leaves the GP (-1: never)"),
+		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective study leaves the GP (-1: never)"),
+		specopt.Opt("numeric_gp_trials", "100 if gp_trials is left out, else gp_trials; rules 4 and later", "gp_trials for a study of float and int params only, without constraints, which then goes on with CMA-ES (-1: never)"),
 		specopt.Opt("nsga2_trials", "250", "COMPLETE trials after which a study with several objectives leaves TPE for NSGA-II (-1: never)"),
 		specopt.Opt("rules", fmt.Sprintf("%d in a study file; 1 in a stored spec, which predates versions if it has none", auto.LatestRules), fmt.Sprintf("version of the rules, 1 to %d, so that a resumed study keeps its rules", auto.LatestRules)),
 	}}, func(r *specopt.Reader) retune.Sampler {
@@ -69,13 +70,16 @@ var registry = []entry{
 		for _, k := range []struct {
 			name string
 			dst  *int
-		}{{"gp_trials", &o.GPTrials}, {"nsga2_trials", &o.NSGA2Trials}} {
+		}{{"gp_trials", &o.GPTrials}, {"numeric_gp_trials", &o.NumericGPTrials}, {"nsga2_trials", &o.NSGA2Trials}} {
 			if specopt.Int(r, k.name, k.dst, -1) && *k.dst == 0 {
 				r.Fail("option %s 0: want a whole number >= 1, or -1 for never", k.name)
 			}
 		}
 		if specopt.Int(r, "rules", &o.Rules, 1) && o.Rules > auto.LatestRules {
 			r.Fail("option rules %d: want 1 to %d", o.Rules, auto.LatestRules)
+		}
+		if o.NumericGPTrials != 0 && o.Rules < 4 {
+			r.Fail("option numeric_gp_trials needs rules 4 or later (rules %d)", o.Rules)
 		}
 		return auto.New(o)
 	}},

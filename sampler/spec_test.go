@@ -66,6 +66,8 @@ func TestRoundTrip(t *testing.T) {
 		{retune.Spec{Name: "tpe", Options: map[string]any{"startup_trials": 0}}, 2},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 6, "nsga2_trials": -1}}, 1},
 		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 2}}, 3},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4, "numeric_gp_trials": 30, "gp_trials": 80}}, 1},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4, "numeric_gp_trials": -1}}, 1},
 		{retune.Spec{Name: "auto", Options: map[string]any{"nsga2_trials": 5}}, 3},
 		{retune.Spec{Name: "gp", Options: map[string]any{"startup_trials": 3, "candidates": 64, "local_searches": 1, "deterministic_objective": true}}, 1},
 		{retune.Spec{Name: "cmaes", Options: map[string]any{"popsize": 6, "sigma0": 0.3, "restart": "ipop", "separable": true, "margin": -1, "warm_start": true, "warm_start_gamma": 0.2}}, 1},
@@ -123,7 +125,10 @@ func TestFromSpecErrors(t *testing.T) {
 		{retune.Spec{Name: "grid"}, "option values: missing"},
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string]any{"x": []any{1, 1}}}}, "appears twice"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 0}}, "option gp_trials 0: want a whole number >= 1, or -1 for never"},
-		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4}}, "option rules 4: want 1 to 3"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 5}}, "option rules 5: want 1 to 4"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 3, "numeric_gp_trials": 50}}, "option numeric_gp_trials needs rules 4 or later (rules 3)"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"numeric_gp_trials": 50}}, "option numeric_gp_trials needs rules 4 or later (rules 1)"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4, "numeric_gp_trials": 0}}, "option numeric_gp_trials 0"},
 		{retune.Spec{Name: "nsga2", Options: map[string]any{"selection": "niche"}}, "option selection is niche: want crowding or reference"},
 	} {
 		_, err := sampler.FromSpec(c.spec)
@@ -154,7 +159,7 @@ func TestAutoRulesDefault(t *testing.T) {
 	for _, c := range []struct {
 		opts map[string]any
 		want int
-	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}, {map[string]any{"rules": 3}, 3}} {
+	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}, {map[string]any{"rules": 3}, 3}, {map[string]any{"rules": 4}, 4}} {
 		smp, err := sampler.FromSpec(retune.Spec{Name: "auto", Options: c.opts})
 		if err != nil {
 			t.Fatal(err)

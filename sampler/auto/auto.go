@@ -18,9 +18,14 @@ import (
 // Options configures a Sampler. Zero values are the documented defaults.
 type Options struct {
 	// GPTrials is how many COMPLETE trials a single-objective study of numeric params has
-	// before the GP gives way to CMA-ES (or to TPE if a param is categorical). 0 means 200;
-	// a negative value means never.
+	// before the GP gives way to CMA-ES (or to TPE if a param is categorical or there are
+	// constraints). 0 means 200; a negative value means never.
 	GPTrials int
+	// NumericGPTrials (rules 4 and later) is GPTrials for a study whose params are all
+	// floats and ints, without constraints: the GP gives way to CMA-ES after that many
+	// COMPLETE trials. 0 means NumericGPTrials (100) when GPTrials is 0, GPTrials otherwise;
+	// a negative value means never. With earlier rules it must be 0.
+	NumericGPTrials int
 	// NSGA2Trials is how many COMPLETE trials a study with several objectives has before
 	// TPE gives way to NSGA-II. 0 means 250; a negative value means never.
 	NSGA2Trials int
@@ -32,8 +37,18 @@ type Options struct {
 // LatestRules is the latest version of the rules. Version 1 is the first; version 2 models
 // three or more objectives with independent TPE instead of TPE with group decomposition;
 // version 3 races TPE against CMA-ES, instead of running the GP, on a single objective
-// with RaceParams or more numeric params (rule 5 of the package doc).
-const LatestRules = 3
+// with RaceParams or more numeric params (rule 5 of the package doc); version 4 hands a
+// single objective of numeric, unconstrained params from the GP to CMA-ES after
+// NumericGPTrials COMPLETE trials, warm-started closer to the best trials (rule 7).
+const LatestRules = 4
+
+// NumericGPTrials is the default of Options.NumericGPTrials, and WarmStartAlpha the prior
+// spread of the warm start of rules 4's CMA-ES (cmaes.SamplerOptions.WarmStartAlpha), in
+// units of each param's range.
+const (
+	NumericGPTrials = 100
+	WarmStartAlpha  = 0.01
+)
 
 // RaceParams is the fewest numeric params for which rules 3 race TPE against CMA-ES
 // instead of running the GP, and RaceTrials how many COMPLETE trials the race lasts.
@@ -53,7 +68,7 @@ const (
 // Sampler chooses a sampler for each trial by the study's shape (see the package doc). It
 // is safe for concurrent use; one Sampler may serve several studies, fastest one at a time.
 type Sampler struct {
-	gpTrials, nsga2Trials, rules int
+	gpTrials, numericGPTrials, nsga2Trials, rules int
 
 	gp    *gp.Sampler
 	tpe   *tpe.Sampler // with group decomposition
@@ -74,10 +89,13 @@ var (
 )
 
 // New returns an automatic sampler. It panics if o.Rules is not 0 and not a version from 1
-// to LatestRules.
+// to LatestRules, or if o.NumericGPTrials is set with rules before 4.
 func New(o Options) *Sampler {
 	if o.Rules < 0 || o.Rules > LatestRules {
 		panic(fmt.Sprintf("auto: Rules %d: want 1 to %d, or 0 for the latest", o.Rules, LatestRules))
+	}
+	if o.NumericGPTrials != 0 && o.Rules != 0 && o.Rules < 4 {
+		panic(fmt.Sprintf("auto: NumericGPTrials %d needs rules 4 or later, not %d", o.NumericGPTrials, o.Rules))
 	}
 	s := &Sampler{
 		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials, rules: cmp.Or(o.Rules, LatestRules),
@@ -96,6 +114,21 @@ func New(o Options) *Sampler {
 	case s.gpTrials < 0:
 		s.gpTrials = -1
 	}
+	s.numericGPTrials = s.gpTrials
+	if s.rules >= 4 {
+		switch {
+		case o.NumericGPTrials > 0:
+			s.numericGPTrials = o.NumericGPTrials
+		case o.NumericGPTrials < 0:
+			s.numericGPTrials = -1
+		case o.GPTrials == 0:
+			s.numericGPTrials = NumericGPTrials
+		}
+		// The GP's best trials lie close together by the handover; the warm start's
+		// default spread (0.1 of each range, made for another task's history) would start
+		// CMA-ES far wider than they are.
+		s.cmaes = cmaes.New(cmaes.SamplerOptions{WarmStart: true, WarmStartAlpha: WarmStartAlpha})
+	}
 	switch {
 	case s.nsga2Trials == 0:
 		s.nsga2Trials = 250
@@ -105,13 +138,16 @@ func New(o Options) *Sampler {
 	return s
 }
 
-// Spec implements retune.Specer: name "auto", the thresholds in effect (-1 for never) and
-// the rules' version, left out for version 1 so that the spec of a study stored before
-// the rules had versions is that of rules 1.
+// Spec implements retune.Specer: name "auto", the thresholds in effect (-1 for never;
+// numeric_gp_trials from rules 4 on) and the rules' version, left out for version 1 so
+// that the spec of a study stored before the rules had versions is that of rules 1.
 func (s *Sampler) Spec() retune.Spec {
 	o := map[string]any{"gp_trials": s.gpTrials, "nsga2_trials": s.nsga2Trials}
 	if s.rules != 1 {
 		o["rules"] = s.rules
+	}
+	if s.rules >= 4 {
+		o["numeric_gp_trials"] = s.numericGPTrials
 	}
 	return retune.Spec{Name: "auto", Options: o}
 }
@@ -146,7 +182,7 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 		return choice{name: TPE, reason: fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
 	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
 		return race(req, params)
-	case s.gpTrials < 0 || sm.complete < s.gpTrials:
+	case sm.complete < s.gpLimit(cat, sm.constrained):
 		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
 		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials, %d of %d params categorical: TPE after GP (CMA-ES cannot model categorical params)", sm.complete, cat, params)}
@@ -154,6 +190,20 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
 	}
 	return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
+}
+
+// gpLimit is how many COMPLETE trials the GP proposes for (rules 6 and 7): NumericGPTrials
+// on numeric, unconstrained params (GPTrials before rules 4), GPTrials otherwise;
+// MaxInt for never.
+func (s *Sampler) gpLimit(cat, constrained int) int {
+	n := s.gpTrials
+	if cat == 0 && constrained == 0 {
+		n = s.numericGPTrials
+	}
+	if n < 0 {
+		return math.MaxInt
+	}
+	return n
 }
 
 // race is rule 5 of rules 3: until RaceTrials trials are COMPLETE, independent TPE proposes

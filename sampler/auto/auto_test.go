@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/a6b40afc/retune"
@@ -72,8 +73,19 @@ func TestChoice(t *testing.T) {
 	}{
 		{"empty", auto.Options{}, one, nil, auto.GP},
 		{"numeric small budget", auto.Options{}, one, history(50, retune.TrialComplete, numeric), auto.GP},
-		{"numeric below threshold", auto.Options{}, one, history(199, retune.TrialComplete, numeric), auto.GP},
+		{"numeric below handover", auto.Options{}, one, history(auto.NumericGPTrials-1, retune.TrialComplete, numeric), auto.GP},
+		{"numeric at handover", auto.Options{}, one, history(auto.NumericGPTrials, retune.TrialComplete, numeric), auto.CMAES},
 		{"numeric at threshold", auto.Options{}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
+		{"rules 3 numeric below threshold", auto.Options{Rules: 3}, one, history(199, retune.TrialComplete, numeric), auto.GP},
+		{"rules 3 numeric at threshold", auto.Options{Rules: 3}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
+		{"categorical keeps the GP past the handover", auto.Options{}, one, history(150, retune.TrialComplete, oneCat), auto.GP},
+		{"constraints keep the GP past the handover", auto.Options{}, one, constrained(history(150, retune.TrialComplete, numeric)), auto.GP},
+		{"constraints after the GP", auto.Options{}, one, constrained(history(200, retune.TrialComplete, numeric)), auto.TPE},
+		{"gp_trials applies to numeric params when numeric_gp_trials is not set", auto.Options{GPTrials: 300}, one, history(299, retune.TrialComplete, numeric), auto.GP},
+		{"gp_trials at its threshold", auto.Options{GPTrials: 300}, one, history(300, retune.TrialComplete, numeric), auto.CMAES},
+		{"numeric_gp_trials", auto.Options{NumericGPTrials: 20}, one, history(20, retune.TrialComplete, numeric), auto.CMAES},
+		{"numeric_gp_trials leaves categorical params to gp_trials", auto.Options{NumericGPTrials: 20}, one, history(199, retune.TrialComplete, oneCat), auto.GP},
+		{"numeric_gp_trials never", auto.Options{NumericGPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.GP},
 		{"custom threshold", auto.Options{GPTrials: 30}, one, history(30, retune.TrialComplete, numeric), auto.CMAES},
 		{"never cmaes", auto.Options{GPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.GP},
 		{"pruned trials do not count", auto.Options{GPTrials: 30},
@@ -148,6 +160,29 @@ func TestRules(t *testing.T) {
 			t.Errorf("rules %d: spec %v, want rules %d", c.rules, s.Spec(), want)
 		}
 	}
+	for _, c := range []struct {
+		o    auto.Options
+		want any // numeric_gp_trials in the spec; nil: absent
+	}{
+		{auto.Options{}, auto.NumericGPTrials},
+		{auto.Options{GPTrials: 50}, 50},
+		{auto.Options{GPTrials: 500}, 500},
+		{auto.Options{GPTrials: 500, NumericGPTrials: 40}, 40},
+		{auto.Options{NumericGPTrials: -5}, -1},
+		{auto.Options{Rules: 3}, nil},
+	} {
+		if got := auto.New(c.o).Spec().Options["numeric_gp_trials"]; got != c.want {
+			t.Errorf("New(%+v).Spec() numeric_gp_trials = %v, want %v", c.o, got, c.want)
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("New(Rules 3, NumericGPTrials 5) did not panic")
+			}
+		}()
+		auto.New(auto.Options{Rules: 3, NumericGPTrials: 5})
+	}()
 	for _, bad := range []int{-1, auto.LatestRules + 1} {
 		func() {
 			defer func() {
@@ -600,5 +635,54 @@ func TestStudyRace(t *testing.T) {
 		if c != winner {
 			t.Errorf("trial %d: %s, want the winner %s (best TPE %v, CMA-ES %v)", auto.RaceTrials+i, c, winner, best[auto.TPE], best[auto.CMAES])
 		}
+	}
+}
+
+// TestHandoverWarmStart checks rules 4's handover from the GP to CMA-ES: after
+// NumericGPTrials trials, CMA-ES starts near the best trials, as the GP leaves them
+// clustered, where rules 3's warm start (at GPTrials) spreads a tenth of each range.
+func TestHandoverWarmStart(t *testing.T) {
+	t.Parallel()
+	dists := map[string]retune.Distribution{"x": unit, "y": unit, "z": unit}
+	centre := map[string]float64{"x": 0.3, "y": 0.6, "z": 0.45}
+	r := rand.New(rand.NewPCG(3, 4))
+	trials := history(auto.NumericGPTrials, retune.TrialComplete, dists)
+	for i := range trials {
+		p, d2 := map[string]any{}, 0.0
+		for name, c := range centre {
+			v := r.Float64()
+			if i%10 == 0 { // a tenth of the trials, the best, within 0.002 of the centre
+				v = c + 0.004*(r.Float64()-0.5)
+			}
+			p[name] = v
+			d2 += (v - c) * (v - c)
+		}
+		trials[i].Params, trials[i].Values = p, []float64{d2}
+	}
+	spread := func(o auto.Options) float64 {
+		var ds []float64
+		for k := range 20 {
+			req := &retune.SampleRequest{
+				Directions: []retune.Direction{retune.Minimize}, Trials: trials, Space: dists,
+				Trial: retune.FrozenTrial{Number: len(trials) + k}, Rand: rand.New(rand.NewPCG(1, uint64(k))), Seed: 1,
+			}
+			p, err := auto.New(o).Relative(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d2 := 0.0
+			for name, c := range centre {
+				d2 += (p[name].(float64) - c) * (p[name].(float64) - c)
+			}
+			ds = append(ds, math.Sqrt(d2))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	tight := spread(auto.Options{})
+	wide := spread(auto.Options{Rules: 3, GPTrials: auto.NumericGPTrials})
+	// Prior spread 0.01 per param: about 0.01·√3 from the centre; 0.1: about 0.17.
+	if tight > 0.05 || wide < 0.08 {
+		t.Errorf("median distance of CMA-ES's first proposals from the best trials: rules 4 %.3g (want < 0.05), rules 3 %.3g (want > 0.08)", tight, wide)
 	}
 }
