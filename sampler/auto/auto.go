@@ -42,11 +42,13 @@ type Options struct {
 // NumericGPTrials COMPLETE trials, warm-started closer to the best trials (rule 7).
 const LatestRules = 4
 
-// NumericGPTrials is the default of Options.NumericGPTrials, and WarmStartAlpha the prior
-// spread of the warm start of rules 4's CMA-ES (cmaes.SamplerOptions.WarmStartAlpha), in
-// units of each param's range.
+// NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and
+// WarmStartAlpha are the warm start of rules 4's CMA-ES (cmaes.SamplerOptions): centred on
+// the best trial alone (a fraction of the trials that rounds up to one), with a prior
+// spread of 0.01 of each param's range.
 const (
 	NumericGPTrials = 100
+	WarmStartGamma  = 1e-9
 	WarmStartAlpha  = 0.01
 )
 
@@ -124,10 +126,11 @@ func New(o Options) *Sampler {
 		case o.GPTrials == 0:
 			s.numericGPTrials = NumericGPTrials
 		}
-		// The GP's best trials lie close together by the handover; the warm start's
-		// default spread (0.1 of each range, made for another task's history) would start
-		// CMA-ES far wider than they are.
-		s.cmaes = cmaes.New(cmaes.SamplerOptions{WarmStart: true, WarmStartAlpha: WarmStartAlpha})
+		// The warm start's defaults (the mean and covariance of the best tenth, plus 0.1 of
+		// each range) are made for another task's history. Here the history is this
+		// study's, and the GP left its best trial where CMA-ES should refine: the mean of
+		// the best tenth may lie between two optima, and 0.1 re-explores.
+		s.cmaes = cmaes.New(cmaes.SamplerOptions{WarmStart: true, WarmStartGamma: WarmStartGamma, WarmStartAlpha: WarmStartAlpha})
 	}
 	switch {
 	case s.nsga2Trials == 0:

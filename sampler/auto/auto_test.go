@@ -681,8 +681,22 @@ func TestHandoverWarmStart(t *testing.T) {
 	}
 	tight := spread(auto.Options{})
 	wide := spread(auto.Options{Rules: 3, GPTrials: auto.NumericGPTrials})
+	// Two optima: half the best tenth near the centre, half near its mirror image, the
+	// best trial near the centre. Rules 4 start at the best trial, not between the optima.
+	for i := range trials {
+		if i%20 == 10 {
+			p, d2 := map[string]any{}, 0.0
+			for name, c := range centre {
+				v := 1 - c + 0.004*(r.Float64()-0.5)
+				p[name] = v
+				d2 += (v - (1 - c)) * (v - (1 - c))
+			}
+			trials[i].Params, trials[i].Values = p, []float64{d2 + 1e-6}
+		}
+	}
+	twoOptima := spread(auto.Options{})
 	// Prior spread 0.01 per param: about 0.01·√3 from the centre; 0.1: about 0.17.
-	if tight > 0.05 || wide < 0.08 {
-		t.Errorf("median distance of CMA-ES's first proposals from the best trials: rules 4 %.3g (want < 0.05), rules 3 %.3g (want > 0.08)", tight, wide)
+	if tight > 0.05 || wide < 0.08 || twoOptima > 0.05 {
+		t.Errorf("median distance of CMA-ES's first proposals from the best trials: rules 4 %.3g (want < 0.05), rules 3 %.3g (want > 0.08), rules 4 with two optima %.3g (want < 0.05)", tight, wide, twoOptima)
 	}
 }
