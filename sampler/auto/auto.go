@@ -39,7 +39,7 @@ type Options struct {
 // version 3 races TPE against CMA-ES, instead of running the GP, on a single objective
 // with RaceParams or more numeric params (rule 5 of the package doc); version 4 hands a
 // single objective of numeric, unconstrained params from the GP to CMA-ES after
-// NumericGPTrials COMPLETE trials, warm-started closer to the best trials (rule 7).
+// NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7).
 const LatestRules = 4
 
 // NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and

@@ -76,8 +76,8 @@
 //     below). How CMA-ES starts matters as much as when: from the best tenth with 0.1, the
 //     handover at 100 ended at 39.0 and 4.69, its first generations re-exploring a tenth
 //     of each range; from the best tenth with 0.01, at 13.8 and 2.97, and on Branin, whose
-//     three optima the best tenth may straddle, at 3e-5 and 6e-5 (fresh seeds) against the
-//     best trial's 4e-6 and 3e-6. With a categorical param, TPE instead, since CMA-ES
+//     three optima the best tenth may straddle, at 3e-5 (6e-5 on fresh seeds) against the
+//     best trial's 4e-6 (3e-6). With a categorical param, TPE instead, since CMA-ES
 //     would draw it uniformly. On Branin, Hartmann6 and mixedB at 500 trials (rules 1 to
 //     3, handing over at 200), the GP alone ends lower on Hartmann6 and mixedB (4e-5 and
 //     2e-5 against 1.3e-4 and 7e-5), higher on Branin (7e-6 against 4e-7), and takes four
