@@ -118,13 +118,9 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if set["seeds"] {
 			sd = *seeds
 		}
-		var cps []int
-		for _, f := range split(*checkpoints) {
-			v, err := strconv.Atoi(f)
-			if err != nil || v <= 0 {
-				return fmt.Errorf("-checkpoints %q: want positive numbers of trials, comma-separated", *checkpoints)
-			}
-			cps = append(cps, v)
+		cps, err := checkpointList(*checkpoints)
+		if err != nil {
+			return err
 		}
 		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored), first: *firstSeed})
 	case "curves":
@@ -174,6 +170,19 @@ func isBroad(name string) bool {
 		}
 	}
 	return false
+}
+
+// checkpointList parses -checkpoints: positive numbers of trials, comma-separated.
+func checkpointList(s string) ([]int, error) {
+	var cps []int
+	for _, f := range split(s) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("-checkpoints %q: want positive numbers of trials, comma-separated", s)
+		}
+		cps = append(cps, v)
+	}
+	return cps, nil
 }
 
 func split(s string) []string {

@@ -36,7 +36,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 
 	"github.com/a6b40afc/retune/bench"
 	"github.com/a6b40afc/retune/retrain"
@@ -127,13 +126,9 @@ func runOne(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return emit(stdout, r)
 	case "mo": // retune alone: hypervolume per seed, as compare -suite mo records it
-		var cps []int
-		for _, f := range split(*checkpoints) {
-			c, err := strconv.Atoi(f)
-			if err != nil || c <= 0 {
-				return fmt.Errorf("-checkpoints %q: want positive numbers of trials, comma-separated", *checkpoints)
-			}
-			cps = append(cps, c)
+		cps, err := checkpointList(*checkpoints)
+		if err != nil {
+			return err
 		}
 		r, err := bench.MultiObjectiveFrom(ctx, *problemName, *sampler, *n, *firstSeed, *seeds, cps...)
 		if err != nil {
