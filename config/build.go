@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -17,9 +18,11 @@ import (
 	"github.com/a6b40afc/retune/sampler/nsga2"
 )
 
-// DefaultSampler is the sampler of a study file that names none (and is not a grid).
-// (The library's Config default stays uniform random: the root package cannot import TPE.)
-const DefaultSampler = "tpe"
+// DefaultSampler is the sampler of a new study whose file names none (and is not a grid):
+// auto, which picks GP, CMA-ES, TPE or NSGA-II by the study's shape (package
+// sampler/auto). A resumed study keeps its stored sampler. The library's Config default
+// stays uniform random: the root package cannot import the samplers, which import it.
+const DefaultSampler = "auto"
 
 // latestOptions are the options whose absence from a stored spec means an earlier
 // behaviour (sampler.FromSpec reads them so), and their values for a study file that
@@ -216,6 +219,7 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 	if err != nil {
 		return nil, err
 	}
+	s.samplerNote = s.noteSampler(smp)
 	pr, err := s.Pruner()
 	if err != nil {
 		return nil, err
@@ -233,6 +237,47 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 		return nil, fmt.Errorf("open study %q: %w", s.Name, err)
 	}
 	return study, nil
+}
+
+// SamplerNote says which sampler the study that NewStudy opened runs with and why, and
+// for auto what it will choose for this study's shape, e.g. "auto (rules 4), the default
+// (the study file names none): 2 numeric params: GP until 100 complete trials, then
+// CMA-ES from the best trial". Empty before NewStudy.
+func (s *Study) SamplerNote() string { return s.samplerNote }
+
+func (s *Study) noteSampler(smp retune.Sampler) string {
+	var spec retune.Spec
+	if sp, ok := smp.(retune.Specer); ok {
+		spec = sp.Spec()
+	}
+	name := cmp.Or(spec.Name, s.SamplerSpec.Name, DefaultSampler)
+	if r, ok := spec.Options["rules"]; ok && name == "auto" {
+		name = fmt.Sprintf("auto (rules %v)", r)
+	}
+	var why string
+	switch {
+	case s.resumed != nil && s.SamplerSpec.Name == "":
+		why = "stored with the study (the study file names none)"
+	case s.resumed != nil:
+		why = "named by the study file, as stored with the study"
+	case s.SamplerSpec.Name == "":
+		why = "the default (the study file names none)"
+	case s.SamplerSpec.Name == "grid":
+		why = "every param lists values"
+	default:
+		why = "named by the study file"
+	}
+	note := name + ", " + why
+	if a, ok := smp.(*auto.Sampler); ok {
+		sh := auto.Shape{Objectives: len(s.Objectives), Params: len(s.Params), Conditional: s.Conditional(), Constrained: len(s.Constraints) > 0}
+		for _, p := range s.Params {
+			if p.Type == "categorical" {
+				sh.Categorical++
+			}
+		}
+		note += ": " + a.Plan(sh)
+	}
+	return note
 }
 
 // constraints are the file's constraints as Config.Constraints: an empty list (not nil)

@@ -92,6 +92,8 @@ type Study struct {
 	// sampler and pruner specs it resolved (see NewStudy); Sampler, Pruner and Definition
 	// then use them.
 	resumed, resumedPruner *retune.Spec
+	// samplerNote is what SamplerNote returns, set by NewStudy.
+	samplerNote string
 }
 
 // Schedule is the study file's schedule section: `retune run` starts a new study for the

@@ -12,6 +12,8 @@ import (
 
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/config"
+	"github.com/a6b40afc/retune/sampler/auto"
+	"github.com/a6b40afc/retune/sampler/tpe"
 	"github.com/a6b40afc/retune/storage/memory"
 )
 
@@ -430,5 +432,66 @@ PRUNER`
 	}
 	if got := specOf("old"); got.Options["drop"] != 0.1 {
 		t.Errorf("resume with replace: stored spec %v, want today's defaults", got)
+	}
+}
+
+// TestDefaultSampler: a new study whose file names no sampler gets auto with the latest
+// rules; a stored study resumed by such a file keeps its own sampler (TPE here, the
+// default before auto); SamplerNote says which and why, and for auto what it will choose.
+func TestDefaultSampler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const file = `name: NAME
+command: [t]
+objective: {metric: loss, direction: minimize}
+params:
+  x: {type: float, low: 0, high: 1}
+  n: {type: int, low: 1, high: 8}
+SAMPLER`
+	parse := func(name, sampler string) *config.Study {
+		s, err := config.Parse("study.yaml", []byte(strings.NewReplacer("NAME", name, "SAMPLER", sampler).Replace(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	store := memory.New()
+	tpeSpec := tpe.New(tpe.Options{}).Spec()
+	if _, err := store.CreateStudy(ctx, retune.StudyRecord{Name: "old", Directions: []retune.Direction{retune.Minimize},
+		Metrics: []string{"loss"}, Model: "old", Seed: 1, Sampler: tpeSpec}); err != nil {
+		t.Fatal(err)
+	}
+	samplerOf := func(name string) retune.Spec {
+		rec, err := store.Study(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Sampler
+	}
+	tests := []struct {
+		study, sampler string
+		wantName       string
+		wantNote       string
+	}{
+		{"new", "", "auto", fmt.Sprintf("auto (rules %d), the default (the study file names none): 2 numeric params: GP until %d complete trials, then CMA-ES from the best trial", auto.LatestRules, auto.NumericGPTrials)},
+		{"new", "", "auto", fmt.Sprintf("auto (rules %d), stored with the study (the study file names none): 2 numeric params", auto.LatestRules)},
+		{"old", "", "tpe", "tpe, stored with the study (the study file names none)"},
+		{"named", "sampler: {name: gp}", "gp", "gp, named by the study file"},
+		{"named", "sampler: {name: gp}", "gp", "gp, named by the study file, as stored with the study"},
+	}
+	for _, tt := range tests {
+		s := parse(tt.study, tt.sampler)
+		if _, err := s.NewStudy(ctx, store, false); err != nil {
+			t.Fatalf("NewStudy %s with %q: %v", tt.study, tt.sampler, err)
+		}
+		if got := samplerOf(tt.study); got.Name != tt.wantName {
+			t.Errorf("study %s with %q: stored sampler %v, want %s", tt.study, tt.sampler, got, tt.wantName)
+		}
+		if got := s.SamplerNote(); !strings.HasPrefix(got, tt.wantNote) {
+			t.Errorf("study %s with %q: SamplerNote() = %q, want it to start %q", tt.study, tt.sampler, got, tt.wantNote)
+		}
+	}
+	if got := samplerOf("new"); got.Options["rules"] != auto.LatestRules && got.Options["rules"] != float64(auto.LatestRules) {
+		t.Errorf("new study's auto spec %v, want rules %d", got, auto.LatestRules)
 	}
 }

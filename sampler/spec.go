@@ -32,7 +32,7 @@ type entry struct {
 }
 
 var registry = []entry{
-	{specopt.Plugin{Name: "tpe", Doc: "Tree-structured Parzen Estimator: models good and bad trials apart (the study file's default)", Options: []specopt.Option{
+	{specopt.Plugin{Name: "tpe", Doc: "Tree-structured Parzen Estimator: models good and bad trials apart", Options: []specopt.Option{
 		specopt.Opt("startup_trials", "10", "COMPLETE or PRUNED trials drawn uniformly before the model is used (0: none)"),
 		specopt.Opt("candidates", "24", "points drawn from the good density and scored per proposal"),
 		specopt.Opt("multivariate", "false", "model the params jointly (interactions), not one at a time"),
@@ -60,7 +60,7 @@ var registry = []entry{
 		}
 		return tpe.New(o)
 	}},
-	{specopt.Plugin{Name: "auto", Doc: "chooses GP, TPE, CMA-ES or NSGA-II by the study's shape and size, recording its choice on each trial", Options: []specopt.Option{
+	{specopt.Plugin{Name: "auto", Doc: "chooses GP, TPE, CMA-ES or NSGA-II by the study's shape and size, recording its choice on each trial (the study file's default)", Options: []specopt.Option{
 		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective study leaves the GP (-1: never)"),
 		specopt.Opt("numeric_gp_trials", "100 if gp_trials is left out, else gp_trials; rules 4 and later", "gp_trials for a study of float and int params only, without constraints, which then goes on with CMA-ES (-1: never)"),
 		specopt.Opt("nsga2_trials", "250", "COMPLETE trials after which a study with several objectives leaves TPE for NSGA-II (-1: never)"),

@@ -124,6 +124,10 @@ budget: {trials: 7, parallel: 2}
 	if n := len(finishedLine.FindAllString(r.stderr, -1)); n != 6 {
 		t.Errorf("run printed %d trial lines, want 6:\n%s", n, r.stderr)
 	}
+	// The file names no sampler: the run says it uses auto, why, and what auto will do.
+	if want := "retune: study quad: sampler auto (rules 4), the default (the study file names none): 2 numeric params: GP until 100 complete trials, then CMA-ES from the best trial\n"; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("run's first line:\n%s\nwant %q", r.stderr, want)
+	}
 
 	ts := trials(t, db, "quad")
 	if len(ts) != 6 {
@@ -151,7 +155,7 @@ budget: {trials: 7, parallel: 2}
 		t.Fatalf("studies --json: %d studies, want 1", len(ss))
 	}
 	s := ss[0]
-	if s.Name != "quad" || s.Complete != 6 || s.Waiting+s.Running+s.Pruned+s.Failed != 0 || s.Seed != 11 || s.Sampler != "tpe" ||
+	if s.Name != "quad" || s.Complete != 6 || s.Waiting+s.Running+s.Pruned+s.Failed != 0 || s.Seed != 11 || s.Sampler != config.DefaultSampler ||
 		!slices.Equal(s.Directions, []string{"minimize"}) || !slices.Equal(s.Metrics, []string{"loss"}) || s.Budget.Trials != 7 {
 		t.Errorf("studies --json = %+v", s)
 	}

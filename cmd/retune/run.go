@@ -135,6 +135,9 @@ func (m *Main) runStudy(ctx context.Context, store retune.Storage, o runOptions,
 	if err != nil {
 		return err
 	}
+	if !o.quiet {
+		fmt.Fprintf(m.Stderr, "retune: study %s: sampler %s\n", cfg.Name, cfg.SamplerNote())
+	}
 	if len(cfg.Constraints) > 0 && cfg.SamplerSpec.Name == "cmaes" {
 		fmt.Fprintln(m.Stderr, "retune: warning: sampler cmaes ignores the constraints: it proposes as if every trial were feasible (best still picks feasible trials only); tpe, gp, nsga2 and auto use them")
 	}

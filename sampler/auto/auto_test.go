@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/a6b40afc/retune"
@@ -698,5 +699,87 @@ func TestHandoverWarmStart(t *testing.T) {
 	// Prior spread 0.01 per param: about 0.01·√3 from the centre; 0.1: about 0.17.
 	if tight > 0.05 || wide < 0.08 || twoOptima > 0.05 {
 		t.Errorf("median distance of CMA-ES's first proposals from the best trials: rules 4 %.3g (want < 0.05), rules 3 %.3g (want > 0.08), rules 4 with two optima %.3g (want < 0.05)", tight, wide, twoOptima)
+	}
+}
+
+// Plan names the samplers that Annotate picks for a study of its shape, and the number of
+// COMPLETE trials at which the pick changes.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	numeric := map[string]retune.Distribution{"x": unit, "y": unit, "n": small}
+	oneCat := map[string]retune.Distribution{"x": unit, "y": unit, "n": small, "c": colour}
+	halfCat := map[string]retune.Distribution{"x": unit, "c": colour}
+	wide := map[string]retune.Distribution{}
+	for i := range auto.RaceParams {
+		wide[fmt.Sprintf("x%d", i)] = unit
+	}
+	one := []retune.Direction{retune.Minimize}
+	three := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
+	label := map[string]string{auto.GP: "GP", auto.CMAES: "CMA-ES", auto.TPE: "TPE", auto.NSGA2: "NSGA-II"}
+	shape := func(dists map[string]retune.Distribution, objectives int, constrained bool) auto.Shape {
+		sh := auto.Shape{Objectives: objectives, Params: len(dists), Constrained: constrained}
+		for _, d := range dists {
+			if _, ok := d.(retune.CategoricalDistribution); ok {
+				sh.Categorical++
+			}
+		}
+		return sh
+	}
+	tests := []struct {
+		name          string
+		o             auto.Options
+		dirs          []retune.Direction
+		dists         map[string]retune.Distribution
+		constrained   bool
+		before, after string // the picks before and at the handover
+		at            int    // COMPLETE trials at the handover; 0: none
+	}{
+		{"numeric", auto.Options{}, one, numeric, false, auto.GP, auto.CMAES, auto.NumericGPTrials},
+		{"numeric, rules 3", auto.Options{Rules: 3}, one, numeric, false, auto.GP, auto.CMAES, 200},
+		{"numeric, numeric_gp_trials", auto.Options{NumericGPTrials: 40}, one, numeric, false, auto.GP, auto.CMAES, 40},
+		{"numeric, never", auto.Options{NumericGPTrials: -1}, one, numeric, false, auto.GP, auto.GP, 0},
+		{"one categorical", auto.Options{}, one, oneCat, false, auto.GP, auto.TPE, 200},
+		{"constrained", auto.Options{GPTrials: 30}, one, numeric, true, auto.GP, auto.TPE, 30},
+		{"categorical-heavy", auto.Options{}, one, halfCat, false, auto.TPE, auto.TPE, 0},
+		{"three objectives", auto.Options{NSGA2Trials: 40}, three, numeric, false, auto.TPE, auto.NSGA2, 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := auto.New(tt.o)
+			plan := s.Plan(shape(tt.dists, len(tt.dirs), tt.constrained))
+			pick := func(n int) string {
+				h := history(n, retune.TrialComplete, tt.dists)
+				if tt.constrained {
+					h = constrained(h)
+				}
+				return s.Annotate(&retune.SampleRequest{Directions: tt.dirs, Trials: h})["auto.sampler"].(string)
+			}
+			n := cmp.Or(tt.at, 300)
+			if got := pick(n - 1); got != tt.before {
+				t.Errorf("pick after %d complete trials = %s, want %s", n-1, got, tt.before)
+			}
+			if got := pick(n); got != tt.after {
+				t.Errorf("pick after %d complete trials = %s, want %s", n, got, tt.after)
+			}
+			for _, name := range []string{tt.before, tt.after} {
+				if !strings.Contains(plan, label[name]) {
+					t.Errorf("Plan = %q, want it to name %s", plan, label[name])
+				}
+			}
+			if tt.at > 0 && !strings.Contains(plan, fmt.Sprintf("until %d complete trials", tt.at)) {
+				t.Errorf("Plan = %q, want the handover at %d complete trials", plan, tt.at)
+			}
+			if tt.at == 0 && strings.Contains(plan, "until") {
+				t.Errorf("Plan = %q, want no handover", plan)
+			}
+		})
+	}
+	// The race is decided by the trials' values, not by a count: Plan says so.
+	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "race") || !strings.Contains(plan, fmt.Sprint(auto.RaceTrials)) {
+		t.Errorf("Plan of %d numeric params = %q, want the race over the first %d trials", auto.RaceParams, plan, auto.RaceTrials)
+	}
+	if plan := auto.New(auto.Options{Rules: 2}).Plan(shape(wide, 1, false)); strings.Contains(plan, "race") {
+		t.Errorf("Plan with rules 2 = %q, want no race (rules 3 brought it)", plan)
 	}
 }
