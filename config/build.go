@@ -196,10 +196,18 @@ func (s *Study) Suggest(t *retune.Trial) map[string]any {
 // pruner keeps the stored values of the options it does not name. (A file that names no
 // pruner means none, so it changes a stored pruner.) What the file names is compared with
 // the study as before. With replace, or a grid (whose values are the params'), the file's
-// sampler and pruner are taken as they stand.
+// sampler and pruner are taken as they stand, except that a file that names no sampler
+// keeps a stored sampler other than grid even then.
 func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool) (*retune.Study, error) {
 	s.resumed, s.resumedPruner = nil, nil
-	if rec, err := store.Study(ctx, s.Name); err == nil && !replace {
+	rec, err := store.Study(ctx, s.Name)
+	if err == nil && replace && s.SamplerSpec.Name == "" && rec.Sampler.Name != "" && rec.Sampler.Name != "grid" {
+		// Replacing, a file that names no sampler still keeps the stored one: the default
+		// for new studies (auto; TPE before it) must not replace it unasked.
+		spec := retune.Spec{Name: rec.Sampler.Name, Options: maps.Clone(rec.Sampler.Options)}
+		s.resumed = &spec
+	}
+	if err == nil && !replace {
 		if s.SamplerSpec.Name != "grid" && (s.SamplerSpec.Name == "" || s.SamplerSpec.Name == rec.Sampler.Name) {
 			spec := retune.Spec{Name: rec.Sampler.Name, Options: maps.Clone(rec.Sampler.Options)}
 			if spec.Options == nil {

@@ -437,7 +437,8 @@ PRUNER`
 
 // TestDefaultSampler: a new study whose file names no sampler gets auto with the latest
 // rules; a stored study resumed by such a file keeps its own sampler (TPE here, the
-// default before auto); SamplerNote says which and why, and for auto what it will choose.
+// default before auto), with --replace too; SamplerNote says which and why, and for auto
+// what it will choose.
 func TestDefaultSampler(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -490,6 +491,22 @@ SAMPLER`
 		if got := s.SamplerNote(); !strings.HasPrefix(got, tt.wantNote) {
 			t.Errorf("study %s with %q: SamplerNote() = %q, want it to start %q", tt.study, tt.sampler, got, tt.wantNote)
 		}
+	}
+	// Replacing (a changed search space, say), a file that names no sampler still keeps the
+	// stored one; one that names a sampler replaces it.
+	s := parse("old", "")
+	s.Params = s.Params[:1]
+	if _, err := s.NewStudy(ctx, store, true); err != nil {
+		t.Fatalf("replace study old without a sampler: %v", err)
+	}
+	if got := samplerOf("old"); got.Name != "tpe" || !strings.HasPrefix(s.SamplerNote(), "tpe, stored with the study") {
+		t.Errorf("replace study old without a sampler: stored %v, note %q, want tpe kept", got, s.SamplerNote())
+	}
+	if _, err := parse("old", "sampler: {name: gp}").NewStudy(ctx, store, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := samplerOf("old"); got.Name != "gp" {
+		t.Errorf("replace study old with gp: stored %v, want gp", got)
 	}
 	if got := samplerOf("new"); got.Options["rules"] != auto.LatestRules && got.Options["rules"] != float64(auto.LatestRules) {
 		t.Errorf("new study's auto spec %v, want rules %d", got, auto.LatestRules)
