@@ -259,8 +259,13 @@ func (s *Study) noteSampler(smp retune.Sampler) string {
 		spec = sp.Spec()
 	}
 	name := cmp.Or(spec.Name, s.SamplerSpec.Name, DefaultSampler)
-	if r, ok := spec.Options["rules"]; ok && name == "auto" {
-		name = fmt.Sprintf("auto (rules %v)", r)
+	if name == "auto" {
+		// A spec without rules is one of rules 1, stored before the rules had versions.
+		rules, ok := spec.Options["rules"]
+		if !ok {
+			rules = 1
+		}
+		name = fmt.Sprintf("auto (rules %v)", rules)
 	}
 	var why string
 	switch {
