@@ -74,6 +74,26 @@ def test_ask_tell_define_by_run(client, name):
         st.ask()
 
 
+def test_default_sampler_define_by_run(client, name):
+    # A study created without a sampler gets the server's default, auto, which records its
+    # pick on each trial; define-by-run params (a float, an int, a categorical) work with it.
+    st = client.study(name, seed=4, budget=14)
+    assert st.sampler["name"] == "auto"
+
+    def objective(trial):
+        x = trial.suggest_float("x", -3, 3)
+        n = trial.suggest_int("n", 1, 4)
+        c = trial.suggest_categorical("c", ["a", "b"])
+        return (x - 1) ** 2 + n + (0 if c == "a" else 1)
+
+    st.optimize(objective, n_trials=14)
+    trials = st.trials
+    assert len(trials) == 14 and all(t.state == "COMPLETE" for t in trials)
+    picks = [t.system_attrs.get("auto.sampler") for t in trials]
+    assert all(p == "gp" for p in picks), picks  # 3 params, 1 categorical: the GP until 200 trials
+    assert all(-3 <= t.params["x"] <= 3 and 1 <= t.params["n"] <= 4 and t.params["c"] in ("a", "b") for t in trials)
+
+
 def test_report_prune_and_optimize(client, name):
     st = client.study(name, sampler={"name": "tpe", "startup_trials": 4}, pruner={"name": "threshold", "upper": 1.0}, seed=9, budget=20)
 
