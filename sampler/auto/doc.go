@@ -154,7 +154,8 @@
 //	hartmann6Noisy  30–59  cmaes 0.1171       0.08792            0.123
 //
 // Over the 45 cells rules 3 lose 2 and win 8, rules 4 lose none and win 9; on fresh seeds
-// rules 3 lose 4 of 36 and win 5, rules 4 lose 3 (all three in rule 5's race) and win 5.
+// rules 3 lose 4 of 36 and win 5, rules 4 lose 3 (all three in rule 5's race) and win 5, and
+// 3 and 10 of all 45 (default-auto-20261207T1700Z adds func3C, ackleyMixed and mixedB).
 //
 // Median hypervolume of some of the problems of rule 1 (10 seeds; 5 at 1000 trials), with
 // rules 1 (grouped TPE, then NSGA-II), rules 2 (independent TPE, then NSGA-II), TPE alone
@@ -186,9 +187,10 @@
 // defaults). On the same 45 cells, seeds 0–29, TPE loses 17 to the best of Optuna's three
 // (branin, hartmann6, rosenbrock5, ackley5, rastrigin10, levy10, rosenbrock20 and
 // ackleyMixed) and auto none; auto's regret is significantly lower than TPE's in 27 cells
-// and higher in none (one-sided Mann-Whitney, Holm over the 45). On fresh seeds 30–59 (36
-// cells) TPE loses 13 and auto 3, and auto is lower than TPE in 19 cells, higher in none.
-// (bench results default-auto-20261207T1700Z.) Plan says, before the first trial, what auto
+// and higher in none (one-sided Mann-Whitney, Holm over the 45). On fresh seeds 30–59 TPE
+// loses 16 and auto 3 (rule 5's race: rosenbrock20 at 50 and 200 trials, michalewicz10 at
+// 50), auto wins 10, and auto is lower than TPE in 25 cells, higher in none (bench results
+// default-auto-20261207T1700Z). Plan says, before the first trial, what auto
 // will choose for a study's shape; `retune run` prints it.
 //
 // Every sampler auto picks except CMA-ES uses feasibility (see each package's doc): GP by
