@@ -183,15 +183,15 @@
 // # The study file's default
 //
 // A new study whose file names no sampler gets auto (config.DefaultSampler); a resumed one
-// keeps its stored sampler. Before rules 4 the default was TPE (independent, Optuna's
+// keeps its stored sampler. Before, the default was TPE (independent, Optuna's
 // defaults). On the same 45 cells, seeds 0–29, TPE loses 17 to the best of Optuna's three
 // (branin, hartmann6, rosenbrock5, ackley5, rastrigin10, levy10, rosenbrock20 and
 // ackleyMixed) and auto none; auto's regret is significantly lower than TPE's in 27 cells
 // and higher in none (one-sided Mann-Whitney, Holm over the 45). On fresh seeds 30–59 TPE
 // loses 16 and auto 3 (rule 5's race: rosenbrock20 at 50 and 200 trials, michalewicz10 at
 // 50), auto wins 10, and auto is lower than TPE in 25 cells, higher in none (bench results
-// default-auto-20261207T1700Z). Plan says, before the first trial, what auto
-// will choose for a study's shape; `retune run` prints it.
+// default-auto-20261207T1700Z). Plan says, before the first trial, what auto will choose
+// for a study's shape; `retune run` prints it.
 //
 // Every sampler auto picks except CMA-ES uses feasibility (see each package's doc): GP by
 // constrained expected improvement, TPE by ranking infeasible trials after feasible ones,
