@@ -99,12 +99,21 @@ func New(o Options) *Sampler {
 	if o.NumericGPTrials != 0 && o.Rules != 0 && o.Rules < 4 {
 		panic(fmt.Sprintf("auto: NumericGPTrials %d needs rules 4 or later, not %d", o.NumericGPTrials, o.Rules))
 	}
+	rules := cmp.Or(o.Rules, LatestRules)
+	warm := cmaes.SamplerOptions{WarmStart: true}
+	if rules >= 4 {
+		// The warm start's defaults (the mean and covariance of the best tenth, plus 0.1 of
+		// each range) are made for another task's history. Here the history is this
+		// study's, and the GP left its best trial where CMA-ES should refine: the mean of
+		// the best tenth may lie between two optima, and 0.1 re-explores.
+		warm.WarmStartGamma, warm.WarmStartAlpha = WarmStartGamma, WarmStartAlpha
+	}
 	s := &Sampler{
-		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials, rules: cmp.Or(o.Rules, LatestRules),
+		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials, rules: rules,
 		gp:    gp.New(gp.Options{}),
 		tpe:   tpe.New(tpe.Options{Group: true}),
 		tpe1:  tpe.New(tpe.Options{}),
-		cmaes: cmaes.New(cmaes.SamplerOptions{WarmStart: true}),
+		cmaes: cmaes.New(warm),
 		// The NSGA-II auto has always run: SBX, and NSGA-III's reference points with three
 		// or more objectives, which after TPE ended ahead of crowding by 1000 trials (see
 		// the package doc). nsga2's own defaults changed since.
@@ -126,11 +135,6 @@ func New(o Options) *Sampler {
 		case o.GPTrials == 0:
 			s.numericGPTrials = NumericGPTrials
 		}
-		// The warm start's defaults (the mean and covariance of the best tenth, plus 0.1 of
-		// each range) are made for another task's history. Here the history is this
-		// study's, and the GP left its best trial where CMA-ES should refine: the mean of
-		// the best tenth may lie between two optima, and 0.1 re-explores.
-		s.cmaes = cmaes.New(cmaes.SamplerOptions{WarmStart: true, WarmStartGamma: WarmStartGamma, WarmStartAlpha: WarmStartAlpha})
 	}
 	switch {
 	case s.nsga2Trials == 0:
