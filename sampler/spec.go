@@ -88,12 +88,14 @@ var registry = []entry{
 		specopt.Opt("candidates", "2048", "quasi-random points scored per proposal"),
 		specopt.Opt("local_searches", "4", "best candidates refined by local search (0: the default)"),
 		specopt.Opt("deterministic_objective", "false", "fix the noise at its minimum, for objectives without noise"),
+		specopt.Opt("trust_region", "false", "propose inside a box around the best trial that grows on success and shrinks on failure (TuRBO-1)"),
 	}}, func(r *specopt.Reader) retune.Sampler {
 		var o gp.Options
 		specopt.Int(r, "startup_trials", &o.StartupTrials, 1)
 		specopt.Int(r, "candidates", &o.Candidates, 1)
 		specopt.Int(r, "local_searches", &o.LocalSearches, 0)
 		r.Bool("deterministic_objective", &o.DeterministicObjective)
+		r.Bool("trust_region", &o.TrustRegion)
 		return gp.New(o)
 	}},
 	{specopt.Plugin{Name: "cmaes", Doc: "CMA-ES, with IPOP/BIPOP restarts, an integer margin, a separable variant and warm start", Options: []specopt.Option{

@@ -25,6 +25,8 @@ type acquirer struct {
 	bestLocal []float64
 	z, lo, hi []float64
 	opt       *lbfgs
+	// boxLo and boxHi bound each dim's model-space value (0 and 1 but for a trust region).
+	boxLo, boxHi []float64
 }
 
 // conPost is a constraint's GP posterior (of standardized constraint values) and the
@@ -57,6 +59,10 @@ func newAcquirer(ps *posterior, dims []dim, best float64, cons []conPost) *acqui
 	a.bestLocal = make([]float64, d)
 	nc := len(a.cont)
 	a.z, a.lo, a.hi = make([]float64, nc), make([]float64, nc), make([]float64, nc)
+	a.boxLo, a.boxHi = make([]float64, d), make([]float64, d)
+	for j := range a.boxHi {
+		a.boxHi[j] = 1
+	}
 	a.opt = newLBFGS(nc, 8)
 	a.opt.maxIter, a.opt.maxEvals, a.opt.gtol, a.opt.ftol = 30, 40, 1e-6, 1e-7
 	return a
@@ -108,7 +114,7 @@ func (a *acquirer) candidates(c int, r *rand.Rand) (xs, vals []float64) {
 			if dm.kind == categorical {
 				row[j] = math.Min(math.Floor(row[j]*float64(dm.k)), float64(dm.k-1))
 			} else {
-				row[j] = dm.snap(row[j])
+				row[j] = dm.snap(a.boxLo[j] + (a.boxHi[j]-a.boxLo[j])*row[j])
 			}
 		}
 	}
@@ -178,7 +184,7 @@ func (a *acquirer) refine(x []float64, val float64) float64 {
 			a.lines = dm.lineValues(x[j], a.lines)
 			orig, bestU := x[j], x[j]
 			for _, u := range a.lines {
-				if u == orig {
+				if u == orig || dm.kind != categorical && (u < a.boxLo[j] || u > a.boxHi[j]) {
 					continue
 				}
 				x[j] = u
@@ -201,7 +207,7 @@ func (a *acquirer) gradientStep(x []float64, val float64) float64 {
 	cont := a.cont
 	z, lo, hi := a.z[:len(cont)], a.lo[:len(cont)], a.hi[:len(cont)]
 	for q, j := range cont {
-		z[q], lo[q], hi[q] = x[j], 0, 1
+		z[q], lo[q], hi[q] = x[j], a.boxLo[j], a.boxHi[j]
 	}
 	copy(a.x, x)
 	copy(a.bestLocal, x)
@@ -267,4 +273,74 @@ func (a *acquirer) maximize(r *rand.Rand, nCand, nLocal int, incumbent []float64
 		}
 	}
 	return best
+}
+
+// Trust region constants, as TuRBO-1's: the initial, smallest and largest side of the box
+// (as a share of the unit cube's side, before scaling by the lengthscales), and the
+// successes in a row that double it.
+const (
+	trInit, trMin, trMax = 0.8, 1.0 / 128, 1.6
+	trSuccesses          = 3
+)
+
+// trustLength returns the side of the trust region after the observations y (in order;
+// the first startup are the quasi-random design) in d dims, replayed as TuRBO-1 updates
+// it: an observation better than the best before it by 1e-3 of its magnitude is a
+// success, any other a failure; trSuccesses successes in a row double the side (up to
+// trMax), max(4, d) failures in a row halve it. Below trMin the box starts again at trInit.
+func trustLength(y []float64, startup, d int) float64 {
+	L := trInit
+	fails := max(4, d)
+	succ, fail := 0, 0
+	if len(y) == 0 {
+		return L
+	}
+	best := y[0]
+	for i := 1; i < len(y); i++ {
+		better := y[i] < best-1e-3*math.Abs(best)
+		best = math.Min(best, y[i])
+		if i < startup {
+			continue
+		}
+		if better {
+			succ, fail = succ+1, 0
+		} else {
+			succ, fail = 0, fail+1
+		}
+		if succ == trSuccesses {
+			L, succ = math.Min(2*L, trMax), 0
+		}
+		if fail == fails {
+			L, fail = L/2, 0
+		}
+		if L < trMin {
+			L, succ, fail = trInit, 0, 0
+		}
+	}
+	return L
+}
+
+// box restricts the acquisition to the trust region of side L around center: in each
+// numeric dim a side of L times the dim's lengthscale over their geometric mean, clipped to
+// the unit cube. Categorical dims stay whole.
+func (a *acquirer) box(center, invLS2 []float64, L float64) {
+	logMean, n := 0.0, 0
+	for j := range a.dims {
+		if a.dims[j].kind != categorical {
+			logMean += -0.5 * math.Log(invLS2[j])
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	logMean /= float64(n)
+	for j := range a.dims {
+		if a.dims[j].kind == categorical {
+			continue
+		}
+		w := math.Exp(-0.5*math.Log(invLS2[j]) - logMean)
+		a.boxLo[j] = math.Max(0, center[j]-w*L/2)
+		a.boxHi[j] = math.Min(1, center[j]+w*L/2)
+	}
 }

@@ -38,6 +38,21 @@
 // observations of the posterior mean (kriging believer), without refitting: the expected
 // improvement drops near them, so parallel asks propose different points.
 //
+// # Trust region
+//
+// With Options.TrustRegion, each proposal stays inside a box around the best observation,
+// as in TuRBO-1 (Eriksson et al., "Scalable global optimization via local Bayesian
+// optimization", NeurIPS 2019): candidates are drawn in the box, and local searches are
+// bounded by it. The box's side in each numeric dim is L times the dim's lengthscale over
+// the geometric mean of the numeric dims' lengthscales, clipped to [0, 1]; categorical
+// dims stay whole. L starts at 0.8 and follows the observations in the order they
+// finished (after the first StartupTrials): one better than every earlier observation by
+// more than 1e-3 of the best's magnitude is a success, any other a failure; 3 successes in
+// a row double L (at most 1.6), max(4, d) failures in a row halve it, and below 1/128 it
+// starts again at 0.8. L is replayed from the history at every proposal, so proposals stay
+// a function of the request. The GP itself is fitted to every observation, as without a
+// trust region: TuRBO-1 drops the observations of a region when it restarts, this does not.
+//
 // # Constraints
 //
 // When COMPLETE trials carry constraint values (retune.FrozenTrial.Constraints; see

@@ -34,6 +34,9 @@ type Options struct {
 	// standardized variance) instead of fitting it: for objectives that return the same
 	// value for the same params.
 	DeterministicObjective bool
+	// TrustRegion restricts each proposal to a box around the best observation (TuRBO-1,
+	// Eriksson et al., NeurIPS 2019): see the package doc.
+	TrustRegion bool
 }
 
 // Sampler is the Gaussian-process sampler. It is safe for concurrent use. It keeps what it
@@ -42,7 +45,7 @@ type Options struct {
 // when it serves one.
 type Sampler struct {
 	startup, candidates, local int
-	fixNoise                   bool
+	fixNoise, trust            bool
 	qmc                        *qmc.Sampler
 
 	mu   sync.Mutex // guards hist and its contents
@@ -63,7 +66,7 @@ func New(o Options) *Sampler {
 		panic(fmt.Sprintf("gp: LocalSearches %d: want >= 1 (or 0 for 4)", o.LocalSearches))
 	}
 	s := &Sampler{startup: o.StartupTrials, candidates: o.Candidates, local: o.LocalSearches,
-		fixNoise: o.DeterministicObjective, qmc: qmc.New(qmc.Options{})}
+		fixNoise: o.DeterministicObjective, trust: o.TrustRegion, qmc: qmc.New(qmc.Options{})}
 	switch {
 	case s.startup == 0:
 		s.startup = 10
@@ -84,6 +87,7 @@ func (s *Sampler) Spec() retune.Spec {
 	return retune.Spec{Name: "gp", Options: map[string]any{
 		"startup_trials": s.startup, "candidates": s.candidates,
 		"local_searches": s.local, "deterministic_objective": s.fixNoise,
+		"trust_region": s.trust,
 	}}
 }
 
@@ -239,6 +243,9 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 		return nil, err
 	}
 	a := newAcquirer(ps, dims, best, cons)
+	if s.trust {
+		a.box(incumbent, p.invLS2, trustLength(yraw, s.startup, D))
+	}
 	u := a.maximize(req.Rand, candidates(s.candidates, ps.n), s.local, incumbent)
 	for j := range dims {
 		out[dims[j].name] = dims[j].external(u[j])
