@@ -13,6 +13,7 @@ import (
 	"github.com/a6b40afc/retune"
 	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler"
+	"github.com/a6b40afc/retune/sampler/auto"
 	"github.com/a6b40afc/retune/storage/memory"
 )
 
@@ -125,7 +126,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{retune.Spec{Name: "grid"}, "option values: missing"},
 		{retune.Spec{Name: "grid", Options: map[string]any{"values": map[string]any{"x": []any{1, 1}}}}, "appears twice"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"gp_trials": 0}}, "option gp_trials 0: want a whole number >= 1, or -1 for never"},
-		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 5}}, "option rules 5: want 1 to 4"},
+		{retune.Spec{Name: "auto", Options: map[string]any{"rules": auto.LatestRules + 1}}, fmt.Sprintf("option rules %d: want 1 to %d", auto.LatestRules+1, auto.LatestRules)},
 		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 3, "numeric_gp_trials": 50}}, "option numeric_gp_trials needs rules 4 or later (rules 3)"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"numeric_gp_trials": 50}}, "option numeric_gp_trials needs rules 4 or later (rules 1)"},
 		{retune.Spec{Name: "auto", Options: map[string]any{"rules": 4, "numeric_gp_trials": 0}}, "option numeric_gp_trials 0"},
@@ -159,7 +160,7 @@ func TestAutoRulesDefault(t *testing.T) {
 	for _, c := range []struct {
 		opts map[string]any
 		want int
-	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}, {map[string]any{"rules": 3}, 3}, {map[string]any{"rules": 4}, 4}} {
+	}{{nil, 1}, {map[string]any{"gp_trials": 50}, 1}, {map[string]any{"rules": 2}, 2}, {map[string]any{"rules": 1}, 1}, {map[string]any{"rules": 3}, 3}, {map[string]any{"rules": 4}, 4}, {map[string]any{"rules": 5}, 5}} {
 		smp, err := sampler.FromSpec(retune.Spec{Name: "auto", Options: c.opts})
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/a6b40afc/retune"
@@ -39,8 +40,9 @@ type Options struct {
 // version 3 races TPE against CMA-ES, instead of running the GP, on a single objective
 // with RaceParams or more numeric params (rule 5 of the package doc); version 4 hands a
 // single objective of numeric, unconstrained params from the GP to CMA-ES after
-// NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7).
-const LatestRules = 4
+// NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7); version 5
+// adds the GP in a trust region to rule 5's race.
+const LatestRules = 5
 
 // NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and
 // WarmStartAlpha are the warm start of rules 4's CMA-ES (cmaes.SamplerOptions): centred on
@@ -52,8 +54,9 @@ const (
 	WarmStartAlpha  = 0.01
 )
 
-// RaceParams is the fewest numeric params for which rules 3 race TPE against CMA-ES
-// instead of running the GP, and RaceTrials how many COMPLETE trials the race lasts.
+// RaceParams is the fewest numeric params for which rules 3 and later race TPE against
+// CMA-ES (and rules 5 the GP in a trust region) instead of running the GP, and RaceTrials
+// how many COMPLETE trials the race lasts.
 const (
 	RaceParams = 10
 	RaceTrials = 30
@@ -65,6 +68,9 @@ const (
 	CMAES = "cmaes"
 	TPE   = "tpe"
 	NSGA2 = "nsga2"
+	// TrustGP is the GP restricted to a trust region (gp.Options.TrustRegion), rules 5's
+	// third entrant in the race.
+	TrustGP = "gp-trust"
 )
 
 // Sampler chooses a sampler for each trial by the study's shape (see the package doc). It
@@ -73,6 +79,7 @@ type Sampler struct {
 	gpTrials, numericGPTrials, nsga2Trials, rules int
 
 	gp    *gp.Sampler
+	gpTR  *gp.Sampler  // with a trust region
 	tpe   *tpe.Sampler // with group decomposition
 	tpe1  *tpe.Sampler // independent: each param by itself
 	cmaes *cmaes.Sampler
@@ -111,6 +118,7 @@ func New(o Options) *Sampler {
 	s := &Sampler{
 		gpTrials: o.GPTrials, nsga2Trials: o.NSGA2Trials, rules: rules,
 		gp:    gp.New(gp.Options{}),
+		gpTR:  gp.New(gp.Options{TrustRegion: true}),
 		tpe:   tpe.New(tpe.Options{Group: true}),
 		tpe1:  tpe.New(tpe.Options{}),
 		cmaes: cmaes.New(warm),
@@ -188,7 +196,7 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	case cat > 0 && 2*cat >= params:
 		return choice{name: TPE, reason: fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
 	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
-		return race(req, params)
+		return race(req, params, s.rules)
 	case sm.complete < s.gpLimit(cat, sm.constrained):
 		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
@@ -213,17 +221,26 @@ func (s *Sampler) gpLimit(cat, constrained int) int {
 	return n
 }
 
-// race is rule 5 of rules 3: until RaceTrials trials are COMPLETE, independent TPE proposes
-// the even-numbered trials and CMA-ES the odd ones; then the one whose own trials among the
-// first RaceTrials COMPLETE ones (in finish order, which later requests keep) reached the
-// better value proposes every trial. A trial's proposer is its "auto.sampler" attribute, so
-// trials auto did not propose (enqueued ones) count for neither; a tie goes to TPE.
-func race(req *retune.SampleRequest, params int) choice {
+// race is rule 5 of rules 3: until RaceTrials trials are COMPLETE, the entrants propose in
+// turn by trial number (rules 3 and 4: independent TPE the even-numbered trials, CMA-ES the
+// odd ones; rules 5 adds the GP in a trust region, each taking the trials whose number
+// modulo 3 is its place in that order); then the one whose own trials among the first
+// RaceTrials COMPLETE ones (in finish order, which later requests keep) reached the best
+// value proposes every trial. A trial's proposer is its "auto.sampler" attribute, so trials
+// auto did not propose (enqueued ones) count for none; a tie goes to the earlier entrant.
+func race(req *retune.SampleRequest, params, rules int) choice {
+	arms := []string{TPE, CMAES}
+	if rules >= 5 {
+		arms = append(arms, TrustGP)
+	}
 	sign := 1.0
 	if req.Directions[0] == retune.Minimize {
 		sign = -1
 	}
-	best := map[string]float64{TPE: math.Inf(-1), CMAES: math.Inf(-1)}
+	best := make([]float64, len(arms))
+	for k := range best {
+		best[k] = math.Inf(-1)
+	}
 	complete := 0
 	for i := range req.Trials {
 		t := &req.Trials[i]
@@ -232,23 +249,39 @@ func race(req *retune.SampleRequest, params int) choice {
 		}
 		complete++
 		if arm, _ := t.SystemAttrs["auto.sampler"].(string); len(t.Values) == 1 && !math.IsNaN(t.Values[0]) {
-			if b, ok := best[arm]; ok {
-				best[arm] = math.Max(b, sign*t.Values[0])
+			if k := slices.Index(arms, arm); k >= 0 {
+				best[k] = math.Max(best[k], sign*t.Values[0])
 			}
 		}
 		if complete < RaceTrials {
 			continue
 		}
-		if best[CMAES] > best[TPE] {
-			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
+		w := 0
+		for k := range arms {
+			if best[k] > best[w] {
+				w = k
+			}
 		}
-		return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
+		if rules < 5 {
+			if w == 1 {
+				return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
+			}
+			return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
+		}
+		return choice{name: arms[w], independent: arms[w] == TPE, reason: fmt.Sprintf("%d numeric params: %s, which won the race of independent TPE, CMA-ES and the GP in a trust region over the first %d complete trials", params, armLabel[arms[w]], RaceTrials)}
 	}
-	if req.Trial.Number%2 == 1 {
-		return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an odd trial for CMA-ES", params, complete)}
+	if rules < 5 {
+		if req.Trial.Number%2 == 1 {
+			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an odd trial for CMA-ES", params, complete)}
+		}
+		return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an even trial for TPE", params, complete)}
 	}
-	return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an even trial for TPE", params, complete)}
+	k := req.Trial.Number % len(arms)
+	return choice{name: arms[k], independent: arms[k] == TPE, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing independent TPE, CMA-ES and the GP in a trust region, trial %d (%d modulo 3) for %s", params, complete, req.Trial.Number, k, armLabel[arms[k]])}
 }
+
+// armLabel names the race's entrants in reasons.
+var armLabel = map[string]string{TPE: "independent TPE", CMAES: "CMA-ES", TrustGP: "the GP in a trust region"}
 
 // sampler returns the sampler named by c.
 func (s *Sampler) sampler(c choice) retune.Sampler {
@@ -262,6 +295,8 @@ func (s *Sampler) sampler(c choice) retune.Sampler {
 		return s.cmaes
 	case NSGA2:
 		return s.nsga2
+	case TrustGP:
+		return s.gpTR
 	}
 	return s.gp
 }

@@ -530,19 +530,22 @@ func raceSpace(extra ...string) map[string]retune.Distribution {
 // raced returns n COMPLETE trials of space, proposed alternately by TPE (even numbers) and
 // CMA-ES (odd), minimizing: CMA-ES's values are cma(i), TPE's tpe(i).
 func raced(n int, space map[string]retune.Distribution, tpeValue, cmaValue func(i int) float64) []retune.FrozenTrial {
+	return racedBy(n, space, []string{auto.TPE, auto.CMAES}, []func(int) float64{tpeValue, cmaValue})
+}
+
+// racedBy returns n COMPLETE trials of space, trial i proposed by arms[i%len(arms)] with
+// the value values[i%len(arms)](i).
+func racedBy(n int, space map[string]retune.Distribution, arms []string, values []func(int) float64) []retune.FrozenTrial {
 	h := history(n, retune.TrialComplete, space)
 	for i := range h {
-		arm, v := auto.TPE, tpeValue(i)
-		if i%2 == 1 {
-			arm, v = auto.CMAES, cmaValue(i)
-		}
-		h[i].Values = []float64{v}
-		h[i].SystemAttrs = map[string]any{"auto.sampler": arm}
+		k := i % len(arms)
+		h[i].Values = []float64{values[k](i)}
+		h[i].SystemAttrs = map[string]any{"auto.sampler": arms[k]}
 	}
 	return h
 }
 
-// TestRace checks rule 5 of rules 3: with ten or more numeric params, TPE and CMA-ES
+// TestRace checks rule 5 of rules 3 and 4: with ten or more numeric params, TPE and CMA-ES
 // alternate by trial number until RaceTrials trials are COMPLETE, and then the one whose
 // trials among the first RaceTrials reached the better value proposes every trial.
 func TestRace(t *testing.T) {
@@ -550,6 +553,14 @@ func TestRace(t *testing.T) {
 	one := []retune.Direction{retune.Minimize}
 	maximize := []retune.Direction{retune.Maximize}
 	low, high := func(int) float64 { return 1 }, func(int) float64 { return 2 }
+	r4 := auto.Options{Rules: 4}
+	arms3 := []string{auto.TPE, auto.CMAES, auto.TrustGP}
+	three := func(n int, tpe, cma, trust func(int) float64) []retune.FrozenTrial {
+		return racedBy(n, raceSpace(), arms3, []func(int) float64{tpe, cma, trust})
+	}
+	threeIn := func(space map[string]retune.Distribution, tpe, cma, trust func(int) float64) []retune.FrozenTrial {
+		return racedBy(auto.RaceTrials, space, arms3, []func(int) float64{tpe, cma, trust})
+	}
 	cmaWins := raced(auto.RaceTrials, raceSpace(), high, low)
 	tpeWins := raced(auto.RaceTrials, raceSpace(), low, high)
 	// After the race, later trials of the loser beat every earlier one: the winner stays.
@@ -567,20 +578,33 @@ func TestRace(t *testing.T) {
 		number int
 		want   string
 	}{
-		{"first trial", auto.Options{}, one, nil, 0, auto.GP},
-		{"racing, even", auto.Options{}, one, raced(10, raceSpace(), low, high), 12, auto.TPE},
-		{"racing, odd", auto.Options{}, one, raced(10, raceSpace(), low, high), 13, auto.CMAES},
-		{"racing, one short", auto.Options{}, one, raced(auto.RaceTrials-1, raceSpace(), high, low), 40, auto.TPE},
-		{"CMA-ES won", auto.Options{}, one, cmaWins, 40, auto.CMAES},
-		{"TPE won", auto.Options{}, one, tpeWins, 41, auto.TPE},
-		{"CMA-ES won, maximizing", auto.Options{}, maximize, tpeWins, 40, auto.CMAES},
-		{"a tie goes to TPE", auto.Options{}, one, raced(auto.RaceTrials, raceSpace(), low, low), 41, auto.TPE},
-		{"the first RaceTrials decide", auto.Options{}, one, late, 41, auto.CMAES},
-		{"PRUNED trials do not count", auto.Options{}, one, concat(raced(auto.RaceTrials-1, raceSpace(), high, low), history(5, retune.TrialPruned, raceSpace())), 40, auto.TPE},
+		{"first trial", r4, one, nil, 0, auto.GP},
+		{"racing, even", r4, one, raced(10, raceSpace(), low, high), 12, auto.TPE},
+		{"racing, odd", r4, one, raced(10, raceSpace(), low, high), 13, auto.CMAES},
+		{"racing, one short", r4, one, raced(auto.RaceTrials-1, raceSpace(), high, low), 40, auto.TPE},
+		{"CMA-ES won", r4, one, cmaWins, 40, auto.CMAES},
+		{"TPE won", r4, one, tpeWins, 41, auto.TPE},
+		{"CMA-ES won, maximizing", r4, maximize, tpeWins, 40, auto.CMAES},
+		{"a tie goes to TPE", r4, one, raced(auto.RaceTrials, raceSpace(), low, low), 41, auto.TPE},
+		{"the first RaceTrials decide", r4, one, late, 41, auto.CMAES},
+		{"PRUNED trials do not count", r4, one, concat(raced(auto.RaceTrials-1, raceSpace(), high, low), history(5, retune.TrialPruned, raceSpace())), 40, auto.TPE},
 		{"rules 2: GP", auto.Options{Rules: 2}, one, cmaWins, 41, auto.GP},
-		{"fewer params: GP", auto.Options{}, one, raced(auto.RaceTrials, map[string]retune.Distribution{"x": unit, "y": unit}, high, low), 41, auto.GP},
-		{"a categorical: GP", auto.Options{}, one, raced(auto.RaceTrials, raceSpace("c"), high, low), 41, auto.GP},
-		{"constrained: GP", auto.Options{}, one, constrained(raced(auto.RaceTrials, raceSpace(), high, low)), 41, auto.GP},
+		{"fewer params: GP", r4, one, raced(auto.RaceTrials, map[string]retune.Distribution{"x": unit, "y": unit}, high, low), 41, auto.GP},
+		{"a categorical: GP", r4, one, raced(auto.RaceTrials, raceSpace("c"), high, low), 41, auto.GP},
+		{"constrained: GP", r4, one, constrained(raced(auto.RaceTrials, raceSpace(), high, low)), 41, auto.GP},
+		// Rules 5 add the GP in a trust region: three entrants take turns by trial number.
+		{"rules 5, first trial", auto.Options{}, one, nil, 0, auto.GP},
+		{"rules 5, 0 modulo 3", auto.Options{}, one, three(10, low, high, high), 12, auto.TPE},
+		{"rules 5, 1 modulo 3", auto.Options{}, one, three(10, low, high, high), 13, auto.CMAES},
+		{"rules 5, 2 modulo 3", auto.Options{}, one, three(10, low, high, high), 14, auto.TrustGP},
+		{"rules 5, one short", auto.Options{}, one, three(auto.RaceTrials-1, high, high, low), 40, auto.CMAES},
+		{"rules 5, TPE won", auto.Options{}, one, three(auto.RaceTrials, low, high, high), 40, auto.TPE},
+		{"rules 5, CMA-ES won", auto.Options{}, one, three(auto.RaceTrials, high, low, high), 42, auto.CMAES},
+		{"rules 5, the trust region won", auto.Options{}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
+		{"rules 5, the trust region won, maximizing", auto.Options{}, maximize, three(auto.RaceTrials, low, low, high), 41, auto.TrustGP},
+		{"rules 5, a tie goes to the earlier entrant", auto.Options{}, one, three(auto.RaceTrials, high, low, low), 42, auto.CMAES},
+		{"rules 5, fewer params: GP", auto.Options{}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.GP},
+		{"rules 5, a categorical: GP", auto.Options{}, one, threeIn(raceSpace("c"), high, high, low), 41, auto.GP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -593,49 +617,60 @@ func TestRace(t *testing.T) {
 	}
 }
 
-// TestStudyRace runs the race in a study: GP's quasi-random first trial, then TPE and
-// CMA-ES in turn until RaceTrials trials are COMPLETE, then the winner alone.
+// TestStudyRace runs the race in a study: GP's quasi-random first trial, then the entrants
+// in turn until RaceTrials trials are COMPLETE (rules 4: TPE and CMA-ES; rules 5: TPE,
+// CMA-ES and the GP in a trust region), then the winner alone.
 func TestStudyRace(t *testing.T) {
 	t.Parallel()
-	s := samplertest.NewStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{})})
-	obj := func(_ context.Context, t *retune.Trial) (float64, error) {
-		var v float64
-		for i := range auto.RaceParams {
-			x := t.Float(fmt.Sprintf("x%d", i), -5, 5)
-			v += (x - 1) * (x - 1)
-		}
-		return v, nil
-	}
-	if _, err := s.Optimize(context.Background(), obj, retune.OptimizeOptions{Trials: 45}); err != nil {
-		t.Fatal(err)
-	}
-	ts := samplertest.Trials(t, s)
-	checkTrials(t, ts)
-	got := choices(ts)
-	best := map[string]float64{auto.TPE: math.Inf(1), auto.CMAES: math.Inf(1)}
-	for i, c := range got[:auto.RaceTrials] {
-		want := auto.TPE
-		switch {
-		case i == 0:
-			want = auto.GP
-		case i%2 == 1:
-			want = auto.CMAES
-		}
-		if c != want {
-			t.Fatalf("trial %d: %s, want %s (choices %v)", i, c, want, got)
-		}
-		if v, ok := best[c]; ok {
-			best[c] = math.Min(v, ts[i].Values[0])
-		}
-	}
-	winner := auto.TPE
-	if best[auto.CMAES] < best[auto.TPE] {
-		winner = auto.CMAES
-	}
-	for i, c := range got[auto.RaceTrials:] {
-		if c != winner {
-			t.Errorf("trial %d: %s, want the winner %s (best TPE %v, CMA-ES %v)", auto.RaceTrials+i, c, winner, best[auto.TPE], best[auto.CMAES])
-		}
+	for _, tc := range []struct {
+		rules int
+		arms  []string
+	}{{4, []string{auto.TPE, auto.CMAES}}, {5, []string{auto.TPE, auto.CMAES, auto.TrustGP}}} {
+		t.Run(fmt.Sprint("rules ", tc.rules), func(t *testing.T) {
+			t.Parallel()
+			s := samplertest.NewStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{Rules: tc.rules})})
+			obj := func(_ context.Context, t *retune.Trial) (float64, error) {
+				var v float64
+				for i := range auto.RaceParams {
+					x := t.Float(fmt.Sprintf("x%d", i), -5, 5)
+					v += (x - 1) * (x - 1)
+				}
+				return v, nil
+			}
+			if _, err := s.Optimize(context.Background(), obj, retune.OptimizeOptions{Trials: 45}); err != nil {
+				t.Fatal(err)
+			}
+			ts := samplertest.Trials(t, s)
+			checkTrials(t, ts)
+			got := choices(ts)
+			best := map[string]float64{}
+			for _, a := range tc.arms {
+				best[a] = math.Inf(1)
+			}
+			for i, c := range got[:auto.RaceTrials] {
+				want := tc.arms[i%len(tc.arms)]
+				if i == 0 {
+					want = auto.GP
+				}
+				if c != want {
+					t.Fatalf("trial %d: %s, want %s (choices %v)", i, c, want, got)
+				}
+				if v, ok := best[c]; ok {
+					best[c] = math.Min(v, ts[i].Values[0])
+				}
+			}
+			winner := tc.arms[0]
+			for _, a := range tc.arms[1:] {
+				if best[a] < best[winner] {
+					winner = a
+				}
+			}
+			for i, c := range got[auto.RaceTrials:] {
+				if c != winner {
+					t.Errorf("trial %d: %s, want the winner %s (best of each: %v)", auto.RaceTrials+i, c, winner, best)
+				}
+			}
+		})
 	}
 }
 
@@ -778,6 +813,12 @@ func TestPlan(t *testing.T) {
 	// The race is decided by the trials' values, not by a count: Plan says so.
 	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "race") || !strings.Contains(plan, fmt.Sprint(auto.RaceTrials)) {
 		t.Errorf("Plan of %d numeric params = %q, want the race over the first %d trials", auto.RaceParams, plan, auto.RaceTrials)
+	}
+	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "trust region") {
+		t.Errorf("Plan with rules 5 = %q, want the GP in a trust region among the entrants", plan)
+	}
+	if plan := auto.New(auto.Options{Rules: 4}).Plan(shape(wide, 1, false)); strings.Contains(plan, "trust region") {
+		t.Errorf("Plan with rules 4 = %q, want TPE and CMA-ES alone in the race", plan)
 	}
 	if plan := auto.New(auto.Options{Rules: 2}).Plan(shape(wide, 1, false)); strings.Contains(plan, "race") {
 		t.Errorf("Plan with rules 2 = %q, want no race (rules 3 brought it)", plan)
