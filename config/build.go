@@ -248,9 +248,9 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 }
 
 // SamplerNote says which sampler the study that NewStudy opened runs with and why, and
-// for auto what it will choose for this study's shape, e.g. "auto (rules 5), the default
-// (the study file names none): 2 numeric params: GP until 100 complete trials, then
-// CMA-ES from the best trial". Empty before NewStudy.
+// for auto what it will choose for this study's shape, e.g. "auto (rules 6), the default
+// (the study file names none): 2 numeric params: GP in a trust region until 100 complete
+// trials, then CMA-ES from the best trial". Empty before NewStudy.
 func (s *Study) SamplerNote() string { return s.samplerNote }
 
 func (s *Study) noteSampler(smp retune.Sampler) string {

@@ -476,7 +476,7 @@ SAMPLER`
 		wantName       string
 		wantNote       string
 	}{
-		{"new", "", "auto", fmt.Sprintf("auto (rules %d), the default (the study file names none): 2 numeric params: GP until %d complete trials, then CMA-ES from the best trial", auto.LatestRules, auto.NumericGPTrials)},
+		{"new", "", "auto", fmt.Sprintf("auto (rules %d), the default (the study file names none): 2 numeric params: GP in a trust region until %d complete trials, then CMA-ES from the best trial", auto.LatestRules, auto.NumericGPTrials)},
 		{"new", "", "auto", fmt.Sprintf("auto (rules %d), stored with the study (the study file names none): 2 numeric params", auto.LatestRules)},
 		{"old", "", "tpe", "tpe, stored with the study (the study file names none)"},
 		{"older", "", "auto", "auto (rules 1), stored with the study (the study file names none): 2 numeric params: GP until 200 complete trials, then CMA-ES warm-started from the history"},

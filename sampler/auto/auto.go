@@ -41,8 +41,9 @@ type Options struct {
 // with RaceParams or more numeric params (rule 5 of the package doc); version 4 hands a
 // single objective of numeric, unconstrained params from the GP to CMA-ES after
 // NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7); version 5
-// adds the GP in a trust region to rule 5's race.
-const LatestRules = 5
+// adds the GP in a trust region to rule 5's race; version 6 runs rule 6's GP in a trust
+// region too.
+const LatestRules = 6
 
 // NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and
 // WarmStartAlpha are the warm start of rules 4's CMA-ES (cmaes.SamplerOptions): centred on
@@ -198,11 +199,17 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
 		return race(req, params, s.rules)
 	case sm.complete < s.gpLimit(cat, sm.constrained):
+		if s.rules >= 6 {
+			return choice{name: TrustGP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP in a trust region", params, cat, sm.complete)}
+		}
 		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}
 	case cat > 0:
 		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials, %d of %d params categorical: TPE after GP (CMA-ES cannot model categorical params)", sm.complete, cat, params)}
 	case sm.constrained > 0:
 		return choice{name: TPE, reason: fmt.Sprintf("%d complete trials with constraints: TPE after GP (CMA-ES does not model feasibility)", sm.complete)}
+	}
+	if s.rules >= 4 {
+		return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES from the best trial", params, sm.complete)}
 	}
 	return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES warm-started from the history", params, sm.complete)}
 }

@@ -73,34 +73,36 @@ func TestChoice(t *testing.T) {
 		want   string
 	}{
 		{"empty", auto.Options{}, one, nil, auto.GP},
-		{"numeric small budget", auto.Options{}, one, history(50, retune.TrialComplete, numeric), auto.GP},
-		{"numeric below handover", auto.Options{}, one, history(auto.NumericGPTrials-1, retune.TrialComplete, numeric), auto.GP},
+		{"numeric small budget", auto.Options{}, one, history(50, retune.TrialComplete, numeric), auto.TrustGP},
+		{"numeric below handover", auto.Options{}, one, history(auto.NumericGPTrials-1, retune.TrialComplete, numeric), auto.TrustGP},
 		{"numeric at handover", auto.Options{}, one, history(auto.NumericGPTrials, retune.TrialComplete, numeric), auto.CMAES},
 		{"numeric at threshold", auto.Options{}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
+		{"rules 5 numeric small budget: the GP without a trust region", auto.Options{Rules: 5}, one, history(50, retune.TrialComplete, numeric), auto.GP},
+		{"rules 5 categorical small budget", auto.Options{Rules: 5}, one, history(50, retune.TrialComplete, oneCat), auto.GP},
 		{"rules 3 numeric below threshold", auto.Options{Rules: 3}, one, history(199, retune.TrialComplete, numeric), auto.GP},
 		{"rules 3 numeric at threshold", auto.Options{Rules: 3}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
-		{"categorical keeps the GP past the handover", auto.Options{}, one, history(150, retune.TrialComplete, oneCat), auto.GP},
-		{"constraints keep the GP past the handover", auto.Options{}, one, constrained(history(150, retune.TrialComplete, numeric)), auto.GP},
+		{"categorical keeps the GP past the handover", auto.Options{}, one, history(150, retune.TrialComplete, oneCat), auto.TrustGP},
+		{"constraints keep the GP past the handover", auto.Options{}, one, constrained(history(150, retune.TrialComplete, numeric)), auto.TrustGP},
 		{"constraints after the GP", auto.Options{}, one, constrained(history(200, retune.TrialComplete, numeric)), auto.TPE},
-		{"gp_trials applies to numeric params when numeric_gp_trials is not set", auto.Options{GPTrials: 300}, one, history(299, retune.TrialComplete, numeric), auto.GP},
+		{"gp_trials applies to numeric params when numeric_gp_trials is not set", auto.Options{GPTrials: 300}, one, history(299, retune.TrialComplete, numeric), auto.TrustGP},
 		{"gp_trials at its threshold", auto.Options{GPTrials: 300}, one, history(300, retune.TrialComplete, numeric), auto.CMAES},
 		{"numeric_gp_trials", auto.Options{NumericGPTrials: 20}, one, history(20, retune.TrialComplete, numeric), auto.CMAES},
-		{"numeric_gp_trials leaves categorical params to gp_trials", auto.Options{NumericGPTrials: 20}, one, history(199, retune.TrialComplete, oneCat), auto.GP},
-		{"numeric_gp_trials never", auto.Options{NumericGPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.GP},
+		{"numeric_gp_trials leaves categorical params to gp_trials", auto.Options{NumericGPTrials: 20}, one, history(199, retune.TrialComplete, oneCat), auto.TrustGP},
+		{"numeric_gp_trials never", auto.Options{NumericGPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.TrustGP},
 		{"custom threshold", auto.Options{GPTrials: 30}, one, history(30, retune.TrialComplete, numeric), auto.CMAES},
-		{"never cmaes", auto.Options{GPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.GP},
+		{"never cmaes", auto.Options{GPTrials: -1}, one, history(500, retune.TrialComplete, numeric), auto.TrustGP},
 		{"pruned trials do not count", auto.Options{GPTrials: 30},
-			one, concat(history(29, retune.TrialComplete, numeric), history(10, retune.TrialPruned, numeric)), auto.GP},
+			one, concat(history(29, retune.TrialComplete, numeric), history(10, retune.TrialPruned, numeric)), auto.TrustGP},
 		{"failed trials missing params are not conditional", auto.Options{}, one,
-			concat(history(20, retune.TrialComplete, numeric), history(5, retune.TrialFail, map[string]retune.Distribution{"x": unit})), auto.GP},
-		{"few categorical small budget", auto.Options{}, one, history(50, retune.TrialComplete, oneCat), auto.GP},
+			concat(history(20, retune.TrialComplete, numeric), history(5, retune.TrialFail, map[string]retune.Distribution{"x": unit})), auto.TrustGP},
+		{"few categorical small budget", auto.Options{}, one, history(50, retune.TrialComplete, oneCat), auto.TrustGP},
 		{"few categorical large budget", auto.Options{}, one, history(200, retune.TrialComplete, oneCat), auto.TPE},
 		{"categorical-heavy", auto.Options{}, one, history(5, retune.TrialComplete, halfCat), auto.TPE},
 		{"conditional", auto.Options{}, one,
 			concat(history(5, retune.TrialComplete, numeric), history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit})), auto.TPE},
 		{"conditional stays", auto.Options{}, one,
 			concat(history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit}), history(300, retune.TrialComplete, numeric)), auto.TPE},
-		{"constrained small budget", auto.Options{GPTrials: 30}, one, constrained(history(29, retune.TrialComplete, numeric)), auto.GP},
+		{"constrained small budget", auto.Options{GPTrials: 30}, one, constrained(history(29, retune.TrialComplete, numeric)), auto.TrustGP},
 		{"constrained large budget", auto.Options{GPTrials: 30}, one, concat(history(29, retune.TrialComplete, numeric), constrained(history(1, retune.TrialComplete, numeric))), auto.TPE},
 		{"two objectives small budget", auto.Options{}, two, history(50, retune.TrialComplete, numeric), auto.TPE},
 		{"two objectives large budget", auto.Options{}, two, history(250, retune.TrialComplete, numeric), auto.NSGA2},
@@ -293,7 +295,8 @@ func TestStudyChoices(t *testing.T) {
 		n    int
 		want []string
 	}{
-		{"numeric", auto.Options{GPTrials: 15}, numericObjective, 30, repeat(auto.GP, 15, auto.CMAES, 15)},
+		{"numeric", auto.Options{GPTrials: 15}, numericObjective, 30, repeat(auto.GP, 1, auto.TrustGP, 14, auto.CMAES, 15)},
+		{"numeric, rules 5", auto.Options{GPTrials: 15, Rules: 5}, numericObjective, 30, repeat(auto.GP, 15, auto.CMAES, 15)},
 		{"categorical-heavy", auto.Options{}, categoricalObjective, 15, repeat(auto.GP, 1, auto.TPE, 14)},
 	}
 	for _, tt := range tests {
@@ -320,10 +323,14 @@ func TestStudyConditional(t *testing.T) {
 	}
 	ts := samplertest.Trials(t, s)
 	checkTrials(t, ts)
-	// GP until a trial with y and one without have completed, TPE from then on.
+	// The GP (quasi-random) for the first trial, the GP in a trust region until a trial
+	// with y and one without have completed, TPE from then on.
 	withY, withoutY := false, false
 	for i, tr := range ts {
-		want := auto.GP
+		want := auto.TrustGP
+		if i == 0 {
+			want = auto.GP
+		}
 		if withY && withoutY {
 			want = auto.TPE
 		}
@@ -603,8 +610,10 @@ func TestRace(t *testing.T) {
 		{"rules 5, the trust region won", auto.Options{}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
 		{"rules 5, the trust region won, maximizing", auto.Options{}, maximize, three(auto.RaceTrials, low, low, high), 41, auto.TrustGP},
 		{"rules 5, a tie goes to the earlier entrant", auto.Options{}, one, three(auto.RaceTrials, high, low, low), 42, auto.CMAES},
-		{"rules 5, fewer params: GP", auto.Options{}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.GP},
-		{"rules 5, a categorical: GP", auto.Options{}, one, threeIn(raceSpace("c"), high, high, low), 41, auto.GP},
+		{"rules 5, fewer params: GP", auto.Options{Rules: 5}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.GP},
+		{"rules 5, a categorical: GP", auto.Options{Rules: 5}, one, threeIn(raceSpace("c"), high, high, low), 41, auto.GP},
+		{"rules 6, the same race", auto.Options{Rules: 6}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
+		{"rules 6, fewer params: the GP in a trust region", auto.Options{Rules: 6}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.TrustGP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -750,7 +759,7 @@ func TestPlan(t *testing.T) {
 	}
 	one := []retune.Direction{retune.Minimize}
 	three := []retune.Direction{retune.Minimize, retune.Maximize, retune.Minimize}
-	label := map[string]string{auto.GP: "GP", auto.CMAES: "CMA-ES", auto.TPE: "TPE", auto.NSGA2: "NSGA-II"}
+	label := map[string]string{auto.GP: "GP", auto.TrustGP: "GP in a trust region", auto.CMAES: "CMA-ES", auto.TPE: "TPE", auto.NSGA2: "NSGA-II"}
 	shape := func(dists map[string]retune.Distribution, objectives int, constrained bool) auto.Shape {
 		sh := auto.Shape{Objectives: objectives, Params: len(dists), Constrained: constrained}
 		for _, d := range dists {
@@ -769,12 +778,13 @@ func TestPlan(t *testing.T) {
 		before, after string // the picks before and at the handover
 		at            int    // COMPLETE trials at the handover; 0: none
 	}{
-		{"numeric", auto.Options{}, one, numeric, false, auto.GP, auto.CMAES, auto.NumericGPTrials},
+		{"numeric", auto.Options{}, one, numeric, false, auto.TrustGP, auto.CMAES, auto.NumericGPTrials},
+		{"numeric, rules 5", auto.Options{Rules: 5}, one, numeric, false, auto.GP, auto.CMAES, auto.NumericGPTrials},
 		{"numeric, rules 3", auto.Options{Rules: 3}, one, numeric, false, auto.GP, auto.CMAES, 200},
-		{"numeric, numeric_gp_trials", auto.Options{NumericGPTrials: 40}, one, numeric, false, auto.GP, auto.CMAES, 40},
-		{"numeric, never", auto.Options{NumericGPTrials: -1}, one, numeric, false, auto.GP, auto.GP, 0},
-		{"one categorical", auto.Options{}, one, oneCat, false, auto.GP, auto.TPE, 200},
-		{"constrained", auto.Options{GPTrials: 30}, one, numeric, true, auto.GP, auto.TPE, 30},
+		{"numeric, numeric_gp_trials", auto.Options{NumericGPTrials: 40}, one, numeric, false, auto.TrustGP, auto.CMAES, 40},
+		{"numeric, never", auto.Options{NumericGPTrials: -1}, one, numeric, false, auto.TrustGP, auto.TrustGP, 0},
+		{"one categorical", auto.Options{}, one, oneCat, false, auto.TrustGP, auto.TPE, 200},
+		{"constrained", auto.Options{GPTrials: 30}, one, numeric, true, auto.TrustGP, auto.TPE, 30},
 		{"categorical-heavy", auto.Options{}, one, halfCat, false, auto.TPE, auto.TPE, 0},
 		{"three objectives", auto.Options{NSGA2Trials: 40}, three, numeric, false, auto.TPE, auto.NSGA2, 40},
 	}

@@ -33,12 +33,12 @@ func Example() {
 	for _, t := range trials {
 		used[t.SystemAttrs["auto.sampler"]]++
 	}
-	fmt.Printf("gp: %d trials, cmaes: %d trials\n", used["gp"], used["cmaes"])
+	fmt.Printf("trials by sampler: gp %d, gp-trust %d, cmaes %d\n", used["gp"], used["gp-trust"], used["cmaes"])
 	fmt.Println(trials[29].SystemAttrs["auto.reason"])
 	best := res.Best[0]
 	fmt.Printf("lr ≈ %.1g, layers = %d\n", best.Params["lr"], best.Params["layers"])
 	// Output:
-	// gp: 20 trials, cmaes: 10 trials
-	// 2 numeric params, 29 complete trials: CMA-ES warm-started from the history
+	// trials by sampler: gp 1, gp-trust 19, cmaes 10
+	// 2 numeric params, 29 complete trials: CMA-ES from the best trial
 	// lr ≈ 0.003, layers = 3
 }

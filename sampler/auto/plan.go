@@ -49,6 +49,9 @@ func (s *Sampler) Plan(sh Shape) string {
 	if sh.Categorical > 0 {
 		gp = fmt.Sprintf("%d params, %d categorical: GP", sh.Params, sh.Categorical)
 	}
+	if s.rules >= 6 {
+		gp += " in a trust region"
+	}
 	n := s.gpLimit(sh.Categorical, constrained)
 	switch {
 	case n == math.MaxInt:

@@ -90,7 +90,9 @@ def test_default_sampler_define_by_run(client, name):
     trials = st.trials
     assert len(trials) == 14 and all(t.state == "COMPLETE" for t in trials)
     picks = [t.system_attrs.get("auto.sampler") for t in trials]
-    assert all(p == "gp" for p in picks), picks  # 3 params, 1 categorical: the GP until 200 trials
+    # 3 params, 1 categorical: the GP until 200 trials, quasi-random for the first and in a
+    # trust region after it.
+    assert picks == ["gp"] + ["gp-trust"] * 13, picks
     assert all(-3 <= t.params["x"] <= 3 and 1 <= t.params["n"] <= 4 and t.params["c"] in ("a", "b") for t in trials)
 
 
