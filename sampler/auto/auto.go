@@ -42,7 +42,7 @@ type Options struct {
 // single objective of numeric, unconstrained params from the GP to CMA-ES after
 // NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7); version 5
 // adds the GP in a trust region to rule 5's race; version 6 runs rule 6's GP in a trust
-// region too.
+// region too, without constraints.
 const LatestRules = 6
 
 // NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and
@@ -199,7 +199,7 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
 		return race(req, params, s.rules)
 	case sm.complete < s.gpLimit(cat, sm.constrained):
-		if s.rules >= 6 {
+		if s.rules >= 6 && sm.constrained == 0 {
 			return choice{name: TrustGP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP in a trust region", params, cat, sm.complete)}
 		}
 		return choice{name: GP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP", params, cat, sm.complete)}

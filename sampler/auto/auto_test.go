@@ -82,7 +82,7 @@ func TestChoice(t *testing.T) {
 		{"rules 3 numeric below threshold", auto.Options{Rules: 3}, one, history(199, retune.TrialComplete, numeric), auto.GP},
 		{"rules 3 numeric at threshold", auto.Options{Rules: 3}, one, history(200, retune.TrialComplete, numeric), auto.CMAES},
 		{"categorical keeps the GP past the handover", auto.Options{}, one, history(150, retune.TrialComplete, oneCat), auto.TrustGP},
-		{"constraints keep the GP past the handover", auto.Options{}, one, constrained(history(150, retune.TrialComplete, numeric)), auto.TrustGP},
+		{"constraints keep the GP past the handover, without a trust region", auto.Options{}, one, constrained(history(150, retune.TrialComplete, numeric)), auto.GP},
 		{"constraints after the GP", auto.Options{}, one, constrained(history(200, retune.TrialComplete, numeric)), auto.TPE},
 		{"gp_trials applies to numeric params when numeric_gp_trials is not set", auto.Options{GPTrials: 300}, one, history(299, retune.TrialComplete, numeric), auto.TrustGP},
 		{"gp_trials at its threshold", auto.Options{GPTrials: 300}, one, history(300, retune.TrialComplete, numeric), auto.CMAES},
@@ -102,7 +102,7 @@ func TestChoice(t *testing.T) {
 			concat(history(5, retune.TrialComplete, numeric), history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit})), auto.TPE},
 		{"conditional stays", auto.Options{}, one,
 			concat(history(1, retune.TrialComplete, map[string]retune.Distribution{"x": unit}), history(300, retune.TrialComplete, numeric)), auto.TPE},
-		{"constrained small budget", auto.Options{GPTrials: 30}, one, constrained(history(29, retune.TrialComplete, numeric)), auto.TrustGP},
+		{"constrained small budget", auto.Options{GPTrials: 30}, one, constrained(history(29, retune.TrialComplete, numeric)), auto.GP},
 		{"constrained large budget", auto.Options{GPTrials: 30}, one, concat(history(29, retune.TrialComplete, numeric), constrained(history(1, retune.TrialComplete, numeric))), auto.TPE},
 		{"two objectives small budget", auto.Options{}, two, history(50, retune.TrialComplete, numeric), auto.TPE},
 		{"two objectives large budget", auto.Options{}, two, history(250, retune.TrialComplete, numeric), auto.NSGA2},
@@ -784,7 +784,7 @@ func TestPlan(t *testing.T) {
 		{"numeric, numeric_gp_trials", auto.Options{NumericGPTrials: 40}, one, numeric, false, auto.TrustGP, auto.CMAES, 40},
 		{"numeric, never", auto.Options{NumericGPTrials: -1}, one, numeric, false, auto.TrustGP, auto.TrustGP, 0},
 		{"one categorical", auto.Options{}, one, oneCat, false, auto.TrustGP, auto.TPE, 200},
-		{"constrained", auto.Options{GPTrials: 30}, one, numeric, true, auto.TrustGP, auto.TPE, 30},
+		{"constrained", auto.Options{GPTrials: 30}, one, numeric, true, auto.GP, auto.TPE, 30},
 		{"categorical-heavy", auto.Options{}, one, halfCat, false, auto.TPE, auto.TPE, 0},
 		{"three objectives", auto.Options{NSGA2Trials: 40}, three, numeric, false, auto.TPE, auto.NSGA2, 40},
 	}
@@ -811,6 +811,9 @@ func TestPlan(t *testing.T) {
 				if !strings.Contains(plan, label[name]) {
 					t.Errorf("Plan = %q, want it to name %s", plan, label[name])
 				}
+			}
+			if trust := tt.before == auto.TrustGP || tt.after == auto.TrustGP; trust != strings.Contains(plan, "trust region") {
+				t.Errorf("Plan = %q; a trust region picked: %v", plan, trust)
 			}
 			if tt.at > 0 && !strings.Contains(plan, fmt.Sprintf("until %d complete trials", tt.at)) {
 				t.Errorf("Plan = %q, want the handover at %d complete trials", plan, tt.at)

@@ -49,7 +49,7 @@ func (s *Sampler) Plan(sh Shape) string {
 	if sh.Categorical > 0 {
 		gp = fmt.Sprintf("%d params, %d categorical: GP", sh.Params, sh.Categorical)
 	}
-	if s.rules >= 6 {
+	if s.rules >= 6 && !sh.Constrained {
 		gp += " in a trust region"
 	}
 	n := s.gpLimit(sh.Categorical, constrained)

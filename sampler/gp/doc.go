@@ -52,8 +52,9 @@
 // starts again at 0.8. L is replayed from the history at every proposal, so proposals stay
 // a function of the request. The GP itself is fitted to every observation, as without a
 // trust region: TuRBO-1 drops the observations of a region when it restarts, this does not.
-// Package auto uses it from its rules 5 on (rule 5's race, and with rules 6 rule 6's GP);
-// its doc has the figures.
+// Package auto uses it from its rules 5 on (rule 5's race, and with rules 6 rule 6's GP
+// without constraints); its doc has the figures. With constraints whose feasible region
+// falls apart, the box may hold the search in a part that is not the best.
 //
 // # Constraints
 //
