@@ -100,24 +100,28 @@ func TestProposalDependsOnlyOnRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	trials := history(60, 1)
-	// A sampler that has seen every shorter history, and a fresh one.
-	used := gp.New(fast)
-	for n := 5; n < len(trials); n += 7 {
-		if _, err := used.Relative(ctx, request(trials[:n], nil, 5)); err != nil {
+	trust := fast
+	trust.TrustRegion = true
+	for _, o := range []gp.Options{fast, trust} {
+		// A sampler that has seen every shorter history, and a fresh one.
+		used := gp.New(o)
+		for n := 5; n < len(trials); n += 7 {
+			if _, err := used.Relative(ctx, request(trials[:n], nil, 5)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := used.Relative(ctx, request(trials, nil, 5))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	got, err := used.Relative(ctx, request(trials, nil, 5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := gp.New(fast).Relative(ctx, request(trials, nil, 5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v from a sampler with a cache, %v from a fresh one", k, got[k], v)
+		want, err := gp.New(o).Relative(ctx, request(trials, nil, 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("trust region %v: %s = %v from a sampler with a cache, %v from a fresh one", o.TrustRegion, k, got[k], v)
+			}
 		}
 	}
 }
@@ -235,8 +239,9 @@ func TestBraninRegret(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	for seed := range uint64(3) {
-		s := samplertest.NewStudy(t, retune.Config{Seed: seed + 1, Sampler: gp.New(gp.Options{})})
+	for i := range 6 {
+		seed := uint64(i % 3)
+		s := samplertest.NewStudy(t, retune.Config{Seed: seed + 1, Sampler: gp.New(gp.Options{TrustRegion: i >= 3})})
 		res, err := s.Optimize(ctx, func(ctx context.Context, tr *retune.Trial) (float64, error) {
 			return problem.Branin(tr.Float("x0", -5, 10), tr.Float("x1", 0, 15)), nil
 		}, retune.OptimizeOptions{Trials: 40})
@@ -244,7 +249,7 @@ func TestBraninRegret(t *testing.T) {
 			t.Fatal(err)
 		}
 		if regret := res.Best[0].Value() - 0.397887; regret > 0.05 {
-			t.Errorf("seed %d: regret after 40 trials = %v, want <= 0.05", seed+1, regret)
+			t.Errorf("seed %d, trust region %v: regret after 40 trials = %v, want <= 0.05", seed+1, i >= 3, regret)
 		}
 	}
 }
