@@ -197,7 +197,7 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	case cat > 0 && 2*cat >= params:
 		return choice{name: TPE, reason: fmt.Sprintf("categorical-heavy space: %d of %d params categorical", cat, params)}
 	case s.rules >= 3 && cat == 0 && sm.constrained == 0 && params >= RaceParams:
-		return race(req, params, s.rules)
+		return s.race(req, params, sm.complete)
 	case sm.complete < s.gpLimit(cat, sm.constrained):
 		if s.rules >= 6 && sm.constrained == 0 {
 			return choice{name: TrustGP, reason: fmt.Sprintf("%d params, %d categorical, %d complete trials: GP in a trust region", params, cat, sm.complete)}
@@ -233,9 +233,12 @@ func (s *Sampler) gpLimit(cat, constrained int) int {
 // odd ones; rules 5 adds the GP in a trust region, each taking the trials whose number
 // modulo 3 is its place in that order); then the one whose own trials among the first
 // RaceTrials COMPLETE ones (in finish order, which later requests keep) reached the best
-// value proposes every trial. A trial's proposer is its "auto.sampler" attribute, so trials
-// auto did not propose (enqueued ones) count for none; a tie goes to the earlier entrant.
-func race(req *retune.SampleRequest, params, rules int) choice {
+// value proposes every trial, but for the GP, which hands over to CMA-ES once total, the
+// study's COMPLETE trials, reaches GPTrials. A trial's proposer is its "auto.sampler"
+// attribute, so trials auto did not propose (enqueued ones) count for none; a tie goes to
+// the earlier entrant.
+func (s *Sampler) race(req *retune.SampleRequest, params, total int) choice {
+	rules := s.rules
 	arms := []string{TPE, CMAES}
 	if rules >= 5 {
 		arms = append(arms, TrustGP)
@@ -274,6 +277,9 @@ func race(req *retune.SampleRequest, params, rules int) choice {
 				return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
 			}
 			return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
+		}
+		if arms[w] == TrustGP && s.gpTrials >= 0 && total >= s.gpTrials {
+			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES after the GP in a trust region, which won the race over the first %d complete trials", params, total, RaceTrials)}
 		}
 		return choice{name: arms[w], independent: arms[w] == TPE, reason: fmt.Sprintf("%d numeric params: %s, which won the race of independent TPE, CMA-ES and the GP in a trust region over the first %d complete trials", params, armLabel[arms[w]], RaceTrials)}
 	}

@@ -613,6 +613,13 @@ func TestRace(t *testing.T) {
 		{"rules 5, fewer params: GP", auto.Options{Rules: 5}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.GP},
 		{"rules 5, a categorical: GP", auto.Options{Rules: 5}, one, threeIn(raceSpace("c"), high, high, low), 41, auto.GP},
 		{"rules 6, the same race", auto.Options{Rules: 6}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
+		// The GP that won hands over to CMA-ES at GPTrials COMPLETE trials, as rule 7's does.
+		{"rules 5, the GP until gp_trials", auto.Options{Rules: 5}, one, three(199, high, high, low), 250, auto.TrustGP},
+		{"rules 5, CMA-ES from gp_trials", auto.Options{Rules: 5}, one, three(200, high, high, low), 250, auto.CMAES},
+		{"rules 6, CMA-ES from gp_trials", auto.Options{GPTrials: 60}, one, three(60, high, high, low), 250, auto.CMAES},
+		{"rules 6, gp_trials never", auto.Options{GPTrials: -1}, one, three(500, high, high, low), 600, auto.TrustGP},
+		{"rules 6, TPE that won stays", auto.Options{}, one, three(500, low, high, high), 600, auto.TPE},
+		{"rules 4, TPE and CMA-ES only", r4, one, three(500, high, high, low), 600, auto.TPE},
 		{"rules 6, fewer params: the GP in a trust region", auto.Options{Rules: 6}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.TrustGP},
 	}
 	for _, tt := range tests {
@@ -826,6 +833,9 @@ func TestPlan(t *testing.T) {
 	// The race is decided by the trials' values, not by a count: Plan says so.
 	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "race") || !strings.Contains(plan, fmt.Sprint(auto.RaceTrials)) {
 		t.Errorf("Plan of %d numeric params = %q, want the race over the first %d trials", auto.RaceParams, plan, auto.RaceTrials)
+	}
+	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "until 200 complete trials and CMA-ES after") {
+		t.Errorf("Plan = %q, want the GP's handover to CMA-ES at 200 complete trials", plan)
 	}
 	if plan := auto.New(auto.Options{}).Plan(shape(wide, 1, false)); !strings.Contains(plan, "trust region") {
 		t.Errorf("Plan with rules 5 = %q, want the GP in a trust region among the entrants", plan)

@@ -37,7 +37,11 @@ func (s *Sampler) Plan(sh Shape) string {
 	case sh.Categorical > 0 && 2*sh.Categorical >= sh.Params:
 		return fmt.Sprintf("%d of %d params categorical: TPE with group decomposition, after a quasi-random first trial", sh.Categorical, sh.Params)
 	case s.rules >= 5 && sh.Categorical == 0 && !sh.Constrained && sh.Params >= RaceParams:
-		return fmt.Sprintf("%d numeric params: independent TPE, CMA-ES and the GP in a trust region race over the first %d complete trials, then the best one proposes every trial", sh.Params, RaceTrials)
+		gp := "the GP throughout"
+		if s.gpTrials >= 0 {
+			gp = fmt.Sprintf("the GP until %d complete trials and CMA-ES after", s.gpTrials)
+		}
+		return fmt.Sprintf("%d numeric params: independent TPE, CMA-ES and the GP in a trust region race over the first %d complete trials, then the best one proposes every trial (%s)", sh.Params, RaceTrials, gp)
 	case s.rules >= 3 && sh.Categorical == 0 && !sh.Constrained && sh.Params >= RaceParams:
 		return fmt.Sprintf("%d numeric params: TPE and CMA-ES race over the first %d complete trials, then the better one proposes every trial", sh.Params, RaceTrials)
 	}
