@@ -82,13 +82,17 @@ func New(o Options) *Sampler {
 	return s
 }
 
-// Spec implements retune.Specer: name "gp" and the options in effect.
+// Spec implements retune.Specer: name "gp" and the options in effect; "trust_region" only
+// when set, so that the spec of a study stored before the option existed still matches.
 func (s *Sampler) Spec() retune.Spec {
-	return retune.Spec{Name: "gp", Options: map[string]any{
+	o := map[string]any{
 		"startup_trials": s.startup, "candidates": s.candidates,
 		"local_searches": s.local, "deterministic_objective": s.fixNoise,
-		"trust_region": s.trust,
-	}}
+	}
+	if s.trust {
+		o["trust_region"] = true
+	}
+	return retune.Spec{Name: "gp", Options: o}
 }
 
 // Independent implements retune.Sampler. Params outside the joint space are drawn by the

@@ -231,6 +231,14 @@ func TestSpec(t *testing.T) {
 	if sp.Name != "gp" || sp.Options["startup_trials"] != 10 || sp.Options["candidates"] != 2048 {
 		t.Errorf("Spec() = %+v, want name gp with the defaults", sp)
 	}
+	// A spec stored before trust_region existed has no such key: without a trust region
+	// the spec must not have it either, or resuming such a study would be a conflict.
+	if _, ok := sp.Options["trust_region"]; ok {
+		t.Errorf("Spec() = %+v, want no trust_region without a trust region", sp)
+	}
+	if sp := gp.New(gp.Options{TrustRegion: true}).Spec(); sp.Options["trust_region"] != true {
+		t.Errorf("Spec() with a trust region = %+v, want trust_region true", sp)
+	}
 }
 
 func TestBraninRegret(t *testing.T) {
