@@ -58,25 +58,26 @@
 //     of the efficiency suite, and no problem of 7 to 9 params was measured.
 //     With rules 5 a third entrant joins: the GP in a trust region (gp.Options.TrustRegion,
 //     recorded as "gp-trust"). The three take turns by trial number (TPE when it is 0
-//     modulo 3, CMA-ES 1, the trust-region GP 2; the first ten trials of TPE and the GP are
-//     quasi-random), and the best after RaceTrials COMPLETE trials proposes every trial (a
-//     tie goes to the earlier in that order), but for the GP, which hands over to CMA-ES at
-//     Options.GPTrials COMPLETE trials (default 200), as in rule 7: its refits cost O(n³).
-//     On rosenbrock20, ellipsoid10, levy10 and styblinski16 (10 seeds, 500 trials) the
-//     handover ends no differently from the GP going on (median regrets 301, 5274, 0.11 and
-//     95 against 533, 3386, 0.12 and 95; none significant) at a sixth to a ninth of the
-//     time per trial (bench results race-handover-20261207T1945Z). CMA-ES goes on from its
-//     state of the race, taking the GP's trials as injected solutions. The GP without a trust region loses on these
-//     problems because it spreads its proposals over a space its few observations barely
-//     inform; kept in a box around the best trial it beats both others on ellipsoid10,
-//     styblinski16 and rosenbrock20 and wins the race most often where the race is won
-//     (on 30 seeds, after 40 trials: rosenbrock20 26 times, levy10 16, ellipsoid10 12,
-//     styblinski16 12; rastrigin10 goes to CMA-ES 18 times, schwefel10 to TPE 17). Against
-//     the two-entrant race of rules 3 and 4, rules 5 are significantly better in 6 of the
-//     21 cells on seeds 0–29 and in 6 on seeds 30–59, and worse in none (one-sided
-//     Mann-Whitney, Holm over the 21). Over the whole broadened suite (45 cells; rules 5
-//     change only these 21) rules 5 lose none and win 12 on either seed set, where rules 4
-//     lost 0 and 3 and won 9 and 10 (table below; bench results race5-20261207T1900Z).
+//     modulo 3, CMA-ES 1, the trust-region GP 2; until ten trials are COMPLETE, TPE draws
+//     at random and the GP quasi-randomly), and the best after RaceTrials COMPLETE trials
+//     proposes every trial (a tie goes to the earlier in that order). The GP without a
+//     trust region lost 10 of these 21 cells (above); alone, the trust-region GP (10 seeds)
+//     ends 200 trials below Optuna's best on ellipsoid10, styblinski16 and rosenbrock20,
+//     above it on rastrigin10 and levy10, and it wins the race where it pays most (on 30
+//     seeds: rosenbrock20 26 times, levy10 16, ellipsoid10 12, styblinski16 12; rastrigin10
+//     goes to CMA-ES 18 times, schwefel10 to TPE 17). Against the two-entrant race of rules
+//     3 and 4, rules 5 are significantly better in 6 of the 21 cells on seeds 0–29 and in 6
+//     on seeds 30–59, and worse in none (one-sided Mann-Whitney, Holm over the 21). Over the
+//     whole broadened suite (45 cells; rules 5 change only these 21) rules 5 lose none and
+//     win 12 on either seed set, where rules 4 lost 0 and 3 and won 9 and 10 (table below;
+//     bench results race5-20261207T1900Z).
+//     A GP that won the race hands over to CMA-ES at Options.GPTrials COMPLETE trials
+//     (default 200), as in rule 7, since its refits cost O(n³). CMA-ES goes on from its
+//     state of the race, taking the GP's trials as injected solutions. On rosenbrock20,
+//     ellipsoid10, levy10 and styblinski16 (10 seeds, 500 trials) the handover ends no
+//     differently from the GP going on (median regrets 301, 5274, 0.11 and 95 against 533,
+//     3386, 0.12 and 95; none significant) at a sixth to a ninth of the time per trial
+//     (bench results race-handover-20261207T1945Z).
 //  6. Otherwise (floats and ints, and fewer than half categorical): GP until
 //     Options.GPTrials COMPLETE trials (default 200); with rules 4, when every param is a
 //     float or an int and there are no constraints, until Options.NumericGPTrials (default
