@@ -843,6 +843,14 @@ func TestPlan(t *testing.T) {
 	if plan := auto.New(auto.Options{Rules: 4}).Plan(shape(wide, 1, false)); strings.Contains(plan, "trust region") {
 		t.Errorf("Plan with rules 4 = %q, want TPE and CMA-ES alone in the race", plan)
 	}
+	// A conditional space runs the GP (in a trust region from rules 6) until TPE takes over.
+	cond := auto.Shape{Objectives: 1, Params: 3, Conditional: true}
+	if plan := auto.New(auto.Options{}).Plan(cond); !strings.Contains(plan, "GP in a trust region before") {
+		t.Errorf("Plan of a conditional space = %q, want the GP in a trust region before TPE", plan)
+	}
+	if plan := auto.New(auto.Options{Rules: 5}).Plan(cond); strings.Contains(plan, "trust region") {
+		t.Errorf("Plan of a conditional space with rules 5 = %q, want the GP without a trust region", plan)
+	}
 	if plan := auto.New(auto.Options{Rules: 2}).Plan(shape(wide, 1, false)); strings.Contains(plan, "race") {
 		t.Errorf("Plan with rules 2 = %q, want no race (rules 3 brought it)", plan)
 	}

@@ -33,6 +33,9 @@ func (s *Sampler) Plan(sh Shape) string {
 	case sh.Params == 0:
 		return "no params to choose"
 	case sh.Conditional:
+		if s.rules >= 6 && !sh.Constrained {
+			return "conditional params: TPE with group decomposition once complete trials differ in their params, GP in a trust region before"
+		}
 		return "conditional params: TPE with group decomposition once complete trials differ in their params, GP before"
 	case sh.Categorical > 0 && 2*sh.Categorical >= sh.Params:
 		return fmt.Sprintf("%d of %d params categorical: TPE with group decomposition, after a quasi-random first trial", sh.Categorical, sh.Params)
