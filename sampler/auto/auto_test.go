@@ -599,17 +599,18 @@ func TestRace(t *testing.T) {
 		{"fewer params: GP", r4, one, raced(auto.RaceTrials, map[string]retune.Distribution{"x": unit, "y": unit}, high, low), 41, auto.GP},
 		{"a categorical: GP", r4, one, raced(auto.RaceTrials, raceSpace("c"), high, low), 41, auto.GP},
 		{"constrained: GP", r4, one, constrained(raced(auto.RaceTrials, raceSpace(), high, low)), 41, auto.GP},
-		// Rules 5 add the GP in a trust region: three entrants take turns by trial number.
-		{"rules 5, first trial", auto.Options{}, one, nil, 0, auto.GP},
-		{"rules 5, 0 modulo 3", auto.Options{}, one, three(10, low, high, high), 12, auto.TPE},
-		{"rules 5, 1 modulo 3", auto.Options{}, one, three(10, low, high, high), 13, auto.CMAES},
-		{"rules 5, 2 modulo 3", auto.Options{}, one, three(10, low, high, high), 14, auto.TrustGP},
-		{"rules 5, one short", auto.Options{}, one, three(auto.RaceTrials-1, high, high, low), 40, auto.CMAES},
-		{"rules 5, TPE won", auto.Options{}, one, three(auto.RaceTrials, low, high, high), 40, auto.TPE},
-		{"rules 5, CMA-ES won", auto.Options{}, one, three(auto.RaceTrials, high, low, high), 42, auto.CMAES},
-		{"rules 5, the trust region won", auto.Options{}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
-		{"rules 5, the trust region won, maximizing", auto.Options{}, maximize, three(auto.RaceTrials, low, low, high), 41, auto.TrustGP},
-		{"rules 5, a tie goes to the earlier entrant", auto.Options{}, one, three(auto.RaceTrials, high, low, low), 42, auto.CMAES},
+		// Rules 5 add the GP in a trust region (the latest rules keep that race): three
+		// entrants take turns by trial number.
+		{"rules 5 on, first trial", auto.Options{}, one, nil, 0, auto.GP},
+		{"rules 5 on, 0 modulo 3", auto.Options{}, one, three(10, low, high, high), 12, auto.TPE},
+		{"rules 5 on, 1 modulo 3", auto.Options{}, one, three(10, low, high, high), 13, auto.CMAES},
+		{"rules 5 on, 2 modulo 3", auto.Options{}, one, three(10, low, high, high), 14, auto.TrustGP},
+		{"rules 5 on, one short", auto.Options{}, one, three(auto.RaceTrials-1, high, high, low), 40, auto.CMAES},
+		{"rules 5 on, TPE won", auto.Options{}, one, three(auto.RaceTrials, low, high, high), 40, auto.TPE},
+		{"rules 5 on, CMA-ES won", auto.Options{}, one, three(auto.RaceTrials, high, low, high), 42, auto.CMAES},
+		{"rules 5 on, the trust region won", auto.Options{}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
+		{"rules 5 on, the trust region won, maximizing", auto.Options{}, maximize, three(auto.RaceTrials, low, low, high), 41, auto.TrustGP},
+		{"rules 5 on, a tie goes to the earlier entrant", auto.Options{}, one, three(auto.RaceTrials, high, low, low), 42, auto.CMAES},
 		{"rules 5, fewer params: GP", auto.Options{Rules: 5}, one, threeIn(map[string]retune.Distribution{"x": unit, "y": unit}, high, high, low), 41, auto.GP},
 		{"rules 5, a categorical: GP", auto.Options{Rules: 5}, one, threeIn(raceSpace("c"), high, high, low), 41, auto.GP},
 		{"rules 6, the same race", auto.Options{Rules: 6}, one, three(auto.RaceTrials, high, high, low), 40, auto.TrustGP},
@@ -634,14 +635,14 @@ func TestRace(t *testing.T) {
 }
 
 // TestStudyRace runs the race in a study: GP's quasi-random first trial, then the entrants
-// in turn until RaceTrials trials are COMPLETE (rules 4: TPE and CMA-ES; rules 5: TPE,
-// CMA-ES and the GP in a trust region), then the winner alone.
+// in turn until RaceTrials trials are COMPLETE (rules 4: TPE and CMA-ES; rules 5 and 6:
+// TPE, CMA-ES and the GP in a trust region), then the winner alone.
 func TestStudyRace(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		rules int
 		arms  []string
-	}{{4, []string{auto.TPE, auto.CMAES}}, {5, []string{auto.TPE, auto.CMAES, auto.TrustGP}}} {
+	}{{4, []string{auto.TPE, auto.CMAES}}, {5, []string{auto.TPE, auto.CMAES, auto.TrustGP}}, {6, []string{auto.TPE, auto.CMAES, auto.TrustGP}}} {
 		t.Run(fmt.Sprint("rules ", tc.rules), func(t *testing.T) {
 			t.Parallel()
 			s := samplertest.NewStudy(t, retune.Config{Seed: 7, Sampler: auto.New(auto.Options{Rules: tc.rules})})
