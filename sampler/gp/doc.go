@@ -48,8 +48,9 @@
 // dims stay whole. L starts at 0.8 and follows the observations in the order they
 // finished (after the first StartupTrials): one better than every earlier observation by
 // more than 1e-3 of the best's magnitude is a success, any other a failure; 3 successes in
-// a row double L (at most 1.6), max(4, d) failures in a row halve it, and below 1/128 it
-// starts again at 0.8. L is replayed from the history at every proposal, so proposals stay
+// a row double L (at most 1.6), max(4, d) failures in a row halve it (d: the modelled
+// params), and below 1/128 it starts again at 0.8, around the same best observation. L is
+// replayed from the history at every proposal, so proposals stay
 // a function of the request. The GP itself is fitted to every observation, as without a
 // trust region: TuRBO-1 drops the observations of a region when it restarts, this does not.
 // Package auto uses it from its rules 5 on (rule 5's race, and with rules 6 rule 6's GP
