@@ -25,8 +25,11 @@ type acquirer struct {
 	bestLocal []float64
 	z, lo, hi []float64
 	opt       *lbfgs
-	// boxLo and boxHi bound each dim's model-space value (0 and 1 but for a trust region).
+	// boxLo and boxHi bound each dim's model-space value (0 and 1 but for a trust region);
+	// minWeight is the smallest of the box's per-dim scales (box sets it; 0 with no
+	// numeric dim).
 	boxLo, boxHi []float64
+	minWeight    float64
 }
 
 // conPost is a constraint's GP posterior (of standardized constraint values) and the
@@ -332,15 +335,42 @@ func (a *acquirer) box(center, invLS2 []float64, L float64) {
 		}
 	}
 	if n == 0 {
+		a.minWeight = 0
 		return
 	}
 	logMean /= float64(n)
+	a.minWeight = math.Inf(1)
 	for j := range a.dims {
 		if a.dims[j].kind == categorical {
 			continue
 		}
 		w := math.Exp(-0.5*math.Log(invLS2[j]) - logMean)
+		a.minWeight = math.Min(a.minWeight, w)
 		a.boxLo[j] = math.Max(0, center[j]-w*L/2)
 		a.boxHi[j] = math.Min(1, center[j]+w*L/2)
 	}
+}
+
+// repeats reports whether u is, in effect, one of the points in rows (len(dims) each): in
+// every numeric dim within a hundredth of the box's side (a discrete one on the same grid
+// value), and in every categorical dim the same choice.
+func (a *acquirer) repeats(u, rows []float64) bool {
+	d := len(a.dims)
+	for i := 0; i+d <= len(rows); i += d {
+		r, same := rows[i:i+d], true
+		for j := range a.dims {
+			tol := 0.0
+			if a.dims[j].kind == continuous {
+				tol = 0.01 * (a.boxHi[j] - a.boxLo[j])
+			}
+			if math.Abs(u[j]-r[j]) > tol {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }

@@ -247,10 +247,26 @@ func (s *Sampler) Relative(ctx context.Context, req *retune.SampleRequest) (map[
 		return nil, err
 	}
 	a := newAcquirer(ps, dims, best, cons)
+	nc := candidates(s.candidates, ps.n)
+	var u []float64
 	if s.trust {
-		a.box(incumbent, p.invLS2, trustLength(yraw, s.startup, D))
+		// In a small box the believed running trials barely change which point is best, so
+		// parallel asks could all propose one point: while the proposal repeats a running
+		// trial, the box doubles, until it spans the cube.
+		L := trustLength(yraw, s.startup, D)
+		for {
+			a.box(incumbent, p.invLS2, L)
+			u = a.maximize(req.Rand, nc, s.local, incumbent)
+			// A smallest side of 2 spans the cube in every dim; with no numeric dim
+			// (minWeight 0) the box is the cube already.
+			if a.minWeight == 0 || L*a.minWeight >= 2 || !a.repeats(u, ps.x[m*D:ps.n*D]) {
+				break
+			}
+			L *= 2
+		}
+	} else {
+		u = a.maximize(req.Rand, nc, s.local, incumbent)
 	}
-	u := a.maximize(req.Rand, candidates(s.candidates, ps.n), s.local, incumbent)
 	for j := range dims {
 		out[dims[j].name] = dims[j].external(u[j])
 	}

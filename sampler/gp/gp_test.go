@@ -3,6 +3,7 @@ package gp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -128,11 +129,22 @@ func TestProposalDependsOnlyOnRequest(t *testing.T) {
 
 func TestRunningTrialsSpreadProposals(t *testing.T) {
 	t.Parallel()
+	trust := fast
+	trust.TrustRegion = true
+	for _, o := range []gp.Options{fast, trust} {
+		t.Run(fmt.Sprint("trust region ", o.TrustRegion), func(t *testing.T) {
+			t.Parallel()
+			runningTrialsSpreadProposals(t, o)
+		})
+	}
+}
+
+func runningTrialsSpreadProposals(t *testing.T, o gp.Options) {
 	ctx := context.Background()
 	// Through the sampler: the same request with the first proposal running proposes
 	// another point.
 	trials := history(30, 2)
-	smp := gp.New(fast)
+	smp := gp.New(o)
 	first, err := smp.Relative(ctx, request(trials, nil, 9))
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +161,7 @@ func TestRunningTrialsSpreadProposals(t *testing.T) {
 	}
 
 	// Through a study: asks while earlier ones run all differ.
-	s := samplertest.NewStudy(t, retune.Config{Seed: 4, Sampler: gp.New(fast)})
+	s := samplertest.NewStudy(t, retune.Config{Seed: 4, Sampler: gp.New(o)})
 	branin := func(ctx context.Context, tr *retune.Trial) (float64, error) {
 		return problem.Branin(tr.Float("x", -5, 10), tr.Float("y", 0, 15)), nil
 	}
@@ -273,5 +285,43 @@ func TestConstraints(t *testing.T) {
 	_, without := samplertest.ConstrainedRun(t, newSampler, 40, false)
 	if with > 0.26 || with >= without {
 		t.Errorf("best feasible value after 40 trials: %v with the constraint, %v without; want <= 0.26 (optimum 0.25) and better than without", with, without)
+	}
+}
+
+// TestTrustRegionCategoricalRunning: with only categorical params the trust region is the
+// whole space, so a running trial at the proposal cannot widen it; the ask returns.
+func TestTrustRegionCategoricalRunning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dists := map[string]retune.Distribution{
+		"a": retune.CategoricalDistribution{Choices: []any{"p", "q"}},
+		"b": retune.CategoricalDistribution{Choices: []any{"r", "s"}},
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	var trials []retune.FrozenTrial
+	for i := range 12 {
+		a, b := dists["a"].(retune.CategoricalDistribution).Choices[r.IntN(2)], dists["b"].(retune.CategoricalDistribution).Choices[r.IntN(2)]
+		v := 1.0
+		if a == "q" {
+			v = 0
+		}
+		trials = append(trials, retune.FrozenTrial{Number: i, State: retune.TrialComplete, Params: map[string]any{"a": a, "b": b},
+			Distributions: dists, Values: []float64{v}, End: time.Unix(int64(i), 0)})
+	}
+	smp := gp.New(gp.Options{StartupTrials: 5, TrustRegion: true})
+	first, err := smp.Relative(ctx, request(trials, nil, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every point of the space is running or observed: the proposal must still come back.
+	var running []retune.FrozenTrial
+	for _, a := range []any{"p", "q"} {
+		for _, b := range []any{"r", "s"} {
+			running = append(running, retune.FrozenTrial{Number: 12 + len(running), State: retune.TrialRunning, Params: map[string]any{"a": a, "b": b}, Distributions: dists})
+		}
+	}
+	second, err := smp.Relative(ctx, request(trials, running, 1))
+	if err != nil || !dists["a"].Contains(second["a"]) || !dists["b"].Contains(second["b"]) {
+		t.Errorf("Relative with every point running = %v, %v (first proposal %v); want a point of the space", second, err, first)
 	}
 }
