@@ -285,8 +285,8 @@
 // loses 16 and auto 3 (rule 5's race: rosenbrock20 at 50 and 200 trials, michalewicz10 at
 // 50), auto wins 10, and auto is lower than TPE in 25 cells, higher in none (bench results
 // default-auto-20261207T1700Z; these are rules 4's figures: rules 5 and 6 lose none on
-// either seed set, and auto with rules 6 wins 18 and 16). Plan says, before the first trial, what auto will choose
-// for a study's shape; `retune run` prints it.
+// either seed set, and auto with rules 6 wins 18 and 16). Plan says, before the first
+// trial, what auto will choose for a study's shape; `retune run` prints it.
 //
 // Every sampler auto picks except CMA-ES uses feasibility (see each package's doc): GP by
 // constrained expected improvement, TPE by ranking infeasible trials after feasible ones,
@@ -296,8 +296,9 @@
 // removed, and a param missing from one COMPLETE trial stays missing from it), so a study
 // moves through the rules in one direction, with any number of workers and after a resume:
 // from GP to CMA-ES or TPE, from TPE to NSGA-II, from the race to its winner (the first
-// RaceTrials COMPLETE trials in finish order never change once there are that many). A param that appears or disappears (a
-// branch taken for the first time, a param added or removed between runs) moves it to TPE;
+// RaceTrials COMPLETE trials in finish order never change once there are that many), and
+// from a GP that won it to CMA-ES. A param that appears or disappears (a branch taken for
+// the first time, a param added or removed between runs) moves it to TPE;
 // only a param changing kind between runs can move it back.
 //
 // # Versions
