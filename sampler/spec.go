@@ -61,7 +61,7 @@ var registry = []entry{
 		return tpe.New(o)
 	}},
 	{specopt.Plugin{Name: "auto", Doc: "chooses GP, TPE, CMA-ES or NSGA-II by the study's shape and size, recording its choice on each trial (the study file's default)", Options: []specopt.Option{
-		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective study leaves the GP (-1: never)"),
+		specopt.Opt("gp_trials", "200", "COMPLETE trials after which a single-objective study leaves the GP, also one that won the race of rules 5 and later (-1: never)"),
 		specopt.Opt("numeric_gp_trials", "100 if gp_trials is left out, else gp_trials; rules 4 and later", "gp_trials for a study of float and int params only, without constraints, which then goes on with CMA-ES (-1: never)"),
 		specopt.Opt("nsga2_trials", "250", "COMPLETE trials after which a study with several objectives leaves TPE for NSGA-II (-1: never)"),
 		specopt.Opt("rules", fmt.Sprintf("%d in a study file; 1 in a stored spec, which predates versions if it has none", auto.LatestRules), fmt.Sprintf("version of the rules, 1 to %d, so that a resumed study keeps its rules", auto.LatestRules)),

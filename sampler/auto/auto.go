@@ -20,7 +20,8 @@ import (
 type Options struct {
 	// GPTrials is how many COMPLETE trials a single-objective study of numeric params has
 	// before the GP gives way to CMA-ES (or to TPE if a param is categorical or there are
-	// constraints). 0 means 200; a negative value means never.
+	// constraints); from rules 5 on, also when the GP in a trust region won rule 5's race.
+	// 0 means 200; a negative value means never.
 	GPTrials int
 	// NumericGPTrials (rules 4 and later) is GPTrials for a study whose params are all
 	// floats and ints, without constraints: the GP gives way to CMA-ES after that many
@@ -238,9 +239,8 @@ func (s *Sampler) gpLimit(cat, constrained int) int {
 // attribute, so trials auto did not propose (enqueued ones) count for none; a tie goes to
 // the earlier entrant.
 func (s *Sampler) race(req *retune.SampleRequest, params, total int) choice {
-	rules := s.rules
 	arms := []string{TPE, CMAES}
-	if rules >= 5 {
+	if s.rules >= 5 {
 		arms = append(arms, TrustGP)
 	}
 	sign := 1.0
@@ -272,7 +272,7 @@ func (s *Sampler) race(req *retune.SampleRequest, params, total int) choice {
 				w = k
 			}
 		}
-		if rules < 5 {
+		if s.rules < 5 {
 			if w == 1 {
 				return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
 			}
@@ -283,7 +283,7 @@ func (s *Sampler) race(req *retune.SampleRequest, params, total int) choice {
 		}
 		return choice{name: arms[w], independent: arms[w] == TPE, reason: fmt.Sprintf("%d numeric params: %s, which won the race of independent TPE, CMA-ES and the GP in a trust region over the first %d complete trials", params, armLabel[arms[w]], RaceTrials)}
 	}
-	if rules < 5 {
+	if s.rules < 5 {
 		if req.Trial.Number%2 == 1 {
 			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an odd trial for CMA-ES", params, complete)}
 		}
