@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -55,6 +56,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
 	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
 	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
+	optunaAs := fs.String("optuna-sampler", "", "mo: compare every retune sampler with this Optuna sampler (e.g. -samplers auto -optuna-sampler tpe); default: the Optuna sampler of the same name")
 	firstSeed := fs.Int("first-seed", 0, "mo and curves: run seeds first-seed..first-seed+seeds-1 on both sides (fresh seeds, to check a choice made on others)")
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has; curves: default adds extrapolate)")
 	optunaMore := fs.String("optuna-more", "bench/optuna_more.py", "efficiency (problem.Broad's problems) and curves: Optuna runner of the broader problems and the curve families")
@@ -122,7 +124,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored), first: *firstSeed})
+		return c.multiObjective(ctx, stdout, split(probs), split(smps), def(*n, 300), sd, moOptions{runner: *optunaMO, checkpoints: cps, stored: split(*stored), first: *firstSeed, optunaSampler: *optunaAs})
 	case "curves":
 		smps, sd := "tpe", 10
 		if set["samplers"] {
@@ -185,13 +187,28 @@ func checkpointList(s string) ([]int, error) {
 	return cps, nil
 }
 
+// split reads a comma-separated list, keeping JSON sampler specs ({...}) whole.
 func split(s string) []string {
 	var out []string
-	for _, x := range strings.Split(s, ",") {
+	add := func(x string) {
 		if x = strings.TrimSpace(x); x != "" {
 			out = append(out, x)
 		}
 	}
+	// Commas inside braces belong to a JSON sampler spec, not to the list.
+	depth, start := 0, 0
+	for i, r := range s {
+		switch {
+		case r == '{':
+			depth++
+		case r == '}' && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			add(s[start:i])
+			start = i + 1
+		}
+	}
+	add(s[start:])
 	return out
 }
 
@@ -390,6 +407,9 @@ type moOptions struct {
 	checkpoints []int    // numbers of trials below n at which to compare too
 	stored      []string // JSONL files with Optuna results to reuse instead of running it
 	first       int      // the first seed
+	// optunaSampler, if set, is the Optuna sampler every retune sampler is compared with;
+	// otherwise each is compared with Optuna's of the same name.
+	optunaSampler string
 }
 
 // storedMO reads Optuna's multi-objective results from files (one JSON object per line, as
@@ -449,13 +469,14 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 				return err
 			}
 			c.record(res)
-			o, ok := stored[moKey(prob, smp, n, opt.first, seeds)]
+			theirSmp := cmp.Or(opt.optunaSampler, smp)
+			o, ok := stored[moKey(prob, theirSmp, n, opt.first, seeds)]
 			if ok {
-				fmt.Fprintf(c.log, "mo %s %s: optuna (stored)\n", prob, smp)
+				fmt.Fprintf(c.log, "mo %s %s: optuna %s (stored)\n", prob, smp, theirSmp)
 			} else {
-				fmt.Fprintf(c.log, "mo %s %s: optuna\n", prob, smp)
+				fmt.Fprintf(c.log, "mo %s %s: optuna %s\n", prob, smp, theirSmp)
 				c.optuna, c.noRaw = opt.runner, true
-				err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", smp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds),
+				err := c.runOptuna(ctx, &o, "--mode", "mo", "--problem", prob, "--sampler", theirSmp, "--n", fmt.Sprint(n), "--seeds", fmt.Sprint(seeds),
 					"--first-seed", fmt.Sprint(opt.first), "--points")
 				c.noRaw = false
 				if err != nil {
@@ -494,7 +515,11 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 		loss[i], win[i] = x.pLoss, x.pWin
 	}
 	loss, win = bench.Holm(loss), bench.Holm(win)
-	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of the completed trials at each problem's reference point (bench.MOProblems), seeds %d..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells; ms/trial over all %d trials\n\n", opt.first, opt.first+seeds-1, len(cells), n)
+	fmt.Fprintf(w, "## Multi-objective (PROTOCOL §5): hypervolume of the completed trials at each problem's reference point (bench.MOProblems), seeds %d..%d per side; median [IQR]; one-sided Mann-Whitney, Holm-corrected over all %d cells; ms/trial over all %d trials", opt.first, opt.first+seeds-1, len(cells), n)
+	if opt.optunaSampler != "" {
+		fmt.Fprintf(w, "; Optuna's side is its %s sampler in every row", opt.optunaSampler)
+	}
+	fmt.Fprint(w, "\n\n")
 	fmt.Fprintln(w, "| problem | sampler | trials | retune HV | Optuna HV | p(retune lower) | p(retune higher) | retune ms/trial | Optuna ms/trial | verdict |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	losses, wins := 0, 0

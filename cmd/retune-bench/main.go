@@ -14,6 +14,7 @@
 //	retune-bench compare -suite efficiency -samplers gp=tpe -vs tpe -problems branin,hartmann6 -n 100
 //	retune-bench compare -suite efficiency -problems broad -samplers tpe -n 200 [-optuna-more bench/optuna_more.py]
 //	retune-bench compare -suite curves -families latebloom,crossing,divergent -samplers tpe -pruners none,median,sha,hyperband,extrapolate -n 100 -seeds 10 [-first-seed 30]
+//	retune-bench compare -suite mo -problems dtlz2-3,wfg1-3 -samplers auto -optuna-sampler tpe -n 120 -seeds 30 -checkpoints 50 -optuna-results FILE,…
 //	retune-bench compare -suite storage -stores sqlite,postgres -runs 5 [-large=false]
 //
 // compare runs retune and Optuna interleaved and prints Markdown tables: medians, ratios
