@@ -248,7 +248,7 @@ func (s *Study) NewStudy(ctx context.Context, store retune.Storage, replace bool
 }
 
 // SamplerNote says which sampler the study that NewStudy opened runs with and why, and
-// for auto what it will choose for this study's shape, e.g. "auto (rules 6), the default
+// for auto what it will choose for this study's shape, e.g. "auto (rules 7), the default
 // (the study file names none): 2 numeric params: GP in a trust region until 100 complete
 // trials, then CMA-ES from the best trial". Empty before NewStudy.
 func (s *Study) SamplerNote() string { return s.samplerNote }

@@ -125,7 +125,7 @@ budget: {trials: 7, parallel: 2}
 		t.Errorf("run printed %d trial lines, want 6:\n%s", n, r.stderr)
 	}
 	// The file names no sampler: the run says it uses auto, why, and what auto will do.
-	if want := "retune: study quad: sampler auto (rules 6), the default (the study file names none): 2 numeric params: GP in a trust region until 100 complete trials, then CMA-ES from the best trial\n"; !strings.HasPrefix(r.stderr, want) {
+	if want := "retune: study quad: sampler auto (rules 7), the default (the study file names none): 2 numeric params: GP in a trust region until 100 complete trials, then CMA-ES from the best trial\n"; !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("run's first line:\n%s\nwant %q", r.stderr, want)
 	}
 

@@ -43,8 +43,9 @@ type Options struct {
 // single objective of numeric, unconstrained params from the GP to CMA-ES after
 // NumericGPTrials COMPLETE trials, and starts CMA-ES at the best trial (rule 7); version 5
 // adds the GP in a trust region to rule 5's race; version 6 runs rule 6's GP in a trust
-// region too, without constraints.
-const LatestRules = 6
+// region too, without constraints; version 7 gives the independent TPE of three or more
+// objectives MOCandidates candidates and a prior of weight MOPriorWeight.
+const LatestRules = 7
 
 // NumericGPTrials is the default of Options.NumericGPTrials. WarmStartGamma and
 // WarmStartAlpha are the warm start of rules 4's CMA-ES (cmaes.SamplerOptions): centred on
@@ -54,6 +55,15 @@ const (
 	NumericGPTrials = 100
 	WarmStartGamma  = 1e-9
 	WarmStartAlpha  = 0.01
+)
+
+// MOCandidates and MOPriorWeight are the TPE options (tpe.Options.Candidates and
+// PriorWeight) of rules 7 and later for three or more objectives: eight times Optuna's
+// candidates, to find the peak of the density ratio, and twice its prior, to keep l from
+// closing on the few trials of a front still far from the true one (see the package doc).
+const (
+	MOCandidates  = 192
+	MOPriorWeight = 2
 )
 
 // RaceParams is the fewest numeric params for which rules 3 and later race TPE against
@@ -84,6 +94,7 @@ type Sampler struct {
 	gpTR  *gp.Sampler  // with a trust region
 	tpe   *tpe.Sampler // with group decomposition
 	tpe1  *tpe.Sampler // independent: each param by itself
+	tpeMO *tpe.Sampler // independent, with rules 7's options for three or more objectives
 	cmaes *cmaes.Sampler
 	nsga2 *nsga2.Sampler
 
@@ -123,6 +134,7 @@ func New(o Options) *Sampler {
 		gpTR:  gp.New(gp.Options{TrustRegion: true}),
 		tpe:   tpe.New(tpe.Options{Group: true}),
 		tpe1:  tpe.New(tpe.Options{}),
+		tpeMO: tpe.New(tpe.Options{Candidates: MOCandidates, PriorWeight: MOPriorWeight}),
 		cmaes: cmaes.New(warm),
 		// The NSGA-II auto has always run: SBX, and NSGA-III's reference points with three
 		// or more objectives, which after TPE ended ahead of crowding by 1000 trials (see
@@ -173,6 +185,7 @@ func (s *Sampler) Spec() retune.Spec {
 type choice struct {
 	name, reason string
 	independent  bool // TPE without group decomposition
+	manyObj      bool // independent TPE with rules 7's options for three or more objectives
 }
 
 // choose applies the rules of the package doc to req. It reads only req.Directions and
@@ -181,6 +194,9 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	sm := s.summarize(req.Trials)
 	if m := len(req.Directions); m > 1 {
 		if s.nsga2Trials < 0 || sm.complete < s.nsga2Trials {
+			if m >= 3 && s.rules >= 7 {
+				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE with %d candidates before NSGA-II", m, sm.complete, MOCandidates), independent: true, manyObj: true}
+			}
 			if m >= 3 && s.rules >= 2 {
 				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE before NSGA-II", m, sm.complete), independent: true}
 			}
@@ -300,6 +316,9 @@ var armLabel = map[string]string{TPE: "independent TPE", CMAES: "CMA-ES", TrustG
 func (s *Sampler) sampler(c choice) retune.Sampler {
 	switch c.name {
 	case TPE:
+		if c.manyObj {
+			return s.tpeMO
+		}
 		if c.independent {
 			return s.tpe1
 		}
@@ -318,6 +337,9 @@ func (s *Sampler) sampler(c choice) retune.Sampler {
 // decomposition, every param of the COMPLETE and PRUNED trials), otherwise req.Space.
 func (s *Sampler) Space(ctx context.Context, req *retune.SampleRequest) (map[string]retune.Distribution, error) {
 	if c := s.choose(req); c.name == TPE {
+		if c.manyObj {
+			return s.tpeMO.Space(ctx, req)
+		}
 		if c.independent {
 			return s.tpe1.Space(ctx, req)
 		}

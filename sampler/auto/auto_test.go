@@ -16,6 +16,7 @@ import (
 	"github.com/a6b40afc/retune/bench/problem"
 	"github.com/a6b40afc/retune/internal/samplertest"
 	"github.com/a6b40afc/retune/sampler/auto"
+	"github.com/a6b40afc/retune/sampler/tpe"
 )
 
 var (
@@ -137,8 +138,11 @@ func TestRules(t *testing.T) {
 		joint             bool
 		reason            string
 	}{
-		{0, 3, false, "3 objectives, 40 complete trials: independent TPE before NSGA-II"},
+		{0, 3, false, "3 objectives, 40 complete trials: independent TPE with 192 candidates before NSGA-II"},
+		{7, 4, false, "4 objectives, 40 complete trials: independent TPE with 192 candidates before NSGA-II"},
+		{6, 3, false, "3 objectives, 40 complete trials: independent TPE before NSGA-II"},
 		{2, 4, false, "4 objectives, 40 complete trials: independent TPE before NSGA-II"},
+		{7, 2, true, "2 objectives, 40 complete trials: TPE before NSGA-II"},
 		{1, 3, true, "3 objectives, 40 complete trials: TPE before NSGA-II"},
 		{2, 2, true, "2 objectives, 40 complete trials: TPE before NSGA-II"},
 	} {
@@ -162,6 +166,35 @@ func TestRules(t *testing.T) {
 		if want := cmp.Or(c.rules, auto.LatestRules); (want == 1) == ok || (ok && got != want) {
 			t.Errorf("rules %d: spec %v, want rules %d", c.rules, s.Spec(), want)
 		}
+	}
+	// Rules 7 propose as TPE with MOCandidates and MOPriorWeight does; rules 6 as TPE's
+	// defaults do. Both draw every param independently.
+	mo := func(rules int) map[string]any {
+		dists := map[string]retune.Distribution{"x": unit, "y": unit, "n": small}
+		trials := history(40, retune.TrialComplete, dists)
+		for i := range trials {
+			u := float64(i) / 40
+			trials[i].Params = map[string]any{"x": u, "y": 1 - u, "n": int64(1 + i%10)}
+			trials[i].Values = []float64{u, 1 - u, math.Abs(u - 0.5)}
+		}
+		req := &retune.SampleRequest{Directions: make([]retune.Direction, 3), Trials: trials, Space: dists,
+			Trial: retune.FrozenTrial{Number: 40}, Rand: rand.New(rand.NewPCG(5, 6)), Seed: 1}
+		var smp retune.Sampler = tpe.New(tpe.Options{Candidates: auto.MOCandidates, PriorWeight: auto.MOPriorWeight})
+		if rules > 0 {
+			smp = auto.New(auto.Options{Rules: rules})
+		}
+		out := map[string]any{}
+		for _, name := range []string{"n", "x", "y"} {
+			v, err := smp.Independent(ctx, req, name, dists[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = v
+		}
+		return out
+	}
+	if r7, want, r6 := mo(7), mo(-1), mo(6); !reflect.DeepEqual(r7, want) || reflect.DeepEqual(r7, r6) {
+		t.Errorf("three objectives: rules 7 propose %v, TPE with the MO options %v, rules 6 %v; want rules 7 = the MO options, unlike rules 6", r7, want, r6)
 	}
 	for _, c := range []struct {
 		o    auto.Options

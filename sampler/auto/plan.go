@@ -21,7 +21,10 @@ type Shape struct {
 func (s *Sampler) Plan(sh Shape) string {
 	if sh.Objectives > 1 {
 		tpe := "TPE"
-		if sh.Objectives >= 3 && s.rules >= 2 {
+		switch {
+		case sh.Objectives >= 3 && s.rules >= 7:
+			tpe = fmt.Sprintf("independent TPE with %d candidates", MOCandidates)
+		case sh.Objectives >= 3 && s.rules >= 2:
 			tpe = "independent TPE"
 		}
 		if s.nsga2Trials < 0 {
