@@ -337,13 +337,7 @@ func (s *Sampler) sampler(c choice) retune.Sampler {
 // decomposition, every param of the COMPLETE and PRUNED trials), otherwise req.Space.
 func (s *Sampler) Space(ctx context.Context, req *retune.SampleRequest) (map[string]retune.Distribution, error) {
 	if c := s.choose(req); c.name == TPE {
-		if c.manyObj {
-			return s.tpeMO.Space(ctx, req)
-		}
-		if c.independent {
-			return s.tpe1.Space(ctx, req)
-		}
-		return s.tpe.Space(ctx, req)
+		return s.sampler(c).(*tpe.Sampler).Space(ctx, req)
 	}
 	return req.Space, nil
 }

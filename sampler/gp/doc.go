@@ -50,10 +50,9 @@
 // more than 1e-3 of the best's magnitude is a success, any other a failure; 3 successes in
 // a row double L (at most 1.6), max(4, d) failures in a row halve it (d: the modelled
 // params), and below 1/128 it starts again at 0.8, around the same best observation. L is
-// replayed from the history at every proposal, so proposals stay
-// a function of the request. The GP itself is fitted to every observation, as without a
-// trust region: TuRBO-1 drops the observations of a region when it restarts, this does not.
-// In a small box the believed running trials (kriging believer, above) barely change which
+// replayed from the history at every proposal, so proposals stay a function of the
+// request. The GP itself is fitted to every observation, as without a trust region:
+// TuRBO-1 drops the observations of a region when it restarts, this does not. In a small box the believed running trials (kriging believer, above) barely change which
 // point is best, so parallel asks could all propose one point: while a proposal repeats a
 // running trial (within a hundredth of the box's side in each numeric dim), the box
 // doubles, until it spans the cube.
