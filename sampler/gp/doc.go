@@ -52,13 +52,14 @@
 // params), and below 1/128 it starts again at 0.8, around the same best observation. L is
 // replayed from the history at every proposal, so proposals stay a function of the
 // request. The GP itself is fitted to every observation, as without a trust region:
-// TuRBO-1 drops the observations of a region when it restarts, this does not. In a small box the believed running trials (kriging believer, above) barely change which
-// point is best, so parallel asks could all propose one point: while a proposal repeats a
-// running trial (within a hundredth of the box's side in each numeric dim), the box
-// doubles, until it spans the cube.
-// Package auto uses it from its rules 5 on (rule 5's race, and with rules 6 rule 6's GP
-// without constraints); its doc has the figures. With constraints whose feasible region
-// falls apart, the box may hold the search in a part that is not the best.
+// TuRBO-1 drops the observations of a region when it restarts, this does not. In a small
+// box the believed running trials (kriging believer, above) barely change which point is
+// best, so parallel asks could all propose one point: while a proposal repeats a running
+// trial (within a hundredth of the box's side in each numeric dim), the box doubles,
+// until it spans the cube. Package auto uses it from its rules 5 on (rule 5's race, and
+// with rules 6 rule 6's GP without constraints); its doc has the figures. With
+// constraints whose feasible region falls apart, the box may hold the search in a part
+// that is not the best.
 //
 // # Constraints
 //
