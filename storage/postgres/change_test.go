@@ -10,8 +10,10 @@ import (
 // TestChangeCounterTakenAtCommit: a trial's change records are written when its
 // transaction commits (migration 18), so a transaction that changed a trial and has not
 // committed does not hold the study's change counter: a create of another trial commits
-// meanwhile without waiting for any lock (lock_timeout makes a wait an error instead of a
-// delay), and the records come in commit order.
+// meanwhile, and the records come in commit order. Had the create needed the counter, it
+// would wait for the open transaction, which commits only after it: lock_timeout turns that
+// endless wait into an error. The timeout is generous because a commit also takes the
+// server-wide lock that orders NOTIFY queues, which other tests' commits hold for moments.
 func TestChangeCounterTakenAtCommit(t *testing.T) {
 	t.Parallel()
 	dsn, schema := newSchema(t)
@@ -41,7 +43,7 @@ func TestChangeCounterTakenAtCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = other.Rollback(ctx) }()
-	if _, err := other.Exec(ctx, `SET LOCAL lock_timeout = '1ms'`); err != nil {
+	if _, err := other.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 		t.Fatal(err)
 	}
 	var number int
