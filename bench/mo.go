@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -274,4 +276,71 @@ func (r *MOResult) FillHypervolumes(checkpoints ...int) error {
 	}
 	r.Points = nil
 	return nil
+}
+
+// JoinMOResults joins runs of one problem, sampler and number of trials that cover
+// consecutive blocks of seeds (as bench/optuna_mo.py --first-seed K --seeds B writes them,
+// one block at a time so that a stopped run keeps the blocks it finished) into one run of
+// all their seeds, in seed order. Every part must carry the same form: each seed's points,
+// or each seed's hypervolumes (then the join keeps the checkpoints all parts have). WallS
+// adds up; TrialMs is the mean over all seeds' trials.
+func JoinMOResults(parts []MOResult) (MOResult, error) {
+	if len(parts) == 0 {
+		return MOResult{}, errors.New("join of no multi-objective runs")
+	}
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b MOResult) int { return cmp.Compare(a.FirstSeed, b.FirstSeed) })
+	out := parts[0]
+	out.Hypervolume, out.HypervolumeAt, out.Points = nil, nil, nil
+	out.Seeds, out.WallS, out.TrialMs = 0, 0, 0
+	withPoints := parts[0].Points != nil
+	var trialMs float64
+	for i, p := range parts {
+		name := fmt.Sprintf("%s %s n=%d seeds %d..%d", p.Problem, p.Sampler, p.N, p.FirstSeed, p.FirstSeed+p.Seeds-1)
+		switch {
+		case p.Lib != out.Lib || p.Mode != out.Mode || p.Problem != out.Problem || p.Sampler != out.Sampler || p.N != out.N:
+			return MOResult{}, fmt.Errorf("join: %s (%s) is not a run of %s %s n=%d (%s)", name, p.Lib, out.Problem, out.Sampler, out.N, out.Lib)
+		case p.Seeds <= 0:
+			return MOResult{}, fmt.Errorf("join: %s has no seeds", name)
+		case p.FirstSeed != out.FirstSeed+out.Seeds:
+			return MOResult{}, fmt.Errorf("join: %s does not start where the runs before it end (seed %d)", name, out.FirstSeed+out.Seeds)
+		case (p.Points != nil) != withPoints:
+			return MOResult{}, fmt.Errorf("join: %s carries %s, the first part the other form", name, map[bool]string{true: "points", false: "hypervolumes"}[p.Points != nil])
+		case withPoints && len(p.Points) != p.Seeds:
+			return MOResult{}, fmt.Errorf("join: %s has points of %d seeds", name, len(p.Points))
+		case !withPoints && len(p.Hypervolume) != p.Seeds:
+			return MOResult{}, fmt.Errorf("join: %s has hypervolumes of %d seeds", name, len(p.Hypervolume))
+		}
+		out.Points = append(out.Points, p.Points...)
+		if !withPoints {
+			out.Hypervolume = append(out.Hypervolume, p.Hypervolume...)
+			if i == 0 {
+				for k, v := range p.HypervolumeAt {
+					if len(v) == p.Seeds {
+						if out.HypervolumeAt == nil {
+							out.HypervolumeAt = map[string][]float64{}
+						}
+						out.HypervolumeAt[k] = slices.Clone(v)
+					}
+				}
+			} else {
+				for k := range out.HypervolumeAt {
+					if v, ok := p.HypervolumeAt[k]; ok && len(v) == p.Seeds {
+						out.HypervolumeAt[k] = append(out.HypervolumeAt[k], v...)
+					} else {
+						delete(out.HypervolumeAt, k)
+					}
+				}
+			}
+		}
+		ms := p.TrialMs
+		if ms == 0 {
+			ms = 1000 * p.WallS / float64(p.N*p.Seeds)
+		}
+		trialMs += ms * float64(p.Seeds)
+		out.Seeds += p.Seeds
+		out.WallS += p.WallS
+	}
+	out.TrialMs = trialMs / float64(out.Seeds)
+	return out, nil
 }

@@ -175,3 +175,64 @@ func TestFillHypervolumes(t *testing.T) {
 		t.Error("a point of 2 values for 3 objectives: no error")
 	}
 }
+
+// JoinMOResults makes one run of blocks of seeds, whatever order they come in, and refuses
+// blocks that leave a gap, overlap, or belong to another run.
+func TestJoinMOResults(t *testing.T) {
+	t.Parallel()
+	pt := func(v float64) [][]float64 { return [][]float64{{v, v, v}} }
+	block := func(first, seeds int, wall, ms float64) MOResult {
+		r := MOResult{Lib: "optuna", Mode: "mo", Problem: "dtlz2-3", Sampler: "tpe", N: 1, FirstSeed: first, Seeds: seeds, WallS: wall, TrialMs: ms}
+		for s := first; s < first+seeds; s++ {
+			r.Points = append(r.Points, pt(float64(s)/10))
+		}
+		return r
+	}
+	got, err := JoinMOResults([]MOResult{block(5, 3, 2, 30), block(0, 5, 1, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FirstSeed != 0 || got.Seeds != 8 || len(got.Points) != 8 || got.WallS != 3 || math.Abs(got.TrialMs-(5*10+3*30)/8.0) > 1e-12 {
+		t.Errorf("join = seeds %d+%d, %d points, wall %v, ms %v; want 0+8, 8, 3, %v", got.FirstSeed, got.Seeds, len(got.Points), got.WallS, got.TrialMs, (5*10+3*30)/8.0)
+	}
+	for s, p := range got.Points {
+		if p[0][0] != float64(s)/10 {
+			t.Errorf("seed %d's points = %v, want %v", s, p, pt(float64(s)/10))
+		}
+	}
+
+	hv := func(first, seeds int, at map[string][]float64) MOResult {
+		r := MOResult{Lib: "optuna", Mode: "mo", Problem: "dtlz2-3", Sampler: "tpe", N: 120, FirstSeed: first, Seeds: seeds, HypervolumeAt: at}
+		for s := first; s < first+seeds; s++ {
+			r.Hypervolume = append(r.Hypervolume, float64(s))
+		}
+		return r
+	}
+	got, err = JoinMOResults([]MOResult{
+		hv(0, 2, map[string][]float64{"50": {0.5, 1.5}, "100": {0.7, 1.7}}),
+		hv(2, 1, map[string][]float64{"50": {2.5}}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Hypervolume, []float64{0, 1, 2}) || len(got.HypervolumeAt) != 1 || !slices.Equal(got.HypervolumeAt["50"], []float64{0.5, 1.5, 2.5}) {
+		t.Errorf("join of hypervolumes = %v %v, want [0 1 2] and only checkpoint 50", got.Hypervolume, got.HypervolumeAt)
+	}
+
+	other := block(3, 2, 1, 1)
+	other.Sampler = "nsga2"
+	noPoints := hv(3, 2, nil)
+	noPoints.N = 1
+	for name, parts := range map[string][]MOResult{
+		"nothing":       nil,
+		"a gap":         {block(0, 2, 1, 1), block(3, 2, 1, 1)},
+		"an overlap":    {block(0, 3, 1, 1), block(2, 2, 1, 1)},
+		"other sampler": {block(0, 3, 1, 1), other},
+		"mixed forms":   {block(0, 3, 1, 1), noPoints},
+		"short points":  {func() MOResult { b := block(0, 3, 1, 1); b.Points = b.Points[:2]; return b }()},
+	} {
+		if r, err := JoinMOResults(parts); err == nil {
+			t.Errorf("join of %s = seeds %d+%d, want an error", name, r.FirstSeed, r.Seeds)
+		}
+	}
+}

@@ -55,7 +55,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", os.TempDir(), "storage: folder for the SQLite files")
 	optunaMO := fs.String("optuna-mo", "bench/optuna_mo.py", "mo: Optuna reference runner of the multi-objective problems")
 	checkpoints := fs.String("checkpoints", "", "mo: also compare after these numbers of trials (e.g. 50,120)")
-	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler, n and seeds), comma-separated")
+	stored := fs.String("optuna-results", "", "mo: JSONL files of earlier Optuna runs to reuse (same problem, sampler and n; one run of the seeds, or blocks of seeds that join up), comma-separated")
 	optunaAs := fs.String("optuna-sampler", "", "mo: compare every retune sampler with this Optuna sampler (e.g. -samplers auto -optuna-sampler tpe); default: the Optuna sampler of the same name")
 	firstSeed := fs.Int("first-seed", 0, "mo and curves: run seeds first-seed..first-seed+seeds-1 on both sides (fresh seeds, to check a choice made on others)")
 	prunerList := fs.String("pruners", "none,median,sha,hyperband", "pruning and curves: pruners (Optuna runs those it has; curves: default adds extrapolate)")
@@ -413,10 +413,10 @@ type moOptions struct {
 }
 
 // storedMO reads Optuna's multi-objective results from files (one JSON object per line, as
-// bench/optuna_mo.py and earlier compare runs write them), keyed by problem, sampler, n
-// and seeds. Other lines are skipped.
-func storedMO(files []string) (map[string]bench.MOResult, error) {
-	out := map[string]bench.MOResult{}
+// bench/optuna_mo.py and earlier compare runs write them), keyed by problem, sampler and
+// n. Other lines are skipped.
+func storedMO(files []string) (map[string][]bench.MOResult, error) {
+	out := map[string][]bench.MOResult{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -424,17 +424,43 @@ func storedMO(files []string) (map[string]bench.MOResult, error) {
 		}
 		for line := range strings.Lines(string(b)) {
 			var r bench.MOResult
-			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || len(r.Hypervolume)+len(r.Points) == 0 {
+			if json.Unmarshal([]byte(line), &r) != nil || r.Lib != "optuna" || r.Mode != "mo" || r.Seeds <= 0 || len(r.Hypervolume)+len(r.Points) == 0 {
 				continue
 			}
-			out[moKey(r.Problem, r.Sampler, r.N, r.FirstSeed, r.Seeds)] = r
+			k := moKey(r.Problem, r.Sampler, r.N)
+			out[k] = append(out[k], r)
 		}
 	}
 	return out, nil
 }
 
-func moKey(problem, sampler string, n, first, seeds int) string {
-	return fmt.Sprintf("%s/%s/%d/%d+%d", problem, sampler, n, first, seeds)
+func moKey(problem, sampler string, n int) string {
+	return fmt.Sprintf("%s/%s/%d", problem, sampler, n)
+}
+
+// storedSeeds finds seeds first..first+seeds-1 among stored runs of one problem, sampler and
+// n: one run of exactly those seeds, or blocks of them that follow one another (from the
+// longest block that fits at each step), joined. ok is false when some seed is missing.
+func storedSeeds(runs []bench.MOResult, first, seeds int) (bench.MOResult, bool, error) {
+	var parts []bench.MOResult
+	for at := first; at < first+seeds; {
+		best := -1
+		for i, r := range runs {
+			if r.FirstSeed == at && at+r.Seeds <= first+seeds && (best < 0 || r.Seeds > runs[best].Seeds) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return bench.MOResult{}, false, nil
+		}
+		parts = append(parts, runs[best])
+		at += runs[best].Seeds
+	}
+	if len(parts) == 1 {
+		return parts[0], true, nil
+	}
+	r, err := bench.JoinMOResults(parts)
+	return r, err == nil, err
 }
 
 // multiObjective compares the hypervolume of each side's runs on each problem and sampler
@@ -470,9 +496,12 @@ func (c *comparer) multiObjective(ctx context.Context, w io.Writer, problems, sa
 			}
 			c.record(res)
 			theirSmp := cmp.Or(opt.optunaSampler, smp)
-			o, ok := stored[moKey(prob, theirSmp, n, opt.first, seeds)]
+			o, ok, err := storedSeeds(stored[moKey(prob, theirSmp, n)], opt.first, seeds)
+			if err != nil {
+				return fmt.Errorf("optuna mo %s %s: %w", prob, smp, err)
+			}
 			if ok {
-				fmt.Fprintf(c.log, "mo %s %s: optuna %s (stored)\n", prob, smp, theirSmp)
+				fmt.Fprintf(c.log, "mo %s %s: optuna %s (stored, seeds %d..%d)\n", prob, smp, theirSmp, o.FirstSeed, o.FirstSeed+o.Seeds-1)
 			} else {
 				fmt.Fprintf(c.log, "mo %s %s: optuna %s\n", prob, smp, theirSmp)
 				c.optuna, c.noRaw = opt.runner, true

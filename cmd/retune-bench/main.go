@@ -26,7 +26,10 @@
 // The storage suite runs retune at N and 10×N trials with 1 and 8 workers, and Optuna at N
 // and (unless -large=false) 10×N with one worker, and on PostgreSQL also at 10×N with 8
 // worker processes (bench/optuna_storage.py, -optuna-storage); it records the load average
-// at the start and the end, since load slows Optuna's Python far more than retune.
+// at the start and the end, since load slows Optuna's Python far more than retune. The mo
+// suite reuses Optuna's runs from -optuna-results: one run of the seeds asked for, or runs
+// of blocks of them (bench/optuna_mo.py --first-seed K --seeds B, so that a long run stopped
+// midway keeps its finished blocks), joined by seed.
 package main
 
 import (
