@@ -184,9 +184,17 @@ func (s *Sampler) Spec() retune.Spec {
 // choice is the sampler chosen for a request and why.
 type choice struct {
 	name, reason string
-	independent  bool // TPE without group decomposition
-	manyObj      bool // independent TPE with rules 7's options for three or more objectives
+	tpe          tpeVariant // which TPE, when name is TPE (the race's is independent)
 }
+
+// tpeVariant is the form of TPE a choice names.
+type tpeVariant int
+
+const (
+	tpeGrouped     tpeVariant = iota // with group decomposition
+	tpeIndependent                   // each param by itself
+	tpeManyObj                       // independent, with rules 7's options for three or more objectives
+)
 
 // choose applies the rules of the package doc to req. It reads only req.Directions and
 // req.Trials.
@@ -195,10 +203,10 @@ func (s *Sampler) choose(req *retune.SampleRequest) choice {
 	if m := len(req.Directions); m > 1 {
 		if s.nsga2Trials < 0 || sm.complete < s.nsga2Trials {
 			if m >= 3 && s.rules >= 7 {
-				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE with %d candidates before NSGA-II", m, sm.complete, MOCandidates), independent: true, manyObj: true}
+				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE with %d candidates before NSGA-II", m, sm.complete, MOCandidates), tpe: tpeManyObj}
 			}
 			if m >= 3 && s.rules >= 2 {
-				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE before NSGA-II", m, sm.complete), independent: true}
+				return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: independent TPE before NSGA-II", m, sm.complete), tpe: tpeIndependent}
 			}
 			return choice{name: TPE, reason: fmt.Sprintf("%d objectives, %d complete trials: TPE before NSGA-II", m, sm.complete)}
 		}
@@ -292,21 +300,21 @@ func (s *Sampler) race(req *retune.SampleRequest, params, total int) choice {
 			if w == 1 {
 				return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params: CMA-ES, which won the race against TPE over the first %d complete trials", params, RaceTrials)}
 			}
-			return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
+			return choice{name: TPE, tpe: tpeIndependent, reason: fmt.Sprintf("%d numeric params: independent TPE, which won the race against CMA-ES over the first %d complete trials", params, RaceTrials)}
 		}
 		if arms[w] == TrustGP && s.gpTrials >= 0 && total >= s.gpTrials {
 			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: CMA-ES after the GP in a trust region, which won the race over the first %d complete trials", params, total, RaceTrials)}
 		}
-		return choice{name: arms[w], independent: arms[w] == TPE, reason: fmt.Sprintf("%d numeric params: %s, which won the race of independent TPE, CMA-ES and the GP in a trust region over the first %d complete trials", params, armLabel[arms[w]], RaceTrials)}
+		return choice{name: arms[w], tpe: tpeIndependent, reason: fmt.Sprintf("%d numeric params: %s, which won the race of independent TPE, CMA-ES and the GP in a trust region over the first %d complete trials", params, armLabel[arms[w]], RaceTrials)}
 	}
 	if s.rules < 5 {
 		if req.Trial.Number%2 == 1 {
 			return choice{name: CMAES, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an odd trial for CMA-ES", params, complete)}
 		}
-		return choice{name: TPE, independent: true, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an even trial for TPE", params, complete)}
+		return choice{name: TPE, tpe: tpeIndependent, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing TPE and CMA-ES, an even trial for TPE", params, complete)}
 	}
 	k := req.Trial.Number % len(arms)
-	return choice{name: arms[k], independent: arms[k] == TPE, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing independent TPE, CMA-ES and the GP in a trust region, trial %d (%d modulo 3) for %s", params, complete, req.Trial.Number, k, armLabel[arms[k]])}
+	return choice{name: arms[k], tpe: tpeIndependent, reason: fmt.Sprintf("%d numeric params, %d complete trials: racing independent TPE, CMA-ES and the GP in a trust region, trial %d (%d modulo 3) for %s", params, complete, req.Trial.Number, k, armLabel[arms[k]])}
 }
 
 // armLabel names the race's entrants in reasons.
@@ -316,10 +324,10 @@ var armLabel = map[string]string{TPE: "independent TPE", CMAES: "CMA-ES", TrustG
 func (s *Sampler) sampler(c choice) retune.Sampler {
 	switch c.name {
 	case TPE:
-		if c.manyObj {
+		switch c.tpe {
+		case tpeManyObj:
 			return s.tpeMO
-		}
-		if c.independent {
+		case tpeIndependent:
 			return s.tpe1
 		}
 		return s.tpe
