@@ -6,15 +6,17 @@ names; `--mode check` prints their values at fixed points, which bench/testdata/
 holds and the Go tests reproduce. Needs Debian's python3-optuna (3.1); run with /usr/bin/python3:
 
   optuna_mo.py --mode mo --problem dtlz2-3 --sampler tpe|nsga2|random --n 300 --seeds 10 \
-               [--first-seed 0] [--checkpoints 50,120] [--points]
+               [--first-seed 0] [--checkpoints 50,120] [--points] [--per-seed]
   optuna_mo.py --mode check
 
 mo prints one JSON object: the hypervolume of each seed's completed trials at the problem's
 reference point (after n trials, and after each checkpoint's number of trials), as
 bench.MOResult reads it; with --points, each seed's objective values in trial order instead,
 from which retune-bench computes the hypervolumes (Optuna's own hypervolume code takes
-minutes for 300 points of four objectives). Seed s runs TPESampler(seed=s) / NSGAIISampler(seed=s) with their
-defaults.
+minutes for 300 points of four objectives). With --per-seed, one line per seed as each
+ends, so that a run of hours stopped midway keeps its finished seeds; retune-bench compare
+-optuna-results joins such lines (go on with --first-seed at the first missing seed).
+Seed s runs TPESampler(seed=s) / NSGAIISampler(seed=s) with their defaults.
 """
 import argparse
 import json
@@ -145,6 +147,17 @@ def run_mo(a):
         inside = [p for p in points if all(v < r for v, r in zip(p, ref))]
         return float(WFG().compute(np.asarray(inside, dtype=float), ref)) if inside else 0.0
 
+    def emit(first, seeds, wall, res, at, points):
+        out = {"lib": "optuna", "mode": "mo", "problem": a.problem, "sampler": a.sampler, "n": a.n,
+               "seeds": seeds, "first_seed": first, "wall_s": wall, "trial_ms": 1000 * wall / max(1, a.n * seeds)}
+        if a.points:
+            out["points"] = points
+        else:
+            out["hypervolume"] = res
+            if cps:
+                out["hypervolume_at"] = at
+        print(json.dumps(out), flush=True)
+
     res, at, wall, points = [], {str(c): [] for c in cps}, 0.0, []
     for seed in range(a.first_seed, a.first_seed + a.seeds):
         if a.sampler == "nsga2":
@@ -158,23 +171,23 @@ def run_mo(a):
         study = optuna.create_study(directions=["minimize"] * len(ref), sampler=sampler)
         start = time.perf_counter()
         study.optimize(obj, n_trials=a.n)
-        wall += time.perf_counter() - start
+        took = time.perf_counter() - start
         pts = [t.values for t in study.trials if t.values]
+        if a.per_seed:
+            if a.points:
+                emit(seed, 1, took, None, None, [pts])
+            else:
+                emit(seed, 1, took, [hv(pts)], {str(c): [hv(pts[:c])] for c in cps}, None)
+            continue
+        wall += took
         if a.points:
             points.append(pts)
             continue
         for c in cps:
             at[str(c)].append(hv(pts[:c]))
         res.append(hv(pts))
-    out = {"lib": "optuna", "mode": "mo", "problem": a.problem, "sampler": a.sampler, "n": a.n,
-           "seeds": a.seeds, "first_seed": a.first_seed, "wall_s": wall, "trial_ms": 1000 * wall / max(1, a.n * a.seeds)}
-    if a.points:
-        out["points"] = points
-    else:
-        out["hypervolume"] = res
-        if cps:
-            out["hypervolume_at"] = at
-    print(json.dumps(out), flush=True)
+    if not a.per_seed:
+        emit(a.first_seed, a.seeds, wall, res, at, points)
 
 
 def fixed_point(n, p, low=0.0, high=1.0):
@@ -207,6 +220,8 @@ def main():
     ap.add_argument("--checkpoints", default="")
     ap.add_argument("--points", action="store_true",
                     help="print each seed's objective values instead of hypervolumes")
+    ap.add_argument("--per-seed", action="store_true",
+                    help="print a line for each seed as it ends (seeds 1), so a stopped run keeps the seeds it ran")
     a = ap.parse_args()
     {"mo": run_mo, "check": run_check}[a.mode](a)
 
