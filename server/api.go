@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a6b40afc/retune"
 )
@@ -35,6 +37,8 @@ func (f Float) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
 }
 
+var floatType = reflect.TypeFor[Float]()
+
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *Float) UnmarshalJSON(b []byte) error {
 	switch string(b) {
@@ -50,7 +54,16 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	}
 	var x float64
 	if err := json.Unmarshal(b, &x); err != nil {
-		return &fieldError{Msg: fmt.Sprintf("%s is not a number", b), Valid: `a number, "inf", "-inf" or "nan"`, Status: 400}
+		// A type error, so that the decoder adds the field's name (jsonError words it).
+		v := string(b)
+		if len(v) > 40 {
+			cut := 40
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v = v[:cut] + "…"
+		}
+		return &json.UnmarshalTypeError{Value: v, Type: floatType}
 	}
 	*f = Float(x)
 	return nil

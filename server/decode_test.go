@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -58,4 +59,34 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(%q) ok, but its encoding %s fails: %v", body, again, err)
 		}
 	})
+}
+
+// A value of the wrong form names its field and what would be valid: a value that is not a
+// number (the decoder never reaches the field's name on its own for types that decode
+// themselves), and an integer out of its type's range or with a fraction.
+func TestDecodeNamesTheField(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		body       string
+		v          validator
+		field, msg string
+		valid      string
+	}{
+		{`{"epoch":1,"step":3,"values":["NaN"]}`, new(reportRequest), "values", `"NaN" is not a number`, `a number, "inf", "-inf" or "nan"`},
+		{`{"epoch":1,"values":[1,true]}`, new(tellRequest), "values", "true is not a number", `a number, "inf", "-inf" or "nan"`},
+		{`{"epoch":1,"values":[0.5],"metrics":{"latency":"fast"}}`, new(tellRequest), "metrics", `"fast" is not a number`, `a number, "inf", "-inf" or "nan"`},
+		{`{"epoch":1,"step":92233720368547758070,"values":[1]}`, new(reportRequest), "step", "number 92233720368547758070 is not an integer in range", "an integer from -9223372036854775808 to 9223372036854775807"},
+		{`{"epoch":1.5,"step":1,"values":[1]}`, new(reportRequest), "epoch", "number 1.5 is not an integer in range", "an integer from"},
+		{`{"epoch":"1","step":1,"values":[1]}`, new(reportRequest), "epoch", `JSON string is the wrong type`, "a number"},
+	} {
+		err := decode([]byte(c.body), c.v)
+		var fe *fieldError
+		if !errors.As(err, &fe) {
+			t.Errorf("decode(%s) = %v, want a field error", c.body, err)
+			continue
+		}
+		if fe.Field != c.field || fe.Msg != c.msg && !strings.HasPrefix(fe.Msg, c.msg) || !strings.HasPrefix(fe.Valid, c.valid) || fe.Status != 400 {
+			t.Errorf("decode(%s) = field %q, msg %q, valid %q, status %d; want %q, %q, %q…, 400", c.body, fe.Field, fe.Msg, fe.Valid, fe.Status, c.field, c.msg, c.valid)
+		}
+	}
 }

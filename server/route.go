@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -284,6 +287,13 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
+		if te.Type == floatType {
+			return &fieldError{Field: field, Msg: te.Value + " is not a number", Valid: `a number, "inf", "-inf" or "nan"`, Status: 400}
+		}
+		if lo, hi, ok := intRange(te.Type); ok && strings.HasPrefix(te.Value, "number ") {
+			// A number that is fractional or out of range for an integer field.
+			return &fieldError{Field: field, Msg: te.Value + " is not an integer in range", Valid: fmt.Sprintf("an integer from %s to %s", lo, hi), Status: 400}
+		}
 		return &fieldError{Field: field, Msg: "JSON " + te.Value + " is the wrong type", Valid: "a " + jsonType(te.Type.String()), Status: 400}
 	case errors.As(err, &se):
 		return &fieldError{Field: "body", Msg: "invalid JSON: " + se.Error(), Valid: "one JSON object", Status: 400}
@@ -294,6 +304,18 @@ func jsonError(err error) error {
 		return &fieldError{Field: strings.Trim(name, `"`), Msg: "unknown field", Valid: "only the fields the API documents", Status: 400}
 	}
 	return &fieldError{Field: "body", Msg: err.Error(), Valid: "one JSON object", Status: 400}
+}
+
+// intRange returns the bounds of an integer type, as text.
+func intRange(t reflect.Type) (lo, hi string, ok bool) {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		bits := t.Bits()
+		return strconv.FormatInt(-1<<(bits-1), 10), strconv.FormatInt(1<<(bits-1)-1, 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "0", strconv.FormatUint(1<<t.Bits()-1, 10), true
+	}
+	return "", "", false
 }
 
 func jsonType(goType string) string {

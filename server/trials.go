@@ -146,7 +146,7 @@ func (s *Server) tell(c *call) (int, any, error) {
 	ctx := c.r.Context()
 	dirs := b.study.Directions()
 	if req.State == "COMPLETE" && len(req.Values) != len(dirs) {
-		return 0, nil, invalid("values", fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(req.Values))
+		return 0, nil, invalid("values", valuesWanted(len(dirs)), "%d values", len(req.Values))
 	}
 	metrics := make(map[string]float64, len(req.Metrics))
 	for k, v := range req.Metrics {
@@ -220,7 +220,7 @@ func (s *Server) report(c *call) (int, any, error) {
 			if len(req.Steps) > 1 || req.Step == nil {
 				field = fmt.Sprintf("steps[%d].values", i)
 			}
-			return 0, nil, invalid(field, fmt.Sprintf("%d values, one per objective", len(dirs)), "%d values", len(sv.Values))
+			return 0, nil, invalid(field, valuesWanted(len(dirs)), "%d values", len(sv.Values))
 		}
 		steps = append(steps, retune.StepValues{Step: sv.Step, Values: floats(sv.Values)})
 	}
@@ -606,4 +606,12 @@ func (s *Server) putTrialLog(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// valuesWanted says how many values a study with n objectives takes.
+func valuesWanted(n int) string {
+	if n == 1 {
+		return "1 value, for the study's one objective"
+	}
+	return fmt.Sprintf("%d values, one per objective", n)
 }
