@@ -194,6 +194,7 @@ func TestParseErrors(t *testing.T) {
 		{"choices on a float", strings.Replace(valid, "log: true}", "log: true, choices: [1]}", 1)},
 		{"mixed grid", strings.Replace(valid, "{type: int, low: 2, high: 12}", "{type: int, values: [2, 4]}", 1)},
 		{"grid with tpe", "name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nsampler: {name: random}\nparams:\n  a: {type: int, values: [1, 2.5]}\n"},
+		{"grid param without type", "name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nsampler: grid\nparams:\n  a: {values: [1, 2]}\n"},
 		{"empty grid values", "name: g\ncommand: [t]\nobjective: {metric: l, direction: minimize}\nparams:\n  a: {type: int, values: []}\n"},
 		{"unknown sampler", strings.Replace(valid, "sampler: {name: random}", "sampler: {name: bayes}", 1)},
 		{"sampler options", strings.Replace(valid, "sampler: {name: random}", "sampler: {name: random, startup: 5}", 1)},

@@ -365,8 +365,13 @@ func (p *parser) spec(f map[string]*yaml.Node, key string) Spec {
 	return sp
 }
 
-// checkGrid: values lists are grid search, all or nothing.
+// checkGrid: values lists are grid search, all or nothing. It says nothing when a param
+// was refused already: whether that one lists values is unknown, so any verdict on the
+// grid would be a guess.
 func (p *parser) checkGrid(f map[string]*yaml.Node, s *Study) {
+	if n := f["params"]; n != nil && n.Kind == yaml.MappingNode && len(s.Params) < len(n.Content)/2 {
+		return
+	}
 	if s.Conditional() {
 		switch name := cmp.Or(s.SamplerSpec.Name, DefaultSampler); name {
 		case "grid", "cmaes", "gp", "nsga2":
