@@ -279,8 +279,8 @@ func (r *MOResult) FillHypervolumes(checkpoints ...int) error {
 }
 
 // JoinMOResults joins runs of one problem, sampler and number of trials that cover
-// consecutive blocks of seeds (as bench/optuna_mo.py --first-seed K --seeds B writes them,
-// one block at a time so that a stopped run keeps the blocks it finished) into one run of
+// consecutive blocks of seeds (as bench/optuna_mo.py --first-seed K --seeds B or --per-seed
+// writes them, so that a stopped run keeps the seeds it finished) into one run of
 // all their seeds, in seed order. Every part must carry the same form: each seed's points,
 // or each seed's hypervolumes (then the join keeps the checkpoints all parts have). WallS
 // adds up; TrialMs is the mean over all seeds' trials.

@@ -28,8 +28,8 @@
 // worker processes (bench/optuna_storage.py, -optuna-storage); it records the load average
 // at the start and the end, since load slows Optuna's Python far more than retune. The mo
 // suite reuses Optuna's runs from -optuna-results: one run of the seeds asked for, or runs
-// of blocks of them (bench/optuna_mo.py --first-seed K --seeds B, so that a long run stopped
-// midway keeps its finished blocks), joined by seed.
+// of blocks of them joined by seed (bench/optuna_mo.py --first-seed K --seeds B, or
+// --per-seed, so that a long run stopped midway keeps the seeds it finished).
 package main
 
 import (
