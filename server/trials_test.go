@@ -146,7 +146,7 @@ func TestTrialErrors(t *testing.T) {
 		{"no epoch", "tell", map[string]any{"values": []any{1}}, 422, "epoch"},
 		{"two values", "tell", map[string]any{"epoch": q.Epoch, "values": []any{1, 2}}, 422, "values"},
 		{"bad state", "tell", map[string]any{"epoch": q.Epoch, "state": "DONE"}, 422, "state"},
-		{"string value", "report", map[string]any{"epoch": q.Epoch, "step": 1, "values": []any{"x"}}, 400, ""},
+		{"string value", "report", map[string]any{"epoch": q.Epoch, "step": 1, "values": []any{"x"}}, 400, "values"},
 		{"no step", "report", map[string]any{"epoch": q.Epoch, "values": []any{1}}, 422, "step"},
 		{"unknown field", "heartbeat", map[string]any{"epoch": q.Epoch, "lease": 3}, 400, "lease"},
 	} {
