@@ -293,9 +293,9 @@
 // candidates find the density ratio's peak; a heavier prior keeps l from closing on the few
 // points of an early front that lies far from the true one. Neither alone got past 7 wins
 // of 29 (MixedMO included), and multivariate TPE lost 15. WFG2-3 and WFG3-3, measured after
-// the choice, are level with MOTPE. With WFG4-3 and WFG5-3, also measured after it, the 17
-// problems' 34 cells (Holm over all of them; bench results mo-20261208T0348Z-auto7-17) hold
-// 0 losses and 11 wins: the ten above, and WFG5-3 at 50. A proposal costs about eight times
+// the choice, are level with MOTPE. With WFG4-3, WFG5-3 and WFG6-3, also measured after it, the
+// 18 problems' 36 cells (Holm over all of them; bench results mo-20261208T0425Z-auto7-18)
+// hold 0 losses and 11 wins: the ten above, and WFG5-3 at 50. A proposal costs about eight times
 // as much: 0.7–4.3 ms a trial over 120 trials, on a machine running other jobs, against
 // Optuna's 200–1500 ms. Against rules 6's TPE on all 35 problems at 50, 120 and 300 trials
 // (30 seeds, Holm over the 105 cells), TPE alone with rules 7's options ends higher in 4
