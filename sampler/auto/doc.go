@@ -293,19 +293,19 @@
 // candidates find the density ratio's peak; a heavier prior keeps l from closing on the few
 // points of an early front that lies far from the true one. Neither alone got past 7 wins
 // of 29 (MixedMO included), and multivariate TPE lost 15. WFG2-3 and WFG3-3, measured after
-// the choice, are level with MOTPE. With WFG4-3, WFG5-3 and WFG6-3, also measured after it, the
-// 18 problems' 36 cells (Holm over all of them; bench results mo-20261208T0425Z-auto7-18)
-// hold 0 losses and 11 wins: the ten above, and WFG5-3 at 50. A proposal costs about eight times
-// as much: 0.7–4.3 ms a trial over 120 trials, on a machine running other jobs, against
-// Optuna's 200–1500 ms. Against rules 6's TPE on all 35 problems at 50, 120 and 300 trials
-// (30 seeds, Holm over the 105 cells), TPE alone with rules 7's options ends higher in 4
-// cells (DTLZ3-4 at 50 and 120 trials, WFG1-3 and WFG1-4 at 50) and lower in 1 (DTLZ4-3 at
-// 300, where auto has already switched to NSGA-II). Auto with rules 7 against rules 6 on
-// the 32 problems of three and four objectives ends higher in 5 of the 96 cells (the four
-// above and WFG1-4 at 300) and lower in none. The switch at 250 still pays with rules 7's
-// TPE: at 500 trials it ends above the same TPE without the switch on all 6 problems tried
-// (DTLZ2-3, DTLZ5-3, DTLZ2-4, WFG4-3, WFG9-3, WFG5-4), significantly on 3, and level at
-// 300.
+// the choice, are level with MOTPE. With WFG4-3, WFG5-3 and WFG6-3, also measured after it,
+// the 18 problems' 36 cells (Holm over all of them; bench results
+// mo-20261208T0425Z-auto7-18) hold 0 losses and 11 wins: the ten above, and WFG5-3 at 50. A
+// proposal costs about eight times as much: 0.7–4.3 ms a trial over 120 trials, on a
+// machine running other jobs, against Optuna's 200–1500 ms. Against rules 6's TPE on all 35
+// problems at 50, 120 and 300 trials (30 seeds, Holm over the 105 cells), TPE alone with
+// rules 7's options ends higher in 4 cells (DTLZ3-4 at 50 and 120 trials, WFG1-3 and WFG1-4
+// at 50) and lower in 1 (DTLZ4-3 at 300, where auto has already switched to NSGA-II). Auto
+// with rules 7 against rules 6 on the 32 problems of three and four objectives ends higher
+// in 5 of the 96 cells (the four above and WFG1-4 at 300) and lower in none. The switch at
+// 250 still pays with rules 7's TPE: at 500 trials it ends above the same TPE without the
+// switch on all 6 problems tried (DTLZ2-3, DTLZ5-3, DTLZ2-4, WFG4-3, WFG9-3, WFG5-4),
+// significantly on 3, and level at 300.
 //
 // # The study file's default
 //
